@@ -1,0 +1,159 @@
+// Package index holds vecbolt's vector indexes: an exact (flat) index and an
+// HNSW graph, together with the distance kernels they share.
+//
+// Every index stores vectors under caller-chosen uint64 IDs and answers k
+// nearest-neighbour queries. Distances are "lower is closer" for every
+// metric, so one ordering rule serves them all:
+//
+//   - Cosine: 1 - cos(a, b). Vectors are L2-normalized when added, so the
+//     kernel is a dot product.
+//   - Dot:    -dot(a, b).
+//   - L2:     squared Euclidean distance.
+//
+// Invariants shared by all implementations:
+//   - Add with an ID that is already present replaces its vector.
+//   - Search returns at most k results sorted by ascending distance (ties
+//     broken by ascending ID), never a deleted ID, and never an ID rejected by
+//     the filter. When fewer than k IDs pass the filter, all of them are
+//     returned: a filter never makes results go missing.
+//   - Implementations are safe for concurrent use: any number of searches may
+//     run while one goroutine adds or deletes.
+package index
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Metric selects how two vectors are compared.
+type Metric uint8
+
+// The supported metrics. The zero value is invalid so that a forgotten
+// setting is caught rather than silently meaning cosine.
+const (
+	Cosine Metric = iota + 1
+	Dot
+	L2
+)
+
+// String returns the metric's lower-case name as used in configuration.
+func (m Metric) String() string {
+	switch m {
+	case Cosine:
+		return "cosine"
+	case Dot:
+		return "dot"
+	case L2:
+		return "l2"
+	}
+	return fmt.Sprintf("metric(%d)", uint8(m))
+}
+
+// ParseMetric is the inverse of Metric.String.
+func ParseMetric(s string) (Metric, error) {
+	switch s {
+	case "cosine":
+		return Cosine, nil
+	case "dot":
+		return Dot, nil
+	case "l2":
+		return L2, nil
+	}
+	return 0, fmt.Errorf("index: unknown metric %q (want cosine, dot or l2)", s)
+}
+
+// Valid reports whether m is one of the defined metrics.
+func (m Metric) Valid() bool { return m >= Cosine && m <= L2 }
+
+// Result is one neighbour found by a search.
+type Result struct {
+	ID       uint64
+	Distance float32
+}
+
+// Filter reports whether the vector with the given ID may appear in results.
+// It is called from inside searches and must be safe for concurrent use.
+// A nil Filter accepts everything.
+type Filter func(id uint64) bool
+
+// Errors returned by indexes. Callers branch on them with errors.Is.
+var (
+	ErrDimension = errors.New("index: wrong vector dimension")
+	ErrNotFinite = errors.New("index: vector contains NaN or Inf")
+	ErrZeroNorm  = errors.New("index: zero vector cannot be normalized for cosine")
+)
+
+// Index is the contract the database programs against. Both the exact index
+// and the HNSW graph implement it.
+type Index interface {
+	// Dim is the vector dimension fixed at construction.
+	Dim() int
+	// Metric is the comparison fixed at construction.
+	Metric() Metric
+	// Len is the number of live (not deleted) vectors.
+	Len() int
+	// Add inserts vec under id, replacing any vector already stored there.
+	// The index keeps its own copy of vec.
+	Add(id uint64, vec []float32) error
+	// Delete removes id and reports whether it was present.
+	Delete(id uint64) bool
+	// Search returns up to k nearest neighbours of q that pass filter.
+	Search(q []float32, k int, filter Filter) ([]Result, error)
+}
+
+// checkVector validates a vector against a dimension.
+func checkVector(vec []float32, dim int) error {
+	if len(vec) != dim {
+		return fmt.Errorf("%w: got %d, want %d", ErrDimension, len(vec), dim)
+	}
+	for i, x := range vec {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%w (component %d)", ErrNotFinite, i)
+		}
+	}
+	return nil
+}
+
+// prepare validates vec and returns the copy the index stores: normalized
+// for Cosine, verbatim otherwise.
+func prepare(vec []float32, dim int, m Metric) ([]float32, error) {
+	if err := checkVector(vec, dim); err != nil {
+		return nil, err
+	}
+	out := make([]float32, dim)
+	copy(out, vec)
+	if m == Cosine {
+		if !Normalize(out) {
+			return nil, ErrZeroNorm
+		}
+	}
+	return out, nil
+}
+
+// Normalize scales v to unit L2 norm in place. It reports false, leaving v
+// unchanged, when v has zero (or non-finite) norm.
+func Normalize(v []float32) bool {
+	n := math.Sqrt(float64(Dot32(v, v)))
+	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return false
+	}
+	inv := float32(1 / n)
+	for i := range v {
+		v[i] *= inv
+	}
+	return true
+}
+
+// distance computes the metric's distance between a stored vector and a
+// prepared query.
+func distance(m Metric, a, b []float32) float32 {
+	switch m {
+	case Cosine:
+		return 1 - Dot32(a, b)
+	case Dot:
+		return -Dot32(a, b)
+	default:
+		return L2Sq32(a, b)
+	}
+}
