@@ -1,0 +1,426 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/index"
+	"github.com/vecbolt/vecbolt/query"
+	"github.com/vecbolt/vecbolt/storage"
+	"github.com/vecbolt/vecbolt/storage/pb"
+)
+
+// Metric selects how vectors are compared; see package index.
+type Metric = index.Metric
+
+// The metrics a collection can use.
+const (
+	Cosine = index.Cosine
+	Dot    = index.Dot
+	L2     = index.L2
+)
+
+// Index kinds.
+const (
+	// IndexHNSW is the approximate graph index, the default.
+	IndexHNSW = "hnsw"
+	// IndexFlat is the exact index: every search compares every vector.
+	IndexFlat = "flat"
+)
+
+// collectionFormat is the per-collection format version.
+const collectionFormat = 1
+
+const (
+	maxDimension      = 65536
+	maxNameBytes      = 255
+	maxIDBytes        = 512
+	maxTextBytes      = 8 << 20
+	maxMetadataBytes  = 64 << 10
+	maxMetadataKeyLen = 256
+)
+
+// CollectionOption configures CreateCollection.
+type CollectionOption func(*collectionOptions)
+
+type collectionOptions struct {
+	dim     int
+	metric  index.Metric
+	kind    string
+	m       int
+	efC     int
+	efS     int
+	quant   string
+	ifNotEx bool
+}
+
+// WithDimension makes a collection of caller-supplied vectors of length n:
+// it records no model, and every document must carry a Vector.
+func WithDimension(n int) CollectionOption { return func(o *collectionOptions) { o.dim = n } }
+
+// WithMetric sets the comparison (default Cosine).
+func WithMetric(m Metric) CollectionOption { return func(o *collectionOptions) { o.metric = m } }
+
+// WithFlatIndex makes the collection use exact search. It is the right
+// choice for a few thousand documents or when exact results are required.
+func WithFlatIndex() CollectionOption { return func(o *collectionOptions) { o.kind = IndexFlat } }
+
+// WithHNSW sets the graph's parameters: m links per node (default 16),
+// efConstruction (default 200) and the default efSearch (default 64).
+// Zero keeps a default.
+func WithHNSW(m, efConstruction, efSearch int) CollectionOption {
+	return func(o *collectionOptions) { o.kind, o.m, o.efC, o.efS = IndexHNSW, m, efConstruction, efSearch }
+}
+
+// IfNotExists makes CreateCollection return the existing collection of that
+// name instead of ErrCollectionExists. The existing collection's
+// configuration wins; it is not compared with the options given.
+func IfNotExists() CollectionOption { return func(o *collectionOptions) { o.ifNotEx = true } }
+
+// CollectionInfo describes a collection.
+type CollectionInfo struct {
+	Name      string
+	Dimension int
+	Metric    Metric
+	// Model is the embedder identity; zero for vector-only collections.
+	Model embedder.Identity
+	// Index is "hnsw" or "flat"; M, EfConstruction and EfSearch apply to hnsw.
+	Index          string
+	M              int
+	EfConstruction int
+	EfSearch       int
+	Count          int
+	Created        time.Time
+}
+
+func infoFromConfig(cfg *storage.CollectionConfig) CollectionInfo {
+	m, _ := index.ParseMetric(cfg.Metric)
+	info := CollectionInfo{
+		Name:      cfg.Name,
+		Dimension: int(cfg.Dimension),
+		Metric:    m,
+		Created:   time.Unix(cfg.CreatedUnix, 0),
+	}
+	if cfg.Model != nil {
+		info.Model = embedder.Identity{Name: cfg.Model.Name, Hash: cfg.Model.Hash, Dim: int(cfg.Model.Dimension), Pooling: cfg.Model.Pooling}
+	}
+	if cfg.Index != nil {
+		info.Index = cfg.Index.Kind
+		info.M = int(cfg.Index.M)
+		info.EfConstruction = int(cfg.Index.EfConstruction)
+		info.EfSearch = int(cfg.Index.EfSearch)
+	}
+	return info
+}
+
+// Collection is a handle on one collection. It is safe for concurrent use
+// and stays valid until the collection is deleted or the DB closed.
+type Collection struct {
+	db   *DB
+	name string
+
+	// writeMu serializes writers: validation against stored IDs, the commit
+	// and the index update form one step.
+	writeMu sync.Mutex
+	// st is swapped whole by Reembed.
+	st      atomic.Pointer[colState]
+	dropped atomic.Bool
+}
+
+// colState is a collection's loaded configuration and in-memory index.
+type colState struct {
+	cfg    *storage.CollectionConfig
+	info   CollectionInfo
+	metric index.Metric
+	idx    index.Index
+	emb    embedder.Embedder // nil for vector-only collections or no embedder
+
+	// live holds every stored label with its metadata (nil when none). It
+	// answers filters during searches without touching the file. deleting
+	// holds labels whose deletion is being committed: searches skip them so
+	// that a concurrent delete cannot make results go missing.
+	liveMu   sync.RWMutex
+	live     map[uint64]liveDoc
+	deleting map[uint64]struct{}
+
+	// pending counts writes since the last index snapshot; guarded by the
+	// collection's writeMu.
+	pending int
+}
+
+// liveDoc is what searches need of a document without reading the file.
+type liveDoc struct {
+	id string
+	md query.Metadata
+}
+
+// Name returns the collection's name.
+func (c *Collection) Name() string { return c.name }
+
+// Info returns the collection's configuration and current size.
+func (c *Collection) Info() CollectionInfo {
+	s := c.st.Load()
+	info := s.info
+	s.liveMu.RLock()
+	info.Count = len(s.live)
+	s.liveMu.RUnlock()
+	return info
+}
+
+func validateCollectionName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty collection name", ErrInvalidArgument)
+	case len(name) > maxNameBytes:
+		return fmt.Errorf("%w: collection name of %d bytes exceeds %d", ErrInvalidArgument, len(name), maxNameBytes)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: collection name %q is not valid UTF-8", ErrInvalidArgument, name)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: collection name %q contains a control character", ErrInvalidArgument, name)
+		}
+	}
+	return nil
+}
+
+// CreateCollection creates a collection. Unless WithDimension is given it
+// uses the DB's embedder and records the model's identity, so that the
+// collection can never mix vectors of two models.
+func (d *DB) CreateCollection(ctx context.Context, name string, opts ...CollectionOption) (*Collection, error) {
+	if err := validateCollectionName(name); err != nil {
+		return nil, err
+	}
+	o := collectionOptions{metric: Cosine, kind: defaultIndexKind, m: 16, efC: 200, efS: 64}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.ifNotEx {
+		c, err := d.Collection(ctx, name)
+		if err == nil || !errors.Is(err, ErrCollectionNotFound) {
+			return c, err
+		}
+	}
+	if o.kind != IndexFlat && o.kind != IndexHNSW {
+		return nil, fmt.Errorf("%w: unknown index kind %q", ErrInvalidArgument, o.kind)
+	}
+	if o.m == 0 {
+		o.m = 16
+	}
+	if o.efC == 0 {
+		o.efC = 200
+	}
+	if o.efS == 0 {
+		o.efS = 64
+	}
+	if o.m < 2 || o.m > 256 || o.efC < 1 || o.efC > 10000 || o.efS < 1 || o.efS > 10000 {
+		return nil, fmt.Errorf("%w: HNSW parameters m=%d (2..256), efConstruction=%d and efSearch=%d (1..10000)", ErrInvalidArgument, o.m, o.efC, o.efS)
+	}
+	cfg := &storage.CollectionConfig{
+		Name:          name,
+		Metric:        o.metric.String(),
+		FormatVersion: collectionFormat,
+		CreatedUnix:   time.Now().Unix(),
+		Index:         &pb.IndexParams{Kind: o.kind, M: uint32(o.m), EfConstruction: uint32(o.efC), EfSearch: uint32(o.efS), Quantization: o.quant},
+	}
+	if o.dim != 0 {
+		cfg.Dimension = uint32(o.dim)
+	} else {
+		emb, err := d.Embedder()
+		if err != nil {
+			return nil, fmt.Errorf("vecbolt: create collection %q: %w (or create it WithDimension for your own vectors)", name, err)
+		}
+		id := emb.Identity()
+		cfg.Dimension = uint32(id.Dim)
+		cfg.Model = &pb.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling}
+	}
+	if err := checkMetricDim(o.metric, int(cfg.Dimension)); err != nil {
+		return nil, err
+	}
+	leave, err := d.enterWrite()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.colMu.Lock()
+	defer d.colMu.Unlock()
+	err = d.store.Update(func(tx *storage.Tx) error {
+		_, err := tx.CreateCollection(cfg)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: create collection %q: %w", name, err)
+	}
+	st, err := d.newState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Collection{db: d, name: name}
+	c.st.Store(st)
+	d.cols[name] = c
+	return c, nil
+}
+
+// Collection returns the named collection, loading its index on first use.
+// It returns ErrCollectionNotFound for an unknown name and ErrModelMismatch
+// when the DB's embedder is not the collection's model (see Reembed).
+func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
+	leave, err := d.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.colMu.Lock()
+	defer d.colMu.Unlock()
+	if c, ok := d.cols[name]; ok {
+		return c, nil
+	}
+	c, err := d.load(name)
+	if err != nil {
+		return nil, err
+	}
+	d.cols[name] = c
+	return c, nil
+}
+
+// DeleteCollection removes a collection and all its documents.
+func (d *DB) DeleteCollection(ctx context.Context, name string) error {
+	leave, err := d.enterWrite()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.colMu.Lock()
+	defer d.colMu.Unlock()
+	c := d.cols[name]
+	if c != nil {
+		// Wait for a writer in flight, and keep new ones out.
+		c.writeMu.Lock()
+		defer c.writeMu.Unlock()
+	}
+	if err := d.store.Update(func(tx *storage.Tx) error { return tx.DeleteCollection(name) }); err != nil {
+		return fmt.Errorf("vecbolt: delete collection %q: %w", name, err)
+	}
+	if c != nil {
+		c.dropped.Store(true)
+		delete(d.cols, name)
+	}
+	return nil
+}
+
+// newState builds an empty in-memory state for a configuration, checking
+// the model identity against the DB's embedder.
+func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
+	if cfg.FormatVersion > collectionFormat {
+		return nil, fmt.Errorf("%w: collection %q has format %d, this build reads up to %d", ErrNewerFormat, cfg.Name, cfg.FormatVersion, collectionFormat)
+	}
+	m, err := index.ParseMetric(cfg.Metric)
+	if err != nil {
+		return nil, fmt.Errorf("%w: collection %q: %v", ErrCorrupt, cfg.Name, err)
+	}
+	if err := checkMetricDim(m, int(cfg.Dimension)); err != nil {
+		return nil, fmt.Errorf("%w: collection %q: %v", ErrCorrupt, cfg.Name, err)
+	}
+	st := &colState{
+		cfg:      cfg,
+		info:     infoFromConfig(cfg),
+		metric:   m,
+		live:     make(map[uint64]liveDoc),
+		deleting: make(map[uint64]struct{}),
+	}
+	if cfg.Model != nil {
+		emb, err := d.Embedder()
+		switch {
+		case errors.Is(err, ErrNoEmbedder):
+			// Readable and searchable by vector; text needs a model.
+		case err != nil:
+			return nil, fmt.Errorf("vecbolt: collection %q: %w", cfg.Name, err)
+		default:
+			if have := emb.Identity(); !have.Equal(st.info.Model) {
+				return nil, fmt.Errorf("%w: collection %q was embedded with %v, the database was opened with %v; open it WithEmbedder of that model, or re-embed it with DB.Reembed", ErrModelMismatch, cfg.Name, st.info.Model, have)
+			}
+			st.emb = emb
+		}
+	}
+	st.idx, err = newIndex(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// load reads a collection from the file and rebuilds its in-memory state.
+func (d *DB) load(name string) (*Collection, error) {
+	var st *colState
+	err := d.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(name)
+		if err != nil {
+			return err
+		}
+		cfg, err := ctx.Config()
+		if err != nil {
+			return err
+		}
+		st, err = d.newState(cfg)
+		if err != nil {
+			return err
+		}
+		return st.restore(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)
+	}
+	c := &Collection{db: d, name: name}
+	c.st.Store(st)
+	return c, nil
+}
+
+// enter is DB.enter plus the check that the collection still exists.
+func (c *Collection) enter(write bool) (func(), *colState, error) {
+	var leave func()
+	var err error
+	if write {
+		leave, err = c.db.enterWrite()
+	} else {
+		leave, err = c.db.enter()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.dropped.Load() {
+		leave()
+		return nil, nil, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
+	}
+	return leave, c.st.Load(), nil
+}
+
+// Count returns the number of documents.
+func (c *Collection) Count(ctx context.Context) (int, error) {
+	leave, st, err := c.enter(false)
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	st.liveMu.RLock()
+	defer st.liveMu.RUnlock()
+	return len(st.live), nil
+}

@@ -1,0 +1,290 @@
+// Package db is vecbolt's public API: an embedded vector database in one
+// file, with a built-in text embedder.
+//
+//	d, err := db.Open("notes.vecbolt")
+//	notes, err := d.CreateCollection(ctx, "notes")
+//	_, err = notes.Insert(ctx, db.Document{Text: "Go has goroutines", Metadata: map[string]any{"lang": "en"}})
+//	hits, err := notes.Search(ctx, "concurrency", db.TopK(5), db.Where(query.Eq("lang", "en")))
+//
+// A DB holds named collections. Each collection stores documents (ID, text,
+// typed metadata, vector) durably in a bbolt file (package storage) and keeps
+// a vector index in memory (package index) that is snapshotted into the same
+// file. Texts are embedded by an embedder.Embedder; the default is the
+// built-in static model, and collections created WithDimension hold
+// caller-supplied vectors only.
+//
+// Guarantees:
+//   - A write (Insert, Upsert, Delete) that returned nil is on disk: it
+//     survives kill -9 and power loss (bbolt fsyncs on commit).
+//   - A write that returns an error has written nothing: validation and
+//     embedding happen before the single transaction that stores the batch.
+//   - Texts are embedded outside any lock or transaction, so a slow model
+//     never blocks searches or other collections.
+//   - All methods are safe for concurrent use. Writes to one collection are
+//     serialized; searches run concurrently with them and with each other.
+//   - A search never loses results to its filter or to concurrent deletes:
+//     it returns min(K, matching documents) results.
+//
+// Scores are similarities, higher is closer: the cosine similarity for
+// Cosine, the dot product for Dot, and the negated Euclidean distance for L2.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/index"
+	"github.com/vecbolt/vecbolt/storage"
+)
+
+// Errors returned by the package. Branch on them with errors.Is; the
+// returned errors wrap them with the details (names, IDs, positions).
+var (
+	// ErrClosed is returned by every call on a closed DB.
+	ErrClosed = errors.New("vecbolt: database is closed")
+	// ErrLocked means another process holds the file open for writing.
+	ErrLocked = storage.ErrLocked
+	// ErrReadOnly is returned by writes on a DB opened ReadOnly.
+	ErrReadOnly = storage.ErrReadOnly
+	// ErrCorrupt means stored data failed a checksum or did not decode.
+	ErrCorrupt = storage.ErrCorrupt
+	// ErrNewerFormat means the file was written by a newer vecbolt.
+	ErrNewerFormat = storage.ErrNewerFormat
+	// ErrCollectionNotFound is returned for an unknown collection name.
+	ErrCollectionNotFound = storage.ErrCollectionNotFound
+	// ErrCollectionExists is returned when creating a collection twice.
+	ErrCollectionExists = storage.ErrCollectionExists
+	// ErrNotFound is returned by Get for IDs that do not exist.
+	ErrNotFound = errors.New("vecbolt: document not found")
+	// ErrDuplicateID is returned by Insert for an ID that exists already or
+	// appears twice in one batch.
+	ErrDuplicateID = errors.New("vecbolt: duplicate document ID")
+	// ErrInvalidDocument is returned for a document that cannot be stored.
+	ErrInvalidDocument = errors.New("vecbolt: invalid document")
+	// ErrInvalidArgument is returned for a bad option or parameter.
+	ErrInvalidArgument = errors.New("vecbolt: invalid argument")
+	// ErrModelMismatch means the DB's embedder is not the model that
+	// produced a collection's vectors.
+	ErrModelMismatch = errors.New("vecbolt: embedder does not match the collection's model")
+	// ErrNoEmbedder means text must be embedded but no embedder is set.
+	ErrNoEmbedder = errors.New("vecbolt: no embedder")
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	embedder     embedder.Embedder
+	embedderSet  bool
+	readOnly     bool
+	lockTimeout  time.Duration
+	embedBatch   int
+	snapshotMin  int
+	snapshotFrac float64
+}
+
+// WithEmbedder sets the model that embeds texts on insert and at query time.
+// Without this option the built-in static model is used. WithEmbedder(nil)
+// opens the database without any model: collections then take
+// caller-supplied vectors only, and text search returns ErrNoEmbedder.
+func WithEmbedder(e embedder.Embedder) Option {
+	return func(o *options) { o.embedder, o.embedderSet = e, true }
+}
+
+// ReadOnly opens the file with a shared lock; every write returns
+// ErrReadOnly. Several read-only handles may share a file, but not with a
+// writer.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// WithLockTimeout bounds how long Open waits for another process to release
+// the file (default 2s). When it expires Open returns ErrLocked.
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// WithEmbedBatchSize sets how many texts go to the embedder per call
+// (default 64).
+func WithEmbedBatchSize(n int) Option { return func(o *options) { o.embedBatch = n } }
+
+// WithSnapshotPolicy sets when the vector index is snapshotted into the
+// file: once the writes since the last snapshot exceed both minWrites and
+// fraction × the collection size (defaults 2,000 and 0.2), and on Close.
+// Snapshots only make reopening fast; no acknowledged write depends on them.
+func WithSnapshotPolicy(minWrites int, fraction float64) Option {
+	return func(o *options) { o.snapshotMin, o.snapshotFrac = minWrites, fraction }
+}
+
+// DB is an open database file. It is safe for concurrent use.
+type DB struct {
+	store *storage.Store
+	opts  options
+
+	// mu is held in read mode by every operation and in write mode by
+	// Close, so Close waits for calls in flight and later calls see closed.
+	mu     sync.RWMutex
+	closed bool
+
+	colMu sync.Mutex
+	cols  map[string]*Collection
+
+	embOnce sync.Once
+	emb     embedder.Embedder
+	embErr  error
+}
+
+// Open opens the database file at path, creating it if needed.
+func Open(path string, opts ...Option) (*DB, error) {
+	o := options{embedBatch: 64, snapshotMin: 2000, snapshotFrac: 0.2}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.embedBatch <= 0 {
+		return nil, fmt.Errorf("%w: embed batch size %d must be positive", ErrInvalidArgument, o.embedBatch)
+	}
+	if o.snapshotMin < 0 || o.snapshotFrac < 0 {
+		return nil, fmt.Errorf("%w: snapshot policy (%d, %g) must not be negative", ErrInvalidArgument, o.snapshotMin, o.snapshotFrac)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%w: empty database path", ErrInvalidArgument)
+	}
+	st, err := storage.Open(path, storage.Options{ReadOnly: o.readOnly, LockTimeout: o.lockTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: %w", err)
+	}
+	return &DB{store: st, opts: o, cols: make(map[string]*Collection)}, nil
+}
+
+// Path returns the database file's path.
+func (d *DB) Path() string { return d.store.Path() }
+
+// enter marks the start of an operation; the returned func ends it.
+func (d *DB) enter() (func(), error) {
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return d.mu.RUnlock, nil
+}
+
+// enterWrite is enter for operations that write.
+func (d *DB) enterWrite() (func(), error) {
+	leave, err := d.enter()
+	if err != nil {
+		return nil, err
+	}
+	if d.store.ReadOnly() {
+		leave()
+		return nil, ErrReadOnly
+	}
+	return leave, nil
+}
+
+// Close snapshots indexes with unsnapshotted writes, then closes the file.
+// It waits for calls in flight; calls after Close return ErrClosed.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	if !d.store.ReadOnly() {
+		d.colMu.Lock()
+		for _, c := range d.cols {
+			if err := c.checkpoint(true); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		d.colMu.Unlock()
+	}
+	if e, ok := d.emb.(interface{ Close() error }); ok && !d.opts.embedderSet {
+		// Only a model the DB loaded itself is the DB's to close.
+		errs = append(errs, e.Close())
+	}
+	errs = append(errs, d.store.Close())
+	return errors.Join(errs...)
+}
+
+// Embedder returns the DB's embedder, loading the built-in model on first
+// use when none was given. It returns ErrNoEmbedder after WithEmbedder(nil).
+func (d *DB) Embedder() (embedder.Embedder, error) {
+	d.embOnce.Do(func() {
+		if d.opts.embedderSet {
+			d.emb = d.opts.embedder
+		} else {
+			d.emb, d.embErr = defaultEmbedder()
+		}
+		if d.emb == nil && d.embErr == nil {
+			d.embErr = fmt.Errorf("%w: the database was opened WithEmbedder(nil)", ErrNoEmbedder)
+		}
+	})
+	return d.emb, d.embErr
+}
+
+// Collections lists the collections in the file, in name order.
+func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
+	leave, err := d.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []CollectionInfo
+	err = d.store.View(func(tx *storage.Tx) error {
+		names, err := tx.CollectionNames()
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			c, err := tx.Collection(n)
+			if err != nil {
+				return err
+			}
+			cfg, err := c.Config()
+			if err != nil {
+				return err
+			}
+			info := infoFromConfig(cfg)
+			info.Count = c.Count()
+			out = append(out, info)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: list collections: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// FileSize returns the size of the database file in bytes.
+func (d *DB) FileSize() (int64, error) {
+	leave, err := d.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	return d.store.Size()
+}
+
+// Storage exposes the underlying store for the CLI's check and backup
+// commands; it is not meant for writing.
+func (d *DB) Storage() *storage.Store { return d.store }
+
+// checkMetricDim validates a collection shape.
+func checkMetricDim(m index.Metric, dim int) error {
+	if !m.Valid() {
+		return fmt.Errorf("%w: unknown metric %v", ErrInvalidArgument, m)
+	}
+	if dim <= 0 || dim > maxDimension {
+		return fmt.Errorf("%w: dimension %d out of range 1..%d", ErrInvalidArgument, dim, maxDimension)
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+package db
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vecbolt/vecbolt/query"
+	"github.com/vecbolt/vecbolt/storage"
+	"github.com/vecbolt/vecbolt/storage/pb"
+)
+
+// Document is what a collection stores.
+type Document struct {
+	// ID identifies the document within its collection. Insert generates a
+	// random one (a UUID) when it is empty. At most 512 bytes of UTF-8.
+	ID string
+	// Text is embedded unless Vector is set. Valid UTF-8, at most 8 MiB.
+	Text string
+	// Metadata holds typed values: string, int64 (and the smaller integer
+	// types), float64 (and float32), bool and []string. Filters search it.
+	Metadata map[string]any
+	// Vector, when set, is stored as given instead of embedding Text.
+	Vector []float32
+}
+
+// DocumentError reports which document of a batch was rejected. It wraps
+// ErrInvalidDocument, ErrDuplicateID or the embedder's error.
+type DocumentError struct {
+	// Index is the document's position in the batch.
+	Index int
+	// ID is the document's ID (empty if it had none yet).
+	ID  string
+	Err error
+}
+
+func (e *DocumentError) Error() string {
+	if e.ID == "" {
+		return fmt.Sprintf("vecbolt: document %d: %v", e.Index, e.Err)
+	}
+	return fmt.Sprintf("vecbolt: document %d (id %q): %v", e.Index, e.ID, e.Err)
+}
+
+func (e *DocumentError) Unwrap() error { return e.Err }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidDocument, fmt.Sprintf(format, args...))
+}
+
+// prepared is a validated document on its way to the file.
+type prepared struct {
+	rec   *storage.DocumentRecord
+	md    query.Metadata
+	embed bool // Text must be embedded into rec.Vector
+}
+
+// newID returns a random UUID (version 4).
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// prepare validates a batch against a collection's shape. It checks
+// everything that does not need the model or the file, so a bad batch is
+// rejected before any embedding work.
+func (st *colState) prepare(docs []Document) ([]prepared, error) {
+	dim := int(st.cfg.Dimension)
+	out := make([]prepared, len(docs))
+	seen := make(map[string]int, len(docs))
+	for i, d := range docs {
+		id := d.ID
+		if id == "" {
+			id = newID()
+		}
+		fail := func(err error) ([]prepared, error) {
+			return nil, &DocumentError{Index: i, ID: d.ID, Err: err}
+		}
+		if len(id) > maxIDBytes {
+			return fail(invalid("ID of %d bytes exceeds %d", len(id), maxIDBytes))
+		}
+		if !utf8.ValidString(id) {
+			return fail(invalid("ID is not valid UTF-8"))
+		}
+		if j, dup := seen[id]; dup {
+			return fail(fmt.Errorf("%w: %q also appears at position %d of the batch", ErrDuplicateID, id, j))
+		}
+		seen[id] = i
+		if len(d.Text) > maxTextBytes {
+			return fail(invalid("text of %d bytes exceeds %d", len(d.Text), maxTextBytes))
+		}
+		if !utf8.ValidString(d.Text) {
+			return fail(invalid("text is not valid UTF-8"))
+		}
+		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}}
+		if d.Vector != nil {
+			if err := checkVector(d.Vector, dim, st.metric); err != nil {
+				return fail(err)
+			}
+			p.rec.Vector = append([]float32(nil), d.Vector...)
+		} else {
+			if isBlank(d.Text) {
+				return fail(invalid("text is empty and no vector is given"))
+			}
+			if st.cfg.Model == nil {
+				return fail(invalid("collection %q holds caller-supplied vectors (created WithDimension); the document needs a Vector", st.cfg.Name))
+			}
+			if st.emb == nil {
+				return fail(fmt.Errorf("%w to embed the text: open the database WithEmbedder of %v, or give the document a Vector", ErrNoEmbedder, st.info.Model))
+			}
+			p.embed = true
+		}
+		md, rec, err := convertMetadata(d.Metadata)
+		if err != nil {
+			return fail(err)
+		}
+		p.md, p.rec.Metadata = md, rec
+		out[i] = p
+	}
+	// Size of the encoded metadata, checked once per document after the
+	// cheap checks so a huge batch of bad documents fails fast.
+	for i, p := range out {
+		if len(p.rec.Metadata) == 0 {
+			continue
+		}
+		if n := proto.Size(&pb.Document{Metadata: p.rec.Metadata}); n > maxMetadataBytes {
+			return nil, &DocumentError{Index: i, ID: docs[i].ID, Err: invalid("metadata of %d encoded bytes exceeds %d", n, maxMetadataBytes)}
+		}
+	}
+	return out, nil
+}
+
+func isBlank(s string) bool {
+	for _, r := range s {
+		if !(r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x85 || r == 0xA0 || r == 0x3000 || (r >= 0x2000 && r <= 0x200B) || r == 0x2028 || r == 0x2029 || r == 0xFEFF) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkVector validates a vector for storage in a collection.
+func checkVector(v []float32, dim int, m Metric) error {
+	if len(v) != dim {
+		return invalid("vector has dimension %d, collection has %d", len(v), dim)
+	}
+	var norm float64
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return invalid("vector component %d is %v", i, x)
+		}
+		norm += float64(x) * float64(x)
+	}
+	if m == Cosine && norm == 0 {
+		return invalid("vector is all zeros, which has no direction for cosine similarity")
+	}
+	return nil
+}
+
+// convertMetadata validates user metadata and returns both its in-memory
+// and its stored form.
+func convertMetadata(m map[string]any) (query.Metadata, map[string]*pb.Value, error) {
+	if len(m) == 0 {
+		return nil, nil, nil
+	}
+	md, err := query.FromMap(m)
+	if err != nil {
+		return nil, nil, invalid("metadata: %v", err)
+	}
+	rec := make(map[string]*pb.Value, len(md))
+	for k, v := range md {
+		if k == "" {
+			return nil, nil, invalid("metadata has an empty key")
+		}
+		if len(k) > maxMetadataKeyLen {
+			return nil, nil, invalid("metadata key of %d bytes exceeds %d", len(k), maxMetadataKeyLen)
+		}
+		if !utf8.ValidString(k) {
+			return nil, nil, invalid("metadata key %q is not valid UTF-8", k)
+		}
+		if err := checkMetadataValue(k, v); err != nil {
+			return nil, nil, err
+		}
+		rec[k] = valueToRecord(v)
+	}
+	return md, rec, nil
+}
+
+func checkMetadataValue(k string, v query.Value) error {
+	switch v.Kind() {
+	case query.KindString:
+		if !utf8.ValidString(v.Str()) {
+			return invalid("metadata %q: string value is not valid UTF-8", k)
+		}
+	case query.KindStrings:
+		for i, s := range v.StringList() {
+			if !utf8.ValidString(s) {
+				return invalid("metadata %q: list element %d is not valid UTF-8", k, i)
+			}
+		}
+	}
+	return nil
+}
+
+func valueToRecord(v query.Value) *pb.Value {
+	switch v.Kind() {
+	case query.KindString:
+		return &pb.Value{Kind: &pb.Value_StringValue{StringValue: v.Str()}}
+	case query.KindInt:
+		return &pb.Value{Kind: &pb.Value_IntValue{IntValue: v.Int()}}
+	case query.KindFloat:
+		return &pb.Value{Kind: &pb.Value_FloatValue{FloatValue: v.Float()}}
+	case query.KindBool:
+		return &pb.Value{Kind: &pb.Value_BoolValue{BoolValue: v.Bool()}}
+	default:
+		return &pb.Value{Kind: &pb.Value_StringsValue{StringsValue: &pb.StringList{Values: v.StringList()}}}
+	}
+}
+
+var errBadValue = errors.New("stored metadata value has no kind")
+
+func valueFromRecord(v *pb.Value) (query.Value, error) {
+	switch k := v.GetKind().(type) {
+	case *pb.Value_StringValue:
+		return query.String(k.StringValue), nil
+	case *pb.Value_IntValue:
+		return query.Int(k.IntValue), nil
+	case *pb.Value_FloatValue:
+		return query.Float(k.FloatValue), nil
+	case *pb.Value_BoolValue:
+		return query.Bool(k.BoolValue), nil
+	case *pb.Value_StringsValue:
+		return query.Strings(k.StringsValue.GetValues()...), nil
+	}
+	return query.Value{}, errBadValue
+}
+
+// documentFromRecord builds the public form of a stored document.
+func documentFromRecord(r *storage.DocumentRecord, fields Field) (Document, error) {
+	d := Document{ID: r.Id}
+	if fields&FieldText != 0 {
+		d.Text = r.Text
+	}
+	if fields&FieldMetadata != 0 && len(r.Metadata) > 0 {
+		md, err := metadataFromRecord(r.Metadata)
+		if err != nil {
+			return Document{}, fmt.Errorf("%w: document %q: %v", ErrCorrupt, r.Id, err)
+		}
+		d.Metadata = md.ToMap()
+	}
+	if fields&FieldVector != 0 {
+		d.Vector = append([]float32(nil), r.Vector...)
+	}
+	return d, nil
+}

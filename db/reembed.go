@@ -1,0 +1,138 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vecbolt/vecbolt/storage"
+	"github.com/vecbolt/vecbolt/storage/pb"
+)
+
+// Reembed rebuilds every vector of the named collection with the DB's
+// embedder and records that model as the collection's own. Use it to move a
+// collection to a new model: open the database WithEmbedder(newModel), call
+// Reembed, then use the collection as usual.
+//
+// Every document is re-embedded from its Text, including documents that
+// were stored with a caller-supplied Vector; a document without text stops
+// the operation with an error naming it. Nothing is written until all
+// vectors are computed, and then everything is written in one transaction:
+// an error or a cancelled ctx leaves the collection as it was. Writes to the
+// collection wait while it runs; searches keep using the old vectors until
+// it commits. progress, if not nil, is called after each embedded batch.
+func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total int)) error {
+	leave, err := d.enterWrite()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	emb, err := d.Embedder()
+	if err != nil {
+		return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
+	}
+	d.colMu.Lock()
+	c := d.cols[name]
+	if c == nil {
+		// Not loaded (perhaps because its model differs): a handle just
+		// for the lock, registered when the new state is in place.
+		c = &Collection{db: d, name: name}
+	}
+	d.colMu.Unlock()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.dropped.Load() {
+		return fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, name)
+	}
+
+	type item struct {
+		label uint64
+		rec   *storage.DocumentRecord
+	}
+	var items []item
+	var cfg *storage.CollectionConfig
+	err = d.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(name)
+		if err != nil {
+			return err
+		}
+		if cfg, err = ctx.Config(); err != nil {
+			return err
+		}
+		return ctx.ForEachDocument(func(label uint64, r *storage.DocumentRecord) error {
+			if isBlank(r.Text) {
+				return fmt.Errorf("%w: document %q has no text to re-embed", ErrInvalidDocument, r.Id)
+			}
+			items = append(items, item{label, r})
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
+	}
+	id := emb.Identity()
+	newCfg := &storage.CollectionConfig{
+		Name: cfg.Name, Dimension: uint32(id.Dim), Metric: cfg.Metric, Index: cfg.Index,
+		FormatVersion: collectionFormat, CreatedUnix: cfg.CreatedUnix,
+		Model: &pb.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
+	}
+	st, err := d.newState(newCfg)
+	if err != nil {
+		return err
+	}
+	batch := make([]prepared, len(items))
+	docs := make([]Document, len(items))
+	for i, it := range items {
+		batch[i] = prepared{rec: it.rec, embed: true}
+		docs[i] = Document{ID: it.rec.Id}
+	}
+	size := d.opts.embedBatch
+	for start := 0; start < len(batch); start += size {
+		end := min(start+size, len(batch))
+		if err := c.embed(ctx, st, docs[start:end], batch[start:end]); err != nil {
+			return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
+		}
+		if progress != nil {
+			progress(end, len(batch))
+		}
+	}
+	for i, it := range items {
+		md, err := metadataFromRecord(it.rec.Metadata)
+		if err != nil {
+			return fmt.Errorf("vecbolt: re-embed %q: %w: document %q: %v", name, ErrCorrupt, it.rec.Id, err)
+		}
+		if err := st.idx.Add(it.label, batch[i].rec.Vector); err != nil {
+			return fmt.Errorf("vecbolt: re-embed %q: document %q: %w", name, it.rec.Id, err)
+		}
+		st.live[it.label] = liveDoc{id: it.rec.Id, md: md}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err = d.store.Update(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(name)
+		if err != nil {
+			return err
+		}
+		if err := ctx.PutConfig(newCfg); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := ctx.PutDocument(it.label, it.rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
+	}
+	st.pending = len(items)
+	d.colMu.Lock()
+	c.st.Store(st)
+	d.cols[name] = c
+	d.colMu.Unlock()
+	// The new vectors are durable already; a failed snapshot only costs
+	// time on the next open and is retried by the next write.
+	_ = c.checkpointLocked(true)
+	return nil
+}

@@ -1,0 +1,260 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/vecbolt/vecbolt/index"
+	"github.com/vecbolt/vecbolt/query"
+	"github.com/vecbolt/vecbolt/storage"
+)
+
+// Field selects what a search result carries besides ID and score.
+type Field uint8
+
+// Fields of a result. The default is FieldText|FieldMetadata.
+const (
+	FieldText Field = 1 << iota
+	FieldMetadata
+	FieldVector
+)
+
+// Result is one search hit.
+type Result struct {
+	ID string
+	// Score is a similarity, higher is closer: cosine similarity, dot
+	// product, or negated Euclidean distance, per the collection's metric.
+	Score    float32
+	Text     string
+	Metadata map[string]any
+	Vector   []float32
+}
+
+// SearchOption configures Search and SearchVector.
+type SearchOption func(*searchOptions)
+
+type searchOptions struct {
+	k        int
+	filter   query.Filter
+	where    string
+	minScore float32
+	hasMin   bool
+	fields   Field
+	ef       int
+}
+
+// TopK sets how many results to return (default 10). A collection with
+// fewer matching documents returns all of them.
+func TopK(k int) SearchOption { return func(o *searchOptions) { o.k = k } }
+
+// Where restricts results to documents whose metadata matches f.
+func Where(f query.Filter) SearchOption { return func(o *searchOptions) { o.filter = f } }
+
+// WhereExpr is Where with a filter in the text syntax of query.Parse, e.g.
+// `lang = "en" AND year >= 2020`.
+func WhereExpr(expr string) SearchOption { return func(o *searchOptions) { o.where = expr } }
+
+// MinScore drops results scoring below s.
+func MinScore(s float32) SearchOption {
+	return func(o *searchOptions) { o.minScore, o.hasMin = s, true }
+}
+
+// WithFields chooses the fields results carry; with none, results hold
+// only IDs and scores, and the search does not read documents at all.
+func WithFields(f ...Field) SearchOption {
+	return func(o *searchOptions) {
+		o.fields = 0
+		for _, x := range f {
+			o.fields |= x
+		}
+	}
+}
+
+// WithEf sets the HNSW search breadth for this query (default: the
+// collection's efSearch). Larger is slower and more accurate. Ignored by
+// flat indexes, which are exact.
+func WithEf(ef int) SearchOption { return func(o *searchOptions) { o.ef = ef } }
+
+// maxK bounds TopK so a typo cannot allocate gigabytes.
+const maxK = 100_000
+
+func parseSearchOptions(opts []SearchOption) (searchOptions, error) {
+	o := searchOptions{k: 10, fields: FieldText | FieldMetadata}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.k < 1 || o.k > maxK {
+		return o, fmt.Errorf("%w: TopK %d out of range 1..%d", ErrInvalidArgument, o.k, maxK)
+	}
+	if o.ef < 0 || o.ef > maxK {
+		return o, fmt.Errorf("%w: ef %d out of range 0..%d", ErrInvalidArgument, o.ef, maxK)
+	}
+	if math.IsNaN(float64(o.minScore)) {
+		return o, fmt.Errorf("%w: MinScore is NaN", ErrInvalidArgument)
+	}
+	if o.where != "" {
+		if o.filter != nil {
+			return o, fmt.Errorf("%w: both Where and WhereExpr given", ErrInvalidArgument)
+		}
+		f, err := query.Parse(o.where)
+		if err != nil {
+			return o, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, err)
+		}
+		o.filter = f
+	}
+	if o.filter != nil {
+		if err := query.Validate(o.filter); err != nil {
+			return o, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, err)
+		}
+	}
+	return o, nil
+}
+
+// Search embeds text with the collection's model (as a query) and returns
+// the nearest documents, best first.
+func (c *Collection) Search(ctx context.Context, text string, opts ...SearchOption) ([]Result, error) {
+	leave, st, err := c.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	o, err := parseSearchOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if isBlank(text) {
+		return nil, fmt.Errorf("%w: empty query text", ErrInvalidArgument)
+	}
+	if st.cfg.Model == nil {
+		return nil, fmt.Errorf("%w: collection %q holds caller-supplied vectors; use SearchVector", ErrNoEmbedder, c.name)
+	}
+	if st.emb == nil {
+		return nil, fmt.Errorf("%w to embed the query: open the database WithEmbedder of %v", ErrNoEmbedder, st.info.Model)
+	}
+	q, err := st.emb.EmbedQuery(ctx, text)
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: embed query: %w", err)
+	}
+	return c.search(ctx, st, q, o)
+}
+
+// SearchVector returns the documents nearest to vec, best first.
+func (c *Collection) SearchVector(ctx context.Context, vec []float32, opts ...SearchOption) ([]Result, error) {
+	leave, st, err := c.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	o, err := parseSearchOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVector(vec, int(st.cfg.Dimension), st.metric); err != nil {
+		return nil, fmt.Errorf("%w: query %w", ErrInvalidArgument, err)
+	}
+	return c.search(ctx, st, vec, o)
+}
+
+// efSearcher is an index with a per-query search breadth.
+type efSearcher interface {
+	SearchEf(q []float32, k, ef int, filter index.Filter) ([]index.Result, error)
+}
+
+func (c *Collection) search(ctx context.Context, st *colState, q []float32, o searchOptions) ([]Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Holding liveMu in read mode across the index search and the document
+	// reads keeps a concurrent Delete from removing a hit in between; the
+	// Delete marks its labels in deleting first, and the filter skips them.
+	st.liveMu.RLock()
+	defer st.liveMu.RUnlock()
+
+	var filter index.Filter
+	var filterErr error
+	var errOnce sync.Once
+	if o.filter != nil || len(st.deleting) > 0 {
+		f := o.filter
+		filter = func(label uint64) bool {
+			if _, gone := st.deleting[label]; gone {
+				return false
+			}
+			if f == nil {
+				return true
+			}
+			ok, err := f.Match(st.live[label].md)
+			if err != nil {
+				errOnce.Do(func() { filterErr = err })
+				return false
+			}
+			return ok
+		}
+	}
+	var hits []index.Result
+	var err error
+	if es, ok := st.idx.(efSearcher); ok && o.ef > 0 {
+		hits, err = es.SearchEf(q, o.k, max(o.ef, o.k), filter)
+	} else {
+		hits, err = st.idx.Search(q, o.k, filter)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+	}
+	if filterErr != nil {
+		return nil, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, filterErr)
+	}
+	out := make([]Result, 0, len(hits))
+	for _, h := range hits {
+		s := score(st.metric, h.Distance)
+		if o.hasMin && s < o.minScore {
+			break // hits are sorted, so every later one scores lower
+		}
+		out = append(out, Result{Score: s})
+	}
+	hits = hits[:len(out)]
+	for i, h := range hits {
+		out[i].ID = st.live[h.ID].id
+	}
+	if len(out) == 0 || o.fields == 0 {
+		return out, nil
+	}
+	err = c.db.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		for i, h := range hits {
+			rec, ok, err := ctx.Document(h.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: index holds label %d, which has no document", ErrCorrupt, h.ID)
+			}
+			d, err := documentFromRecord(rec, o.fields)
+			if err != nil {
+				return err
+			}
+			out[i].Text, out[i].Metadata, out[i].Vector = d.Text, d.Metadata, d.Vector
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+	}
+	return out, nil
+}
+
+// score turns an index distance into the public similarity.
+func score(m Metric, d float32) float32 {
+	switch m {
+	case Cosine:
+		return 1 - d
+	case Dot:
+		return -d
+	default:
+		return -float32(math.Sqrt(math.Max(float64(d), 0)))
+	}
+}

@@ -1,0 +1,314 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/vecbolt/vecbolt/storage"
+)
+
+// Insert stores new documents and returns their IDs in order (generated
+// where a document had none). An ID that exists already is an error
+// wrapping ErrDuplicateID that names it. The batch is written in one
+// transaction: when Insert returns nil every document is durable, and when
+// it returns an error none was written.
+func (c *Collection) Insert(ctx context.Context, docs ...Document) ([]string, error) {
+	return c.write(ctx, docs, false)
+}
+
+// Upsert stores documents, replacing those whose IDs exist (text, metadata
+// and vector are all replaced). Otherwise it behaves like Insert.
+func (c *Collection) Upsert(ctx context.Context, docs ...Document) ([]string, error) {
+	return c.write(ctx, docs, true)
+}
+
+func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([]string, error) {
+	leave, st, err := c.enter(true)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	batch, err := st.prepare(docs)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.embed(ctx, st, docs, batch); err != nil {
+		return nil, err
+	}
+
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.dropped.Load() {
+		return nil, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
+	}
+	if c.st.Load() != st {
+		// Reembed swapped the model while we embedded: our vectors are
+		// from the old one.
+		return nil, fmt.Errorf("%w: collection %q was re-embedded during the write; retry", ErrModelMismatch, c.name)
+	}
+	labels := make([]uint64, len(batch))
+	err = c.db.store.Update(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		for i, p := range batch {
+			label, exists, err := ctx.Label(p.rec.Id)
+			if err != nil {
+				return err
+			}
+			if exists && !upsert {
+				return &DocumentError{Index: i, ID: p.rec.Id, Err: fmt.Errorf("%w: %q exists in collection %q (use Upsert to replace it)", ErrDuplicateID, p.rec.Id, c.name)}
+			}
+			if !exists {
+				if label, err = ctx.NextLabel(); err != nil {
+					return err
+				}
+			}
+			if err := ctx.PutDocument(label, p.rec); err != nil {
+				return err
+			}
+			labels[i] = label
+		}
+		return nil
+	})
+	if err != nil {
+		if _, ok := err.(*DocumentError); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("vecbolt: write to collection %q: %w", c.name, err)
+	}
+
+	// Durable from here on. The index and the live set follow the file;
+	// should an index update fail, the label stays pending and the next
+	// open re-indexes it.
+	var idxErr error
+	for i, p := range batch {
+		if err := st.idx.Add(labels[i], p.rec.Vector); err != nil && idxErr == nil {
+			idxErr = fmt.Errorf("vecbolt: index document %q (stored; re-indexed on reopen): %w", p.rec.Id, err)
+		}
+	}
+	st.liveMu.Lock()
+	for i, p := range batch {
+		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
+	}
+	st.liveMu.Unlock()
+	st.pending += len(batch)
+
+	ids := make([]string, len(batch))
+	for i, p := range batch {
+		ids[i] = p.rec.Id
+	}
+	if idxErr != nil {
+		return ids, idxErr
+	}
+	if err := c.checkpointLocked(false); err != nil {
+		// The write itself succeeded; a failed snapshot only costs
+		// reopening time, and the next write retries it.
+		return ids, nil
+	}
+	return ids, nil
+}
+
+// embed fills the vectors of documents that need one, in batches, checking
+// ctx between batches. It holds no lock and no transaction.
+func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, batch []prepared) error {
+	var idx []int
+	for i, p := range batch {
+		if p.embed {
+			idx = append(idx, i)
+		}
+	}
+	size := c.db.opts.embedBatch
+	dim := int(st.cfg.Dimension)
+	for start := 0; start < len(idx); start += size {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		part := idx[start:min(start+size, len(idx))]
+		texts := make([]string, len(part))
+		for j, i := range part {
+			texts[j] = batch[i].rec.Text
+		}
+		vecs, err := st.emb.EmbedDocuments(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("vecbolt: embed documents %d..%d: %w", part[0], part[len(part)-1], err)
+		}
+		if len(vecs) != len(part) {
+			return fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(part))
+		}
+		for j, i := range part {
+			if err := checkVector(vecs[j], dim, st.metric); err != nil {
+				return &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embedder output: %w", err)}
+			}
+			batch[i].rec.Vector = vecs[j]
+		}
+	}
+	return nil
+}
+
+// Delete removes the documents with the given IDs and returns how many
+// existed. IDs that do not exist are ignored. The deletions are one
+// transaction, durable when Delete returns nil.
+func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
+	leave, st, err := c.enter(true)
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.dropped.Load() {
+		return 0, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
+	}
+	st = c.st.Load()
+
+	// Find the labels first so searches can be told to skip them while the
+	// deletion commits.
+	var labels []uint64
+	var found []string
+	err = c.db.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		seen := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			label, ok, err := ctx.Label(id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				labels = append(labels, label)
+				found = append(found, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("vecbolt: delete from collection %q: %w", c.name, err)
+	}
+	if len(labels) == 0 {
+		return 0, nil
+	}
+	st.liveMu.Lock()
+	for _, l := range labels {
+		st.deleting[l] = struct{}{}
+	}
+	st.liveMu.Unlock()
+	err = c.db.store.Update(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		for i, l := range labels {
+			if err := ctx.DeleteDocument(l, found[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	st.liveMu.Lock()
+	for _, l := range labels {
+		delete(st.deleting, l)
+		if err == nil {
+			delete(st.live, l)
+		}
+	}
+	st.liveMu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("vecbolt: delete from collection %q: %w", c.name, err)
+	}
+	for _, l := range labels {
+		st.idx.Delete(l)
+	}
+	st.pending += len(labels)
+	_ = c.checkpointLocked(false) // see write: a failed snapshot loses nothing
+	return len(labels), nil
+}
+
+// NotFoundError lists the IDs Get could not find. It wraps ErrNotFound.
+type NotFoundError struct {
+	Collection string
+	IDs        []string
+}
+
+func (e *NotFoundError) Error() string {
+	q := make([]string, len(e.IDs))
+	for i, id := range e.IDs {
+		q[i] = fmt.Sprintf("%q", id)
+	}
+	return fmt.Sprintf("vecbolt: collection %q has no document with ID %s", e.Collection, strings.Join(q, ", "))
+}
+
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// Get returns the documents with the given IDs, in the order asked, with
+// text, metadata and vector. If some IDs do not exist, it returns the
+// documents it found together with a *NotFoundError (errors.Is(err,
+// ErrNotFound)) listing the missing IDs.
+func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error) {
+	leave, _, err := c.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []Document
+	var missing []string
+	err = c.db.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			label, ok, err := ctx.Label(id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				missing = append(missing, id)
+				continue
+			}
+			rec, ok, err := ctx.Document(label)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: ID %q maps to label %d, which holds no document", ErrCorrupt, id, label)
+			}
+			d, err := documentFromRecord(rec, FieldText|FieldMetadata|FieldVector)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vecbolt: get from collection %q: %w", c.name, err)
+	}
+	if len(missing) > 0 {
+		return out, &NotFoundError{Collection: c.name, IDs: missing}
+	}
+	return out, nil
+}

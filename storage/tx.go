@@ -1,0 +1,389 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vecbolt/vecbolt/storage/pb"
+)
+
+// DocumentRecord is the stored form of a document.
+type DocumentRecord = pb.Document
+
+// CollectionConfig is the stored configuration of a collection.
+type CollectionConfig = pb.CollectionConfig
+
+// Errors about collections.
+var (
+	ErrCollectionNotFound = errors.New("storage: collection not found")
+	ErrCollectionExists   = errors.New("storage: collection already exists")
+)
+
+// snapshotChunk bounds one bbolt value of an index snapshot. Large values are
+// legal in bbolt but each one must fit in a contiguous run of pages, which
+// fragments the file; 4 MiB chunks keep allocations moderate.
+const snapshotChunk = 4 << 20
+
+// Tx is a transaction over the whole file.
+type Tx struct {
+	tx *bolt.Tx
+}
+
+func (t *Tx) collections() (*bolt.Bucket, error) {
+	b := t.tx.Bucket(bucketCollections)
+	if b == nil {
+		return nil, fmt.Errorf("%w: collections bucket missing", ErrCorrupt)
+	}
+	return b, nil
+}
+
+// CreateCollection stores a new collection's configuration and buckets.
+func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
+	cs, err := t.collections()
+	if err != nil {
+		return nil, err
+	}
+	name := []byte(cfg.Name)
+	if cs.Bucket(name) != nil {
+		return nil, fmt.Errorf("%w: %q", ErrCollectionExists, cfg.Name)
+	}
+	b, err := cs.CreateBucket(name)
+	if err != nil {
+		return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
+	}
+	for _, sub := range [][]byte{bucketDocs, bucketIDs, bucketSnapshot, bucketPending} {
+		if _, err := b.CreateBucket(sub); err != nil {
+			return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
+		}
+	}
+	c := &CollectionTx{name: cfg.Name, b: b}
+	if err := c.PutConfig(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Collection opens an existing collection inside the transaction.
+func (t *Tx) Collection(name string) (*CollectionTx, error) {
+	cs, err := t.collections()
+	if err != nil {
+		return nil, err
+	}
+	b := cs.Bucket([]byte(name))
+	if b == nil {
+		return nil, fmt.Errorf("%w: %q", ErrCollectionNotFound, name)
+	}
+	for _, sub := range [][]byte{bucketDocs, bucketIDs, bucketSnapshot, bucketPending} {
+		if b.Bucket(sub) == nil {
+			return nil, fmt.Errorf("%w: collection %q lacks its %q bucket", ErrCorrupt, name, sub)
+		}
+	}
+	return &CollectionTx{name: name, b: b}, nil
+}
+
+// DeleteCollection removes a collection and everything in it.
+func (t *Tx) DeleteCollection(name string) error {
+	cs, err := t.collections()
+	if err != nil {
+		return err
+	}
+	if cs.Bucket([]byte(name)) == nil {
+		return fmt.Errorf("%w: %q", ErrCollectionNotFound, name)
+	}
+	return cs.DeleteBucket([]byte(name))
+}
+
+// CollectionNames lists the collections in name order.
+func (t *Tx) CollectionNames() ([]string, error) {
+	cs, err := t.collections()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	err = cs.ForEachBucket(func(k []byte) error {
+		names = append(names, string(k))
+		return nil
+	})
+	return names, err
+}
+
+// WriteTo writes a consistent copy of the whole file (bbolt's hot backup).
+func (t *Tx) WriteTo(w io.Writer) (int64, error) { return t.tx.WriteTo(w) }
+
+// CollectionTx is one collection inside a transaction.
+type CollectionTx struct {
+	name string
+	b    *bolt.Bucket
+}
+
+// Name is the collection's name.
+func (c *CollectionTx) Name() string { return c.name }
+
+// Config reads the collection's configuration.
+func (c *CollectionTx) Config() (*CollectionConfig, error) {
+	cfg := new(CollectionConfig)
+	if err := unseal(c.b.Get(keyConfig), cfg); err != nil {
+		return nil, fmt.Errorf("config of collection %q: %w", c.name, err)
+	}
+	return cfg, nil
+}
+
+// PutConfig replaces the collection's configuration.
+func (c *CollectionTx) PutConfig(cfg *CollectionConfig) error {
+	v, err := seal(cfg)
+	if err != nil {
+		return err
+	}
+	return c.b.Put(keyConfig, v)
+}
+
+// LabelKey encodes a label as a bbolt key; big endian keeps cursor order
+// equal to label order.
+func LabelKey(label uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], label)
+	return k[:]
+}
+
+func decodeLabel(v []byte) (uint64, error) {
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: label of %d bytes", ErrCorrupt, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Label returns the label of a document ID.
+func (c *CollectionTx) Label(id string) (uint64, bool, error) {
+	v := c.b.Bucket(bucketIDs).Get([]byte(id))
+	if v == nil {
+		return 0, false, nil
+	}
+	l, err := decodeLabel(v)
+	if err != nil {
+		return 0, false, fmt.Errorf("collection %q, id %q: %w", c.name, id, err)
+	}
+	return l, true, nil
+}
+
+// NextLabel allocates a fresh label.
+func (c *CollectionTx) NextLabel() (uint64, error) {
+	return c.b.Bucket(bucketDocs).NextSequence()
+}
+
+// PutDocument stores d under label, maps its ID to the label and marks the
+// label pending for the index.
+func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
+	v, err := seal(d)
+	if err != nil {
+		return err
+	}
+	k := LabelKey(label)
+	if err := c.b.Bucket(bucketDocs).Put(k, v); err != nil {
+		return err
+	}
+	if err := c.b.Bucket(bucketIDs).Put([]byte(d.Id), k); err != nil {
+		return err
+	}
+	return c.b.Bucket(bucketPending).Put(k, nil)
+}
+
+// Document reads the document stored under label; ok is false if none.
+func (c *CollectionTx) Document(label uint64) (*DocumentRecord, bool, error) {
+	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
+	if v == nil {
+		return nil, false, nil
+	}
+	d, err := DecodeDocument(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+	}
+	return d, true, nil
+}
+
+// DeleteDocument removes the document with the given ID and label and marks
+// the label pending.
+func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
+	k := LabelKey(label)
+	if err := c.b.Bucket(bucketDocs).Delete(k); err != nil {
+		return err
+	}
+	if err := c.b.Bucket(bucketIDs).Delete([]byte(id)); err != nil {
+		return err
+	}
+	return c.b.Bucket(bucketPending).Put(k, nil)
+}
+
+// Count returns the number of documents.
+func (c *CollectionTx) Count() int { return c.b.Bucket(bucketIDs).Stats().KeyN }
+
+// ForEachDocument calls fn for every document in label order. The record is
+// only valid during the call.
+func (c *CollectionTx) ForEachDocument(fn func(label uint64, d *DocumentRecord) error) error {
+	cur := c.b.Bucket(bucketDocs).Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		label, err := decodeLabel(k)
+		if err != nil {
+			return fmt.Errorf("collection %q: %w", c.name, err)
+		}
+		d, err := DecodeDocument(v)
+		if err != nil {
+			return fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+		}
+		if err := fn(label, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForEachID calls fn for every (ID, label) pair in ID order.
+func (c *CollectionTx) ForEachID(fn func(id string, label uint64) error) error {
+	cur := c.b.Bucket(bucketIDs).Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		label, err := decodeLabel(v)
+		if err != nil {
+			return fmt.Errorf("collection %q, id %q: %w", c.name, k, err)
+		}
+		if err := fn(string(k), label); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pending lists the labels changed since the last snapshot, in order.
+func (c *CollectionTx) Pending() ([]uint64, error) {
+	var out []uint64
+	cur := c.b.Bucket(bucketPending).Cursor()
+	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+		l, err := decodeLabel(k)
+		if err != nil {
+			return nil, fmt.Errorf("collection %q pending list: %w", c.name, err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// PendingCount is the number of labels changed since the last snapshot.
+func (c *CollectionTx) PendingCount() int { return c.b.Bucket(bucketPending).Stats().KeyN }
+
+// PutSnapshot replaces the index snapshot with the bytes produced by write
+// and clears the pending list, atomically with the rest of the transaction.
+func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) error {
+	if err := c.b.DeleteBucket(bucketSnapshot); err != nil {
+		return err
+	}
+	sb, err := c.b.CreateBucket(bucketSnapshot)
+	if err != nil {
+		return err
+	}
+	w := &chunkWriter{b: sb, crc: crc32.New(castagnoli)}
+	if err := write(w); err != nil {
+		return fmt.Errorf("storage: snapshot of collection %q: %w", c.name, err)
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	info, err := seal(&pb.SnapshotInfo{Kind: kind, TotalBytes: w.total, Chunks: w.n, Crc32C: w.crc.Sum32(), CreatedUnix: time.Now().Unix()})
+	if err != nil {
+		return err
+	}
+	if err := sb.Put(keySnapshotInfo, info); err != nil {
+		return err
+	}
+	if err := c.b.DeleteBucket(bucketPending); err != nil {
+		return err
+	}
+	_, err = c.b.CreateBucket(bucketPending)
+	return err
+}
+
+// Snapshot returns a reader over the stored index snapshot, verified against
+// its checksum, or ok=false if there is none. The reader is only valid
+// inside the transaction.
+func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error) {
+	sb := c.b.Bucket(bucketSnapshot)
+	raw := sb.Get(keySnapshotInfo)
+	if raw == nil {
+		return "", nil, false, nil
+	}
+	var info pb.SnapshotInfo
+	if err := unseal(raw, &info); err != nil {
+		return "", nil, false, fmt.Errorf("snapshot of collection %q: %w", c.name, err)
+	}
+	readers := make([]io.Reader, 0, info.Chunks)
+	crc := crc32.New(castagnoli)
+	var total uint64
+	for i := uint32(0); i < info.Chunks; i++ {
+		v := sb.Get(chunkKey(i))
+		if v == nil {
+			return "", nil, false, fmt.Errorf("%w: snapshot of collection %q lacks chunk %d of %d", ErrCorrupt, c.name, i, info.Chunks)
+		}
+		_, _ = crc.Write(v)
+		total += uint64(len(v))
+		readers = append(readers, bytes.NewReader(v))
+	}
+	if total != info.TotalBytes || crc.Sum32() != info.Crc32C {
+		return "", nil, false, fmt.Errorf("%w: snapshot of collection %q fails its checksum", ErrCorrupt, c.name)
+	}
+	return info.Kind, io.MultiReader(readers...), true, nil
+}
+
+func chunkKey(i uint32) []byte {
+	k := make([]byte, 5)
+	k[0] = 'c'
+	binary.BigEndian.PutUint32(k[1:], i)
+	return k
+}
+
+// chunkWriter splits a stream into bbolt values of snapshotChunk bytes.
+type chunkWriter struct {
+	b     *bolt.Bucket
+	buf   []byte
+	n     uint32
+	total uint64
+	crc   hash.Hash32
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	written := len(p)
+	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, snapshotChunk)
+		}
+		n := min(len(p), snapshotChunk-len(w.buf))
+		w.buf = append(w.buf, p[:n]...)
+		p = p[n:]
+		if len(w.buf) == snapshotChunk {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return written, nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, _ = w.crc.Write(w.buf)
+	w.total += uint64(len(w.buf))
+	// bbolt keeps a reference to the value until commit, so each chunk
+	// needs its own buffer.
+	if err := w.b.Put(chunkKey(w.n), w.buf); err != nil {
+		return err
+	}
+	w.n++
+	w.buf = nil
+	return nil
+}
