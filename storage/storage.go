@@ -110,13 +110,15 @@ func Open(path string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("storage: open %s read-only: %w", path, err)
 		}
 	}
+	if err := precheck(path); err != nil {
+		return nil, err
+	}
+	// The freelist is synced (bbolt's default): without it bbolt walks every
+	// page of the file on open, which costs seconds on large files.
 	db, err := bolt.Open(path, mode, &bolt.Options{
-		Timeout:  timeout,
-		ReadOnly: opt.ReadOnly,
-		// Freelist sync costs a write per commit for faster recovery of big
-		// files; vecbolt prefers cheap commits.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+		Timeout:      timeout,
+		ReadOnly:     opt.ReadOnly,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a machine that has only Go:
+# a C compiler (cgo: the race detector and ONNX Runtime bindings), npm
+# (fetches ONNX Runtime, which ships only as an npm package), staticcheck,
+# and the ONNX Runtime library itself. Idempotent; sourced by scripts/test.sh.
+set -euo pipefail
+
+VECBOLT_CACHE="${VECBOLT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vecbolt}"
+export VECBOLT_CACHE
+TOOLS_BIN="$VECBOLT_CACHE/bin"
+mkdir -p "$TOOLS_BIN"
+export PATH="$TOOLS_BIN:$PATH"
+
+STATICCHECK_VERSION=v0.8.2
+
+apt_updated=0
+apt_install() {
+	local sudo=""
+	if [ "$(id -u)" != 0 ]; then
+		if command -v sudo >/dev/null; then sudo="sudo"; else
+			echo "ensure-tools: need to install $* but am not root and have no sudo" >&2
+			return 1
+		fi
+	fi
+	if [ $apt_updated = 0 ]; then
+		$sudo apt-get update -qq >/dev/null
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v gcc >/dev/null; then
+	echo "ensure-tools: installing gcc (cgo)" >&2
+	apt_install gcc libc6-dev
+fi
+if ! command -v npm >/dev/null; then
+	echo "ensure-tools: installing npm (ONNX Runtime comes from the npm registry)" >&2
+	apt_install npm ca-certificates
+fi
+if ! [ -x "$TOOLS_BIN/staticcheck" ] || ! "$TOOLS_BIN/staticcheck" -version | grep -q "(${STATICCHECK_VERSION#v})"; then
+	echo "ensure-tools: installing staticcheck $STATICCHECK_VERSION" >&2
+	GOBIN="$TOOLS_BIN" GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+if [ -x scripts/install-onnxruntime.sh ] || [ -f scripts/install-onnxruntime.sh ]; then
+	ONNXRUNTIME_LIB="$(bash scripts/install-onnxruntime.sh | tail -n 1)"
+	export ONNXRUNTIME_LIB
+fi

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite: the README's test command and what CI runs.
+# Installs its own tools (scripts/ensure-tools.sh). Environment:
+#   FUZZTIME   how long each fuzz target runs (default 10s; 0 skips fuzzing)
+#   QUICK=1    skip the race and fuzz stages (for a fast local loop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-tools.sh
+
+FUZZTIME="${FUZZTIME:-10s}"
+export CGO_ENABLED=1
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+bad="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"
+if [ -n "$bad" ]; then echo "not gofmt-clean:"; echo "$bad"; exit 1; fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+staticcheck ./...
+
+step "pure-Go build (no cgo): the demo must build where there is no C compiler"
+CGO_ENABLED=0 go build -o /dev/null ./cmd/vecbolt
+step "other architectures compile"
+GOARCH=arm64 CGO_ENABLED=0 go vet ./index/ ./db/ ./query/ ./storage/...
+GOARCH=386 CGO_ENABLED=0 go build ./index/
+
+step "go test"
+go test -timeout 30m ./...
+
+if [ "${QUICK:-0}" != 1 ]; then
+	step "race detector: db, index, query, storage, embedder"
+	go test -race -short -timeout 30m ./db/ ./index/ ./query/ ./storage/... ./embedder/...
+
+	if [ "$FUZZTIME" != 0 ]; then
+		step "fuzz targets, $FUZZTIME each"
+		for pkg in $(go list ./...); do
+			dir="$(go list -f '{{.Dir}}' "$pkg")"
+			for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+				echo "-- $pkg $target"
+				go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/tmp/vecbolt-fuzz.log 2>&1 || { cat /tmp/vecbolt-fuzz.log; exit 1; }
+			done
+		done
+	fi
+fi
+
+if [ -f bench/main.go ]; then
+	step "bench --quick (quality and recall floors; no timing asserted)"
+	go run ./bench --quick
+fi
+echo
+echo "all tests passed"

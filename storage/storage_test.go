@@ -1,0 +1,270 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vecbolt/vecbolt/storage/pb"
+)
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.vecbolt")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestEnvelopeRoundTripAndDamage(t *testing.T) {
+	doc := &DocumentRecord{Id: "a", Text: "hello", Vector: []float32{1, 2, 3},
+		Metadata: map[string]*pb.Value{"k": {Kind: &pb.Value_IntValue{IntValue: 7}}}}
+	b, err := EncodeDocument(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeDocument(b)
+	if err != nil || got.Id != "a" || got.Metadata["k"].GetIntValue() != 7 {
+		t.Fatalf("%v %v", got, err)
+	}
+	// Every single-bit flip anywhere is detected.
+	for i := range b {
+		for bit := range 8 {
+			c := bytes.Clone(b)
+			c[i] ^= 1 << bit
+			if _, err := DecodeDocument(c); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("flip byte %d bit %d: %v", i, bit, err)
+			}
+		}
+	}
+	// Every truncation is detected.
+	for n := range len(b) {
+		if _, err := DecodeDocument(b[:n]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("truncated to %d: %v", n, err)
+		}
+	}
+	if _, err := DecodeDocument(nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatal(err)
+	}
+}
+
+func FuzzDecodeDocument(f *testing.F) {
+	good, _ := EncodeDocument(&DocumentRecord{Id: "x", Text: "t", Vector: []float32{0.5}})
+	f.Add(good)
+	f.Add([]byte{})
+	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Add([]byte{1, 0, 0, 0, 0, 0x0a, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := DecodeDocument(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error not ErrCorrupt: %v", err)
+			}
+			return
+		}
+		// What decodes must re-encode and decode to the same record.
+		again, err := EncodeDocument(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeDocument(again); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestCollectionsAndDocuments(t *testing.T) {
+	s, _ := openTemp(t)
+	err := s.Update(func(tx *Tx) error {
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c", Dimension: 2, Metric: "l2"})
+		if err != nil {
+			return err
+		}
+		for i, id := range []string{"x", "y", "z"} {
+			l, err := c.NextLabel()
+			if err != nil {
+				return err
+			}
+			if err := c.PutDocument(l, &DocumentRecord{Id: id, Vector: []float32{float32(i), 0}}); err != nil {
+				return err
+			}
+		}
+		_, err = tx.CreateCollection(&CollectionConfig{Name: "c"})
+		if !errors.Is(err, ErrCollectionExists) {
+			t.Errorf("create twice: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		names, _ := tx.CollectionNames()
+		if len(names) != 1 || names[0] != "c" {
+			t.Errorf("names %v", names)
+		}
+		c, err := tx.Collection("c")
+		if err != nil {
+			return err
+		}
+		if c.Count() != 3 || c.PendingCount() != 3 {
+			t.Errorf("count %d pending %d", c.Count(), c.PendingCount())
+		}
+		l, ok, err := c.Label("y")
+		if err != nil || !ok || l != 2 {
+			t.Errorf("label %d %v %v", l, ok, err)
+		}
+		d, ok, err := c.Document(l)
+		if err != nil || !ok || d.Id != "y" {
+			t.Errorf("doc %v %v %v", d, ok, err)
+		}
+		if _, err := tx.Collection("nope"); !errors.Is(err, ErrCollectionNotFound) {
+			t.Errorf("missing: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSnapshotChunksAndChecksum(t *testing.T) {
+	s, _ := openTemp(t)
+	payload := bytes.Repeat([]byte("0123456789abcdef"), (snapshotChunk*2+1000)/16)
+	err := s.Update(func(tx *Tx) error {
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c"})
+		if err != nil {
+			return err
+		}
+		if err := c.PutDocument(1, &DocumentRecord{Id: "a"}); err != nil {
+			return err
+		}
+		return c.PutSnapshot("hnsw", func(w io.Writer) error {
+			_, err := w.Write(payload)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		c, _ := tx.Collection("c")
+		if c.PendingCount() != 0 {
+			t.Errorf("pending not cleared")
+		}
+		kind, r, ok, err := c.Snapshot()
+		if err != nil || !ok || kind != "hnsw" {
+			t.Fatalf("%v %v %v", kind, ok, err)
+		}
+		got, _ := io.ReadAll(r)
+		if !bytes.Equal(got, payload) {
+			t.Errorf("snapshot differs: %d vs %d bytes", len(got), len(payload))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage one chunk behind the store's back: reading must fail.
+	err = s.Bolt().Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCollections).Bucket([]byte("c")).Bucket(bucketSnapshot)
+		v := bytes.Clone(b.Get(chunkKey(1)))
+		v[100] ^= 1
+		return b.Put(chunkKey(1), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.View(func(tx *Tx) error {
+		c, _ := tx.Collection("c")
+		if _, _, _, err := c.Snapshot(); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("damaged snapshot: %v", err)
+		}
+		return nil
+	})
+}
+
+func TestHeaderChecks(t *testing.T) {
+	dir := t.TempDir()
+	// A newer format is refused.
+	newer := filepath.Join(dir, "newer")
+	s, err := Open(newer, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Bolt().Update(func(tx *bolt.Tx) error {
+		v, _ := seal(&pb.FileHeader{FormatVersion: FormatVersion + 1})
+		return tx.Bucket(bucketMeta).Put(keyHeader, v)
+	})
+	s.Close()
+	if _, err := Open(newer, Options{}); !errors.Is(err, ErrNewerFormat) {
+		t.Fatalf("newer: %v", err)
+	}
+	// Somebody else's bbolt file is refused, and left alone.
+	other := filepath.Join(dir, "other")
+	b, _ := bolt.Open(other, 0o600, nil)
+	_ = b.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("theirs")); return err })
+	b.Close()
+	if _, err := Open(other, Options{}); !errors.Is(err, ErrNotVecbolt) {
+		t.Fatalf("other: %v", err)
+	}
+	// Not a bbolt file at all.
+	junk := filepath.Join(dir, "junk")
+	os.WriteFile(junk, []byte(strings.Repeat("not a database ", 1000)), 0o600)
+	if _, err := Open(junk, Options{}); err == nil {
+		t.Fatal("junk file opened")
+	}
+	// A truncated file.
+	trunc := filepath.Join(dir, "trunc")
+	s, _ = Open(trunc, Options{})
+	s.Close()
+	data, _ := os.ReadFile(trunc)
+	os.WriteFile(trunc, data[:len(data)/3], 0o600)
+	if s, err := Open(trunc, Options{}); err == nil {
+		s.Close()
+		t.Fatal("truncated file opened")
+	}
+}
+
+func TestLockTimeout(t *testing.T) {
+	_, path := openTemp(t)
+	start := time.Now()
+	_, err := Open(path, Options{LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("%v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("lock wait took %v", d)
+	}
+	if _, err := Open(path, Options{LockTimeout: -1}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("no-wait: %v", err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	s, path := openTemp(t)
+	s.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.Update(func(*Tx) error { return nil }); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("%v", err)
+	}
+	ro2, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("second reader: %v", err)
+	}
+	ro2.Close()
+}
