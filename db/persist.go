@@ -45,6 +45,9 @@ func loadSnapshot(kind string, r io.Reader) (idx index.Index, ok bool, err error
 // when a snapshot exists, otherwise by re-adding every vector.
 func (st *colState) restore(c *storage.CollectionTx) error {
 	var pending []uint64
+	if err := c.CheckCounts(); err != nil {
+		return err
+	}
 	kind, r, ok, err := c.Snapshot()
 	if err != nil {
 		return err
@@ -76,6 +79,17 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 			if err := st.idx.Add(label, d.Vector); err != nil {
 				return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Every ID must point at a document that carries that ID: a damaged key
+	// in either bucket would otherwise surface later as a silent "not found".
+	err = c.ForEachID(func(id string, label uint64) error {
+		if d, ok := st.live[label]; !ok || d.id != id {
+			return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, id, label)
 		}
 		return nil
 	})

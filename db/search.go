@@ -230,8 +230,8 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 			if err != nil {
 				return err
 			}
-			if !ok {
-				return fmt.Errorf("%w: index holds label %d, which has no document", ErrCorrupt, h.ID)
+			if !ok || rec.Id != out[i].ID {
+				return fmt.Errorf("%w: index holds label %d, which has no document %q", ErrCorrupt, h.ID, out[i].ID)
 			}
 			d, err := documentFromRecord(rec, o.fields)
 			if err != nil {

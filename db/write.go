@@ -293,8 +293,8 @@ func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				return fmt.Errorf("%w: ID %q maps to label %d, which holds no document", ErrCorrupt, id, label)
+			if !ok || rec.Id != id {
+				return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, id, label)
 			}
 			d, err := documentFromRecord(rec, FieldText|FieldMetadata|FieldVector)
 			if err != nil {

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -115,10 +116,15 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	// The freelist is synced (bbolt's default): without it bbolt walks every
 	// page of the file on open, which costs seconds on large files.
-	db, err := bolt.Open(path, mode, &bolt.Options{
-		Timeout:      timeout,
-		ReadOnly:     opt.ReadOnly,
-		FreelistType: bolt.FreelistMapType,
+	var db *bolt.DB
+	err := guard(func() error {
+		var err error
+		db, err = bolt.Open(path, mode, &bolt.Options{
+			Timeout:      timeout,
+			ReadOnly:     opt.ReadOnly,
+			FreelistType: bolt.FreelistMapType,
+		})
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -212,7 +218,9 @@ func (s *Store) Size() (int64, error) {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	return guard(func() error {
+		return s.db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	})
 }
 
 // Update runs fn in a read-write transaction and commits it durably if fn
@@ -221,7 +229,28 @@ func (s *Store) Update(fn func(*Tx) error) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	return guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	})
+}
+
+// guard turns a panic or memory fault inside bbolt into ErrCorrupt.
+//
+// bbolt trusts the page structure it reads through mmap: a damaged page can
+// make it panic on an internal assertion or read outside the mapping. Both
+// mean the file is damaged, and a database must report that rather than
+// take the program down. SetPanicOnFault turns a fault into a recoverable
+// panic for this goroutine only, for the duration of the call; bbolt's own
+// deferred rollback releases the transaction when the panic unwinds it.
+func guard(fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: the file's structure is damaged (%v)", ErrCorrupt, r)
+		}
+	}()
+	return fn()
 }
 
 // marshal is deterministic so that equal records produce equal bytes (map
