@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // defaultIndexKind is the index new collections get.
-const defaultIndexKind = IndexFlat
+const defaultIndexKind = IndexHNSW
 
 // snapshotter is an index that can write itself into the file so that
 // reopening does not rebuild it.
@@ -26,18 +27,39 @@ func newIndex(cfg *storage.CollectionConfig, m index.Metric) (index.Index, error
 		kind = cfg.Index.Kind
 	}
 	switch kind {
-	case IndexFlat, IndexHNSW:
-		// HNSW is served by the exact index until the graph lands; the
-		// configuration already records the parameters it will use.
+	case IndexFlat:
 		return index.NewFlat(int(cfg.Dimension), m), nil
+	case IndexHNSW:
+		h, err := index.NewHNSW(int(cfg.Dimension), m, hnswOptions(cfg)...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: collection %q: %v", ErrCorrupt, cfg.Name, err)
+		}
+		return h, nil
 	}
 	return nil, fmt.Errorf("%w: collection %q has unknown index kind %q", ErrCorrupt, cfg.Name, kind)
 }
 
-// loadSnapshot reads an index snapshot of the given kind; ok is false when
-// the kind has no snapshot form.
-func loadSnapshot(kind string, r io.Reader) (idx index.Index, ok bool, err error) {
-	return nil, false, nil
+func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
+	p := cfg.Index
+	return []index.HNSWOption{
+		index.WithM(int(p.GetM())),
+		index.WithEfConstruction(int(p.GetEfConstruction())),
+		index.WithEfSearch(int(p.GetEfSearch())),
+	}
+}
+
+// loadSnapshot reads an index snapshot of the collection's kind; ok is
+// false when the kind has no snapshot form (flat is rebuilt from the
+// documents, which is as fast as reading a snapshot would be).
+func loadSnapshot(cfg *storage.CollectionConfig, kind string, r io.Reader) (idx index.Index, ok bool, err error) {
+	if kind != cfg.Index.GetKind() || kind != IndexHNSW {
+		return nil, false, nil
+	}
+	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())))
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return h, true, nil
 }
 
 // restore fills a fresh state from the file: documents and metadata always,
@@ -54,7 +76,7 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 	}
 	fromSnapshot := false
 	if ok {
-		idx, loaded, err := loadSnapshot(kind, r)
+		idx, loaded, err := loadSnapshot(st.cfg, kind, r)
 		if err != nil {
 			return fmt.Errorf("index snapshot: %w", err)
 		}
@@ -69,6 +91,8 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 			}
 		}
 	}
+	var labels []uint64
+	var vecs [][]float32
 	err = c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
 		md, err := metadataFromRecord(d.Metadata)
 		if err != nil {
@@ -76,14 +100,19 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 		}
 		st.live[label] = liveDoc{id: d.Id, md: md}
 		if !fromSnapshot {
-			if err := st.idx.Add(label, d.Vector); err != nil {
+			if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
 				return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
 			}
+			labels = append(labels, label)
+			vecs = append(vecs, d.Vector)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if err := addAll(st.idx, labels, vecs); err != nil {
+		return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
 	}
 	// Every ID must point at a document that carries that ID: a damaged key
 	// in either bucket would otherwise surface later as a silent "not found".
@@ -115,6 +144,24 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 		return fmt.Errorf("%w: index holds %d vectors for %d documents", ErrCorrupt, n, len(st.live))
 	}
 	st.pending = c.PendingCount()
+	return nil
+}
+
+// batchAdder is an index that builds faster from a batch (in parallel).
+type batchAdder interface {
+	AddBatch(ctx context.Context, ids []uint64, vecs [][]float32) error
+}
+
+// addAll adds vectors to an index, in parallel where the index can.
+func addAll(idx index.Index, labels []uint64, vecs [][]float32) error {
+	if b, ok := idx.(batchAdder); ok && len(labels) > 1 {
+		return b.AddBatch(context.Background(), labels, vecs)
+	}
+	for i, l := range labels {
+		if err := idx.Add(l, vecs[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

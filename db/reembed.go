@@ -95,15 +95,18 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 			progress(end, len(batch))
 		}
 	}
+	labels := make([]uint64, len(items))
+	vecs := make([][]float32, len(items))
 	for i, it := range items {
 		md, err := metadataFromRecord(it.rec.Metadata)
 		if err != nil {
 			return fmt.Errorf("vecbolt: re-embed %q: %w: document %q: %v", name, ErrCorrupt, it.rec.Id, err)
 		}
-		if err := st.idx.Add(it.label, batch[i].rec.Vector); err != nil {
-			return fmt.Errorf("vecbolt: re-embed %q: document %q: %w", name, it.rec.Id, err)
-		}
+		labels[i], vecs[i] = it.label, batch[i].rec.Vector
 		st.live[it.label] = liveDoc{id: it.rec.Id, md: md}
+	}
+	if err := addAll(st.idx, labels, vecs); err != nil {
+		return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

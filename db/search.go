@@ -157,11 +157,6 @@ func (c *Collection) SearchVector(ctx context.Context, vec []float32, opts ...Se
 	return c.search(ctx, st, vec, o)
 }
 
-// efSearcher is an index with a per-query search breadth.
-type efSearcher interface {
-	SearchEf(q []float32, k, ef int, filter index.Filter) ([]index.Result, error)
-}
-
 func (c *Collection) search(ctx context.Context, st *colState, q []float32, o searchOptions) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -194,9 +189,14 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 	}
 	var hits []index.Result
 	var err error
-	if es, ok := st.idx.(efSearcher); ok && o.ef > 0 {
-		hits, err = es.SearchEf(q, o.k, max(o.ef, o.k), filter)
-	} else {
+	switch idx := st.idx.(type) {
+	case *index.HNSW:
+		opts := index.SearchOptions{K: o.k, Ef: o.ef, Filter: filter}
+		if o.filter != nil {
+			opts.MatchEstimate = st.estimateMatch(o.filter)
+		}
+		hits, err = idx.SearchWith(q, opts)
+	default:
 		hits, err = st.idx.Search(q, o.k, filter)
 	}
 	if err != nil {
@@ -245,6 +245,30 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
 	}
 	return out, nil
+}
+
+// estimateMatch estimates the fraction of documents a filter accepts from
+// a sample of the live set, so the index can choose between walking the
+// graph and scanning the matching documents exactly. Go randomizes where
+// map iteration starts, which makes the first entries a cheap sample.
+// The caller holds liveMu.
+func (st *colState) estimateMatch(f query.Filter) float64 {
+	const sample = 256
+	if len(st.live) < 4*sample {
+		return 0 // small: the index's own fallback is cheap enough
+	}
+	n, hit := 0, 0
+	for _, d := range st.live {
+		if ok, err := f.Match(d.md); err == nil && ok {
+			hit++
+		}
+		if n++; n == sample {
+			break
+		}
+	}
+	// Never report zero for a filter that matched nothing in the sample:
+	// the true fraction is below 1/sample, which is what "rare" means.
+	return max(float64(hit), 0.5) / float64(n)
 }
 
 // score turns an index distance into the public similarity.

@@ -90,10 +90,12 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 	// should an index update fail, the label stays pending and the next
 	// open re-indexes it.
 	var idxErr error
+	vecs := make([][]float32, len(batch))
 	for i, p := range batch {
-		if err := st.idx.Add(labels[i], p.rec.Vector); err != nil && idxErr == nil {
-			idxErr = fmt.Errorf("vecbolt: index document %q (stored; re-indexed on reopen): %w", p.rec.Id, err)
-		}
+		vecs[i] = p.rec.Vector
+	}
+	if err := addAll(st.idx, labels, vecs); err != nil {
+		idxErr = fmt.Errorf("vecbolt: index documents (stored; re-indexed on reopen): %w", err)
 	}
 	st.liveMu.Lock()
 	for i, p := range batch {
