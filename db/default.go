@@ -1,12 +1,13 @@
 package db
 
 import (
-	"fmt"
-
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/builtin"
 )
 
-// defaultEmbedder loads the model used when Open is given no WithEmbedder.
+// defaultEmbedder loads the model used when Open is given no WithEmbedder:
+// the built-in static model, pure Go and compiled into the binary, so text
+// search works with no network and no native library.
 func defaultEmbedder() (embedder.Embedder, error) {
-	return nil, fmt.Errorf("%w: the built-in model is not available in this build; use WithEmbedder", ErrNoEmbedder)
+	return builtin.New()
 }
