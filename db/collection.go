@@ -150,9 +150,10 @@ type colState struct {
 	live     map[uint64]liveDoc
 	deleting map[uint64]struct{}
 
-	// pending counts writes since the last index snapshot; guarded by the
-	// collection's writeMu.
-	pending int
+	// pending counts writes since the last index snapshot, and hasSnapshot
+	// says whether one exists; both guarded by the collection's writeMu.
+	pending     int
+	hasSnapshot bool
 }
 
 // liveDoc is what searches need of a document without reading the file.

@@ -86,6 +86,7 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 			}
 			st.idx = idx
 			fromSnapshot = true
+			st.hasSnapshot = true
 			if pending, err = c.Pending(); err != nil {
 				return err
 			}
@@ -182,15 +183,28 @@ func (c *Collection) checkpointLocked(force bool) error {
 	if st.pending == 0 {
 		return nil
 	}
-	if !force {
-		st.liveMu.RLock()
-		n := len(st.live)
-		st.liveMu.RUnlock()
+	kind := st.cfg.Index.GetKind()
+	_, canSnapshot := st.idx.(snapshotter)
+	st.liveMu.RLock()
+	n := len(st.live)
+	st.liveMu.RUnlock()
+	switch {
+	case !canSnapshot:
+		// Only the pending list is cleared; that is always cheap.
+	case force:
+		// At Close, a snapshot is worth writing when replaying the pending
+		// writes on the next open would cost more than writing it: always
+		// for small collections or when none exists, otherwise once the
+		// pending writes reach 1% of the collection. Rewriting gigabytes
+		// of graph for a handful of writes would make Close slow.
+		if st.hasSnapshot && n >= closeSnapshotSmall && st.pending*100 < n {
+			return nil
+		}
+	default:
 		if st.pending < c.db.opts.snapshotMin || float64(st.pending) < c.db.opts.snapshotFrac*float64(n) {
 			return nil
 		}
 	}
-	kind := st.cfg.Index.GetKind()
 	err := c.db.store.Update(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(c.name)
 		if err != nil {
@@ -211,8 +225,13 @@ func (c *Collection) checkpointLocked(force bool) error {
 		return fmt.Errorf("vecbolt: snapshot collection %q: %w", c.name, err)
 	}
 	st.pending = 0
+	st.hasSnapshot = canSnapshot
 	return nil
 }
+
+// closeSnapshotSmall is the collection size below which Close always
+// snapshots pending writes.
+const closeSnapshotSmall = 10000
 
 // metadataFromRecord converts stored metadata.
 func metadataFromRecord(m map[string]*pb.Value) (query.Metadata, error) {
