@@ -44,4 +44,6 @@ fi
 if [ -x scripts/install-onnxruntime.sh ] || [ -f scripts/install-onnxruntime.sh ]; then
 	ONNXRUNTIME_LIB="$(bash scripts/install-onnxruntime.sh | tail -n 1)"
 	export ONNXRUNTIME_LIB
+	# The runtime is installed, so ONNX tests must run, not skip.
+	export VECBOLT_REQUIRE_ONNXRUNTIME=1
 fi
