@@ -528,3 +528,17 @@ func TestEmbedderErrorWritesNothing(t *testing.T) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
+
+func TestEmbedErrorNamesDocument(t *testing.T) {
+	d, _ := openTest(t, WithEmbedder(poisonEmbedder{newHashEmbedder("hash-a", 64)}), WithEmbedBatchSize(4))
+	c := mustCollection(t, d, "c")
+	docs := []Document{{ID: "a", Text: "fine"}, {ID: "b", Text: "fine too"}, {ID: "c", Text: "poison here"}, {ID: "d", Text: "ok"}, {ID: "e", Text: "ok"}}
+	_, err := c.Insert(bg, docs...)
+	var de *DocumentError
+	if !errors.As(err, &de) || de.Index != 2 || de.ID != "c" || !errors.Is(err, errPoison) {
+		t.Fatalf("%v", err)
+	}
+	if n, _ := c.Count(bg); n != 0 {
+		t.Fatalf("count %d", n)
+	}
+}

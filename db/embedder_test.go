@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"hash/fnv"
 	"math"
 	"strings"
@@ -84,3 +85,17 @@ func (h *hashEmbedder) EmbedQuery(ctx context.Context, text string) ([]float32, 
 	}
 	return h.vec(text), nil
 }
+
+// poisonEmbedder fails on any text containing "poison".
+type poisonEmbedder struct{ *hashEmbedder }
+
+func (p poisonEmbedder) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
+	for _, t := range texts {
+		if strings.Contains(t, "poison") {
+			return nil, errPoison
+		}
+	}
+	return p.hashEmbedder.EmbedDocuments(ctx, texts)
+}
+
+var errPoison = errors.New("model cannot represent this text")

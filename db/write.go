@@ -141,7 +141,7 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 		}
 		vecs, err := st.emb.EmbedDocuments(ctx, texts)
 		if err != nil {
-			return fmt.Errorf("vecbolt: embed documents %d..%d: %w", part[0], part[len(part)-1], err)
+			return blame(ctx, st, docs, part, texts, err)
 		}
 		if len(vecs) != len(part) {
 			return fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(part))
@@ -154,6 +154,26 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 		}
 	}
 	return nil
+}
+
+// blame finds which document of a failed embedding batch caused the error,
+// by embedding them one at a time, so the caller learns its position and
+// ID (a text the model cannot represent, say). If none fails alone, the
+// batch's error is returned as it was.
+func blame(ctx context.Context, st *colState, docs []Document, part []int, texts []string, batchErr error) error {
+	if len(part) > 1 && ctx.Err() == nil {
+		for j, i := range part {
+			if _, err := st.emb.EmbedDocuments(ctx, texts[j:j+1]); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embed: %w", err)}
+			}
+		}
+	} else if len(part) == 1 {
+		return &DocumentError{Index: part[0], ID: docs[part[0]].ID, Err: fmt.Errorf("embed: %w", batchErr)}
+	}
+	return fmt.Errorf("vecbolt: embed documents %d..%d: %w", part[0], part[len(part)-1], batchErr)
 }
 
 // Delete removes the documents with the given IDs and returns how many
