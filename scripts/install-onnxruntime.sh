@@ -72,7 +72,16 @@ if [ -f "$dest" ] && [ "$(sha256_of "$dest")" = "$lib_sha256" ]; then
 	exit 0
 fi
 
-command -v npm >/dev/null 2>&1 || die "npm is required to fetch $NPM_PACKAGE (Debian: apt-get install -y npm)"
+# A clean Debian/Ubuntu machine (CI) has no npm: install Debian's when we
+# may (root with apt-get), otherwise say what to do.
+if ! command -v npm >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${VECBOLT_NO_APT:-}" != 1 ]; then
+		echo "install-onnxruntime: npm not found; installing Debian's npm with apt-get (set VECBOLT_NO_APT=1 to forbid)" >&2
+		apt-get update -qq >&2 || die "apt-get update failed"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >&2 || die "apt-get install npm failed"
+	fi
+	command -v npm >/dev/null 2>&1 || die "npm is required to fetch $NPM_PACKAGE (Debian/Ubuntu: apt-get install -y npm), or set ONNXRUNTIME_LIB to an ONNX Runtime $ORT_VERSION library you already have"
+fi
 command -v tar >/dev/null 2>&1 || die "tar is required"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vecbolt-ort.XXXXXX")

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/storage"
+)
+
+func backupCommand() *command {
+	return &command{
+		name:    "backup",
+		args:    "--db FILE [--force] OUT",
+		summary: "write a consistent copy of a database file",
+		help: `Copies the database to OUT as of one moment (bbolt's hot backup inside a
+read transaction), so the copy is consistent even if writes happen in the
+meantime. The copy is written to a temporary file next to OUT, synced, and
+renamed into place; an existing OUT is refused unless --force is given.
+
+Flags:
+  --db FILE            database file
+  --force              replace an existing OUT
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runBackup,
+	}
+}
+
+func runBackup(e *env, args []string) (err error) {
+	fs := newFlagSet("backup")
+	var f dbFlags
+	var force bool
+	f.register(fs, false)
+	fs.BoolVar(&force, "force", false, "replace an existing OUT")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("backup takes exactly one OUT argument, got %d", len(pos))
+	}
+	out := pos[0]
+	if f.path != "" && sameFile(f.path, out) {
+		return usagef("OUT %s is the database itself", out)
+	}
+	if !force {
+		if _, err := os.Lstat(out); err == nil {
+			return fmt.Errorf("%s exists; use --force to replace it", out)
+		}
+	}
+	d, done, err := e.open(&f, readDocs)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	n, err := backup(d, out, force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%s)\n", out, humanBytes(n))
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// backup writes a consistent copy of d to out and returns its size. It is
+// safe while other goroutines write to d: the copy is one read
+// transaction's view of the file.
+func backup(d *db.DB, out string, force bool) (n int64, err error) {
+	dir := filepath.Dir(out)
+	tmp, err := os.CreateTemp(dir, filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	err = d.Storage().View(func(tx *storage.Tx) error {
+		var err error
+		n, err = tx.WriteTo(tmp)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("backup: writing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if force {
+		err = os.Rename(tmp.Name(), out)
+	} else {
+		// Link fails if out appeared meanwhile, so a concurrent file is
+		// never replaced without --force.
+		if err = os.Link(tmp.Name(), out); err == nil {
+			err = os.Remove(tmp.Name())
+		} else if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%s exists; use --force to replace it", out)
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	// The rename is durable only once the directory is synced.
+	if dh, err := os.Open(dir); err == nil {
+		err = dh.Sync()
+		dh.Close()
+		if err != nil {
+			return 0, fmt.Errorf("backup: syncing %s: %w", dir, err)
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/index"
+	"github.com/vecbolt/vecbolt/storage"
+)
+
+// existing checks that a database file exists before a command that would
+// otherwise create an empty one (a typo in --db should not).
+func existing(path string) (os.FileInfo, error) {
+	if path == "" {
+		return nil, usagef("--db FILE is required")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, errors.Unwrap(err))
+	}
+	return st, nil
+}
+
+func checkCommand() *command {
+	return &command{
+		name:    "check",
+		args:    "--db FILE [--sample N]",
+		summary: "verify a database file",
+		help: `Verifies a database file, read-only:
+  1. bbolt's own consistency check of the file's pages;
+  2. every stored record decodes and passes its checksum: collection
+     configurations, documents, the ID → label map, index snapshots;
+  3. each ID maps to a document with that ID and vice versa; vectors have
+     the collection's dimension and finite components;
+  4. the index agrees with the documents: each collection loads, its count
+     matches the stored documents, and each document is found by a search
+     for its own vector (all documents up to --sample, an even sample above).
+Prints a summary; the exit status is 1 if any problem was found.
+
+Flags:
+  --db FILE            database file
+  --sample N           self-search at most N documents per collection (default 20000; 0 = all)
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runCheck,
+	}
+}
+
+// checkReport collects what check finds.
+type checkReport struct {
+	problems    []string
+	collections int
+	documents   int
+	searched    int
+}
+
+func (r *checkReport) addf(format string, args ...any) {
+	r.problems = append(r.problems, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// maxProblemsShown bounds the output on a badly damaged file.
+const maxProblemsShown = 50
+
+func runCheck(e *env, args []string) (err error) {
+	fs := newFlagSet("check")
+	var f dbFlags
+	var sample int
+	f.register(fs, false)
+	fs.IntVar(&sample, "sample", 20000, "documents to self-search per collection")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("check takes no arguments")
+	}
+	if sample < 0 {
+		return usagef("--sample %d must not be negative", sample)
+	}
+	d, done, err := e.open(&f, readDocs)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	rep := checkDB(e.ctx, d, sample)
+	if err := e.ctx.Err(); err != nil {
+		return err
+	}
+	size, _ := d.FileSize()
+	for i, p := range rep.problems {
+		if i == maxProblemsShown {
+			fmt.Fprintf(e.stdout, "... and %d more problems\n", len(rep.problems)-i)
+			break
+		}
+		fmt.Fprintf(e.stdout, "problem: %s\n", p)
+	}
+	fmt.Fprintf(e.stdout, "%s: %d collections, %d documents, %d self-searches, %s\n",
+		filepath.Base(f.path), rep.collections, rep.documents, rep.searched, humanBytes(size))
+	if len(rep.problems) > 0 {
+		return fmt.Errorf("check failed: %d problems in %s", len(rep.problems), f.path)
+	}
+	fmt.Fprintln(e.stdout, "ok")
+	return nil
+}
+
+// checkDB runs every check on an open database and returns what it found.
+func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
+	rep := &checkReport{}
+	// 1. bbolt's page-level check.
+	err := d.Storage().Bolt().View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			rep.addf("bbolt: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		rep.addf("bbolt: %v", err)
+	}
+	// 2–3. records and the ID ↔ document maps.
+	type coll struct {
+		name  string
+		count int
+		// probes are the (ID, vector) pairs to self-search.
+		probes []probe
+	}
+	var colls []coll
+	err = d.Storage().View(func(tx *storage.Tx) error {
+		names, err := tx.CollectionNames()
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c, probes, err := checkCollectionRecords(tx, name, sample, rep)
+			if err != nil {
+				rep.addf("collection %q: %v", name, err)
+				continue
+			}
+			colls = append(colls, coll{name: name, count: c, probes: probes})
+		}
+		return nil
+	})
+	if err != nil {
+		rep.addf("%v", err)
+	}
+	rep.collections = len(colls)
+	// 4. the index against the documents.
+	for _, c := range colls {
+		rep.documents += c.count
+		if ctx.Err() != nil {
+			return rep
+		}
+		col, err := d.Collection(ctx, c.name)
+		if err != nil {
+			rep.addf("collection %q does not load: %v", c.name, err)
+			continue
+		}
+		n, err := col.Count(ctx)
+		if err != nil {
+			rep.addf("collection %q: %v", c.name, err)
+			continue
+		}
+		if n != c.count {
+			rep.addf("collection %q: %d documents loaded, %d stored", c.name, n, c.count)
+		}
+		metric := col.Info().Metric
+		for _, p := range c.probes {
+			if ctx.Err() != nil {
+				return rep
+			}
+			rep.searched++
+			if msg := selfSearch(ctx, col, metric, p); msg != "" {
+				rep.addf("collection %q: document %q %s", c.name, p.id, msg)
+			}
+		}
+	}
+	return rep
+}
+
+type probe struct {
+	id  string
+	vec []float32
+}
+
+// selfSearch checks that a document is found by its own vector; it returns
+// a description of the problem, or "". Documents with identical vectors
+// tie, and any of them may come first, so the search widens while every
+// result ties with the document's own score.
+func selfSearch(ctx context.Context, c *db.Collection, m db.Metric, p probe) string {
+	var self float64
+	switch m {
+	case db.Dot:
+		for _, x := range p.vec {
+			self += float64(x) * float64(x)
+		}
+	case db.L2:
+		self = 0
+	default:
+		self = 1
+	}
+	eps := 1e-3 * math.Max(1, math.Abs(self))
+	for k := 10; ; k *= 10 {
+		res, err := c.SearchVector(ctx, p.vec, db.TopK(k), db.WithFields(), db.WithEf(max(k, 256)))
+		if err != nil {
+			return fmt.Sprintf("cannot be searched: %v", err)
+		}
+		if len(res) == 0 {
+			return "is not found by its own vector: the search returned nothing"
+		}
+		if float64(res[0].Score) < self-eps {
+			return fmt.Sprintf("is not found by its own vector: best score %.5f, its own %.5f", res[0].Score, self)
+		}
+		if m == db.Dot {
+			// A vector need not be its own nearest neighbour under the
+			// dot product; what must hold is that nothing better was
+			// missed, checked above.
+			return ""
+		}
+		for _, r := range res {
+			if r.ID == p.id {
+				return ""
+			}
+		}
+		if float64(res[len(res)-1].Score) < self-eps || len(res) < k {
+			return fmt.Sprintf("is not among the %d results that score like its own vector (best: %q)", len(res), res[0].ID)
+		}
+		if k >= 10000 {
+			// More than 10,000 identical vectors: not worth telling apart.
+			return ""
+		}
+	}
+}
+
+// checkCollectionRecords decodes every record of one collection, checks
+// the ID ↔ label maps and the vectors, and picks the documents to
+// self-search. It returns the number of documents.
+func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkReport) (int, []probe, error) {
+	c, err := tx.Collection(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	cfg, err := c.Config()
+	if err != nil {
+		return 0, nil, err
+	}
+	dim := int(cfg.Dimension)
+	if cfg.Name != name {
+		rep.addf("collection %q: configuration names %q", name, cfg.Name)
+	}
+	if _, err := index.ParseMetric(cfg.Metric); err != nil {
+		rep.addf("collection %q: %v", name, err)
+	}
+	if _, r, ok, err := c.Snapshot(); err != nil {
+		rep.addf("collection %q: index snapshot: %v", name, err)
+	} else if ok {
+		// Reading it through verifies the chunks are all there.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			rep.addf("collection %q: index snapshot: %v", name, err)
+		}
+	}
+	if _, err := c.Pending(); err != nil {
+		rep.addf("collection %q: %v", name, err)
+	}
+	ids := 0
+	err = c.ForEachID(func(id string, label uint64) error {
+		ids++
+		doc, ok, err := c.Document(label)
+		switch {
+		case err != nil:
+			rep.addf("collection %q: ID %q: %v", name, id, err)
+		case !ok:
+			rep.addf("collection %q: ID %q maps to label %d, which holds no document", name, id, label)
+		case doc.Id != id:
+			rep.addf("collection %q: ID %q maps to label %d, which holds document %q", name, id, label, doc.Id)
+		}
+		return nil
+	})
+	if err != nil {
+		rep.addf("collection %q: ID map: %v", name, err)
+	}
+	total := c.Count()
+	stride := 1
+	if sample > 0 && total > sample {
+		stride = (total + sample - 1) / sample
+	}
+	docs := 0
+	var probes []probe
+	err = c.ForEachDocument(func(label uint64, doc *storage.DocumentRecord) error {
+		docs++
+		l, ok, err := c.Label(doc.Id)
+		switch {
+		case err != nil:
+			rep.addf("collection %q: document %q: %v", name, doc.Id, err)
+		case !ok:
+			rep.addf("collection %q: document %q (label %d) is missing from the ID map", name, doc.Id, label)
+		case l != label:
+			rep.addf("collection %q: document %q is stored under label %d but its ID maps to %d", name, doc.Id, label, l)
+		}
+		if len(doc.Vector) != dim {
+			rep.addf("collection %q: document %q has a vector of dimension %d, the collection %d", name, doc.Id, len(doc.Vector), dim)
+			return nil
+		}
+		for i, x := range doc.Vector {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				rep.addf("collection %q: document %q: vector component %d is %v", name, doc.Id, i, x)
+				return nil
+			}
+		}
+		if (docs-1)%stride == 0 {
+			probes = append(probes, probe{id: doc.Id, vec: append([]float32(nil), doc.Vector...)})
+		}
+		return nil
+	})
+	if err != nil {
+		// ForEachDocument stops at the first record that does not decode.
+		rep.addf("collection %q: documents: %v", name, err)
+	}
+	if docs != ids {
+		rep.addf("collection %q: %d documents but %d IDs", name, docs, ids)
+	}
+	return docs, probes, nil
+}

@@ -1,0 +1,340 @@
+// Command vecbolt is the command-line tool for vecbolt databases: add and
+// import documents, search them by meaning with metadata filters, inspect,
+// check and back up a database file, and run a self-contained demo.
+//
+// Conventions every command follows:
+//   - Exit status 0 on success, 1 on a runtime error, 2 on a usage error.
+//   - Results go to stdout; errors go to stderr as one line starting with
+//     "vecbolt: " (usage errors add a short usage hint). With --json the
+//     whole of stdout is one JSON value.
+//   - Commands that only read (search, get, stats, collections, check,
+//     backup) open the file read-only, so they never create a file by
+//     accident and can run beside each other; commands that only read
+//     documents never load a model.
+//   - Flags may come before or after the positional arguments; "--" ends
+//     the flags (for a text starting with "-").
+//
+// The entry point is run, which takes its arguments, streams and options
+// explicitly so that tests drive the whole tool in-process. The argument
+// parsing uses the standard flag package, wrapped to allow interspersed
+// flags: no third-party CLI library is needed for a dozen commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/embedder"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is one invocation: its streams and the options tests may set.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	// emb replaces the default embedder when embSet (tests).
+	emb    embedder.Embedder
+	embSet bool
+	// builtin returns the built-in model (tokenize without --model).
+	builtin func() (embedder.Embedder, error)
+	// terminal reports whether progress output may be drawn on stderr.
+	terminal bool
+}
+
+// option configures run; only tests pass any.
+type option func(*env)
+
+// withEmbedder makes commands use e instead of the default model when no
+// --model is given.
+func withEmbedder(e embedder.Embedder) option {
+	return func(v *env) { v.emb, v.embSet = e, true }
+}
+
+// withTerminal pretends stderr is (or is not) a terminal.
+func withTerminal(on bool) option { return func(v *env) { v.terminal = on } }
+
+// withBuiltin replaces the built-in model lookup.
+func withBuiltin(f func() (embedder.Embedder, error)) option {
+	return func(v *env) { v.builtin = f }
+}
+
+// run executes one vecbolt command line (without the program name) and
+// returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, opts ...option) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, builtin: builtinModel}
+	if f, ok := stderr.(*os.File); ok {
+		e.terminal = term.IsTerminal(int(f.Fd()))
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "vecbolt: no command given")
+		printOverview(stderr)
+		return exitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		return e.help(rest)
+	}
+	cmd := findCommand(name)
+	if cmd == nil {
+		fmt.Fprintf(stderr, "vecbolt: unknown command %q\nRun 'vecbolt help' for the list of commands.\n", oneLine(name))
+		return exitUsage
+	}
+	err := cmd.run(e, rest)
+	return e.report(cmd, err)
+}
+
+// report prints err as the command's failure and returns the exit status.
+func (e *env) report(cmd *command, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(e.stdout, cmd.helpText())
+		return exitOK
+	}
+	fmt.Fprintf(e.stderr, "vecbolt: %s\n", errorLine(err))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(e.stderr, "usage: vecbolt %s %s\nRun 'vecbolt help %s' for details.\n", cmd.name, cmd.args, cmd.name)
+		return exitUsage
+	}
+	return exitRuntime
+}
+
+// errorLine formats an error as one line without a repeated program prefix.
+func errorLine(err error) string {
+	s := err.Error()
+	for _, p := range []string{"vecbolt: ", "storage: "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return oneLine(s)
+}
+
+// oneLine flattens s for a one-line message.
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "; ")
+	s = strings.ReplaceAll(s, "\n", "; ")
+	return strings.ReplaceAll(s, "\r", " ")
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelp means -h was given: print the command's help, exit 0.
+var errHelp = errors.New("help requested")
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string // synopsis after the name
+	summary string
+	help    string // details after the synopsis
+	run     func(e *env, args []string) error
+}
+
+func (c *command) helpText() string {
+	return fmt.Sprintf("usage: vecbolt %s %s\n\n%s\n\n%s", c.name, c.args, c.summary, strings.TrimLeft(c.help, "\n"))
+}
+
+// commands lists the subcommands in the order help shows them.
+func commands() []*command {
+	return []*command{
+		addCommand(), importCommand(), searchCommand(), getCommand(), deleteCommand(),
+		collectionsCommand(), statsCommand(), reembedCommand(), checkCommand(),
+		backupCommand(), demoCommand(), tokenizeCommand(),
+	}
+}
+
+func findCommand(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printOverview(w io.Writer) {
+	fmt.Fprint(w, "usage: vecbolt COMMAND [flags] [args]\n\nvecbolt is an embedded vector database: one file, search by meaning, offline.\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'vecbolt help COMMAND' (or 'vecbolt COMMAND -h') for a command's flags.\nExit status: 0 success, 1 runtime error, 2 usage error.\n")
+}
+
+func (e *env) help(args []string) int {
+	switch len(args) {
+	case 0:
+		printOverview(e.stdout)
+		return exitOK
+	case 1:
+		if c := findCommand(args[0]); c != nil {
+			fmt.Fprint(e.stdout, c.helpText())
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "vecbolt: unknown command %q\nRun 'vecbolt help' for the list of commands.\n", oneLine(args[0]))
+		return exitUsage
+	default:
+		fmt.Fprintln(e.stderr, "vecbolt: help takes at most one command name\nusage: vecbolt help [COMMAND]")
+		return exitUsage
+	}
+}
+
+// newFlagSet returns a flag set that reports errors instead of printing or
+// exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args allowing flags and positional arguments in any
+// order, and returns the positional ones. "--" ends flag parsing.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			msg := err.Error()
+			if rest, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+				msg = "unknown flag " + rest
+			}
+			return nil, usagef("%s", msg)
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return pos, nil
+		}
+		consumed := len(rest) - len(left)
+		if consumed > 0 && rest[consumed-1] == "--" {
+			// flag stops after "--": everything left is positional.
+			return append(pos, left...), nil
+		}
+		pos = append(pos, left[0])
+		rest = left[1:]
+	}
+}
+
+// dbFlags are the flags shared by commands that open a database.
+type dbFlags struct {
+	path        string
+	model       string
+	lockTimeout time.Duration
+}
+
+func (f *dbFlags) register(fs *flag.FlagSet, withModel bool) {
+	fs.StringVar(&f.path, "db", "", "database `FILE` (required)")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "how long to wait for another process to release the file")
+	if withModel {
+		fs.StringVar(&f.model, "model", "", "embedding model: a model `DIR` or a registered model name (default: the built-in model)")
+	}
+}
+
+// openMode says what a command needs of the database.
+type openMode int
+
+const (
+	// readDocs opens read-only without loading a model.
+	readDocs openMode = iota
+	// readText opens read-only with the model (text search).
+	readText
+	// writeDocs opens for writing without a model (delete).
+	writeDocs
+	// writeText opens for writing with the model (add, import, reembed).
+	writeText
+)
+
+// open opens the database for a command. The returned func closes it and
+// any model it loaded, reporting a close error only if the command
+// succeeded (Close flushes index snapshots, which a user wants to hear about).
+func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
+	if f.path == "" {
+		return nil, nil, usagef("--db FILE is required")
+	}
+	if f.lockTimeout < 0 {
+		return nil, nil, usagef("--lock-timeout %v must not be negative", f.lockTimeout)
+	}
+	opts := []db.Option{db.WithLockTimeout(f.lockTimeout)}
+	if f.lockTimeout == 0 {
+		// The user asked not to wait; db treats 0 as its default.
+		opts = []db.Option{db.WithLockTimeout(-1)}
+	}
+	if mode == readDocs || mode == readText {
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, nil, fmt.Errorf("database %s: %w", f.path, errors.Unwrap(err))
+		}
+		opts = append(opts, db.ReadOnly())
+	}
+	var model closer
+	switch {
+	case mode == readDocs || mode == writeDocs:
+		opts = append(opts, db.WithEmbedder(nil))
+	case f.model != "":
+		m, err := loadModel(e.ctx, f.model)
+		if err != nil {
+			return nil, nil, err
+		}
+		model, _ = m.(closer)
+		opts = append(opts, db.WithEmbedder(m))
+	case e.embSet:
+		opts = append(opts, db.WithEmbedder(e.emb))
+	}
+	d, err := db.Open(f.path, opts...)
+	if err != nil {
+		if model != nil {
+			model.Close()
+		}
+		return nil, nil, err
+	}
+	done := func(errp *error) {
+		err := d.Close()
+		if model != nil {
+			err = errors.Join(err, model.Close())
+		}
+		if err != nil && *errp == nil {
+			*errp = fmt.Errorf("closing %s: %w", f.path, err)
+		}
+	}
+	return d, done, nil
+}

@@ -1,0 +1,611 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vecbolt/vecbolt/db"
+)
+
+func searchCommand() *command {
+	return &command{
+		name:    "search",
+		args:    "--db FILE --collection NAME [--k 10] [--where EXPR] [--min-score S] [--json] QUERY",
+		summary: "search a collection by meaning",
+		help: `Embeds QUERY with the collection's model and prints the nearest documents,
+best first. Scores are similarities: higher is closer.
+
+--where filters on metadata, e.g.
+  --where 'section = "games" AND words >= 40'
+  --where 'tags CONTAINS "use::editing" OR year IN [2023, 2024]'
+Operators: = != > >= < <= IN, NOT IN, CONTAINS (lists), EXISTS, AND, OR, NOT,
+parentheses. Strings are quoted; integers and floats compare numerically.
+
+Flags:
+  --db FILE            database file
+  --collection NAME    collection
+  --k N                number of results (default 10)
+  --where EXPR         metadata filter
+  --min-score S        drop results scoring below S
+  --ef N               HNSW search breadth for this query (default: the collection's)
+  --vector JSON        search by this vector instead of a QUERY text
+  --json               print one JSON array of {"id","score","text","metadata"}
+  --model DIR|NAME     embedding model (default: the built-in model)
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runSearch,
+	}
+}
+
+// jsonResult is one search hit in --json output.
+type jsonResult struct {
+	ID       string         `json:"id"`
+	Score    float32        `json:"score"`
+	Text     string         `json:"text"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+func runSearch(e *env, args []string) (err error) {
+	fs := newFlagSet("search")
+	var f dbFlags
+	var coll, where, vec string
+	var k, ef int
+	var minScore float64
+	var asJSON bool
+	f.register(fs, true)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.IntVar(&k, "k", 10, "number of results")
+	fs.StringVar(&where, "where", "", "metadata filter")
+	fs.Float64Var(&minScore, "min-score", math.Inf(-1), "minimum score")
+	fs.IntVar(&ef, "ef", 0, "HNSW search breadth")
+	fs.StringVar(&vec, "vector", "", "query vector as a JSON list")
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if coll == "" {
+		return usagef("--collection NAME is required")
+	}
+	var qvec []float32
+	switch {
+	case vec != "" && len(pos) != 0:
+		return usagef("give a QUERY text or --vector, not both")
+	case vec != "":
+		if qvec, err = parseVector([]byte(vec)); err != nil {
+			return usagef("--vector: %v", err)
+		}
+	case len(pos) != 1:
+		return usagef("search takes exactly one QUERY argument, got %d (quote the query)", len(pos))
+	}
+	if k < 1 {
+		return usagef("--k %d must be at least 1", k)
+	}
+	if ef < 0 {
+		return usagef("--ef %d must not be negative", ef)
+	}
+	if math.IsNaN(minScore) {
+		return usagef("--min-score is NaN")
+	}
+	opts := []db.SearchOption{db.TopK(k)}
+	if where != "" {
+		opts = append(opts, db.WhereExpr(where))
+	}
+	if !math.IsInf(minScore, -1) {
+		opts = append(opts, db.MinScore(float32(minScore)))
+	}
+	if ef > 0 {
+		opts = append(opts, db.WithEf(ef))
+	}
+	mode := readText
+	if qvec != nil {
+		mode = readDocs
+	}
+	d, done, err := e.open(&f, mode)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	c, err := e.collection(d, coll, nil)
+	if err != nil {
+		return err
+	}
+	var res []db.Result
+	if qvec != nil {
+		res, err = c.SearchVector(e.ctx, qvec, opts...)
+	} else {
+		res, err = c.Search(e.ctx, pos[0], opts...)
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := make([]jsonResult, len(res))
+		for i, r := range res {
+			out[i] = jsonResult{ID: r.ID, Score: r.Score, Text: r.Text, Metadata: nonNil(r.Metadata)}
+		}
+		return jsonOut(e.stdout, out)
+	}
+	printResults(e.stdout, res)
+	return nil
+}
+
+func nonNil(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// printResults prints hits as a ranked list: rank, score, ID and metadata
+// on one line, the text (shortened) indented below.
+func printResults(w io.Writer, res []db.Result) {
+	if len(res) == 0 {
+		fmt.Fprintln(w, "no results")
+		return
+	}
+	for i, r := range res {
+		fmt.Fprintf(w, "%2d. %.4f  %s", i+1, r.Score, r.ID)
+		if md := formatMetadata(r.Metadata); md != "" {
+			fmt.Fprintf(w, "  [%s]", truncate(md, 110))
+		}
+		fmt.Fprintln(w)
+		if r.Text != "" {
+			fmt.Fprintf(w, "    %s\n", truncate(r.Text, 150))
+		}
+	}
+}
+
+// formatMetadata renders metadata as sorted key=value pairs.
+func formatMetadata(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// Scalars first, lists (often long) last, each group by name.
+	sort.Slice(keys, func(i, j int) bool {
+		_, li := m[keys[i]].([]string)
+		_, lj := m[keys[j]].([]string)
+		if li != lj {
+			return lj
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + formatValue(m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		if x == "" || strings.ContainsAny(x, " \t\n\"=[],") {
+			return strconv.Quote(x)
+		}
+		return x
+	case []string:
+		q := make([]string, len(x))
+		for i, s := range x {
+			q[i] = formatValue(s)
+		}
+		return "[" + strings.Join(q, ",") + "]"
+	case float64:
+		s := strconv.FormatFloat(x, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".eE") {
+			s += ".0" // keep floats distinguishable from integers
+		}
+		return s
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func getCommand() *command {
+	return &command{
+		name:    "get",
+		args:    "--db FILE --collection NAME [--json] [--vector] ID...",
+		summary: "print documents by ID",
+		help: `Prints the documents with the given IDs, in order. IDs that do not exist are
+reported on stderr and make the exit status 1 (the others are still printed).
+
+Flags:
+  --db FILE            database file
+  --collection NAME    collection
+  --json               print one JSON array of {"id","text","metadata"}
+  --vector             include the vectors
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runGet,
+	}
+}
+
+type jsonDoc struct {
+	ID       string         `json:"id"`
+	Text     string         `json:"text"`
+	Metadata map[string]any `json:"metadata"`
+	Vector   []float32      `json:"vector,omitempty"`
+}
+
+func runGet(e *env, args []string) (err error) {
+	fs := newFlagSet("get")
+	var f dbFlags
+	var coll string
+	var asJSON, withVec bool
+	f.register(fs, false)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	fs.BoolVar(&withVec, "vector", false, "include vectors")
+	ids, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if coll == "" {
+		return usagef("--collection NAME is required")
+	}
+	if len(ids) == 0 {
+		return usagef("get needs at least one ID")
+	}
+	d, done, err := e.open(&f, readDocs)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	c, err := e.collection(d, coll, nil)
+	if err != nil {
+		return err
+	}
+	docs, getErr := c.Get(e.ctx, ids...)
+	var nf *db.NotFoundError
+	if getErr != nil && !errors.As(getErr, &nf) {
+		return getErr
+	}
+	if asJSON {
+		out := make([]jsonDoc, len(docs))
+		for i, d := range docs {
+			out[i] = jsonDoc{ID: d.ID, Text: d.Text, Metadata: nonNil(d.Metadata)}
+			if withVec {
+				out[i].Vector = d.Vector
+			}
+		}
+		if err := jsonOut(e.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for i, d := range docs {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			fmt.Fprintf(e.stdout, "id: %s\n", d.ID)
+			if md := formatMetadata(d.Metadata); md != "" {
+				fmt.Fprintf(e.stdout, "metadata: %s\n", md)
+			}
+			if withVec {
+				fmt.Fprintf(e.stdout, "vector: %v\n", d.Vector)
+			} else {
+				fmt.Fprintf(e.stdout, "vector: %d dimensions\n", len(d.Vector))
+			}
+			fmt.Fprintf(e.stdout, "text: %s\n", d.Text)
+		}
+	}
+	return getErr
+}
+
+func deleteCommand() *command {
+	return &command{
+		name:    "delete",
+		args:    "--db FILE --collection NAME ID...",
+		summary: "delete documents by ID",
+		help: `Deletes the documents with the given IDs in one transaction and prints how
+many existed. IDs that do not exist are not an error.
+
+Flags:
+  --db FILE            database file
+  --collection NAME    collection
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runDelete,
+	}
+}
+
+func runDelete(e *env, args []string) (err error) {
+	fs := newFlagSet("delete")
+	var f dbFlags
+	var coll string
+	f.register(fs, false)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	ids, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if coll == "" {
+		return usagef("--collection NAME is required")
+	}
+	if len(ids) == 0 {
+		return usagef("delete needs at least one ID")
+	}
+	if _, err := existing(f.path); err != nil {
+		return err
+	}
+	d, done, err := e.open(&f, writeDocs)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	c, err := e.collection(d, coll, nil)
+	if err != nil {
+		return err
+	}
+	n, err := c.Delete(e.ctx, ids...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deleted %d of %d documents\n", n, len(ids))
+	return nil
+}
+
+// collectionJSON describes a collection in --json output.
+type collectionJSON struct {
+	Name           string     `json:"name"`
+	Count          int        `json:"count"`
+	Dimension      int        `json:"dimension"`
+	Metric         string     `json:"metric"`
+	Model          *modelJSON `json:"model"`
+	Index          string     `json:"index"`
+	M              int        `json:"m,omitempty"`
+	EfConstruction int        `json:"ef_construction,omitempty"`
+	EfSearch       int        `json:"ef_search,omitempty"`
+	Created        time.Time  `json:"created"`
+}
+
+type modelJSON struct {
+	Name    string `json:"name"`
+	Hash    string `json:"hash"`
+	Dim     int    `json:"dimension"`
+	Pooling string `json:"pooling"`
+}
+
+func toCollectionJSON(c db.CollectionInfo) collectionJSON {
+	out := collectionJSON{
+		Name: c.Name, Count: c.Count, Dimension: c.Dimension, Metric: c.Metric.String(),
+		Index: c.Index, Created: c.Created.UTC(),
+	}
+	if c.Index == db.IndexHNSW {
+		out.M, out.EfConstruction, out.EfSearch = c.M, c.EfConstruction, c.EfSearch
+	}
+	if c.Model.Name != "" || c.Model.Hash != "" {
+		out.Model = &modelJSON{Name: c.Model.Name, Hash: c.Model.Hash, Dim: c.Model.Dim, Pooling: c.Model.Pooling}
+	}
+	return out
+}
+
+func collectionsCommand() *command {
+	return &command{
+		name:    "collections",
+		args:    "--db FILE [--json]",
+		summary: "list the collections",
+		help: `Lists the collections with their document counts.
+
+Flags:
+  --db FILE            database file
+  --json               print one JSON array
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runCollections,
+	}
+}
+
+func runCollections(e *env, args []string) (err error) {
+	fs := newFlagSet("collections")
+	var f dbFlags
+	var asJSON bool
+	f.register(fs, false)
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("collections takes no arguments")
+	}
+	d, done, err := e.open(&f, readDocs)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	infos, err := d.Collections(e.ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := make([]collectionJSON, len(infos))
+		for i, c := range infos {
+			out[i] = toCollectionJSON(c)
+		}
+		return jsonOut(e.stdout, out)
+	}
+	if len(infos) == 0 {
+		fmt.Fprintln(e.stdout, "no collections")
+		return nil
+	}
+	for _, c := range infos {
+		fmt.Fprintf(e.stdout, "%s\t%d documents\n", c.Name, c.Count)
+	}
+	return nil
+}
+
+func statsCommand() *command {
+	return &command{
+		name:    "stats",
+		args:    "--db FILE [--collection NAME] [--json]",
+		summary: "show file size and collection configuration",
+		help: `Prints the file size and, for each collection (or the one named), its
+document count, dimension, metric, model identity and index parameters.
+
+Flags:
+  --db FILE            database file
+  --collection NAME    only this collection
+  --json               print one JSON object
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runStats,
+	}
+}
+
+type statsJSON struct {
+	File        string           `json:"file"`
+	FileSize    int64            `json:"file_size"`
+	Collections []collectionJSON `json:"collections"`
+}
+
+func runStats(e *env, args []string) (err error) {
+	fs := newFlagSet("stats")
+	var f dbFlags
+	var coll string
+	var asJSON bool
+	f.register(fs, false)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("stats takes no arguments")
+	}
+	d, done, err := e.open(&f, readDocs)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	size, err := d.FileSize()
+	if err != nil {
+		return err
+	}
+	infos, err := d.Collections(e.ctx)
+	if err != nil {
+		return err
+	}
+	if coll != "" {
+		var keep []db.CollectionInfo
+		for _, c := range infos {
+			if c.Name == coll {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("%w: %q", db.ErrCollectionNotFound, coll)
+		}
+		infos = keep
+	}
+	st := statsJSON{File: f.path, FileSize: size, Collections: make([]collectionJSON, len(infos))}
+	for i, c := range infos {
+		st.Collections[i] = toCollectionJSON(c)
+	}
+	if asJSON {
+		return jsonOut(e.stdout, st)
+	}
+	fmt.Fprintf(e.stdout, "file: %s (%s)\ncollections: %d\n", f.path, humanBytes(size), len(infos))
+	for _, c := range st.Collections {
+		fmt.Fprintf(e.stdout, "\ncollection %s\n", c.Name)
+		fmt.Fprintf(e.stdout, "  documents:  %d\n", c.Count)
+		fmt.Fprintf(e.stdout, "  dimension:  %d\n", c.Dimension)
+		fmt.Fprintf(e.stdout, "  metric:     %s\n", c.Metric)
+		if c.Model != nil {
+			fmt.Fprintf(e.stdout, "  model:      %s (sha256 %s, dim %d, %s pooling)\n", c.Model.Name, c.Model.Hash, c.Model.Dim, c.Model.Pooling)
+		} else {
+			fmt.Fprintf(e.stdout, "  model:      none (caller-supplied vectors)\n")
+		}
+		if c.Index == db.IndexHNSW {
+			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%d)\n", c.M, c.EfConstruction, c.EfSearch)
+		} else {
+			fmt.Fprintf(e.stdout, "  index:      %s\n", c.Index)
+		}
+		fmt.Fprintf(e.stdout, "  created:    %s\n", c.Created.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func reembedCommand() *command {
+	return &command{
+		name:    "reembed",
+		args:    "--db FILE --collection NAME [--model DIR|NAME]",
+		summary: "rebuild a collection's vectors with another model",
+		help: `Re-embeds every document of the collection from its text with the given
+model (default: the built-in model) and records that model as the
+collection's. Nothing changes unless it completes: the new vectors are
+written in one transaction at the end.
+
+Flags:
+  --db FILE            database file
+  --collection NAME    collection
+  --model DIR|NAME     the new model (default: the built-in model)
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runReembed,
+	}
+}
+
+func runReembed(e *env, args []string) (err error) {
+	fs := newFlagSet("reembed")
+	var f dbFlags
+	var coll string
+	f.register(fs, true)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("reembed takes no arguments")
+	}
+	if coll == "" {
+		return usagef("--collection NAME is required")
+	}
+	if _, err := existing(f.path); err != nil {
+		return err
+	}
+	d, done, err := e.open(&f, writeText)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	var prog *progress
+	total := 0
+	err = d.Reembed(e.ctx, coll, func(n, t int) {
+		total = t
+		if e.terminal && prog == nil {
+			prog = newDocProgress(e.stderr, "re-embedding", t)
+		}
+		prog.update(-1, n)
+	})
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	emb, err := d.Embedder()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, emb.Identity())
+	return nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+)
+
+func tokenizeCommand() *command {
+	return &command{
+		name:    "tokenize",
+		args:    "[--model DIR|NAME] [--json] [--no-special] TEXT",
+		summary: "show how a model's tokenizer splits a text",
+		help: `Prints the token ids of TEXT, one token per line with its text and byte
+range, or a JSON array of ids with --json. The tokenizer is DIR/tokenizer.json
+(or a tokenizer.json path), a registered model's, or by default the
+built-in model's.
+
+Flags:
+  --model DIR|NAME     model directory, tokenizer.json file or registered model
+  --json               print a JSON array of ids
+  --no-special         leave out the [CLS]/[SEP] template tokens
+`,
+		run: runTokenize,
+	}
+}
+
+func runTokenize(e *env, args []string) error {
+	fs := newFlagSet("tokenize")
+	var model string
+	var asJSON, noSpecial bool
+	fs.StringVar(&model, "model", "", "model")
+	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	fs.BoolVar(&noSpecial, "no-special", false, "no special tokens")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("tokenize takes exactly one TEXT argument, got %d (quote the text)", len(pos))
+	}
+	tok, err := loadTokenizer(e.ctx, model, e.builtin)
+	if err != nil {
+		return err
+	}
+	enc := tok.Encode(pos[0], !noSpecial)
+	if asJSON {
+		ids := enc.IDs
+		if ids == nil {
+			ids = []int32{}
+		}
+		return jsonOut(e.stdout, ids)
+	}
+	for i, id := range enc.IDs {
+		off := enc.Offsets[i]
+		fmt.Fprintf(e.stdout, "%6d  %-20s %d..%d\n", id, strconv.Quote(tok.Token(id)), off[0], off[1])
+	}
+	if enc.Truncated > 0 {
+		fmt.Fprintf(e.stdout, "(%d tokens truncated at the model's maximum length %d)\n", enc.Truncated, tok.MaxLength())
+	}
+	return nil
+}

@@ -1,0 +1,429 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/index"
+)
+
+// createFlags configure a collection that add or import creates.
+type createFlags struct {
+	metric string
+	index  string
+	dim    int
+}
+
+func (c *createFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.metric, "metric", "cosine", "metric of a new collection: cosine, dot or l2")
+	fs.StringVar(&c.index, "index", "", "index of a new collection: hnsw or flat (default: the library's default)")
+	fs.IntVar(&c.dim, "dim", 0, "make a new collection of your own vectors of dimension `N` (no model)")
+}
+
+func (c *createFlags) options() ([]db.CollectionOption, error) {
+	m, err := index.ParseMetric(c.metric)
+	if err != nil {
+		return nil, usagef("--metric %q: use cosine, dot or l2", c.metric)
+	}
+	opts := []db.CollectionOption{db.IfNotExists(), db.WithMetric(m)}
+	switch c.index {
+	case "":
+	case db.IndexFlat:
+		opts = append(opts, db.WithFlatIndex())
+	case db.IndexHNSW:
+		opts = append(opts, db.WithHNSW(0, 0, 0))
+	default:
+		return nil, usagef("--index %q: use hnsw or flat", c.index)
+	}
+	if c.dim < 0 {
+		return nil, usagef("--dim %d must be positive", c.dim)
+	}
+	if c.dim > 0 {
+		opts = append(opts, db.WithDimension(c.dim))
+	}
+	return opts, nil
+}
+
+// collection returns the named collection, creating it when create is
+// non-nil and it does not exist.
+func (e *env) collection(d *db.DB, name string, create *createFlags) (*db.Collection, error) {
+	if name == "" {
+		return nil, usagef("--collection NAME is required")
+	}
+	if create == nil {
+		return d.Collection(e.ctx, name)
+	}
+	opts, err := create.options()
+	if err != nil {
+		return nil, err
+	}
+	return d.CreateCollection(e.ctx, name, opts...)
+}
+
+func addCommand() *command {
+	return &command{
+		name:    "add",
+		args:    "--db FILE --collection NAME [--id ID] [--meta KEY=VALUE]... [--vector JSON] TEXT",
+		summary: "add one document (creating the collection if needed)",
+		help: `Adds one document and prints its ID. The collection is created if it does
+not exist, with the model given by --model (default: the built-in model),
+or for your own vectors with --dim N.
+
+Metadata: --meta key=value stores the string "value"; --meta key:=JSON
+stores a typed value: an integer (int64), another number (float64), true or
+false, a "string", or a list of strings, e.g. --meta year:=2024
+--meta tags:='["go","db"]'. Repeat --meta for several keys.
+
+Flags:
+  --db FILE            database file (created if missing)
+  --collection NAME    collection
+  --id ID              document ID (default: a generated UUID)
+  --meta KEY=VALUE     metadata, repeatable (see above)
+  --vector JSON        the document's vector, e.g. '[0.1,0.2,0.3]' (no embedding)
+  --upsert             replace a document with the same ID instead of failing
+  --model DIR|NAME     embedding model (default: the built-in model)
+  --metric, --index, --dim   configuration of a new collection
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runAdd,
+	}
+}
+
+func runAdd(e *env, args []string) (err error) {
+	fs := newFlagSet("add")
+	var f dbFlags
+	var cf createFlags
+	var coll, id, vec string
+	var upsert bool
+	var meta metaFlag
+	f.register(fs, true)
+	cf.register(fs)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.StringVar(&id, "id", "", "document `ID`")
+	fs.StringVar(&vec, "vector", "", "document vector as a JSON list")
+	fs.BoolVar(&upsert, "upsert", false, "replace an existing document")
+	fs.Var(&meta, "meta", "metadata key=value or key:=JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("add takes exactly one TEXT argument, got %d (quote the text)", len(pos))
+	}
+	if coll == "" {
+		return usagef("--collection NAME is required")
+	}
+	doc := db.Document{ID: id, Text: pos[0], Metadata: meta.m}
+	if vec != "" {
+		if doc.Vector, err = parseVector([]byte(vec)); err != nil {
+			return usagef("--vector: %v", err)
+		}
+	}
+	if _, err := cf.options(); err != nil {
+		return err
+	}
+	d, done, err := e.open(&f, writeText)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	c, err := e.collection(d, coll, &cf)
+	if err != nil {
+		return err
+	}
+	write := c.Insert
+	if upsert {
+		write = c.Upsert
+	}
+	ids, err := write(e.ctx, doc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, ids[0])
+	return nil
+}
+
+func importCommand() *command {
+	return &command{
+		name:    "import",
+		args:    "--db FILE --collection NAME [--batch 256] [--upsert] [--skip-bad] FILE.jsonl|-",
+		summary: "import documents from a JSON Lines file or stdin",
+		help: `Reads one JSON object per line:
+
+  {"id": "a1", "text": "...", "metadata": {"year": 2024, "tags": ["x"]}, "vector": [0.1, ...]}
+
+"id" (default: generated), "metadata" and "vector" are optional; a line
+needs "text" or "vector". Other keys are errors. Metadata values follow the
+JSON: strings, booleans, lists of strings, integers (int64) and other
+numbers (float64). Blank lines are skipped; lines are limited to 16 MiB.
+
+Documents are written in batches of --batch, each one transaction. A bad
+line is reported with its line number: with --skip-bad it is skipped (and
+counted), otherwise the import stops there, with every line before it
+committed. Without --upsert an ID that exists already is a bad line.
+
+Flags:
+  --db FILE            database file (created if missing)
+  --collection NAME    collection (created if missing)
+  --batch N            documents per transaction (default 256)
+  --upsert             replace documents whose IDs exist
+  --skip-bad           skip bad lines instead of stopping
+  --model DIR|NAME     embedding model (default: the built-in model)
+  --metric, --index, --dim   configuration of a new collection
+  --lock-timeout D     wait this long for another process to release the file (default 2s)
+`,
+		run: runImport,
+	}
+}
+
+func runImport(e *env, args []string) (err error) {
+	fs := newFlagSet("import")
+	var f dbFlags
+	var cf createFlags
+	var coll string
+	var batch int
+	var upsert, skipBad bool
+	f.register(fs, true)
+	cf.register(fs)
+	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.IntVar(&batch, "batch", 256, "documents per transaction")
+	fs.BoolVar(&upsert, "upsert", false, "replace existing documents")
+	fs.BoolVar(&skipBad, "skip-bad", false, "skip bad lines")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("import takes exactly one FILE argument (- for stdin), got %d", len(pos))
+	}
+	if coll == "" {
+		return usagef("--collection NAME is required")
+	}
+	if batch < 1 || batch > 1_000_000 {
+		return usagef("--batch %d out of range 1..1000000", batch)
+	}
+	if _, err := cf.options(); err != nil {
+		return err
+	}
+	in, size := e.stdin, int64(-1)
+	if pos[0] != "-" {
+		fh, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+		in = fh
+	}
+	d, done, err := e.open(&f, writeText)
+	if err != nil {
+		return err
+	}
+	defer done(&err)
+	c, err := e.collection(d, coll, &cf)
+	if err != nil {
+		return err
+	}
+	imp := &importer{e: e, c: c, upsert: upsert, skipBad: skipBad, batch: batch}
+	if e.terminal {
+		imp.prog = newProgress(e.stderr, "importing", size)
+	}
+	err = imp.run(in)
+	imp.prog.finish()
+	if err != nil {
+		return fmt.Errorf("%w (%s before it committed)", err, plural(imp.added, "document"))
+	}
+	fmt.Fprintf(e.stdout, "imported %d documents into %q", imp.added, coll)
+	if imp.skipped > 0 {
+		fmt.Fprintf(e.stdout, ", skipped %d bad lines", imp.skipped)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// importer streams JSONL into a collection in batches.
+type importer struct {
+	e       *env
+	c       *db.Collection
+	upsert  bool
+	skipBad bool
+	batch   int
+	prog    *progress
+
+	docs    []db.Document
+	lines   []int
+	added   int
+	skipped int
+}
+
+// lineError is a bad line.
+type lineError struct {
+	line int
+	id   string
+	err  error
+}
+
+func (l *lineError) Error() string {
+	if l.id != "" {
+		return fmt.Sprintf("line %d (id %q): %v", l.line, l.id, l.err)
+	}
+	return fmt.Sprintf("line %d: %v", l.line, l.err)
+}
+
+func (l *lineError) Unwrap() error { return l.err }
+
+func (imp *importer) run(in io.Reader) error {
+	lr := newLineReader(in, maxLineBytes)
+	for {
+		line, num, tooLong, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ferr := imp.flush(); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("reading line %d: %w", num, err)
+		}
+		if err := imp.e.ctx.Err(); err != nil {
+			return err
+		}
+		imp.prog.update(lr.read, imp.added)
+		if num == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+		}
+		if tooLong {
+			if err := imp.bad(&lineError{line: num, err: fmt.Errorf("line longer than %d bytes", maxLineBytes)}); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		doc, err := parseImportLine(line)
+		if err != nil {
+			if err := imp.bad(&lineError{line: num, err: err}); err != nil {
+				return err
+			}
+			continue
+		}
+		imp.docs = append(imp.docs, doc)
+		imp.lines = append(imp.lines, num)
+		if len(imp.docs) >= imp.batch {
+			if err := imp.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return imp.flush()
+}
+
+// bad handles a bad line: skip and report it, or commit what came before
+// and stop.
+func (imp *importer) bad(le *lineError) error {
+	if imp.skipBad {
+		imp.skipped++
+		imp.prog.clear()
+		fmt.Fprintf(imp.e.stderr, "vecbolt: skipped %s\n", oneLine(le.Error()))
+		return nil
+	}
+	if err := imp.flush(); err != nil {
+		return err
+	}
+	return le
+}
+
+// flush writes the pending documents.
+func (imp *importer) flush() error {
+	docs, lines := imp.docs, imp.lines
+	imp.docs, imp.lines = nil, nil
+	return imp.write(docs, lines)
+}
+
+// perDocument reports embedder errors caused by one text; db reports them
+// for the batch, so the importer narrows them down by splitting it.
+func perDocument(err error) bool {
+	return errors.Is(err, embedder.ErrEmptyText) || errors.Is(err, embedder.ErrNoTokens)
+}
+
+// write stores docs, handling documents db rejects: everything before a bad
+// document is committed, then the bad one is skipped or stops the import.
+func (imp *importer) write(docs []db.Document, lines []int) error {
+	for len(docs) > 0 {
+		write := imp.c.Insert
+		if imp.upsert {
+			write = imp.c.Upsert
+		}
+		_, err := write(imp.e.ctx, docs...)
+		if err == nil {
+			imp.added += len(docs)
+			imp.prog.update(-1, imp.added)
+			return nil
+		}
+		var de *db.DocumentError
+		if errors.As(err, &de) && de.Index >= 0 && de.Index < len(docs) {
+			i := de.Index
+			if err := imp.write(docs[:i], lines[:i]); err != nil {
+				return err
+			}
+			if err := imp.bad(&lineError{line: lines[i], id: docs[i].ID, err: de.Err}); err != nil {
+				return err
+			}
+			docs, lines = docs[i+1:], lines[i+1:]
+			continue
+		}
+		if perDocument(err) {
+			if len(docs) == 1 {
+				if err := imp.bad(&lineError{line: lines[0], id: docs[0].ID, err: err}); err != nil {
+					return err
+				}
+				return nil
+			}
+			h := len(docs) / 2
+			if err := imp.write(docs[:h], lines[:h]); err != nil {
+				return err
+			}
+			docs, lines = docs[h:], lines[h:]
+			continue
+		}
+		return fmt.Errorf("lines %d..%d: %w", lines[0], lines[len(lines)-1], err)
+	}
+	return nil
+}
+
+// jsonOut writes v as indented JSON to w.
+func jsonOut(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// truncate shortens s to n runes on one line.
+func truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// plural formats a count with a noun.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

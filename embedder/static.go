@@ -1,0 +1,491 @@
+package embedder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// Static is a static embedding model: one vector per vocabulary token, and a
+// text's embedding is the weighted mean of its tokens' vectors, L2
+// normalized. It reads the Model2Vec / sentence-transformers StaticEmbedding
+// layout (see LoadStatic) and is the family of the built-in default model.
+//
+// Pooling, exactly: tokenize without special tokens; drop [UNK]; for each
+// remaining token t add weights[t] × embeddings[mapping[t]] (weights default
+// to 1, mapping to the identity); divide by the token count; if the model
+// normalizes (the default), scale to unit length.
+//
+// Texts that are empty or all whitespace return ErrEmptyText. A text whose
+// tokens are all unknown to the vocabulary (e.g. only emoji or an
+// unsupported script) returns ErrNoTokens rather than a zero vector, because
+// a zero vector cannot be normalized and would score 0 against everything,
+// silently hiding the document from every search.
+//
+// A Static is immutable after construction and safe for concurrent use.
+type Static struct {
+	tok       *Tokenizer
+	dim       int
+	rows      int
+	emb       []float32 // rows × dim, row-major
+	weights   []float32 // per token id; nil means 1
+	mapping   []int32   // per token id → row; nil means the identity
+	normalize bool
+	unk       int32
+	hasUnk    bool
+	maxTokens int
+	id        Identity
+	bufs      sync.Pool // *[]int32 token id buffers
+}
+
+// ErrNoTokens is returned for a non-empty text none of whose tokens is in
+// the model's vocabulary.
+var ErrNoTokens = errors.New("embedder: text has no token in the model's vocabulary")
+
+// StaticOption configures a Static model.
+type StaticOption func(*staticConfig)
+
+type staticConfig struct {
+	name      string
+	maxTokens int
+	weights   []float32
+	mapping   []int32
+	normalize *bool
+}
+
+// WithStaticName sets the model name reported in Identity (default: the
+// "model_name" of config.json, else the directory's base name, else
+// "static").
+func WithStaticName(name string) StaticOption {
+	return func(c *staticConfig) { c.name = name }
+}
+
+// WithStaticMaxTokens embeds only the first n tokens of a text. The default,
+// 0, embeds all of them: a static model has no position limit, and truncating
+// would hide the end of long documents.
+func WithStaticMaxTokens(n int) StaticOption {
+	return func(c *staticConfig) { c.maxTokens = n }
+}
+
+// WithStaticWeights sets per-token weights (length = vocabulary size) for
+// NewStatic.
+func WithStaticWeights(w []float32) StaticOption {
+	return func(c *staticConfig) { c.weights = w }
+}
+
+// WithStaticMapping sets a token → embedding-row mapping (length =
+// vocabulary size) for NewStatic, as Model2Vec's vocabulary quantization
+// stores it.
+func WithStaticMapping(m []int32) StaticOption {
+	return func(c *staticConfig) { c.mapping = m }
+}
+
+// WithStaticNormalize overrides whether output vectors are L2 normalized
+// (default true, or config.json's "normalize").
+func WithStaticNormalize(on bool) StaticOption {
+	return func(c *staticConfig) { c.normalize = &on }
+}
+
+// NewStatic builds a static model from a tokenizer and a row-major embedding
+// matrix of rows × dim float32 values. Without a mapping, rows must equal the
+// tokenizer's vocabulary size. The identity hash covers the vocabulary,
+// matrix, weights, mapping and normalization.
+func NewStatic(tok *Tokenizer, emb []float32, dim int, opts ...StaticOption) (*Static, error) {
+	var cfg staticConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.name == "" {
+		cfg.name = "static"
+	}
+	h := sha256.New()
+	h.Write([]byte("vecbolt-static-v1\x00"))
+	if tok != nil {
+		for i := 0; i < tok.VocabSize(); i++ {
+			h.Write([]byte(tok.Token(int32(i))))
+			h.Write([]byte{0})
+		}
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(dim))
+	h.Write(b[:])
+	for _, v := range emb {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+		h.Write(b[:])
+	}
+	h.Write([]byte("weights"))
+	for _, v := range cfg.weights {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+		h.Write(b[:])
+	}
+	h.Write([]byte("mapping"))
+	for _, v := range cfg.mapping {
+		binary.LittleEndian.PutUint32(b[:], uint32(v))
+		h.Write(b[:])
+	}
+	norm := cfg.normalize == nil || *cfg.normalize
+	if norm {
+		h.Write([]byte("normalize"))
+	}
+	return newStatic(tok, emb, dim, cfg, norm, hex.EncodeToString(h.Sum(nil)))
+}
+
+func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normalize bool, hash string) (*Static, error) {
+	if tok == nil {
+		return nil, errors.New("embedder: static model needs a tokenizer")
+	}
+	if dim <= 0 {
+		return nil, fmt.Errorf("embedder: static model dimension %d must be positive", dim)
+	}
+	if len(emb) == 0 || len(emb)%dim != 0 {
+		return nil, fmt.Errorf("embedder: static embedding matrix has %d values, not a positive multiple of dimension %d", len(emb), dim)
+	}
+	if cfg.maxTokens < 0 {
+		return nil, fmt.Errorf("embedder: max tokens %d is negative", cfg.maxTokens)
+	}
+	rows := len(emb) / dim
+	vocab := tok.VocabSize()
+	if cfg.mapping == nil && rows != vocab {
+		return nil, fmt.Errorf("embedder: static embedding matrix has %d rows but the tokenizer has %d tokens", rows, vocab)
+	}
+	if cfg.mapping != nil {
+		if len(cfg.mapping) != vocab {
+			return nil, fmt.Errorf("embedder: static mapping has %d entries but the tokenizer has %d tokens", len(cfg.mapping), vocab)
+		}
+		for i, r := range cfg.mapping {
+			if r < 0 || int(r) >= rows {
+				return nil, fmt.Errorf("embedder: static mapping sends token %d to row %d, outside [0, %d)", i, r, rows)
+			}
+		}
+	}
+	if cfg.weights != nil && len(cfg.weights) != vocab {
+		return nil, fmt.Errorf("embedder: static weights have %d entries but the tokenizer has %d tokens", len(cfg.weights), vocab)
+	}
+	for i, v := range cfg.weights {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("embedder: static weight of token %d is %v", i, v)
+		}
+	}
+	// A bit test is several times faster than math.IsNaN/IsInf on the ~10M
+	// values of a model, which matters for load time.
+	for i, v := range emb {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			return nil, fmt.Errorf("embedder: static embedding row %d holds %v", i/dim, v)
+		}
+	}
+	_, _, _, unk := tok.SpecialIDs()
+	s := &Static{
+		tok:       tok,
+		dim:       dim,
+		rows:      rows,
+		emb:       emb,
+		weights:   cfg.weights,
+		mapping:   cfg.mapping,
+		normalize: normalize,
+		unk:       unk,
+		hasUnk:    unk >= 0,
+		maxTokens: cfg.maxTokens,
+		id:        Identity{Name: cfg.name, Hash: hash, Dim: dim, Pooling: "weighted-mean"},
+	}
+	return s, nil
+}
+
+// staticModelConfig holds the config.json fields the loader uses. Model2Vec
+// writes normalize and hidden_dim; model_name is vecbolt's own.
+type staticModelConfig struct {
+	Normalize *bool  `json:"normalize"`
+	HiddenDim int    `json:"hidden_dim"`
+	Dim       int    `json:"dim"`
+	ModelName string `json:"model_name"`
+}
+
+// LoadStatic opens a static model directory in the Model2Vec layout:
+//
+//   - model.safetensors: tensor "embeddings" (or sentence-transformers'
+//     "embedding.weight") of shape [rows, dim] in F32, F16, BF16, or I8 with
+//     a per-row F32 "scales" tensor [rows] (row value = int8 × scale);
+//     optional "weights" [vocab] (per-token weights, Model2Vec ≥ 0.4) and
+//     "mapping" [vocab] (token → row, Model2Vec vocabulary quantization).
+//   - tokenizer.json: a WordPiece tokenizer in the Hugging Face layout.
+//   - config.json (optional): "normalize" (default true), "hidden_dim" (must
+//     match the tensor if given), "model_name".
+//
+// The identity's hash is a SHA-256 over the three files' names and contents.
+func LoadStatic(dir string, opts ...StaticOption) (*Static, error) {
+	name := filepath.Base(filepath.Clean(dir))
+	if name == "." || name == string(filepath.Separator) {
+		name = ""
+	}
+	m, err := loadStaticFS(os.DirFS(dir), name, opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedder: loading static model %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// LoadStaticFS opens a static model from the root of fsys, in the layout
+// LoadStatic describes. It lets a model ship inside a binary (embed.FS).
+func LoadStaticFS(fsys fs.FS, opts ...StaticOption) (*Static, error) {
+	return loadStaticFS(fsys, "", opts)
+}
+
+func loadStaticFS(fsys fs.FS, defaultName string, opts []StaticOption) (*Static, error) {
+	var cfg staticConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.weights != nil || cfg.mapping != nil {
+		return nil, errors.New("weights and mapping options apply to NewStatic only; a model directory carries its own")
+	}
+	stBytes, err := fs.ReadFile(fsys, "model.safetensors")
+	if err != nil {
+		return nil, fmt.Errorf("reading model.safetensors: %w", err)
+	}
+	tokBytes, err := fs.ReadFile(fsys, "tokenizer.json")
+	if err != nil {
+		return nil, fmt.Errorf("reading tokenizer.json: %w", err)
+	}
+	cfgBytes, err := fs.ReadFile(fsys, "config.json")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading config.json: %w", err)
+	}
+	var mc staticModelConfig
+	if cfgBytes != nil {
+		if err := json.Unmarshal(cfgBytes, &mc); err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+	}
+	h := sha256.New()
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"model.safetensors", stBytes}, {"tokenizer.json", tokBytes}, {"config.json", cfgBytes}} {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(f.b)))
+		h.Write([]byte(f.name))
+		h.Write(n[:])
+		h.Write(f.b)
+	}
+	tok, err := ParseTokenizerJSON(tokBytes)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
+	st, err := ParseSafetensors(stBytes)
+	if err != nil {
+		return nil, fmt.Errorf("model.safetensors: %w", err)
+	}
+	emb, dim, err := staticMatrix(st)
+	if err != nil {
+		return nil, fmt.Errorf("model.safetensors: %w", err)
+	}
+	if hd := max(mc.HiddenDim, mc.Dim); hd != 0 && hd != dim {
+		return nil, fmt.Errorf("config.json says dimension %d but the embeddings have %d columns", hd, dim)
+	}
+	if t, ok := st.Tensor("weights"); ok {
+		if len(t.Shape) != 1 {
+			return nil, fmt.Errorf("model.safetensors: %w", stErr("weights has shape %v, want [vocab]", t.Shape))
+		}
+		if cfg.weights, err = t.Float32s(); err != nil {
+			return nil, fmt.Errorf("model.safetensors: %w", err)
+		}
+	}
+	if t, ok := st.Tensor("mapping"); ok {
+		if len(t.Shape) != 1 {
+			return nil, fmt.Errorf("model.safetensors: %w", stErr("mapping has shape %v, want [vocab]", t.Shape))
+		}
+		m, err := t.Ints()
+		if err != nil {
+			return nil, fmt.Errorf("model.safetensors: %w", err)
+		}
+		cfg.mapping = make([]int32, len(m))
+		for i, v := range m {
+			cfg.mapping[i] = int32(v)
+		}
+	}
+	if cfg.name == "" {
+		cfg.name = mc.ModelName
+	}
+	if cfg.name == "" {
+		cfg.name = defaultName
+	}
+	if cfg.name == "" {
+		cfg.name = "static"
+	}
+	normalize := true
+	if mc.Normalize != nil {
+		normalize = *mc.Normalize
+	}
+	if cfg.normalize != nil {
+		normalize = *cfg.normalize
+	}
+	return newStatic(tok, emb, dim, cfg, normalize, hex.EncodeToString(h.Sum(nil)))
+}
+
+// staticMatrix extracts the embedding matrix as float32, dequantizing I8
+// rows with their scales.
+func staticMatrix(st *Safetensors) ([]float32, int, error) {
+	t, ok := st.Tensor("embeddings")
+	if !ok {
+		t, ok = st.Tensor("embedding.weight")
+	}
+	if !ok {
+		return nil, 0, stErr("no tensor named \"embeddings\" (or \"embedding.weight\"); found %v", st.Names())
+	}
+	if len(t.Shape) != 2 || t.Shape[0] == 0 || t.Shape[1] == 0 {
+		return nil, 0, stErr("%s has shape %v, want [rows, dim] with both positive", t.Name, t.Shape)
+	}
+	rows, dim := t.Shape[0], t.Shape[1]
+	if t.DType != "I8" {
+		v, err := t.Float32s()
+		return v, dim, err
+	}
+	sc, ok := st.Tensor("scales")
+	if !ok {
+		return nil, 0, stErr("I8 %s needs a \"scales\" tensor [%d]", t.Name, rows)
+	}
+	if len(sc.Shape) != 1 || sc.Shape[0] != rows {
+		return nil, 0, stErr("scales has shape %v, want [%d]", sc.Shape, rows)
+	}
+	scales, err := sc.Float32s()
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]float32, rows*dim)
+	for r := range rows {
+		s := scales[r]
+		src := t.Data[r*dim : (r+1)*dim]
+		dst := out[r*dim : (r+1)*dim]
+		for j, q := range src {
+			dst[j] = float32(int8(q)) * s
+		}
+	}
+	return out, dim, nil
+}
+
+// Identity describes the model.
+func (s *Static) Identity() Identity { return s.id }
+
+// Dim returns the vector length.
+func (s *Static) Dim() int { return s.dim }
+
+// Tokenizer returns the model's tokenizer.
+func (s *Static) Tokenizer() *Tokenizer { return s.tok }
+
+// EmbedQuery embeds one search query.
+func (s *Static) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v := make([]float32, s.dim)
+	if err := s.embedInto(text, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// EmbedDocuments embeds texts in order. An error names the index of the
+// text that caused it; no partial result is returned.
+func (s *Static) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
+	backing := make([]float32, len(texts)*s.dim)
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		v := backing[i*s.dim : (i+1)*s.dim : (i+1)*s.dim]
+		if err := s.embedInto(t, v); err != nil {
+			return nil, fmt.Errorf("embedder: text %d: %w", i, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Embed embeds one text into dst, which must have length Dim. It is the
+// allocation-free path for callers that reuse buffers.
+func (s *Static) Embed(text string, dst []float32) error {
+	if len(dst) != s.dim {
+		return fmt.Errorf("embedder: destination has length %d, want %d", len(dst), s.dim)
+	}
+	return s.embedInto(text, dst)
+}
+
+func (s *Static) embedInto(text string, dst []float32) error {
+	if strings.TrimFunc(text, unicode.IsSpace) == "" {
+		return ErrEmptyText
+	}
+	bp, _ := s.bufs.Get().(*[]int32)
+	if bp == nil {
+		b := make([]int32, 0, 64)
+		bp = &b
+	}
+	ids := s.tok.AppendIDs((*bp)[:0], text)
+	defer func() {
+		*bp = ids[:0]
+		s.bufs.Put(bp)
+	}()
+	if s.maxTokens > 0 && len(ids) > s.maxTokens {
+		ids = ids[:s.maxTokens]
+	}
+	clear(dst)
+	dim := s.dim
+	dst = dst[:dim]
+	n := 0
+	vocab := int32(len(s.emb) / dim)
+	if s.mapping != nil {
+		vocab = int32(len(s.mapping))
+	}
+	for _, id := range ids {
+		if (s.hasUnk && id == s.unk) || id < 0 || id >= vocab {
+			continue
+		}
+		row := int(id)
+		if s.mapping != nil {
+			row = int(s.mapping[id])
+		}
+		w := float32(1)
+		if s.weights != nil {
+			w = s.weights[id]
+		}
+		n++
+		if w == 0 {
+			continue
+		}
+		r := s.emb[row*dim : row*dim+dim]
+		for j, v := range r {
+			dst[j] += w * v
+		}
+	}
+	if n == 0 {
+		return ErrNoTokens
+	}
+	var ss float64
+	for _, v := range dst {
+		ss += float64(v) * float64(v)
+	}
+	if ss < 1e-24 {
+		// Every token had weight zero or the vectors cancelled exactly.
+		return fmt.Errorf("%w (its token vectors sum to zero)", ErrNoTokens)
+	}
+	inv := float32(1 / float64(n))
+	if s.normalize {
+		inv = float32(1 / math.Sqrt(ss))
+	}
+	for j := range dst {
+		dst[j] *= inv
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package embedder
+
+const raceEnabled = false

@@ -1,0 +1,507 @@
+package index
+
+// Binary snapshot of an HNSW graph (format version 1), little-endian:
+//
+//	header   magic "VBHNSW\r\n", version u32, then the parameters and
+//	         counts (see hnswHeader), the level RNG state (u32 length +
+//	         bytes)
+//	ids      slots × u64          caller IDs (0 for free slots)
+//	levels   slots × u8
+//	states   slots × u8           0 live, 1 tombstone, 2 free
+//	vectors  slots × dim × f32    (zeros for free slots)
+//	layer 0  slots × (2M+1) × u32 [count, links..., zero padding]
+//	upper    for each slot with level L > 0, L × (M+1) × u32
+//	trailer  CRC-32C (Castagnoli) of every preceding byte, u32
+//
+// The reader trusts nothing: every count, level, link and state is checked
+// before it can index memory, allocations grow with the bytes actually read
+// (a corrupt header cannot make it allocate gigabytes up front), and the
+// checksum is verified last so the structural checks are reachable by the
+// fuzzer.
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"runtime"
+)
+
+const (
+	hnswMagic   = "VBHNSW\r\n"
+	hnswVersion = 1
+	// hnswChunk is the decode/encode buffer size for bulk sections.
+	hnswChunk = 64 << 10
+	// hnswAllocSlack is how far an allocation may run ahead of the bytes
+	// already read before the reader switches to growing the slice as data
+	// arrives.
+	hnswAllocSlack = 4 << 20
+)
+
+// ErrCorruptHNSW reports a snapshot that fails validation or its checksum.
+var ErrCorruptHNSW = errors.New("index: corrupt HNSW snapshot")
+
+// ErrHNSWVersion reports a snapshot written by an unknown format version.
+var ErrHNSWVersion = errors.New("index: unsupported HNSW snapshot version")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// hnswHeader holds the fixed-size fields after magic and version.
+type hnswHeader struct {
+	Dim, Metric, M, EfC, EfS  uint32
+	Compact, ExactFrac        float64
+	Seed                      uint64
+	Slots, Live, Tomb, Free   uint32
+	HasEntry, Entry, MaxLevel uint32
+}
+
+type hnswEncoder struct {
+	w   *bufio.Writer
+	crc uint32
+	n   int64
+	buf []byte
+	err error
+}
+
+func (e *hnswEncoder) bytes(p []byte) {
+	if e.err != nil {
+		return
+	}
+	e.crc = crc32.Update(e.crc, castagnoli, p)
+	k, err := e.w.Write(p)
+	e.n += int64(k)
+	e.err = err
+}
+
+func (e *hnswEncoder) u32(v uint32) {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	e.bytes(b[:])
+}
+
+// list writes one link list with the words past its count zeroed, so
+// snapshots of equal graphs are equal bytes.
+func (e *hnswEncoder) list(lst []uint32) {
+	if len(e.buf)+4*len(lst) > hnswChunk {
+		e.bytes(e.buf)
+		e.buf = e.buf[:0]
+	}
+	cnt := min(int(lst[0]), len(lst)-1)
+	for i, v := range lst {
+		if i > cnt {
+			v = 0
+		}
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, v)
+	}
+}
+
+func (e *hnswEncoder) flushList() {
+	e.bytes(e.buf)
+	e.buf = e.buf[:0]
+}
+
+func (e *hnswEncoder) f32s(vs []float32) {
+	for len(vs) > 0 {
+		k := min(len(vs), hnswChunk/4)
+		e.buf = e.buf[:0]
+		for _, v := range vs[:k] {
+			e.buf = binary.LittleEndian.AppendUint32(e.buf, math.Float32bits(v))
+		}
+		e.bytes(e.buf)
+		vs = vs[k:]
+	}
+}
+
+// WriteTo writes a consistent snapshot of the graph to w. Searches continue
+// while it runs; Add, Delete and Compact wait until it returns. w should be
+// buffered or large-chunked storage; WriteTo buffers 64 KiB itself.
+func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+
+	e := &hnswEncoder{w: bufio.NewWriterSize(w, hnswChunk), buf: make([]byte, 0, hnswChunk)}
+	e.bytes([]byte(hnswMagic))
+	e.u32(hnswVersion)
+	hd := hnswHeader{
+		Dim: uint32(h.dim), Metric: uint32(h.metric), M: uint32(h.m),
+		EfC: uint32(h.efC), EfS: uint32(h.efS), Compact: h.compact,
+		ExactFrac: h.exactFrac, Seed: h.seed, Slots: uint32(len(h.ids)),
+		Live: uint32(h.live), Tomb: uint32(h.tomb), Free: uint32(len(h.free)),
+		Entry: h.entry, MaxLevel: uint32(h.maxLevel),
+	}
+	if h.hasEntry {
+		hd.HasEntry = 1
+	}
+	var hb []byte
+	hb, _ = binary.Append(hb, binary.LittleEndian, &hd)
+	e.bytes(hb)
+	rs, err := h.rng.MarshalBinary()
+	if err != nil {
+		return 0, fmt.Errorf("index: snapshot RNG state: %w", err)
+	}
+	e.u32(uint32(len(rs)))
+	e.bytes(rs)
+
+	for i := 0; i < len(h.ids); i += hnswChunk / 8 {
+		e.buf = e.buf[:0]
+		for _, id := range h.ids[i:min(i+hnswChunk/8, len(h.ids))] {
+			e.buf = binary.LittleEndian.AppendUint64(e.buf, id)
+		}
+		e.bytes(e.buf)
+	}
+	e.bytes(h.levels)
+	e.bytes(h.state)
+	for n := 0; n < len(h.ids); n += hnswSegSize {
+		rows := min(hnswSegSize, len(h.ids)-n)
+		e.f32s(h.vecSegs[n>>hnswSegShift][:rows*h.dim])
+	}
+	e.buf = e.buf[:0]
+	for n := range h.ids {
+		e.list(h.links(uint32(n), 0))
+	}
+	for n := range h.ids {
+		for l := 1; l <= int(h.levels[n]); l++ {
+			e.list(h.links(uint32(n), l))
+		}
+	}
+	e.flushList()
+	if e.err == nil {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], e.crc)
+		k, err := e.w.Write(b[:])
+		e.n += int64(k)
+		e.err = err
+	}
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	if e.err != nil {
+		return e.n, fmt.Errorf("index: write HNSW snapshot: %w", e.err)
+	}
+	return e.n, nil
+}
+
+type hnswDecoder struct {
+	r   io.Reader
+	crc uint32
+	n   int64
+	buf []byte
+}
+
+// read returns the next k bytes (k ≤ hnswChunk) in a buffer valid until the
+// next call.
+func (d *hnswDecoder) read(k int) ([]byte, error) {
+	if cap(d.buf) < k {
+		d.buf = make([]byte, k, max(k, hnswChunk))
+	}
+	b := d.buf[:k]
+	if _, err := io.ReadFull(d.r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: truncated at byte %d", ErrCorruptHNSW, d.n)
+		}
+		return nil, fmt.Errorf("index: read HNSW snapshot: %w", err)
+	}
+	d.crc = crc32.Update(d.crc, castagnoli, b)
+	d.n += int64(k)
+	return b, nil
+}
+
+// mayAlloc reports whether allocating nbytes up front is justified by what
+// has been read so far.
+func (d *hnswDecoder) mayAlloc(nbytes int64) bool { return nbytes <= d.n+hnswAllocSlack }
+
+// u32s reads count words into a slice of length size (≥ count), zero
+// padded.
+func (d *hnswDecoder) u32s(count, size int) ([]uint32, error) {
+	var out []uint32
+	if d.mayAlloc(int64(size) * 4) {
+		out = make([]uint32, 0, size)
+	}
+	for count > 0 {
+		k := min(count, hnswChunk/4)
+		b, err := d.read(k * 4)
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < k; i++ {
+			out = append(out, binary.LittleEndian.Uint32(b[i*4:]))
+		}
+		count -= k
+	}
+	return padU32(out, size), nil
+}
+
+func padU32(s []uint32, size int) []uint32 {
+	if cap(s) >= size {
+		return s[:size]
+	}
+	out := make([]uint32, size)
+	copy(out, s)
+	return out
+}
+
+// f32s reads count float32s, rejecting non-finite values.
+func (d *hnswDecoder) f32s(count int) ([]float32, error) {
+	var out []float32
+	if d.mayAlloc(int64(count) * 4) {
+		out = make([]float32, count)
+	}
+	for i := 0; i < count; {
+		k := min(count-i, hnswChunk/4)
+		b, err := d.read(k * 4)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) < i+k {
+			out = append(out, make([]float32, i+k-len(out))...)
+		}
+		dst := out[i : i+k]
+		var bad uint32
+		for j := range dst {
+			u := binary.LittleEndian.Uint32(b[j*4:])
+			// Exponent all ones: Inf or NaN.
+			if u&0x7f800000 == 0x7f800000 {
+				bad = 1
+			}
+			dst[j] = math.Float32frombits(u)
+		}
+		if bad != 0 {
+			return nil, corruptf("non-finite vector component before byte %d", d.n)
+		}
+		i += k
+	}
+	return out, nil
+}
+
+func (d *hnswDecoder) bytesN(count int) ([]byte, error) {
+	var out []byte
+	if d.mayAlloc(int64(count)) {
+		out = make([]byte, 0, count)
+	}
+	for count > 0 {
+		k := min(count, hnswChunk)
+		b, err := d.read(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+		count -= k
+	}
+	return out, nil
+}
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCorruptHNSW}, args...)...)
+}
+
+// ReadHNSW loads a graph written by WriteTo. Options may change run-time
+// settings (efSearch, compact threshold, build workers, exact fraction);
+// M and efConstruction are those of the snapshot, and options that
+// contradict them are an error. Corrupt or truncated input yields an error
+// wrapping ErrCorruptHNSW, never a panic.
+func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
+	d := &hnswDecoder{r: r}
+	b, err := d.read(len(hnswMagic) + 4)
+	if err != nil {
+		return nil, err
+	}
+	if string(b[:len(hnswMagic)]) != hnswMagic {
+		return nil, corruptf("bad magic (not an HNSW snapshot)")
+	}
+	if v := binary.LittleEndian.Uint32(b[len(hnswMagic):]); v != hnswVersion {
+		return nil, fmt.Errorf("%w: %d (this build reads %d)", ErrHNSWVersion, v, hnswVersion)
+	}
+	var hd hnswHeader
+	if b, err = d.read(binary.Size(&hd)); err != nil {
+		return nil, err
+	}
+	if _, err := binary.Decode(b, binary.LittleEndian, &hd); err != nil {
+		return nil, corruptf("header: %v", err)
+	}
+	cfg := hnswConfig{m: int(hd.M), efC: int(hd.EfC), efS: int(hd.EfS), seed: hd.Seed,
+		compact: hd.Compact, exactFrac: hd.ExactFrac, workers: runtime.GOMAXPROCS(0)}
+	if err := cfg.validate(int(hd.Dim), Metric(hd.Metric)); err != nil {
+		return nil, corruptf("parameters: %v", err)
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.m != int(hd.M) || cfg.efC != int(hd.EfC) {
+		return nil, fmt.Errorf("%w: snapshot has M=%d efConstruction=%d; options asked for M=%d efConstruction=%d",
+			ErrHNSWConfig, hd.M, hd.EfC, cfg.m, cfg.efC)
+	}
+	if err := cfg.validate(int(hd.Dim), Metric(hd.Metric)); err != nil {
+		return nil, err
+	}
+	slots := int(hd.Slots)
+	if uint64(hd.Slots) > hnswMaxSlots || uint64(hd.Live)+uint64(hd.Tomb)+uint64(hd.Free) != uint64(hd.Slots) {
+		return nil, corruptf("slot counts %d live + %d tombstones + %d free != %d slots", hd.Live, hd.Tomb, hd.Free, hd.Slots)
+	}
+	h := newHNSW(int(hd.Dim), Metric(hd.Metric), cfg)
+	if b, err = d.read(4); err != nil {
+		return nil, err
+	}
+	rsLen := binary.LittleEndian.Uint32(b)
+	if rsLen > 256 {
+		return nil, corruptf("RNG state of %d bytes", rsLen)
+	}
+	if b, err = d.read(int(rsLen)); err != nil {
+		return nil, err
+	}
+	if err := h.rng.UnmarshalBinary(b); err != nil {
+		return nil, corruptf("RNG state: %v", err)
+	}
+
+	// IDs.
+	if d.mayAlloc(int64(slots) * 8) {
+		h.ids = make([]uint64, 0, slots)
+	}
+	for left := slots; left > 0; {
+		k := min(left, hnswChunk/8)
+		if b, err = d.read(k * 8); err != nil {
+			return nil, err
+		}
+		for i := 0; i < k; i++ {
+			h.ids = append(h.ids, binary.LittleEndian.Uint64(b[i*8:]))
+		}
+		left -= k
+	}
+	if h.levels, err = d.bytesN(slots); err != nil {
+		return nil, err
+	}
+	if h.state, err = d.bytesN(slots); err != nil {
+		return nil, err
+	}
+	if h.levels == nil {
+		h.levels, h.state = []uint8{}, []uint8{}
+	}
+	var live, tomb, upperWords int
+	h.idmap = make(map[uint64]uint32, min(int(hd.Live), 1<<20))
+	for n := range slots {
+		lv := int(h.levels[n])
+		switch st := h.state[n]; st {
+		case slotLive:
+			live++
+			if _, dup := h.idmap[h.ids[n]]; dup {
+				return nil, corruptf("ID %d stored twice", h.ids[n])
+			}
+			h.idmap[h.ids[n]] = uint32(n)
+		case slotDeleted:
+			tomb++
+		case slotFree:
+			if lv != 0 {
+				return nil, corruptf("free slot %d has level %d", n, lv)
+			}
+			h.free = append(h.free, uint32(n))
+		default:
+			return nil, corruptf("slot %d has state %d", n, st)
+		}
+		if lv > hnswMaxLevel {
+			return nil, corruptf("slot %d has level %d (max %d)", n, lv, hnswMaxLevel)
+		}
+		upperWords += lv * (h.m + 1)
+	}
+	if live != int(hd.Live) || tomb != int(hd.Tomb) {
+		return nil, corruptf("header counts %d live/%d tombstones, slots hold %d/%d", hd.Live, hd.Tomb, live, tomb)
+	}
+	h.live, h.tomb = live, tomb
+	// Recycle low slots first, as compaction does.
+	for i, j := 0, len(h.free)-1; i < j; i, j = i+1, j-1 {
+		h.free[i], h.free[j] = h.free[j], h.free[i]
+	}
+
+	for n := 0; n < slots; n += hnswSegSize {
+		rows := min(hnswSegSize, slots-n)
+		seg, err := d.f32s(rows * h.dim)
+		if err != nil {
+			return nil, err
+		}
+		h.vecSegs = append(h.vecSegs, seg)
+	}
+	for n := 0; n < slots; n += hnswSegSize {
+		rows := min(hnswSegSize, slots-n)
+		seg, err := d.u32s(rows*(h.m0+1), rows*(h.m0+1))
+		if err != nil {
+			return nil, err
+		}
+		h.l0Segs = append(h.l0Segs, seg)
+	}
+	// Upper layers come from one arena so loading does not allocate per
+	// node.
+	arena, err := d.u32s(upperWords, upperWords)
+	if err != nil {
+		return nil, err
+	}
+	h.upper = make([]([]uint32), slots)
+	for n := range slots {
+		if w := int(h.levels[n]) * (h.m + 1); w > 0 {
+			h.upper[n], arena = arena[:w:w], arena[w:]
+		}
+	}
+
+	if err := h.validateLinks(); err != nil {
+		return nil, err
+	}
+	h.hasEntry = hd.HasEntry != 0
+	switch {
+	case hd.HasEntry > 1:
+		return nil, corruptf("entry flag %d", hd.HasEntry)
+	case h.hasEntry != (live > 0):
+		return nil, corruptf("entry flag %d with %d live nodes", hd.HasEntry, live)
+	case h.hasEntry && (int(hd.Entry) >= slots || h.state[hd.Entry] != slotLive):
+		return nil, corruptf("entry point %d is not a live node", hd.Entry)
+	case h.hasEntry && uint32(h.levels[hd.Entry]) != hd.MaxLevel:
+		return nil, corruptf("entry point level %d, header says %d", h.levels[hd.Entry], hd.MaxLevel)
+	}
+	h.entry, h.maxLevel = hd.Entry, int(hd.MaxLevel)
+	if !h.hasEntry {
+		h.entry, h.maxLevel = 0, 0
+	}
+
+	want := d.crc
+	if b, err = d.read(4); err != nil {
+		return nil, err
+	}
+	if got := binary.LittleEndian.Uint32(b); got != want {
+		return nil, corruptf("checksum %08x, computed %08x", got, want)
+	}
+	return h, nil
+}
+
+// validateLinks checks every link list of a decoded graph: counts within
+// bounds, targets in range, not self, not free, and present on the layer.
+func (h *HNSW) validateLinks() error {
+	for n := range h.ids {
+		for l := 0; l <= int(h.levels[n]); l++ {
+			lst := h.links(uint32(n), l)
+			cnt := int(lst[0])
+			if cnt > len(lst)-1 {
+				return corruptf("slot %d layer %d has %d links (max %d)", n, l, cnt, len(lst)-1)
+			}
+			if h.state[n] == slotFree && cnt != 0 {
+				return corruptf("free slot %d has links", n)
+			}
+			for _, e := range lst[1 : 1+cnt] {
+				switch {
+				case int(e) >= len(h.ids):
+					return corruptf("slot %d layer %d links to %d of %d slots", n, l, e, len(h.ids))
+				case int(e) == n:
+					return corruptf("slot %d links to itself", n)
+				case h.state[e] == slotFree:
+					return corruptf("slot %d links to free slot %d", n, e)
+				case int(h.levels[e]) < l:
+					return corruptf("slot %d layer %d links to %d of level %d", n, l, e, h.levels[e])
+				}
+			}
+			clear(lst[1+cnt:])
+		}
+	}
+	return nil
+}

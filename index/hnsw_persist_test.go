@@ -1,0 +1,306 @@
+package index
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// snapshotGraph builds a small graph with tombstones and recycled slots so
+// every section of the format is exercised.
+func snapshotGraph(t testing.TB, n, dim int, metric Metric) *HNSW {
+	t.Helper()
+	h := mustHNSW(t, dim, metric, WithM(4), WithEfConstruction(20), WithCompactThreshold(0))
+	data := clusteredData(n, dim, 4, 0.35, 17)
+	for i, v := range data {
+		if err := h.Add(uint64(i*3+1), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i += 5 {
+		h.Delete(uint64(i*3 + 1))
+	}
+	if n > 10 {
+		h.Compact()
+		for i := 0; i < n/10; i++ {
+			if err := h.Add(uint64(1_000_000+i), data[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.Delete(uint64(1_000_000)) // leaves one tombstone
+	}
+	return h
+}
+
+func TestHNSWSnapshotRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		n, dim int
+		metric Metric
+	}{
+		{"empty", 0, 3, Cosine},
+		{"one", 1, 3, L2},
+		{"tombstones and free slots", 300, 8, Cosine},
+		{"two segments", hnswSegSize + 77, 4, Dot},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h *HNSW
+			if tc.n == 0 {
+				h = mustHNSW(t, tc.dim, tc.metric)
+			} else {
+				h = snapshotGraph(t, tc.n, tc.dim, tc.metric)
+			}
+			var buf bytes.Buffer
+			n, err := h.WriteTo(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(buf.Len()) {
+				t.Fatalf("WriteTo reported %d bytes, wrote %d", n, buf.Len())
+			}
+			g, err := ReadHNSW(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameShape(g.Stats(), h.Stats()) {
+				t.Fatalf("stats %+v, want %+v", g.Stats(), h.Stats())
+			}
+			// Same answers, and a second snapshot is byte-identical.
+			r := rand.New(rand.NewPCG(1, 2))
+			for range 20 {
+				q := make([]float32, tc.dim)
+				for j := range q {
+					q[j] = float32(r.NormFloat64())
+				}
+				a, err1 := h.SearchEf(q, 5, 20, nil)
+				b, err2 := g.SearchEf(q, 5, 20, nil)
+				if err1 != nil || err2 != nil {
+					t.Fatal(err1, err2)
+				}
+				if len(a) != len(b) {
+					t.Fatalf("loaded graph: %v, original %v", b, a)
+				}
+				for i := range a {
+					if a[i] != b[i] {
+						t.Fatalf("loaded graph: %v, original %v", b, a)
+					}
+				}
+			}
+			var buf2 bytes.Buffer
+			if _, err := g.WriteTo(&buf2); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), buf2.Bytes()) {
+				t.Fatal("re-snapshot differs from the original snapshot")
+			}
+			// The loaded graph keeps working as a writer: the level RNG and the
+			// free list survive the round trip.
+			if err := g.Add(999_999_999, make1(tc.dim)); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Add(999_999_999, make1(tc.dim)); err != nil {
+				t.Fatal(err)
+			}
+			if !sameShape(g.Stats(), h.Stats()) {
+				t.Fatalf("after add: %+v, original %+v", g.Stats(), h.Stats())
+			}
+		})
+	}
+}
+
+// sameShape compares stats apart from memory, which depends on slice
+// capacities.
+func sameShape(a, b HNSWStats) bool {
+	a.Bytes, b.Bytes = 0, 0
+	return a == b
+}
+
+func make1(dim int) []float32 {
+	v := make([]float32, dim)
+	v[0] = 1
+	return v
+}
+
+// resum recomputes the trailing checksum so a mutated body reaches the
+// structural checks instead of stopping at the CRC.
+func resum(b []byte) []byte {
+	if len(b) < 4 {
+		return b
+	}
+	c := append([]byte(nil), b...)
+	binary.LittleEndian.PutUint32(c[len(c)-4:], crc32.Checksum(c[:len(c)-4], castagnoli))
+	return c
+}
+
+func TestHNSWSnapshotCorrupt(t *testing.T) {
+	h := snapshotGraph(t, 120, 4, L2)
+	var buf bytes.Buffer
+	if _, err := h.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	hdr := len(hnswMagic) + 4
+	rs, _ := h.rng.MarshalBinary()
+	slots := len(h.ids)
+	// Offset of a live slot's layer-0 list (its count word, then links);
+	// the "self link" case below assumes that slot is 1.
+	if h.state[1] != slotLive || h.links(1, 0)[0] == 0 {
+		t.Fatal("test graph: slot 1 should be live with links")
+	}
+	l0 := hdr + binary.Size(hnswHeader{}) + 4 + len(rs) + slots*(8+1+1) + slots*h.dim*4 + (h.m0+1)*4
+	tests := []struct {
+		name   string
+		mutate func([]byte) []byte
+		want   error
+	}{
+		{"empty", func([]byte) []byte { return nil }, ErrCorruptHNSW},
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }, ErrCorruptHNSW},
+		{"bad magic", func(b []byte) []byte { b[0] = 'X'; return b }, ErrCorruptHNSW},
+		{"future version", func(b []byte) []byte { b[len(hnswMagic)] = 9; return b }, ErrHNSWVersion},
+		{"flipped vector byte", func(b []byte) []byte { b[len(b)/2] ^= 0x40; return b }, ErrCorruptHNSW},
+		{"dimension zero", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[hdr:], 0)
+			return resum(b)
+		}, ErrCorruptHNSW},
+		{"huge slot count", func(b []byte) []byte {
+			// Slots sits after 5 u32, 2 f64 and 1 u64.
+			off := hdr + 5*4 + 2*8 + 8
+			binary.LittleEndian.PutUint32(b[off:], 0xfffffff0)
+			binary.LittleEndian.PutUint32(b[off+4:], 0xfffffff0)
+			binary.LittleEndian.PutUint32(b[off+8:], 0)
+			binary.LittleEndian.PutUint32(b[off+12:], 0)
+			return resum(b)
+		}, ErrCorruptHNSW},
+		{"link count too large", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[l0:], 1000)
+			return resum(b)
+		}, ErrCorruptHNSW},
+		{"link target out of range", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[l0+4:], 1<<30)
+			return resum(b)
+		}, ErrCorruptHNSW},
+		{"self link", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[l0+4:], 1)
+			return resum(b)
+		}, ErrCorruptHNSW},
+		{"trailing checksum", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, ErrCorruptHNSW},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.mutate(append([]byte(nil), good...))
+			_, err := ReadHNSW(bytes.NewReader(b))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Every truncation point fails cleanly.
+	for i := 0; i < len(good); i += 7 {
+		if _, err := ReadHNSW(bytes.NewReader(good[:i])); !errors.Is(err, ErrCorruptHNSW) {
+			t.Fatalf("truncated to %d: got %v", i, err)
+		}
+	}
+	// A reader error is passed through, not reported as corruption.
+	boom := errors.New("disk on fire")
+	_, err := ReadHNSW(io.MultiReader(bytes.NewReader(good[:100]), errReader{boom}))
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the reader's error", err)
+	}
+	// Options that contradict the snapshot are refused.
+	if _, err := ReadHNSW(bytes.NewReader(good), WithM(32)); !errors.Is(err, ErrHNSWConfig) {
+		t.Fatalf("WithM(32) on an M=4 snapshot: got %v", err)
+	}
+	if g, err := ReadHNSW(bytes.NewReader(good), WithEfSearch(7)); err != nil || g.efS != 7 {
+		t.Fatalf("WithEfSearch on load: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestWriteFuzzSeeds regenerates the committed seed corpus when
+// VECBOLT_WRITE_FUZZ_SEEDS=1; otherwise it checks the seeds still parse as
+// the format defines them (so a format change without new seeds fails).
+func TestWriteFuzzSeeds(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzReadHNSW")
+	seeds := map[string]*HNSW{
+		"empty":      mustHNSW(t, 2, Cosine),
+		"small":      snapshotGraph(t, 12, 3, L2),
+		"tombstones": snapshotGraph(t, 40, 2, Dot),
+	}
+	for name, h := range seeds {
+		var buf bytes.Buffer
+		if _, err := h.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if os.Getenv("VECBOLT_WRITE_FUZZ_SEEDS") == "1" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			content := "go test fuzz v1\n[]byte(" + quoteBytes(buf.Bytes()) + ")\n"
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("seed %s missing (regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", name, err)
+		}
+	}
+}
+
+func quoteBytes(b []byte) string {
+	var sb bytes.Buffer
+	sb.WriteByte('"')
+	for _, c := range b {
+		switch {
+		case c == '"' || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			sb.WriteByte(c)
+		default:
+			sb.WriteString(`\x`)
+			sb.WriteByte("0123456789abcdef"[c>>4])
+			sb.WriteByte("0123456789abcdef"[c&15])
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
+
+func FuzzReadHNSW(f *testing.F) {
+	f.Add([]byte(hnswMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, in := range [][]byte{data, resum(data)} {
+			h, err := ReadHNSW(bytes.NewReader(in))
+			if err != nil {
+				if h != nil {
+					t.Fatal("graph returned with an error")
+				}
+				continue
+			}
+			// Whatever loads must be usable: search it, write it back.
+			q := make([]float32, h.Dim())
+			q[0] = 1
+			if _, err := h.SearchEf(q, 3, 10, nil); err != nil && !errors.Is(err, ErrZeroNorm) {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if _, err := h.WriteTo(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ReadHNSW(&buf); err != nil {
+				t.Fatalf("re-read of a loaded graph: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,659 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// clusteredData generates the anchors.md data set: centers with N(0,1)
+// coordinates, each point a random center plus N(0, sigma²) noise,
+// L2-normalized.
+func clusteredData(n, dim, centers int, sigma float64, seed uint64) [][]float32 {
+	r := rand.New(rand.NewPCG(seed, 7))
+	cs := make([][]float64, centers)
+	for i := range cs {
+		cs[i] = make([]float64, dim)
+		for j := range cs[i] {
+			cs[i][j] = r.NormFloat64()
+		}
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		c := cs[r.IntN(centers)]
+		v := make([]float32, dim)
+		var norm float64
+		for j := range v {
+			x := c[j] + sigma*r.NormFloat64()
+			v[j] = float32(x)
+			norm += x * x
+		}
+		inv := float32(1 / math.Sqrt(norm))
+		for j := range v {
+			v[j] *= inv
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func mustHNSW(t testing.TB, dim int, m Metric, opts ...HNSWOption) *HNSW {
+	t.Helper()
+	h, err := NewHNSW(dim, m, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// recallAt compares result ID sets with exact ones.
+func recallAt(got, want [][]Result, k int) float64 {
+	hit, tot := 0, 0
+	for i := range want {
+		set := make(map[uint64]bool, k)
+		for _, r := range want[i][:min(k, len(want[i]))] {
+			set[r.ID] = true
+		}
+		tot += len(set)
+		for _, r := range got[i][:min(k, len(got[i]))] {
+			if set[r.ID] {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(tot)
+}
+
+func TestHNSWConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		dim  int
+		m    Metric
+		opts []HNSWOption
+	}{
+		{"zero dim", 0, Cosine, nil},
+		{"bad metric", 4, Metric(0), nil},
+		{"M=1", 4, L2, []HNSWOption{WithM(1)}},
+		{"efC=0", 4, L2, []HNSWOption{WithEfConstruction(0)}},
+		{"efS=0", 4, L2, []HNSWOption{WithEfSearch(0)}},
+		{"threshold NaN", 4, L2, []HNSWOption{WithCompactThreshold(math.NaN())}},
+		{"threshold 2", 4, L2, []HNSWOption{WithCompactThreshold(2)}},
+		{"workers 0", 4, L2, []HNSWOption{WithBuildWorkers(0)}},
+		{"exact fraction -1", 4, L2, []HNSWOption{WithExactFraction(-1)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewHNSW(tc.dim, tc.m, tc.opts...)
+			if !errors.Is(err, ErrHNSWConfig) {
+				t.Fatalf("got %v, want ErrHNSWConfig", err)
+			}
+		})
+	}
+}
+
+func TestHNSWBadInput(t *testing.T) {
+	h := mustHNSW(t, 3, Cosine)
+	tests := []struct {
+		name string
+		run  func() error
+		want error
+	}{
+		{"add wrong dim", func() error { return h.Add(1, []float32{1, 2}) }, ErrDimension},
+		{"add NaN", func() error { return h.Add(1, []float32{1, float32(math.NaN()), 0}) }, ErrNotFinite},
+		{"add zero cosine", func() error { return h.Add(1, []float32{0, 0, 0}) }, ErrZeroNorm},
+		{"search wrong dim", func() error { _, err := h.Search([]float32{1}, 1, nil); return err }, ErrDimension},
+		{"search Inf", func() error {
+			_, err := h.Search([]float32{float32(math.Inf(1)), 0, 0}, 1, nil)
+			return err
+		}, ErrNotFinite},
+		{"batch duplicate", func() error {
+			return h.AddBatch(context.Background(), []uint64{5, 5}, [][]float32{{1, 0, 0}, {0, 1, 0}})
+		}, ErrDuplicateID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.run(); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if _, err := h.Search([]float32{1, 0, 0}, -1, nil); err == nil {
+		t.Error("negative k accepted")
+	}
+	if _, err := h.SearchEf([]float32{1, 0, 0}, 1, 0, nil); err == nil {
+		t.Error("ef 0 accepted by SearchEf")
+	}
+	if _, err := h.SearchWith([]float32{1, 0, 0}, SearchOptions{K: 1, Candidates: []uint64{1}}); err == nil {
+		t.Error("Candidates without Filter accepted")
+	}
+	if _, err := h.SearchWith([]float32{1, 0, 0}, SearchOptions{K: 1, MatchEstimate: 2}); err == nil {
+		t.Error("MatchEstimate 2 accepted")
+	}
+	if h.Len() != 0 {
+		t.Errorf("failed adds left %d vectors", h.Len())
+	}
+}
+
+// TestHNSWMatchesFlat is the property test: with ef ≥ N the graph search is
+// exhaustive over the reachable graph, so it must return exactly what the
+// exact index returns (same IDs, same order, same distances).
+func TestHNSWMatchesFlat(t *testing.T) {
+	r := rand.New(rand.NewPCG(42, 1))
+	unreached, total := 0, 0
+	trials := 60
+	if testing.Short() {
+		trials = 25
+	}
+	for trial := range trials {
+		n := 1 + r.IntN(300)
+		dim := 1 + r.IntN(40)
+		metric := Metric(1 + r.IntN(3))
+		m := 2 + r.IntN(14)
+		k := 1 + r.IntN(20)
+		// Small integer coordinates make exact ties (and duplicate vectors)
+		// common, so the tie rule is exercised.
+		integer := r.IntN(2) == 0
+		name := fmt.Sprintf("%d/n=%d,dim=%d,%v,M=%d,k=%d,int=%v", trial, n, dim, metric, m, k, integer)
+		h := mustHNSW(t, dim, metric, WithM(m), WithEfConstruction(8+r.IntN(60)), WithSeed(int64(trial)))
+		f := NewFlat(dim, metric)
+		gen := func() []float32 {
+			v := make([]float32, dim)
+			for j := range v {
+				if integer {
+					v[j] = float32(r.IntN(3) - 1)
+				} else {
+					v[j] = float32(r.NormFloat64())
+				}
+			}
+			v[0] += 0.5 // avoid zero vectors under cosine
+			return v
+		}
+		for i := range n {
+			v := gen()
+			id := uint64(r.IntN(2 * n)) // some upserts
+			if err := h.Add(id, v); err != nil {
+				t.Fatal(name, i, err)
+			}
+			if err := f.Add(id, v); err != nil {
+				t.Fatal(name, i, err)
+			}
+		}
+		if h.Len() != f.Len() {
+			t.Fatalf("%s: Len %d, flat %d", name, h.Len(), f.Len())
+		}
+		for range 5 {
+			q := gen()
+			want, err := f.Search(q, k, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := h.getScratch()
+			qv, _ := prepare(q, dim, metric)
+			h.mu.RLock()
+			// The graph walk alone (no exact fallback) must be exhaustive.
+			h.graphSearch(s, qv, h.live+k, nil, 0)
+			// Reachability is only asserted for well-conditioned graphs. The
+			// heuristic leaves exact duplicates (integer data, dim-1 cosine)
+			// without in-links, tiny M prunes chains apart, and raw dot
+			// products are not a metric (small-norm vectors are nobody's
+			// neighbour); hnswlib behaves the same.
+			if !integer && m >= 8 && dim >= 8 && metric != Dot {
+				unreached += h.live - len(s.top)
+				total += h.live
+			}
+			h.mu.RUnlock()
+			h.putScratch(s)
+			got, err := h.SearchEf(q, k, n+k, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: got %d results, want %d", name, len(got), len(want))
+			}
+			for i := range want {
+				if got[i].ID != want[i].ID || got[i].Distance != want[i].Distance {
+					t.Fatalf("%s: result %d = %+v, want %+v\ngot  %v\nwant %v", name, i, got[i], want[i], got, want)
+				}
+			}
+		}
+	}
+	// SearchEf stays exact through the fallback even when the walk misses a
+	// node, but the graph itself must keep nearly everything reachable
+	// despite upserts and repairs.
+	t.Logf("graph walk missed %d of %d live nodes", unreached, total)
+	if float64(unreached) > 0.01*float64(total) {
+		t.Errorf("graph walk missed %d of %d live nodes", unreached, total)
+	}
+}
+
+func buildHNSW(t testing.TB, data [][]float32, idBase uint64, opts ...HNSWOption) *HNSW {
+	t.Helper()
+	h := mustHNSW(t, len(data[0]), Dot, opts...)
+	ids := make([]uint64, len(data))
+	for i := range ids {
+		ids[i] = idBase + uint64(i)
+	}
+	if err := h.AddBatch(context.Background(), ids, data); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func exactResults(t testing.TB, f *Flat, qs [][]float32, k int, filter Filter) [][]Result {
+	t.Helper()
+	out := make([][]Result, len(qs))
+	for i, q := range qs {
+		r, err := f.Search(q, k, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func searchAll(t testing.TB, h *HNSW, qs [][]float32, k, ef int, filter Filter) [][]Result {
+	t.Helper()
+	out := make([][]Result, len(qs))
+	for i, q := range qs {
+		r, err := h.SearchEf(q, k, ef, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// TestHNSWRecall guards the algorithm's quality on the anchors.md data
+// shape (scaled down). Floors sit a few points below what the code reaches
+// so a real regression (broken heuristic, wrong layer-0 size) fails.
+func TestHNSWRecall(t *testing.T) {
+	n, dim := 8000, 128
+	if testing.Short() || raceEnabled {
+		n = 3000
+	}
+	data := clusteredData(n, dim, 64, 0.35, 1)
+	// The same seed reproduces the same centers; the queries are the later
+	// draws, so they differ from the data points.
+	qs := clusteredData(n+200, dim, 64, 0.35, 1)[n:]
+	h := buildHNSW(t, data, 0)
+	f := NewFlat(dim, Dot)
+	for i, v := range data {
+		_ = f.Add(uint64(i), v)
+	}
+	want := exactResults(t, f, qs, 10, nil)
+	for _, tc := range []struct {
+		ef    int
+		floor float64
+	}{{10, 0.80}, {64, 0.97}, {200, 0.99}} {
+		got := searchAll(t, h, qs, 10, tc.ef, nil)
+		rec := recallAt(got, want, 10)
+		t.Logf("ef=%d recall@10=%.4f", tc.ef, rec)
+		if rec < tc.floor {
+			t.Errorf("ef=%d: recall@10 %.4f below floor %.2f", tc.ef, rec, tc.floor)
+		}
+	}
+}
+
+// TestHNSWDeleteReinsertRecall: delete 30%, insert as many new vectors;
+// recall must stay within one point of a fresh build with the same
+// parameters on the same final set.
+func TestHNSWDeleteReinsertRecall(t *testing.T) {
+	n, dim := 6000, 64
+	if testing.Short() || raceEnabled {
+		n = 2000
+	}
+	all := clusteredData(n+n*3/10+200, dim, 64, 0.35, 3)
+	data, extra, qs := all[:n], all[n:n+n*3/10], all[n+n*3/10:]
+	h := buildHNSW(t, data, 0)
+	r := rand.New(rand.NewPCG(9, 9))
+	perm := r.Perm(n)
+	deleted := perm[:len(extra)]
+	for i, d := range deleted {
+		if !h.Delete(uint64(d)) {
+			t.Fatalf("delete %d reported absent", d)
+		}
+		// Interleave inserts with deletes as a real workload would.
+		if err := h.Add(uint64(n+i), extra[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.Len() != n {
+		t.Fatalf("Len %d, want %d", h.Len(), n)
+	}
+	st := h.Stats()
+	t.Logf("stats after churn: %+v", st)
+
+	final := make(map[uint64][]float32)
+	for i, v := range data {
+		final[uint64(i)] = v
+	}
+	for _, d := range deleted {
+		delete(final, uint64(d))
+	}
+	for i, v := range extra {
+		final[uint64(n+i)] = v
+	}
+	fresh := mustHNSW(t, dim, Dot)
+	f := NewFlat(dim, Dot)
+	for id := uint64(0); id < uint64(n+len(extra)); id++ {
+		if v, ok := final[id]; ok {
+			if err := fresh.Add(id, v); err != nil {
+				t.Fatal(err)
+			}
+			_ = f.Add(id, v)
+		}
+	}
+	want := exactResults(t, f, qs, 10, nil)
+	for _, ef := range []int{16, 32} {
+		got := searchAll(t, h, qs, 10, ef, nil)
+		gotFresh := searchAll(t, fresh, qs, 10, ef, nil)
+		rc, rf := recallAt(got, want, 10), recallAt(gotFresh, want, 10)
+		t.Logf("ef=%d churned recall %.4f, fresh %.4f", ef, rc, rf)
+		if rc < rf-0.01 {
+			t.Errorf("ef=%d: churned recall %.4f more than 1 point below fresh %.4f", ef, rc, rf)
+		}
+		for _, res := range got {
+			for _, x := range res {
+				if _, ok := final[x.ID]; !ok {
+					t.Fatalf("deleted ID %d returned", x.ID)
+				}
+			}
+		}
+	}
+}
+
+func TestHNSWDeleteAndUpsert(t *testing.T) {
+	h := mustHNSW(t, 2, L2, WithCompactThreshold(0))
+	vecs := map[uint64][]float32{1: {0, 0}, 2: {1, 0}, 3: {0, 1}, 4: {5, 5}}
+	for id, v := range vecs {
+		if err := h.Add(id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.Delete(9) {
+		t.Error("Delete of unknown ID reported true")
+	}
+	if !h.Delete(1) || h.Delete(1) {
+		t.Error("Delete(1) twice: want true then false")
+	}
+	// Upsert 4 to the origin: it must now be the nearest to the origin.
+	if err := h.Add(4, []float32{0.1, 0}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.Search([]float32{0, 0}, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint64{4, 2, 3}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want IDs %v", got, want)
+	}
+	for i := range want {
+		if got[i].ID != want[i] {
+			t.Fatalf("got %v, want IDs %v", got, want)
+		}
+	}
+	if st := h.Stats(); st.Tombstones != 2 || st.Live != 3 {
+		t.Fatalf("stats %+v: want 2 tombstones, 3 live", st)
+	}
+	h.Compact()
+	if st := h.Stats(); st.Tombstones != 0 || st.FreeSlots != 2 {
+		t.Fatalf("after Compact %+v: want 0 tombstones, 2 free slots", st)
+	}
+	// Recycled slots are used by new inserts.
+	if err := h.Add(7, []float32{3, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.Stats(); st.Slots != 5 || st.FreeSlots != 1 {
+		t.Fatalf("after reuse %+v: want 5 slots, 1 free", st)
+	}
+	got, _ = h.Search([]float32{3, 3}, 1, nil)
+	if len(got) != 1 || got[0].ID != 7 {
+		t.Fatalf("recycled slot not found: %v", got)
+	}
+	// Delete everything, then the graph must work from scratch again.
+	for _, id := range []uint64{2, 3, 4, 7} {
+		h.Delete(id)
+	}
+	if got, _ := h.Search([]float32{0, 0}, 3, nil); len(got) != 0 || h.Len() != 0 {
+		t.Fatalf("empty graph returned %v (Len %d)", got, h.Len())
+	}
+	if err := h.Add(8, []float32{1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.Search([]float32{0, 0}, 3, nil); len(got) != 1 || got[0].ID != 8 {
+		t.Fatalf("after refill got %v", got)
+	}
+}
+
+// TestHNSWFiltered checks filters of several selectivities against the exact
+// index, through every route (graph walk, hint, candidate list): results
+// must hold min(k, matching) items and reach high recall.
+func TestHNSWFiltered(t *testing.T) {
+	n, dim := 5000, 32
+	if raceEnabled {
+		n = 2000
+	}
+	data := clusteredData(n+50, dim, 32, 0.35, 5)
+	qs := data[n:]
+	data = data[:n]
+	h := buildHNSW(t, data, 0)
+	f := NewFlat(dim, Dot)
+	for i, v := range data {
+		_ = f.Add(uint64(i), v)
+	}
+	for _, frac := range []float64{1, 0.1, 0.01, 0.001} {
+		mod := uint64(math.Round(1 / frac))
+		filter := func(id uint64) bool { return id%mod == 3%mod }
+		var cands []uint64
+		for id := uint64(0); id < uint64(n); id++ {
+			if filter(id) {
+				cands = append(cands, id)
+			}
+		}
+		want := exactResults(t, f, qs, 10, filter)
+		routes := map[string]SearchOptions{
+			"walk":       {K: 10, Ef: 64, Filter: filter},
+			"estimate":   {K: 10, Ef: 64, Filter: filter, MatchEstimate: frac},
+			"candidates": {K: 10, Ef: 64, Filter: filter, Candidates: cands},
+		}
+		for name, opts := range routes {
+			got := make([][]Result, len(qs))
+			for i, q := range qs {
+				r, err := h.SearchWith(q, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(r) != len(want[i]) {
+					t.Fatalf("frac %v %s: %d results, want %d", frac, name, len(r), len(want[i]))
+				}
+				for _, x := range r {
+					if !filter(x.ID) {
+						t.Fatalf("frac %v %s: ID %d fails the filter", frac, name, x.ID)
+					}
+				}
+				got[i] = r
+			}
+			rec := recallAt(got, want, 10)
+			t.Logf("match %.3f route %s: recall %.4f", frac, name, rec)
+			if rec < 0.95 {
+				t.Errorf("match %v route %s: recall %.4f < 0.95", frac, name, rec)
+			}
+		}
+	}
+	// A filter matching nothing returns nothing, without error.
+	r, err := h.Search(qs[0], 10, func(uint64) bool { return false })
+	if err != nil || len(r) != 0 {
+		t.Fatalf("reject-all filter: %v, %v", r, err)
+	}
+}
+
+// TestHNSWConcurrent runs searches in several goroutines while one goroutine
+// adds, upserts and deletes (with compaction). Run with -race.
+func TestHNSWConcurrent(t *testing.T) {
+	dim := 16
+	data := clusteredData(3000, dim, 16, 0.35, 11)
+	h := mustHNSW(t, dim, Cosine, WithM(8), WithEfConstruction(50), WithCompactThreshold(0.05))
+	for i := range 500 {
+		if err := h.Add(uint64(i), data[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	for g := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 3))
+			var dst []Result
+			for !stop.Load() {
+				q := data[r.IntN(len(data))]
+				var err error
+				switch g % 3 {
+				case 0:
+					dst, err = h.SearchInto(dst, q, SearchOptions{K: 5})
+				case 1:
+					dst, err = h.SearchInto(dst, q, SearchOptions{K: 5, Filter: func(id uint64) bool { return id%7 == 0 }})
+				default:
+					dst, err = h.SearchInto(dst, q, SearchOptions{K: 5, Candidates: []uint64{1, 2, 3, 700},
+						Filter: func(id uint64) bool { return id != 2 }})
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+				for i := 1; i < len(dst); i++ {
+					if resultLessHNSW(dst[i], dst[i-1]) {
+						errc <- fmt.Errorf("results out of order: %v", dst)
+						return
+					}
+				}
+				_ = h.Len()
+			}
+		})
+	}
+	// Snapshots taken while the writer and the searchers run must load.
+	wg.Go(func() {
+		for !stop.Load() {
+			var buf bytes.Buffer
+			if _, err := h.WriteTo(&buf); err != nil {
+				errc <- err
+				return
+			}
+			if _, err := ReadHNSW(&buf); err != nil {
+				errc <- fmt.Errorf("snapshot taken under load: %w", err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := 500; i < len(data); i++ {
+		if err := h.Add(uint64(i), data[i]); err != nil {
+			t.Fatal(err)
+		}
+		switch r.IntN(4) {
+		case 0:
+			h.Delete(uint64(r.IntN(i)))
+		case 1:
+			_ = h.Add(uint64(r.IntN(i)), data[r.IntN(len(data))])
+		}
+		if i%700 == 0 {
+			ids := []uint64{uint64(100000 + i), uint64(100001 + i), uint64(100002 + i)}
+			if err := h.AddBatch(context.Background(), ids, data[:3]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+}
+
+func TestHNSWAddBatchCancel(t *testing.T) {
+	data := clusteredData(2000, 16, 8, 0.35, 2)
+	h := mustHNSW(t, 16, Dot, WithBuildWorkers(2), WithCompactThreshold(0))
+	ids := make([]uint64, len(data))
+	for i := range ids {
+		ids[i] = uint64(i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.AddBatch(ctx, ids, data); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if h.Len() != 0 {
+		t.Fatalf("cancelled batch left %d vectors", h.Len())
+	}
+	// Every ID that is reported present is findable by its own vector.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() {
+		for h.Len() < 500 {
+		}
+		cancel2()
+	}()
+	_ = h.AddBatch(ctx2, ids, data)
+	cancel2()
+	present := 0
+	for i, id := range ids {
+		if !h.Contains(id) {
+			continue
+		}
+		present++
+		got, err := h.Search(data[i], 1, nil)
+		if err != nil || len(got) == 0 {
+			t.Fatalf("present ID %d not found: %v %v", id, got, err)
+		}
+	}
+	if present != h.Len() {
+		t.Fatalf("Contains counted %d, Len %d", present, h.Len())
+	}
+}
+
+// TestHNSWUpsertAll replaces every vector in one batch (the entry point
+// included): the graph must rebuild itself around the new nodes rather than
+// leave an unlinked node as entry point.
+func TestHNSWUpsertAll(t *testing.T) {
+	const n, dim = 600, 16
+	first := clusteredData(n, dim, 8, 0.35, 21)
+	second := clusteredData(n, dim, 8, 0.35, 22)
+	h := buildHNSW(t, first, 0, WithCompactThreshold(0))
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = uint64(i)
+	}
+	if err := h.AddBatch(context.Background(), ids, second); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.Stats(); st.Live != n || st.Tombstones != n {
+		t.Fatalf("stats %+v, want %d live and %d tombstones", st, n, n)
+	}
+	s := h.getScratch()
+	defer h.putScratch(s)
+	found := 0
+	for i, v := range second {
+		h.mu.RLock()
+		h.graphSearch(s, v, 10, nil, 0)
+		for _, it := range s.top {
+			if h.ids[it.n] == uint64(i) {
+				found++
+			}
+		}
+		h.mu.RUnlock()
+	}
+	if found < n*98/100 {
+		t.Fatalf("graph walk found only %d of %d replaced vectors by themselves", found, n)
+	}
+}

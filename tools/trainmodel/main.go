@@ -1,0 +1,471 @@
+// Command trainmodel builds vecbolt's built-in static embedding model from
+// English text in Debian's archive, and evaluates a static model.
+//
+// Usage:
+//
+//	tools/trainmodel/fetch-corpus.sh                 # once, ~300 MB into ~/.cache/vecbolt/corpus
+//	go run ./tools/trainmodel -out embedder/builtin/model
+//	go run ./tools/trainmodel -eval -model embedder/builtin/model
+//
+// Method (deterministic; about 5-10 minutes on 2 cores):
+//  1. Vocabulary: the most frequent words of the corpus plus the prefixes and
+//     "##" suffixes that best cover the rare words, and single characters,
+//     as a BERT-style uncased WordPiece vocabulary; the corpus is then
+//     tokenized with the project's tokenizer, so every token the model can
+//     see at inference (pieces of rare words included) gets a vector.
+//  2. Symmetric co-occurrence counts in a ±window, weighted 1/distance,
+//     within paragraphs.
+//  3. PPMI with context-distribution smoothing α = 0.75, factorized by a
+//     randomized SVD (fixed seed) into dim columns, scaled by σ^power.
+//  4. Retrofitting to WordNet synonyms and hypernyms (held-out evaluation
+//     synsets excluded).
+//  5. SIF weights a/(a + p(token)) folded into the rows (a row's norm is its
+//     pooling weight), after removing the first principal component of the
+//     frequency-weighted vectors.
+//  6. Contrastive fine-tuning of the rows (in-batch negatives, symmetric
+//     InfoNCE, Adagrad) on training pairs only: Debian one-line → long
+//     description outside the evaluation split, WordNet lemma → definition
+//     outside the held-out synsets, with a definition that uses the lemma
+//     as a hard negative.
+//  7. int8 quantization with a per-row scale.
+//
+// Count-based PPMI+SVD was chosen over skip-gram for the base vectors: with
+// the settings above it matches SGNS on word similarity (Levy et al. 2015),
+// it is deterministic (no Hogwild races), and it takes minutes on two
+// shared cores where SGNS at dim 256 would take most of an hour. The
+// fine-tuning stage is what makes the vectors good for retrieval: on the
+// Debian set it raised nDCG@10 from 0.42 to about 0.59 (BM25: 0.72).
+//
+// The training text, evaluation reservations and the split rules are
+// documented in sources() and in the MANIFEST.json written next to the
+// model.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vecbolt/vecbolt/embedder"
+)
+
+type params struct {
+	Name          string      `json:"name"`
+	Dim           int         `json:"dim"`
+	Vocab         vocabParams `json:"vocab"`
+	Window        int         `json:"window"`
+	Alpha         float64     `json:"context_smoothing_alpha"`
+	Shift         float64     `json:"pmi_shift_k"`
+	Power         float64     `json:"singular_value_power"`
+	Oversample    int         `json:"svd_oversample"`
+	PowerIters    int         `json:"svd_power_iterations"`
+	RetroIters    int         `json:"retrofit_iterations"`
+	RetroAlpha    float64     `json:"retrofit_alpha"`
+	RetroMaxLemma int         `json:"retrofit_max_lemmas_per_synset"`
+	SIF           float64     `json:"sif_a"`
+	FineTune      ftParams    `json:"fine_tune"`
+	Seed          uint64      `json:"seed"`
+	Workers       int         `json:"workers"`
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	home, _ := os.UserHomeDir()
+	defCorpus := os.Getenv("VECBOLT_CORPUS")
+	if defCorpus == "" {
+		defCorpus = filepath.Join(home, ".cache/vecbolt/corpus")
+	}
+	var p params
+	corpus := flag.String("corpus", defCorpus, "corpus cache directory written by fetch-corpus.sh")
+	out := flag.String("out", "embedder/builtin/model", "output model directory")
+	evalMode := flag.Bool("eval", false, "evaluate -model instead of training")
+	model := flag.String("model", "embedder/builtin/model", "model directory to evaluate")
+	evalWN := flag.Int("eval-wordnet-queries", 2000, "number of WordNet synonym queries (deterministic sample; 0 skips the WordNet set)")
+	flag.StringVar(&p.Name, "name", "vecbolt-static-en-v1", "model name")
+	flag.IntVar(&p.Dim, "dim", 256, "vector dimension")
+	flag.IntVar(&p.Vocab.Words, "words", 30000, "whole words in the vocabulary")
+	flag.IntVar(&p.Vocab.Pieces, "pieces", 6000, "subword pieces in the vocabulary")
+	flag.IntVar(&p.Vocab.MinCount, "min-count", 5, "minimum count of a vocabulary word")
+	flag.IntVar(&p.Vocab.MinChar, "min-char", 50, "minimum count of a vocabulary character")
+	flag.IntVar(&p.Vocab.MaxWordLen, "max-word-len", 24, "longest vocabulary word in runes")
+	flag.IntVar(&p.Window, "window", 5, "co-occurrence window (each side)")
+	flag.Float64Var(&p.Alpha, "alpha", 0.75, "context distribution smoothing")
+	flag.Float64Var(&p.Shift, "shift", 1, "PMI shift k (log k subtracted)")
+	flag.Float64Var(&p.Power, "power", 0.5, "singular value exponent")
+	flag.IntVar(&p.Oversample, "oversample", 24, "randomized SVD oversampling")
+	flag.IntVar(&p.PowerIters, "svd-iters", 2, "randomized SVD power iterations")
+	flag.IntVar(&p.RetroIters, "retrofit-iters", 10, "retrofitting iterations (0 disables)")
+	flag.Float64Var(&p.RetroAlpha, "retrofit-alpha", 1, "weight of the distributional vector in retrofitting")
+	flag.IntVar(&p.RetroMaxLemma, "retrofit-max-lemmas", 4, "lemmas per synset used for hypernym edges")
+	flag.Float64Var(&p.SIF, "sif", 1e-3, "SIF weight parameter a")
+	flag.IntVar(&p.FineTune.Epochs, "ft-epochs", 4, "contrastive fine-tuning epochs (0 disables)")
+	flag.IntVar(&p.FineTune.Batch, "ft-batch", 256, "fine-tuning batch size (in-batch negatives)")
+	flag.Float64Var(&p.FineTune.LR, "ft-lr", 0.005, "fine-tuning Adagrad learning rate")
+	flag.Float64Var(&p.FineTune.Scale, "ft-scale", 20, "fine-tuning similarity scale (inverse temperature)")
+	flag.IntVar(&p.FineTune.MaxLen, "ft-max-len", 128, "fine-tuning tokens per text")
+	flag.IntVar(&p.FineTune.WNLemmas, "ft-wn-lemmas", 2, "WordNet lemmas per synset used as fine-tuning queries")
+	flag.BoolVar(&p.FineTune.HardNeg, "ft-hard-negatives", true, "add a WordNet definition that uses the lemma as a hard negative")
+	flag.Uint64Var(&p.Seed, "seed", 1, "random seed")
+	stageCache := flag.String("stage-cache", "", "development aid: save/load the pre-fine-tuning model here to iterate on fine-tuning")
+	flag.IntVar(&p.Workers, "workers", 2, "goroutines for sparse products (results do not depend on it)")
+	flag.Parse()
+	root := filepath.Join(*corpus, "x")
+	var err error
+	if *evalMode {
+		err = runEval(root, *model, *evalWN)
+	} else {
+		err = train(root, *corpus, *out, *stageCache, p)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+type sourceStat struct {
+	Name       string `json:"name"`
+	Package    string `json:"package"`
+	Paragraphs int    `json:"paragraphs"`
+	Words      int    `json:"words"`
+}
+
+// stage is the model before fine-tuning.
+type stage struct {
+	Vocab []string
+	Emb   []float32 // rows scaled by their SIF weight
+	Stats []sourceStat
+	Total float64
+}
+
+func train(root, corpusDir, out, cachePath string, p params) error {
+	start := time.Now()
+	logf := func(f string, a ...any) { log.Printf("[%6.1fs] %s", time.Since(start).Seconds(), fmt.Sprintf(f, a...)) }
+	wn, err := readWordNet(root)
+	if err != nil {
+		return fmt.Errorf("wordnet: %w", err)
+	}
+	var st *stage
+	if cachePath != "" {
+		if f, err := os.Open(cachePath); err == nil {
+			st = new(stage)
+			err = gob.NewDecoder(f).Decode(st)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("stage cache: %w", err)
+			}
+			logf("loaded stage cache %s", cachePath)
+		}
+	}
+	if st == nil {
+		if st, err = distributional(root, wn, p, logf); err != nil {
+			return err
+		}
+		if cachePath != "" {
+			f, err := os.Create(cachePath)
+			if err != nil {
+				return err
+			}
+			if err := gob.NewEncoder(f).Encode(st); err != nil {
+				return err
+			}
+			f.Close()
+		}
+	}
+	tok, err := embedder.NewWordPiece(st.Vocab)
+	if err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	if p.FineTune.Epochs > 0 {
+		groups, err := trainingPairs(root, wn, tok, p.FineTune)
+		if err != nil {
+			return fmt.Errorf("fine-tuning pairs: %w", err)
+		}
+		finetune(st.Emb, p.Dim, groups, p.FineTune, p.Seed, logf)
+	}
+	if err := writeModel(out, corpusDir, tok, st.Emb, p.Dim, p, st.Stats, st.Total, time.Since(start)); err != nil {
+		return err
+	}
+	logf("model written to %s", out)
+	return nil
+}
+
+// distributional runs steps 1-5: vocabulary, counts, PPMI-SVD,
+// retrofitting, SIF weights and common-component removal.
+func distributional(root string, wn *wordNet, p params, logf func(string, ...any)) (*stage, error) {
+	var paras []string
+	var stats []sourceStat
+	for _, s := range sources(wn) {
+		st := sourceStat{Name: s.name, Package: s.pkg}
+		err := s.read(root, func(t string) {
+			paras = append(paras, t)
+			st.Paragraphs++
+			st.Words += len(strings.Fields(t))
+		})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", s.name, err)
+		}
+		stats = append(stats, st)
+		logf("source %-20s %8d paragraphs %9d words", s.name, st.Paragraphs, st.Words)
+	}
+	counts := map[string]int{}
+	for _, t := range paras {
+		preWords(t, func(w string) { counts[w]++ })
+	}
+	vocab := buildVocab(counts, p.Vocab)
+	counts = nil
+	logf("vocabulary: %d tokens", len(vocab))
+	tok, err := embedder.NewWordPiece(vocab)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	n := tok.VocabSize()
+	_, _, _, unk := tok.SpecialIDs()
+	stream := make([]int32, 0, 32<<20)
+	for _, t := range paras {
+		stream = tok.AppendIDs(stream, t)
+		stream = append(stream, -1)
+	}
+	paras = nil
+	runtime.GC()
+	tokCount := make([]float64, n)
+	var total, unks float64
+	for i, id := range stream {
+		if id < 0 {
+			continue
+		}
+		if id == unk {
+			unks++
+			stream[i] = -1 // [UNK] carries no meaning and is dropped at inference
+			continue
+		}
+		tokCount[id]++
+		total++
+	}
+	logf("token stream: %.0f tokens, %.0f [UNK] (%.3f%%)", total, unks, 100*unks/(total+unks))
+	table := countCooc(stream, p.Window)
+	logf("co-occurrence: %d distinct pairs", table.n)
+	m, mt, _ := ppmiMatrix(table, n, p.Alpha, p.Shift)
+	table = nil
+	runtime.GC()
+	logf("PPMI: %d non-zeros", len(m.val))
+	vecs, sv := randomizedSVD(m, mt, p.Dim, p.Oversample, p.PowerIters, p.Power, p.Seed, p.Workers, logf)
+	m, mt = nil, nil
+	logf("SVD: top singular values %.2f %.2f %.2f ... %.2f", sv[0], sv[1], sv[2], sv[len(sv)-1])
+	dim := p.Dim
+	normalizeRows(vecs, dim)
+	if p.RetroIters > 0 {
+		edges := wordnetEdges(wn, tok, p.RetroMaxLemma)
+		ne := 0
+		for _, e := range edges {
+			ne += len(e)
+		}
+		retrofit(vecs, dim, edges, p.RetroAlpha, p.RetroIters)
+		logf("retrofitting: %d tokens, %d directed edges", len(edges), ne)
+		normalizeRows(vecs, dim)
+	}
+	weights := make([]float32, n)
+	f := make([]float64, n)
+	for i := range n {
+		pw := tokCount[i] / total
+		w := p.SIF / (p.SIF + pw)
+		weights[i] = float32(w)
+		f[i] = pw * w
+	}
+	removeTopComponent(vecs, dim, f)
+	normalizeRows(vecs, dim)
+	// Special tokens never reach the pooling (no specials, [UNK] dropped);
+	// zero weight makes that explicit.
+	for i := range specialTokens {
+		weights[i] = 0
+	}
+	// Fold the weights into the rows: after the final normalization only
+	// the direction of the weighted sum matters, so a row's norm is its
+	// token's weight, and fine-tuning can adjust both.
+	emb := make([]float32, len(vecs))
+	for i := range n {
+		for j := range dim {
+			emb[i*dim+j] = float32(vecs[i*dim+j]) * weights[i]
+		}
+	}
+	logf("post-processing done")
+	return &stage{Vocab: vocab, Emb: emb, Stats: stats, Total: total}, nil
+}
+
+// wordnetEdges links the single-token lemmas of each synset to one another
+// (synonyms) and to the lemmas of its hypernyms / similar adjectives, never
+// touching a held-out synset.
+func wordnetEdges(wn *wordNet, tok *embedder.Tokenizer, maxLemmas int) map[int32][]int32 {
+	set := map[[2]int32]bool{}
+	ids := func(s *synset) []int32 {
+		var out []int32
+		for _, l := range s.Lemmas {
+			if id, ok := tok.TokenID(l); ok && !strings.HasPrefix(l, "##") && len([]rune(l)) > 1 {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	addEdge := func(a, b int32) {
+		if a != b {
+			set[[2]int32{a, b}] = true
+			set[[2]int32{b, a}] = true
+		}
+	}
+	for _, s := range wn.synsets {
+		if s.HeldOut {
+			continue
+		}
+		li := ids(s)
+		for i := range li {
+			for j := i + 1; j < len(li); j++ {
+				addEdge(li[i], li[j])
+			}
+		}
+		li = li[:min(len(li), maxLemmas)]
+		for _, rk := range s.Related {
+			r := wn.byKey[rk]
+			if r == nil || r.HeldOut {
+				continue
+			}
+			lr := ids(r)
+			lr = lr[:min(len(lr), maxLemmas)]
+			for _, a := range li {
+				for _, b := range lr {
+					addEdge(a, b)
+				}
+			}
+		}
+	}
+	keys := make([][2]int32, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y [2]int32) int {
+		if x[0] != y[0] {
+			return int(x[0] - y[0])
+		}
+		return int(x[1] - y[1])
+	})
+	edges := map[int32][]int32{}
+	for _, k := range keys {
+		edges[k[0]] = append(edges[k[0]], k[1])
+	}
+	return edges
+}
+
+func writeModel(out, corpusDir string, tok *embedder.Tokenizer, vecs []float32, dim int, p params, stats []sourceStat, tokens float64, took time.Duration) error {
+	n := len(vecs) / dim
+	q := make([]int8, n*dim)
+	scales := make([]float32, n)
+	for i := range n {
+		r := vecs[i*dim : i*dim+dim]
+		var mx float64
+		for _, x := range r {
+			mx = math.Max(mx, math.Abs(float64(x)))
+		}
+		if mx == 0 {
+			continue
+		}
+		s := mx / 127
+		scales[i] = float32(s)
+		for j, x := range r {
+			q[i*dim+j] = int8(math.Round(float64(x) / s))
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(out, "model.safetensors"))
+	if err != nil {
+		return err
+	}
+	err = embedder.WriteSafetensors(f, []embedder.Tensor{
+		embedder.I8Tensor("embeddings", []int{n, dim}, q),
+		embedder.F32Tensor("scales", []int{n}, scales),
+	}, map[string]string{"format": "vecbolt static int8 v1: row = embeddings[i] * scales[i]; a row's norm is its token's pooling weight"})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	tj, err := tok.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "tokenizer.json"), tj, 0o644); err != nil {
+		return err
+	}
+	cfg := map[string]any{
+		"model_type":    "model2vec",
+		"architectures": []string{"StaticModel"},
+		"model_name":    p.Name,
+		"hidden_dim":    dim,
+		"normalize":     true,
+		"apply_zipf":    false,
+		"seq_length":    1000000,
+	}
+	cj, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(out, "config.json"), append(cj, '\n'), 0o644); err != nil {
+		return err
+	}
+	// The manifest: every input with its SHA-256, every parameter, and the
+	// output hashes so a rebuild can be checked bit for bit.
+	manifest, err := os.ReadFile(filepath.Join(corpusDir, "manifest.tsv"))
+	if err != nil {
+		return fmt.Errorf("corpus manifest: %w", err)
+	}
+	type input struct {
+		Kind, Package, Version, File, SHA256 string
+	}
+	var inputs []input
+	for i, line := range strings.Split(strings.TrimSpace(string(manifest)), "\n") {
+		c := strings.Split(line, "\t")
+		if i == 0 || len(c) != 5 {
+			continue
+		}
+		inputs = append(inputs, input{c[0], c[1], c[2], filepath.Base(c[3]), c[4]})
+	}
+	outHash := map[string]string{}
+	for _, name := range []string{"model.safetensors", "tokenizer.json", "config.json"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			return err
+		}
+		h := sha256.Sum256(b)
+		outHash[name] = hex.EncodeToString(h[:])
+	}
+	man := map[string]any{
+		"model":         p.Name,
+		"command":       "tools/trainmodel/fetch-corpus.sh && go run ./tools/trainmodel -out " + out,
+		"go_version":    runtime.Version(),
+		"parameters":    p,
+		"corpus_inputs": inputs,
+		"sources":       stats,
+		"tokens":        int64(tokens),
+		"vocab_size":    n,
+		"excluded": []string{
+			"dict-gcide, manpages, manpages-dev (evaluation only, never fetched)",
+			"Debian descriptions of sources with sha1(source) % 10 == 0 (evaluation split)",
+			"WordNet synsets with sha1(\"wn:\"+pos+offset) % 10 == 0 (synonym evaluation), from text and retrofitting",
+			"bible-kjv-text: fetched but not used (bible program's compressed format)",
+		},
+		"layout":           "model.safetensors: embeddings I8 [vocab, dim], scales F32 [vocab] (row = int8 * scale), weights F32 [vocab] (SIF pooling weights)",
+		"determinism":      "single-threaded counting, fixed-seed PCG for the SVD sketch, row-partitioned sparse products: the same inputs and Go version give identical files",
+		"training_seconds": math.Round(took.Seconds()),
+		"output_sha256":    outHash,
+		"machine":          fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
+	}
+	mj, _ := json.MarshalIndent(man, "", "  ")
+	return os.WriteFile(filepath.Join(out, "MANIFEST.json"), append(mj, '\n'), 0o644)
+}
