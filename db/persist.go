@@ -45,10 +45,6 @@ func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
 		index.WithM(int(p.GetM())),
 		index.WithEfConstruction(int(p.GetEfConstruction())),
 		index.WithEfSearch(int(p.GetEfSearch())),
-		// The parallel batch build was seen to leave a few nodes
-		// unreachable (vecbolt check, TestDemoBuiltin); one worker builds
-		// a correct graph until that is fixed in index.
-		index.WithBuildWorkers(1),
 	}
 }
 
@@ -59,7 +55,7 @@ func loadSnapshot(cfg *storage.CollectionConfig, kind string, r io.Reader) (idx 
 	if kind != cfg.Index.GetKind() || kind != IndexHNSW {
 		return nil, false, nil
 	}
-	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())), index.WithBuildWorkers(1))
+	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())))
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}

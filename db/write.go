@@ -180,7 +180,7 @@ func blame(ctx context.Context, st *colState, docs []Document, part []int, texts
 // existed. IDs that do not exist are ignored. The deletions are one
 // transaction, durable when Delete returns nil.
 func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
-	leave, st, err := c.enter(true)
+	leave, _, err := c.enter(true)
 	if err != nil {
 		return 0, err
 	}
@@ -196,7 +196,8 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 	if c.dropped.Load() {
 		return 0, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
 	}
-	st = c.st.Load()
+	// Loaded under writeMu: a Reembed may have swapped the state.
+	st := c.st.Load()
 
 	// Find the labels first so searches can be told to skip them while the
 	// deletion commits.

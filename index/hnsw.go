@@ -18,6 +18,15 @@ package index
 //     segments of the same size; upper-layer links exist only for nodes with
 //     level > 0 (one small slice each, level×(M+1) words).
 //
+// Reachability: the selection heuristic may prune a node's last in-link
+// (hnswlib has the same property), which would hide it from every search.
+// Layer-0 in-link counts catch those orphans as they happen and fixOrphans
+// links them back after each write; islands that keep in-links among
+// themselves (e.g. more than 2M copies of one vector) are bridged by a
+// reachability pass that runs after every slots/16 inserted vectors and in
+// Compact. Searches also fall back to an exact scan when a walk runs out of
+// nodes without filling its list while some node was not reached.
+//
 // Concurrency (any number of searches, one writer; AddBatch runs several
 // inserting goroutines that cooperate as "one writer"):
 //   - wmu serializes writer operations (Add, AddBatch, Delete, compaction,
@@ -183,12 +192,22 @@ type HNSW struct {
 
 	vecSegs [][]float32 // hnswSegSize*dim floats each
 	l0Segs  [][]uint32  // hnswSegSize*(m0+1) words each
-	upper   [][]uint32  // per slot: level*(m+1) words, nil at level 0
-	levels  []uint8
-	ids     []uint64
-	state   []uint8
-	idmap   map[uint64]uint32
-	free    []uint32
+	// inSegs counts, per slot, the layer-0 lists that link to it (atomic).
+	// The selection heuristic can prune a node's last in-link, which makes
+	// it unreachable; the count finds such orphans so fixOrphans can
+	// re-link them (hnswlib leaves them be).
+	inSegs [][]uint32
+
+	sinceReach int // vectors inserted since the last ensureReachable; guarded by wmu
+
+	orphanMu sync.Mutex
+	orphans  []uint32   // slots whose in-count fell to 0; guarded by orphanMu
+	upper    [][]uint32 // per slot: level*(m+1) words, nil at level 0
+	levels   []uint8
+	ids      []uint64
+	state    []uint8
+	idmap    map[uint64]uint32
+	free     []uint32
 
 	live, tomb int
 	hasEntry   bool
@@ -210,6 +229,7 @@ type hnswScratch struct {
 	sel  []hnswItem
 	res  []Result
 	rh   resultMaxHeap
+	eps  []hnswItem
 }
 
 // NewHNSW returns an empty graph for vectors of dimension dim compared with
@@ -262,6 +282,32 @@ func (h *HNSW) Contains(id uint64) bool {
 	return ok
 }
 
+// IDs returns the live IDs in slot order (a fresh slice). Recovery uses it
+// to find what a persisted graph holds that the documents no longer do.
+func (h *HNSW) IDs() []uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]uint64, 0, h.live)
+	for n, st := range h.state {
+		if st == slotLive {
+			out = append(out, h.ids[n])
+		}
+	}
+	return out
+}
+
+// Vector returns a copy of the stored vector for id (normalized under
+// Cosine) and whether id is present.
+func (h *HNSW) Vector(id uint64) ([]float32, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n, ok := h.idmap[id]
+	if !ok {
+		return nil, false
+	}
+	return append([]float32(nil), h.vec(n)...), true
+}
+
 // HNSWStats describes the graph's size and shape.
 type HNSWStats struct {
 	Live, Tombstones, FreeSlots, Slots int
@@ -280,6 +326,9 @@ func (h *HNSW) Stats() HNSWStats {
 		b += int64(cap(s)) * 4
 	}
 	for _, s := range h.l0Segs {
+		b += int64(cap(s)) * 4
+	}
+	for _, s := range h.inSegs {
 		b += int64(cap(s)) * 4
 	}
 	for _, u := range h.upper {
@@ -308,6 +357,41 @@ func (h *HNSW) links(n uint32, l int) []uint32 {
 	}
 	off := (l - 1) * (h.m + 1)
 	return h.upper[n][off : off+h.m+1 : off+h.m+1]
+}
+
+// inCount returns slot n's layer-0 in-link counter.
+func (h *HNSW) inCount(n uint32) *uint32 {
+	return &h.inSegs[n>>hnswSegShift][n&hnswSegMask]
+}
+
+func (h *HNSW) incIn(n uint32) { atomic.AddUint32(h.inCount(n), 1) }
+
+// decIn drops one in-link of n and remembers n if that was its last.
+func (h *HNSW) decIn(n uint32) {
+	if atomic.AddUint32(h.inCount(n), ^uint32(0)) == 0 && h.state[n] == slotLive {
+		h.noteOrphan(n)
+	}
+}
+
+func (h *HNSW) noteOrphan(n uint32) {
+	h.orphanMu.Lock()
+	h.orphans = append(h.orphans, n)
+	h.orphanMu.Unlock()
+}
+
+// relink accounts for a layer-0 list changing from old to the entries of
+// sel: in-counts of dropped targets go down, of new ones up.
+func (h *HNSW) relink(old []uint32, sel []hnswItem) {
+	for _, o := range old {
+		if !slices.ContainsFunc(sel, func(it hnswItem) bool { return it.n == o }) {
+			h.decIn(o)
+		}
+	}
+	for _, it := range sel {
+		if !slices.Contains(old, it.n) {
+			h.incIn(it.n)
+		}
+	}
 }
 
 func (h *HNSW) lockFor(n uint32) *sync.Mutex { return &h.locks[n%hnswLockStripes] }
@@ -438,7 +522,17 @@ func (h *HNSW) addPrepared(ctx context.Context, ids []uint64, vecs [][]float32, 
 			}
 		}
 		h.mu.Unlock()
+		h.fixOrphans()
 		return fmt.Errorf("index: AddBatch interrupted: %w", ctx.Err())
+	}
+	h.fixOrphans()
+	// A whole-graph reachability pass reads every link once, about the
+	// cost of a few hundred inserts, so it runs once per slots/16 inserted
+	// vectors: amortized, a handful of link reads per insert.
+	h.sinceReach += len(ids)
+	if h.sinceReach >= max(256, len(h.ids)/16) {
+		h.sinceReach = 0
+		h.ensureReachable()
 	}
 	h.maybeCompact()
 	return nil
@@ -460,10 +554,12 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 		if si >= len(h.vecSegs) {
 			h.vecSegs = append(h.vecSegs, make([]float32, hnswSegSize*h.dim))
 			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
+			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
 		} else if len(h.vecSegs[si]) < hnswSegSize*h.dim {
 			// A loaded graph's last segment holds only its rows.
 			h.vecSegs[si] = append(make([]float32, 0, hnswSegSize*h.dim), h.vecSegs[si]...)[:hnswSegSize*h.dim]
 			h.l0Segs[si] = append(make([]uint32, 0, hnswSegSize*(h.m0+1)), h.l0Segs[si]...)[:hnswSegSize*(h.m0+1)]
+			h.inSegs[si] = append(make([]uint32, 0, hnswSegSize), h.inSegs[si]...)[:hnswSegSize]
 		}
 		h.ids = append(h.ids, id)
 		h.levels = append(h.levels, uint8(level))
@@ -472,6 +568,7 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 	}
 	copy(h.vec(n), v)
 	clear(h.links(n, 0))
+	*h.inCount(n) = 0
 	if level > 0 {
 		h.upper[n] = make([]uint32, level*(h.m+1))
 	} else {
@@ -517,45 +614,65 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 	for l := top; l > level; l-- {
 		cur = h.greedy(q, cur, l)
 	}
+	// Each layer's search starts from all of the previous layer's results,
+	// as in the paper: with concurrent inserts the closest of them may be a
+	// node whose lower layers are still being linked.
+	s.eps = append(s.eps[:0], cur)
 	for l := min(level, top); l >= 0; l-- {
 		s.vis.reset(len(h.ids))
 		s.vis.visit(n)
-		h.searchLayer(s, q, cur, h.efC, l, nil, 0)
-		// Sorted ascending candidates.
+		h.searchLayer(s, q, s.eps, h.efC, l, nil, 0)
 		s.buf = s.buf[:0]
 		for len(s.top) > 0 {
 			s.buf = append(s.buf, s.top.pop())
 		}
-		slices.Reverse(s.buf)
 		if len(s.buf) == 0 {
 			continue
 		}
+		slices.Reverse(s.buf) // ascending
+		s.eps = append(s.eps[:0], s.buf...)
 		maxLinks := h.m
 		if l == 0 {
 			maxLinks = h.m0
 		}
 		s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
+		var selBuf [64]hnswItem
+		sel := append(selBuf[:0], s.sel...)
 		mu := h.lockFor(n)
 		mu.Lock()
 		lst := h.links(n, l)
-		for i, it := range s.sel {
+		// A concurrent insert may already have linked to n on this layer;
+		// keep those links (re-selecting if they overflow the list).
+		var oldBuf [65]uint32
+		old := oldBuf[:0]
+		for i := 1; i <= int(atomic.LoadUint32(&lst[0])); i++ {
+			e := atomic.LoadUint32(&lst[i])
+			old = append(old, e)
+			if !slices.ContainsFunc(sel, func(it hnswItem) bool { return it.n == e }) {
+				sel = append(sel, hnswItem{distance(h.metric, h.vec(e), q), e})
+			}
+		}
+		if len(sel) > maxLinks {
+			slices.SortFunc(sel, cmpItem)
+			s.sel = h.selectNeighbors(sel, maxLinks, s.sel[:0])
+			sel = append(sel[:0], s.sel...)
+		}
+		for i, it := range sel {
 			atomic.StoreUint32(&lst[1+i], it.n)
 		}
-		atomic.StoreUint32(&lst[0], uint32(len(s.sel)))
+		atomic.StoreUint32(&lst[0], uint32(len(sel)))
+		if l == 0 {
+			h.relink(old, sel)
+		}
 		mu.Unlock()
-		// Copy: link() reuses s.buf and s.sel.
-		nsel := len(s.sel)
-		var selBuf [64]hnswItem
-		sel := selBuf[:0]
-		if nsel > len(selBuf) {
-			sel = make([]hnswItem, 0, nsel)
-		}
-		sel = append(sel, s.sel...)
-		next := s.buf[0]
 		for _, it := range sel {
-			h.link(s, it.n, n, it.d, l)
+			if !slices.Contains(old, it.n) {
+				h.link(s, it.n, n, it.d, l)
+			}
 		}
-		cur = next
+	}
+	if atomic.LoadUint32(h.inCount(n)) == 0 {
+		h.noteOrphan(n)
 	}
 	raise := level > h.maxLevel
 	h.mu.RUnlock()
@@ -588,6 +705,9 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	if cnt < maxLinks {
 		atomic.StoreUint32(&lst[1+cnt], n)
 		atomic.StoreUint32(&lst[0], uint32(cnt+1))
+		if l == 0 {
+			h.incIn(n)
+		}
 		return
 	}
 	tv := h.vec(t)
@@ -599,10 +719,18 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	}
 	slices.SortFunc(s.buf, cmpItem)
 	s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
+	var oldBuf [65]uint32
+	old := oldBuf[:0]
+	for i := 1; i <= cnt; i++ {
+		old = append(old, atomic.LoadUint32(&lst[i]))
+	}
 	for i, it := range s.sel {
 		atomic.StoreUint32(&lst[1+i], it.n)
 	}
 	atomic.StoreUint32(&lst[0], uint32(len(s.sel)))
+	if l == 0 {
+		h.relink(old, s.sel)
+	}
 }
 
 func cmpItem(a, b hnswItem) int {
@@ -658,7 +786,8 @@ func (h *HNSW) greedy(q []float32, cur hnswItem, l int) hnswItem {
 	return cur
 }
 
-// searchLayer is the ef-bounded best-first search of one layer from ep.
+// searchLayer is the ef-bounded best-first search of one layer from the
+// entry points eps (distances already computed).
 // Afterwards s.top holds up to ef accepted nodes. Nodes that are tombstoned
 // or rejected by filter still guide the walk but never enter s.top; while
 // s.top is not full every reached node is expanded. With budget > 0 the walk
@@ -666,15 +795,25 @@ func (h *HNSW) greedy(q []float32, cur hnswItem, l int) hnswItem {
 // reached and whether it ran out of candidates (then it reached every node
 // connected to ep). The caller has reset s.vis (and may have pre-marked
 // nodes).
-func (h *HNSW) searchLayer(s *hnswScratch, q []float32, ep hnswItem, ef, l int, filter Filter, budget int) (reached int, exhausted bool) {
+func (h *HNSW) searchLayer(s *hnswScratch, q []float32, eps []hnswItem, ef, l int, filter Filter, budget int) (reached int, exhausted bool) {
 	s.cand = s.cand[:0]
 	s.top = s.top[:0]
-	s.vis.visit(ep.n)
-	s.cand.push(ep)
-	if h.accept(ep.n, filter) {
-		s.top.push(ep)
-	}
 	evals := 0
+	for _, ep := range eps {
+		if !s.vis.visit(ep.n) {
+			continue
+		}
+		evals++
+		s.cand.push(ep)
+		if h.accept(ep.n, filter) {
+			if len(s.top) < ef {
+				s.top.push(ep)
+			} else if itemLess(ep, s.top[0]) {
+				s.top.replaceTop(ep)
+			}
+		}
+	}
+	evals--
 	for len(s.cand) > 0 {
 		c := s.cand.pop()
 		if len(s.top) >= ef && c.d > s.top[0].d {
@@ -837,12 +976,11 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 	}
 	reached, exhausted := h.graphSearch(s, qv, ef, opts.Filter, budget)
 	// The exact scan is the guarantee that neither a filter nor a node the
-	// walk cannot reach makes results go missing. It is needed when the
-	// walk stopped on its budget without k results, or ran out of nodes
-	// with room left in its list while some node was never reached.
-	// A walk that stops on its budget before filling its list has met a
-	// selective filter; its partial list would cost recall, so the exact
-	// scan answers instead.
+	// walk cannot reach makes results go missing. It answers when the walk
+	// ran out of nodes with room left in its list while some node was never
+	// reached, and when the walk stopped on its budget before filling its
+	// list: it has met a selective filter, and its partial list would cost
+	// recall (or hold fewer than k results).
 	unreached := exhausted && len(s.top) < ef && reached < len(h.ids)-len(h.free)
 	if unreached || (!exhausted && len(s.top) < ef) {
 		return h.exactAll(s, dst, qv, opts.K, opts.Filter), nil
@@ -874,7 +1012,8 @@ func (h *HNSW) graphSearch(s *hnswScratch, q []float32, ef int, filter Filter, b
 		cur = h.greedy(q, cur, l)
 	}
 	s.vis.reset(len(h.ids))
-	return h.searchLayer(s, q, cur, ef, 0, filter, budget)
+	eps := [1]hnswItem{cur}
+	return h.searchLayer(s, q, eps[:], ef, 0, filter, budget)
 }
 
 // exactAll scores every live node that passes filter. Caller holds

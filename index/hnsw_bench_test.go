@@ -315,19 +315,19 @@ func TestHNSWBuildReport(t *testing.T) {
 		ids[i] = uint64(i)
 	}
 	for _, w := range []int{1, 2} {
+		if os.Getenv("VECBOLT_BENCH_WORKERS") != "" && os.Getenv("VECBOLT_BENCH_WORKERS") != strconv.Itoa(w) {
+			continue
+		}
 		h := mustHNSW(t, 384, Dot, WithBuildWorkers(w))
-		start := time.Now()
-		var err error
-		cpu := threadCPU(func() { err = h.AddBatch(context.Background(), ids, data) })
-		if err != nil {
+		start, cpu0 := time.Now(), processCPU()
+		if err := h.AddBatch(context.Background(), ids, data); err != nil {
 			t.Fatal(err)
 		}
-		wall := time.Since(start)
-		line := fmt.Sprintf("build n=%d workers=%d: %.0f vectors/s wall", n, w, float64(n)/wall.Seconds())
-		if w == 1 {
-			line += fmt.Sprintf(", %.0f vectors/s per CPU-second", float64(n)/cpu.Seconds())
-		}
-		t.Log(line)
+		wall, cpu := time.Since(start), processCPU()-cpu0
+		// Vectors per CPU-second stays flat when workers do not slow each
+		// other down; wall-clock gains need idle cores.
+		t.Logf("build n=%d workers=%d: %.0f vectors/s wall, %.0f vectors per CPU-second, CPU use %.2f cores",
+			n, w, float64(n)/wall.Seconds(), float64(n)/cpu.Seconds(), cpu.Seconds()/wall.Seconds())
 	}
 }
 
@@ -381,5 +381,38 @@ func TestHNSWCompactReport(t *testing.T) {
 	for _, ef := range []int{24, 32, 64} {
 		got := searchAll(t, h, bs.queries, 10, ef, nil)
 		t.Logf("after churn ef=%d recall@10=%.4f", ef, recallAt(got, want, 10))
+	}
+}
+
+// TestHNSWParallelReport prints search throughput with 1 and 2 searching
+// goroutines when VECBOLT_BENCH_REPORT=1: wall-clock QPS, and QPS per
+// CPU-second of the process, which shows whether concurrent searches slow
+// each other down (lock or cache-line contention) even when other jobs
+// share the cores.
+func TestHNSWParallelReport(t *testing.T) {
+	if os.Getenv("VECBOLT_BENCH_REPORT") != "1" {
+		t.Skip("set VECBOLT_BENCH_REPORT=1 (and VECBOLT_BENCH_N) to print the report")
+	}
+	var bs *benchSet
+	testing.Benchmark(func(b *testing.B) { bs = getBenchSet(b, benchN()) })
+	for _, ef := range []int{24, 64} {
+		for _, g := range []int{1, 2} {
+			const perG = 3000
+			start, cpu0 := time.Now(), processCPU()
+			var wg sync.WaitGroup
+			for w := range g {
+				wg.Go(func() {
+					dst := make([]Result, 0, 10)
+					for i := range perG {
+						dst, _ = bs.h.SearchInto(dst, bs.queries[(i+w*500)%len(bs.queries)], SearchOptions{K: 10, Ef: ef})
+					}
+				})
+			}
+			wg.Wait()
+			wall, cpu := time.Since(start), processCPU()-cpu0
+			nq := float64(g * perG)
+			t.Logf("ef=%d goroutines=%d: %.0f qps wall, %.0f queries per CPU-second, CPU use %.2f cores",
+				ef, g, nq/wall.Seconds(), nq/cpu.Seconds(), cpu.Seconds()/wall.Seconds())
+		}
 	}
 }

@@ -22,13 +22,15 @@ func (h *HNSW) maybeCompact() {
 	}
 }
 
-// Compact reconnects the neighbours of every tombstoned node and recycles
-// the tombstoned slots, whatever the threshold. Searches continue while it
-// runs; writers wait.
+// Compact reconnects the neighbours of every tombstoned node, recycles the
+// tombstoned slots whatever the threshold, and bridges any part of the
+// graph a search could not reach. Searches continue while it runs; writers
+// wait.
 func (h *HNSW) Compact() {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
 	h.compactLocked()
+	h.ensureReachable()
 }
 
 // compactLocked is the repair. For every live node that links to a
@@ -79,6 +81,10 @@ func (h *HNSW) compactLocked() {
 		if st != slotDeleted {
 			continue
 		}
+		lst := h.links(uint32(n), 0)
+		for _, e := range lst[1 : 1+lst[0]] {
+			h.decIn(e)
+		}
 		h.state[n] = slotFree
 		h.ids[n] = 0
 		h.levels[n] = 0
@@ -94,6 +100,144 @@ func (h *HNSW) compactLocked() {
 	// Recycle low slots first so the graph stays dense.
 	slices.SortFunc(h.free, func(a, b uint32) int { return int(int64(b) - int64(a)) })
 	h.mu.Unlock()
+	h.fixOrphans()
+	h.ensureReachable()
+}
+
+// fixOrphans gives every live node whose layer-0 in-count fell to zero an
+// in-link again, so that searches can reach it: the nearest of its own
+// neighbours that can spare a link (room in its list, or a farthest entry
+// that other lists also link to) links back to it. Caller holds wmu.
+func (h *HNSW) fixOrphans() {
+	h.orphanMu.Lock()
+	orphans := h.orphans
+	h.orphans = nil
+	h.orphanMu.Unlock()
+	if len(orphans) == 0 {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, x := range orphans {
+		if int(x) >= len(h.state) || h.state[x] != slotLive || x == h.entry ||
+			atomic.LoadUint32(h.inCount(x)) > 0 {
+			continue
+		}
+		h.adopt(x)
+	}
+}
+
+// adopt links a neighbour of x back to x. Caller holds mu.RLock and wmu.
+func (h *HNSW) adopt(x uint32) {
+	xv := h.vec(x)
+	own := h.links(x, 0)
+	var candBuf [64]hnswItem
+	cands := candBuf[:0]
+	for i := 1; i <= int(atomic.LoadUint32(&own[0])); i++ {
+		t := atomic.LoadUint32(&own[i])
+		if h.state[t] == slotLive {
+			cands = append(cands, hnswItem{distance(h.metric, h.vec(t), xv), t})
+		}
+	}
+	slices.SortFunc(cands, cmpItem)
+	for _, t := range cands {
+		if h.forceLink(t.n, x) {
+			return
+		}
+	}
+}
+
+// forceLink adds x to t's layer-0 list: into free room, or in place of the
+// farthest entry that stays reachable through another list. It reports
+// whether it could. Caller holds mu.RLock and wmu.
+func (h *HNSW) forceLink(t, x uint32) bool {
+	mu := h.lockFor(t)
+	mu.Lock()
+	defer mu.Unlock()
+	lst := h.links(t, 0)
+	cnt := int(atomic.LoadUint32(&lst[0]))
+	for i := 1; i <= cnt; i++ {
+		if atomic.LoadUint32(&lst[i]) == x {
+			return true
+		}
+	}
+	if cnt < h.m0 {
+		atomic.StoreUint32(&lst[1+cnt], x)
+		atomic.StoreUint32(&lst[0], uint32(cnt+1))
+		h.incIn(x)
+		return true
+	}
+	tv := h.vec(t)
+	victim, far := -1, float32(0)
+	for i := 1; i <= cnt; i++ {
+		e := atomic.LoadUint32(&lst[i])
+		if atomic.LoadUint32(h.inCount(e)) < 2 && h.state[e] == slotLive {
+			continue
+		}
+		if d := distance(h.metric, h.vec(e), tv); victim < 0 || d > far {
+			victim, far = i, d
+		}
+	}
+	if victim < 0 {
+		return false
+	}
+	e := atomic.LoadUint32(&lst[victim])
+	atomic.StoreUint32(&lst[victim], x)
+	h.decIn(e)
+	h.incIn(x)
+	return true
+}
+
+// ensureReachable walks layer 0 from the entry point and bridges every
+// part of the graph the walk cannot reach: the nearest node the walk does
+// reach links to it. In-link counts alone cannot catch such islands; they
+// form, for instance, when more than 2M copies of one vector fill each
+// other's lists. It costs one pass over all links. Caller holds wmu.
+func (h *HNSW) ensureReachable() (bridged int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if !h.hasEntry {
+		return 0
+	}
+	s := h.getScratch()
+	defer h.putScratch(s)
+	seen := make([]bool, len(h.ids))
+	var queue []uint32
+	mark := func(from uint32) {
+		seen[from] = true
+		queue = append(queue[:0], from)
+		for len(queue) > 0 {
+			n := queue[len(queue)-1]
+			queue = queue[:len(queue)-1]
+			lst := h.links(n, 0)
+			cnt := min(int(atomic.LoadUint32(&lst[0])), len(lst)-1)
+			for i := 1; i <= cnt; i++ {
+				e := atomic.LoadUint32(&lst[i])
+				if !seen[e] {
+					seen[e] = true
+					queue = append(queue, e)
+				}
+			}
+		}
+	}
+	mark(h.entry)
+	for n, st := range h.state {
+		if st != slotLive || seen[n] {
+			continue
+		}
+		x := uint32(n)
+		h.graphSearch(s, h.vec(x), h.efS, nil, 0)
+		s.buf = append(s.buf[:0], s.top...)
+		slices.SortFunc(s.buf, cmpItem)
+		for _, t := range s.buf {
+			if t.n != x && seen[t.n] && h.forceLink(t.n, x) {
+				bridged++
+				break
+			}
+		}
+		mark(x)
+	}
+	return bridged
 }
 
 // repairList rewrites n's list on layer l if it links to a tombstone.
@@ -179,10 +323,18 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 		}
 		sel = append(sel, hnswItem{distance(h.metric, h.vec(e), nv), e})
 	}
+	var curBuf [65]uint32
+	curOld := curBuf[:0]
+	for i := 1; i <= cur; i++ {
+		curOld = append(curOld, atomic.LoadUint32(&lst[i]))
+	}
 	for i, it := range sel {
 		atomic.StoreUint32(&lst[1+i], it.n)
 	}
 	atomic.StoreUint32(&lst[0], uint32(len(sel)))
+	if l == 0 {
+		h.relink(curOld, sel)
+	}
 	mu.Unlock()
 	// Reverse links to the newcomers, as an insert adds them: without them
 	// the nodes that were reachable only through a deleted node lose their

@@ -19,3 +19,10 @@ func threadCPU(f func()) time.Duration {
 	ns := func(r *syscall.Rusage) int64 { return r.Utime.Nano() + r.Stime.Nano() }
 	return time.Duration(ns(&b) - ns(&a))
 }
+
+// processCPU returns the CPU time used by the whole process so far.
+func processCPU() time.Duration {
+	var r syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+}

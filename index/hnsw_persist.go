@@ -449,6 +449,16 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	if err := h.validateLinks(); err != nil {
 		return nil, err
 	}
+	// In-link counts are derived, not stored.
+	for n := 0; n < slots; n += hnswSegSize {
+		h.inSegs = append(h.inSegs, make([]uint32, min(hnswSegSize, slots-n)))
+	}
+	for n := range slots {
+		lst := h.links(uint32(n), 0)
+		for _, e := range lst[1 : 1+lst[0]] {
+			h.inSegs[e>>hnswSegShift][e&hnswSegMask]++
+		}
+	}
 	h.hasEntry = hd.HasEntry != 0
 	switch {
 	case hd.HasEntry > 1:

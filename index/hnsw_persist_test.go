@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -251,8 +253,19 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			}
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
+		raw, err := os.ReadFile(path)
+		if err != nil {
 			t.Fatalf("seed %s missing (regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", name, err)
+		}
+		body := strings.TrimSpace(strings.TrimPrefix(string(raw), "go test fuzz v1\n"))
+		quoted, ok := strings.CutPrefix(body, "[]byte(")
+		quoted, ok2 := strings.CutSuffix(quoted, ")")
+		seed, err := strconv.Unquote(quoted)
+		if !ok || !ok2 || err != nil {
+			t.Fatalf("seed %s is not a []byte corpus entry: %v", name, err)
+		}
+		if _, err := ReadHNSW(strings.NewReader(seed)); err != nil {
+			t.Fatalf("seed %s no longer loads (format changed? regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", name, err)
 		}
 	}
 }
