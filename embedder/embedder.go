@@ -11,6 +11,20 @@
 //     or Inf. Normalized models return unit-length vectors.
 //   - The Identity of a model changes whenever its weights, tokenizer or
 //     pooling change, so a database can refuse to mix vectors from two models.
+//
+// The tokenizer is written here rather than taken from a library because
+// github.com/daulet/tokenizers binds the Rust HF library, which cannot be
+// built without the crates registry, and the pure-Go
+// github.com/gomlx/go-huggingface/tokenizers gives ids that differ from HF's
+// on control characters (soft hyphen, BOM, zero-width space), whitespace
+// beyond Zs (U+2028) and Unicode version. This one reproduces HF's ids
+// exactly (see tokenizer.go).
+//
+// ONNX models need cgo (github.com/yalue/onnxruntime_go) and the ONNX
+// Runtime shared library (scripts/install-onnxruntime.sh). Without cgo the
+// package still builds, static models work, and LoadONNX returns
+// ErrNoRuntime saying why. ONNX Runtime can be loaded once per process, so
+// the library path is process-global state (onnx_runtime.go).
 package embedder
 
 import (
