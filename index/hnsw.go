@@ -455,7 +455,7 @@ func (h *HNSW) addPrepared(ctx context.Context, ids []uint64, vecs [][]float32, 
 
 	slots := make([]uint32, len(ids))
 	h.mu.Lock()
-	if len(ids)+len(h.ids)-len(h.free) > hnswMaxSlots {
+	if uint64(len(ids)+len(h.ids)-len(h.free)) > hnswMaxSlots {
 		h.mu.Unlock()
 		return fmt.Errorf("index: graph full (%d slots)", len(h.ids))
 	}
