@@ -29,7 +29,7 @@ func staticRows() []float32 {
 	return emb
 }
 
-func testTokenizer(t testing.TB) *Tokenizer {
+func staticTestTokenizer(t testing.TB) *Tokenizer {
 	t.Helper()
 	tok, err := NewWordPiece(staticVocab)
 	if err != nil {
@@ -38,12 +38,12 @@ func testTokenizer(t testing.TB) *Tokenizer {
 	return tok
 }
 
-type modelFiles struct {
+type staticModelFiles struct {
 	tensors []Tensor
 	config  string // "" = no config.json
 }
 
-func writeModelDir(t testing.TB, dir string, mf modelFiles) {
+func writeStaticModelDir(t testing.TB, dir string, mf staticModelFiles) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func writeModelDir(t testing.TB, dir string, mf modelFiles) {
 	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tj, err := testTokenizer(t).MarshalJSON()
+	tj, err := staticTestTokenizer(t).MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func writeModelDir(t testing.TB, dir string, mf modelFiles) {
 }
 
 // expected computes the pooling by its definition, in float64.
-func expected(ids []int, emb []float32, weights []float32, mapping []int32, normalize bool) []float64 {
+func staticExpected(ids []int, emb []float32, weights []float32, mapping []int32, normalize bool) []float64 {
 	out := make([]float64, staticDim)
 	for _, id := range ids {
 		row := id
@@ -99,7 +99,7 @@ func expected(ids []int, emb []float32, weights []float32, mapping []int32, norm
 	return out
 }
 
-func closeTo(t *testing.T, got []float32, want []float64, tol float64) {
+func staticCloseTo(t *testing.T, got []float32, want []float64, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("len %d, want %d", len(got), len(want))
@@ -149,22 +149,22 @@ func TestLoadStaticLayouts(t *testing.T) {
 	ids := []int{11, 5, 7, 9, 10, 12}
 	tests := []struct {
 		name      string
-		mf        modelFiles
+		mf        staticModelFiles
 		wantEmb   []float32
 		weights   []float32
 		mapping   []int32
 		normalize bool
 		tol       float64
 	}{
-		{"f32", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
-		{"f16", modelFiles{tensors: []Tensor{F16Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 2e-3},
-		{"sentence-transformers name", modelFiles{tensors: []Tensor{F32Tensor("embedding.weight", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
-		{"i8 with scales and weights", modelFiles{tensors: []Tensor{
+		{"f32", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
+		{"f16", staticModelFiles{tensors: []Tensor{F16Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 2e-3},
+		{"sentence-transformers name", staticModelFiles{tensors: []Tensor{F32Tensor("embedding.weight", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
+		{"i8 with scales and weights", staticModelFiles{tensors: []Tensor{
 			I8Tensor("embeddings", []int{n, staticDim}, q),
 			F32Tensor("scales", []int{n}, scales),
 			F32Tensor("weights", []int{n}, weights),
 		}}, deq, weights, nil, true, 1e-5},
-		{"potion-like", modelFiles{
+		{"potion-like", staticModelFiles{
 			tensors: []Tensor{
 				F16Tensor("embeddings", []int{rows, staticDim}, emb[:rows*staticDim]),
 				F32Tensor("weights", []int{n}, weights),
@@ -172,7 +172,7 @@ func TestLoadStaticLayouts(t *testing.T) {
 			},
 			config: `{"model_type":"model2vec","architectures":["StaticModel"],"tokenizer_name":"x","apply_pca":4,"apply_zipf":true,"hidden_dim":4,"seq_length":1000000,"normalize":true}`,
 		}, emb, weights, mapping, true, 2e-3},
-		{"not normalized", modelFiles{
+		{"not normalized", staticModelFiles{
 			tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)},
 			config:  `{"normalize":false}`,
 		}, emb, nil, nil, false, 1e-6},
@@ -180,7 +180,7 @@ func TestLoadStaticLayouts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "mini-model")
-			writeModelDir(t, dir, tc.mf)
+			writeStaticModelDir(t, dir, tc.mf)
 			m, err := LoadStatic(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -193,7 +193,7 @@ func TestLoadStaticLayouts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			closeTo(t, got, expected(ids, tc.wantEmb, tc.weights, tc.mapping, tc.normalize), tc.tol)
+			staticCloseTo(t, got, staticExpected(ids, tc.wantEmb, tc.weights, tc.mapping, tc.normalize), tc.tol)
 		})
 	}
 }
@@ -203,11 +203,11 @@ func TestStaticIdentityHash(t *testing.T) {
 	n := len(staticVocab)
 	base := t.TempDir()
 	a, b, c := filepath.Join(base, "a"), filepath.Join(base, "b"), filepath.Join(base, "c")
-	writeModelDir(t, a, modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
-	writeModelDir(t, b, modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
+	writeStaticModelDir(t, a, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
+	writeStaticModelDir(t, b, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
 	emb2 := append([]float32(nil), emb...)
 	emb2[7] += 0.5
-	writeModelDir(t, c, modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb2)}, config: `{"model_name":"named"}`})
+	writeStaticModelDir(t, c, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb2)}, config: `{"model_name":"named"}`})
 	ma, err := LoadStatic(a)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestStaticIdentityHash(t *testing.T) {
 }
 
 func TestNewStatic(t *testing.T) {
-	tok := testTokenizer(t)
+	tok := staticTestTokenizer(t)
 	emb := staticRows()
 	m, err := NewStatic(tok, emb, staticDim, WithStaticName("mem"))
 	if err != nil {
@@ -246,9 +246,9 @@ func TestNewStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeTo(t, vs[0], expected([]int{5}, emb, nil, nil, true), 1e-6)
-	closeTo(t, vs[1], expected([]int{6, 7}, emb, nil, nil, true), 1e-6)
-	closeTo(t, vs[2], expected([]int{13, 14}, emb, nil, nil, true), 1e-6)
+	staticCloseTo(t, vs[0], staticExpected([]int{5}, emb, nil, nil, true), 1e-6)
+	staticCloseTo(t, vs[1], staticExpected([]int{6, 7}, emb, nil, nil, true), 1e-6)
+	staticCloseTo(t, vs[2], staticExpected([]int{13, 14}, emb, nil, nil, true), 1e-6)
 	for _, v := range vs {
 		var n float64
 		for _, x := range v {
@@ -260,11 +260,11 @@ func TestNewStatic(t *testing.T) {
 	}
 	// [UNK] is dropped: "cat zebra" == "cat".
 	v1, _ := m.EmbedQuery(ctx, "cat zebra")
-	closeTo(t, v1, expected([]int{5}, emb, nil, nil, true), 1e-6)
+	staticCloseTo(t, v1, staticExpected([]int{5}, emb, nil, nil, true), 1e-6)
 	// Truncation.
 	mt, _ := NewStatic(tok, emb, staticDim, WithStaticMaxTokens(1))
 	v2, _ := mt.EmbedQuery(ctx, "dog cat cat")
-	closeTo(t, v2, expected([]int{6}, emb, nil, nil, true), 1e-6)
+	staticCloseTo(t, v2, staticExpected([]int{6}, emb, nil, nil, true), 1e-6)
 	// Identity hash depends on the weights.
 	w := make([]float32, len(staticVocab))
 	for i := range w {
@@ -277,7 +277,7 @@ func TestNewStatic(t *testing.T) {
 }
 
 func TestStaticErrors(t *testing.T) {
-	tok := testTokenizer(t)
+	tok := staticTestTokenizer(t)
 	emb := staticRows()
 	m, err := NewStatic(tok, emb, staticDim)
 	if err != nil {
@@ -348,24 +348,24 @@ func TestLoadStaticInvalid(t *testing.T) {
 	q := make([]int8, len(emb))
 	tests := []struct {
 		name string
-		mf   modelFiles
+		mf   staticModelFiles
 		want string
 	}{
-		{"no embeddings", modelFiles{tensors: []Tensor{F32Tensor("other", []int{n, staticDim}, emb)}}, "no tensor named"},
-		{"1-d embeddings", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n * staticDim}, emb)}}, "want [rows, dim]"},
-		{"int embeddings", modelFiles{tensors: []Tensor{{Name: "embeddings", DType: "I32", Shape: []int{n, staticDim}, Data: make([]byte, 4*n*staticDim)}}}, "float type"},
-		{"i8 without scales", modelFiles{tensors: []Tensor{I8Tensor("embeddings", []int{n, staticDim}, q)}}, "scales"},
-		{"scales shape", modelFiles{tensors: []Tensor{I8Tensor("embeddings", []int{n, staticDim}, q), F32Tensor("scales", []int{2}, []float32{1, 1})}}, "scales has shape"},
-		{"wrong rows", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{5, staticDim}, emb[:5*staticDim])}}, "5 rows"},
-		{"dim mismatch", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"hidden_dim": 8}`}, "dimension 8"},
-		{"bad config", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{`}, "config.json"},
-		{"weights 2-d", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb), F32Tensor("weights", []int{1, n}, make([]float32, n))}}, "weights has shape"},
-		{"mapping float", modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb), F32Tensor("mapping", []int{n}, make([]float32, n))}}, "integer"},
+		{"no embeddings", staticModelFiles{tensors: []Tensor{F32Tensor("other", []int{n, staticDim}, emb)}}, "no tensor named"},
+		{"1-d embeddings", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n * staticDim}, emb)}}, "want [rows, dim]"},
+		{"int embeddings", staticModelFiles{tensors: []Tensor{{Name: "embeddings", DType: "I32", Shape: []int{n, staticDim}, Data: make([]byte, 4*n*staticDim)}}}, "float type"},
+		{"i8 without scales", staticModelFiles{tensors: []Tensor{I8Tensor("embeddings", []int{n, staticDim}, q)}}, "scales"},
+		{"scales shape", staticModelFiles{tensors: []Tensor{I8Tensor("embeddings", []int{n, staticDim}, q), F32Tensor("scales", []int{2}, []float32{1, 1})}}, "scales has shape"},
+		{"wrong rows", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{5, staticDim}, emb[:5*staticDim])}}, "5 rows"},
+		{"dim mismatch", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"hidden_dim": 8}`}, "dimension 8"},
+		{"bad config", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{`}, "config.json"},
+		{"weights 2-d", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb), F32Tensor("weights", []int{1, n}, make([]float32, n))}}, "weights has shape"},
+		{"mapping float", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb), F32Tensor("mapping", []int{n}, make([]float32, n))}}, "integer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeModelDir(t, dir, tc.mf)
+			writeStaticModelDir(t, dir, tc.mf)
 			_, err := LoadStatic(dir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
 				t.Errorf("err = %v, want it to name the directory and mention %q", err, tc.want)
@@ -377,7 +377,7 @@ func TestLoadStaticInvalid(t *testing.T) {
 		if _, err := LoadStatic(dir); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
 			t.Errorf("err = %v", err)
 		}
-		writeModelDir(t, dir, modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}})
+		writeStaticModelDir(t, dir, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}})
 		os.Remove(filepath.Join(dir, "tokenizer.json"))
 		if _, err := LoadStatic(dir); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
 			t.Errorf("err = %v", err)
@@ -385,7 +385,7 @@ func TestLoadStaticInvalid(t *testing.T) {
 	})
 	t.Run("corrupt safetensors", func(t *testing.T) {
 		dir := t.TempDir()
-		writeModelDir(t, dir, modelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}})
+		writeStaticModelDir(t, dir, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}})
 		p := filepath.Join(dir, "model.safetensors")
 		b, _ := os.ReadFile(p)
 		os.WriteFile(p, b[:len(b)-3], 0o644)
@@ -396,7 +396,7 @@ func TestLoadStaticInvalid(t *testing.T) {
 }
 
 func TestStaticConcurrent(t *testing.T) {
-	m, err := NewStatic(testTokenizer(t), staticRows(), staticDim)
+	m, err := NewStatic(staticTestTokenizer(t), staticRows(), staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +440,7 @@ func FuzzStaticEmbed(f *testing.F) {
 	for _, s := range []string{"cat", "", " ", "zebra", "the playing cat .", "\xff\xfe", "ca\u00adt", "dog\u2028runs", "猫 cat"} {
 		f.Add(s)
 	}
-	m, err := NewStatic(testTokenizer(f), staticRows(), staticDim)
+	m, err := NewStatic(staticTestTokenizer(f), staticRows(), staticDim)
 	if err != nil {
 		f.Fatal(err)
 	}

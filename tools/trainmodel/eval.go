@@ -342,6 +342,7 @@ func evalTriples(m *embedder.Static, path string) error {
 		return err
 	}
 	ok, n := 0, 0
+	var margin float64
 	for _, line := range strings.Split(string(b), "\n") {
 		c := strings.Split(line, "\t")
 		if strings.HasPrefix(line, "#") || len(c) != 3 {
@@ -352,11 +353,12 @@ func evalTriples(m *embedder.Static, path string) error {
 			return err
 		}
 		n++
+		margin += dot(vs[0], vs[1]) - dot(vs[0], vs[2])
 		if dot(vs[0], vs[1]) > dot(vs[0], vs[2]) {
 			ok++
 		}
 	}
-	fmt.Printf("triples: %d/%d ordered correctly\n", ok, n)
+	fmt.Printf("triples: %d/%d ordered correctly, mean margin %.3f\n", ok, n, margin/float64(n))
 	return nil
 }
 

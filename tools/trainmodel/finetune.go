@@ -119,14 +119,15 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 	var touchedList []int32
 	B := p.Batch
 	qs := make([]float32, B*dim)
-	ds := make([]float32, 2*B*dim)
+	maxDocs := 2 * B // positives and at most one hard negative each
+	ds := make([]float32, maxDocs*dim)
 	qn := make([]float64, B)
-	dn := make([]float64, 2*B)
-	sim := make([]float64, 2*B*B)
-	dS := make([]float64, 2*B*B)
+	dn := make([]float64, maxDocs)
+	sim := make([]float64, B*maxDocs)
+	dS := make([]float64, B*maxDocs)
 	gq := make([]float32, B*dim)
-	gd := make([]float32, 2*B*dim)
-	docs := make([][]int32, 0, 2*B)
+	gd := make([]float32, maxDocs*dim)
+	docs := make([][]int32, 0, maxDocs)
 	pool := func(ids []int32, out []float32) float64 {
 		clear(out)
 		for _, id := range ids {
