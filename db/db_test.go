@@ -542,3 +542,43 @@ func TestEmbedErrorNamesDocument(t *testing.T) {
 		t.Fatalf("count %d", n)
 	}
 }
+
+// Bad inputs that are not documents, and the exact outcome of each.
+func TestBadRequests(t *testing.T) {
+	d, _ := openTest(t)
+	c := mustCollection(t, d, "animals")
+	if _, err := c.Insert(bg, animals...); err != nil {
+		t.Fatal(err)
+	}
+	_, errUnknown := d.Collection(bg, "no-such-collection")
+	_, errEmptyGet := c.Get(bg, "")
+	resMissing, errMissing := c.Search(bg, "animal", WhereExpr(`color = "red"`))
+	resNotMissing, errNot := c.Search(bg, "animal", WhereExpr(`color != "red"`))
+	_, errNaNQuery := c.SearchVector(bg, append(make([]float32, 63), float32(math.NaN())))
+	_, errBadUTF8 := c.Search(bg, "caf\xe9")
+	_, errHugeQuery := c.Search(bg, strings.Repeat("word ", 2<<20))
+	tests := []struct {
+		name string
+		err  error
+		is   error
+	}{
+		{"unknown collection", errUnknown, ErrCollectionNotFound},
+		{"get empty ID", errEmptyGet, ErrNotFound},
+		{"NaN in query vector", errNaNQuery, ErrInvalidArgument},
+		{"invalid UTF-8 query", errBadUTF8, ErrInvalidArgument},
+		{"huge query", errHugeQuery, ErrInvalidArgument},
+	}
+	for _, tt := range tests {
+		if !errors.Is(tt.err, tt.is) {
+			t.Errorf("%s: %v, want %v", tt.name, tt.err, tt.is)
+		}
+	}
+	// A filter on a field no document has is not an error: it matches
+	// nothing, and its negation matches everything.
+	if errMissing != nil || len(resMissing) != 0 {
+		t.Errorf("missing field: %v %v", resMissing, errMissing)
+	}
+	if errNot != nil || len(resNotMissing) != len(animals) {
+		t.Errorf("negated missing field: %d results, %v", len(resNotMissing), errNot)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
@@ -124,8 +125,13 @@ func (c *Collection) Search(ctx context.Context, text string, opts ...SearchOpti
 	if err != nil {
 		return nil, err
 	}
-	if isBlank(text) {
+	switch {
+	case isBlank(text):
 		return nil, fmt.Errorf("%w: empty query text", ErrInvalidArgument)
+	case len(text) > maxTextBytes:
+		return nil, fmt.Errorf("%w: query text of %d bytes exceeds %d", ErrInvalidArgument, len(text), maxTextBytes)
+	case !utf8.ValidString(text):
+		return nil, fmt.Errorf("%w: query text is not valid UTF-8", ErrInvalidArgument)
 	}
 	if st.cfg.Model == nil {
 		return nil, fmt.Errorf("%w: collection %q holds caller-supplied vectors; use SearchVector", ErrNoEmbedder, c.name)
