@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/vecbolt/vecbolt/bench/internal/synth"
+)
+
+// hnswlibDriver is a small C++ program that runs hnswlib on the bench's
+// fvecs/ivecs files. hnswlib is the reference the [index] issue measures
+// vecbolt against; running it in the same run, on the same vectors and
+// queries, turns the comparison into a ratio that the shared machine's
+// noise affects far less than figures from separate runs.
+//
+//go:embed hnswlib/driver.cpp
+var hnswlibDriver []byte
+
+// hnswlibBinary compiles the driver into the cache (once per source
+// version) and returns its path. It needs g++ and hnswlib's headers
+// (Debian: apt-get install libhnswlib-dev); without them the peer is left
+// out of the run.
+func (b *bench) hnswlibBinary(ctx context.Context) (string, error) {
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		return "", fmt.Errorf("no g++: %w", err)
+	}
+	sum := sha256.Sum256(hnswlibDriver)
+	dir := filepath.Join(b.cfg.cache, "hnswlib-driver")
+	bin := filepath.Join(dir, "driver-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	src := bin + ".cpp"
+	if err := os.WriteFile(src, hnswlibDriver, 0o644); err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	tmp := bin + ".tmp"
+	cmd := exec.CommandContext(ctx, gxx, "-O3", "-march=native", "-std=c++17", "-pthread", "-o", tmp, src)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("compiling the hnswlib driver (is libhnswlib-dev installed?): %w: %s", err, firstLine(out.String()))
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// hnswlibLine is one line of the driver's output.
+type hnswlibLine struct {
+	Phase   string   `json:"phase"`
+	Threads int      `json:"threads"`
+	BuildS  float64  `json:"build_s"`
+	RSSMB   float64  `json:"rss_mb"`
+	Ef      int      `json:"ef"`
+	Recall  *float64 `json:"recall"`
+	QPS1T   float64  `json:"qps_1t"`
+	QPS2T   float64  `json:"qps_2t"`
+	P50Ms   float64  `json:"p50_ms"`
+	P99Ms   float64  `json:"p99_ms"`
+}
+
+func (b *bench) runHNSWLib(ctx context.Context, bin string, d *synth.Data, threads int, efs []int) ([]hnswlibLine, error) {
+	fs := synth.FilesFor(b.cfg.cache, d.Spec)
+	ef := make([]string, len(efs))
+	for i, e := range efs {
+		ef[i] = strconv.Itoa(e)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, fs.Base, fs.Queries, fs.GT, strconv.Itoa(hnswM), strconv.Itoa(hnswEfC),
+		strconv.Itoa(b.cfg.k), strconv.Itoa(threads), strings.Join(ef, ","))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("hnswlib driver: %w: %s", err, firstLine(stderr.String()))
+	}
+	var lines []hnswlibLine
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var l hnswlibLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("hnswlib driver output %q: %w", sc.Text(), err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) != 1+len(efs) {
+		return nil, errors.New("hnswlib driver: incomplete output")
+	}
+	return lines, nil
+}
+
+// annHNSWLib measures hnswlib with the same M, efConstruction, k, ef sweep,
+// thread counts and best-of-three rule as vecbolt-hnsw.
+func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
+	bin, err := b.hnswlibBinary(ctx)
+	if err != nil {
+		b.logf("ann: hnswlib left out: %v", err)
+		return nil
+	}
+	lines, err := b.runHNSWLib(ctx, bin, d, 1, b.cfg.efs)
+	if err != nil {
+		return err
+	}
+	if len(threadCounts()) > 1 {
+		more, err := b.runHNSWLib(ctx, bin, d, 2, b.cfg.efs[:1])
+		if err != nil {
+			return err
+		}
+		lines = append(lines, more[0])
+	}
+	var targets targetTracker
+	for _, l := range lines {
+		if l.Phase == "build" {
+			m := Measurement{Suite: "ann", System: "hnswlib", Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+				Params: map[string]any{"phase": "build", "threads": l.Threads, "M": hnswM, "efC": hnswEfC},
+				BuildS: fp(l.BuildS), BuildVPS: fp(float64(d.Spec.N) / l.BuildS), Note: "C++, g++ -O3 -march=native"}
+			if l.Threads == 1 && l.RSSMB > 0 {
+				m.RSSMB = fp(l.RSSMB)
+				m.BytesPerVector = fp(l.RSSMB * (1 << 20) / float64(d.Spec.N))
+			}
+			b.rep.add(m)
+			b.logf("ann: hnswlib built on %d thread(s) in %.1fs", l.Threads, l.BuildS)
+			continue
+		}
+		if l.Recall == nil {
+			return errors.New("hnswlib driver: search line without recall")
+		}
+		m := Measurement{Suite: "ann", System: "hnswlib", Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim, K: b.cfg.k,
+			Params:     map[string]any{"ef": l.Ef, "M": hnswM, "efC": hnswEfC},
+			RecallAt10: fp(*l.Recall), QPS1T: fp(l.QPS1T), QPS2T: fp(l.QPS2T), P50Ms: fp(l.P50Ms), P99Ms: fp(l.P99Ms)}
+		if b.cfg.k != 10 {
+			m.RecallAt10 = nil
+			m.Params["recall_at_k"] = *l.Recall
+		}
+		b.rep.add(m)
+		targets.offer(b, m, *l.Recall, l.Ef)
+		b.logf("ann: hnswlib ef=%d recall %.4f qps_1t %.0f qps_2t %.0f", l.Ef, *l.Recall, l.QPS1T, l.QPS2T)
+	}
+	return nil
+}
+
+// targetTracker emits, once per recall target, a copy of the first swept
+// measurement that reaches it.
+type targetTracker struct {
+	reached [3]bool
+}
+
+func (t *targetTracker) offer(b *bench, m Measurement, recall float64, ef int) {
+	for i, target := range []float64{0.90, 0.95, 0.99} {
+		if t.reached[i] || recall < target {
+			continue
+		}
+		t.reached[i] = true
+		tm := m
+		tm.Params = map[string]any{"target_recall": target}
+		for k, v := range m.Params {
+			tm.Params[k] = v
+		}
+		tm.Note = fmt.Sprintf("first swept ef reaching recall %.2f (ef %d)", target, ef)
+		b.rep.add(tm)
+	}
+}

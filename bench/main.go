@@ -1,0 +1,298 @@
+// Command bench measures vecbolt's speed, recall, memory and retrieval
+// quality side by side with peer libraries, on data it generates or fetches
+// itself into a cache directory.
+//
+//	go run ./bench [flags] SUITE...
+//
+// Suites:
+//   - ann:     the index alone (exact index, vecbolt HNSW, github.com/coder/hnsw,
+//     github.com/philippgille/chromem-go, and hnswlib when g++ and Debian's
+//     libhnswlib-dev are present: see hnswlib.go) on synthetic clustered
+//     vectors with exact ground truth: recall@10, QPS on 1 and 2 threads,
+//     latency, build throughput, memory, snapshot size and load time.
+//   - db:      end to end through the public API (db.Open, Insert,
+//     SearchVector): documents/s including storage, QPS, file size, open time;
+//     chromem-go's persistent mode as the peer.
+//   - embed:   embedder throughput (static and ONNX models, whatever is
+//     available in this build and on this machine).
+//   - quality: retrieval quality of the built-in model against BM25 and their
+//     fusion (nDCG@10, Recall@10) on Debian descriptions (fetched with
+//     apt-get into the cache; the committed demo corpus with --quick), and
+//     HNSW recall on those real embeddings.
+//   - open:    open time after a clean close and after kill -9 of a writer.
+//
+// "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
+// timed loop, with that many goroutines issuing queries, so a peer that
+// parallelizes one query internally (chromem-go) is held to the same number
+// of cores as everyone else.
+//
+// Every timed figure is a measurement of this run; nothing is interpolated.
+// --quick runs small sizes and then checks recall and quality against floors
+// (never timings), exiting 1 if one is missed, so CI can run it.
+//
+// Data are never committed: the synthetic sets (and their fvecs/ivecs files,
+// readable by other ANN libraries) live in --cache, by default
+// $VECBOLT_CACHE/bench or the OS user cache dir's vecbolt/bench.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vecbolt/vecbolt/bench/internal/synth"
+)
+
+// config is the parsed command line.
+type config struct {
+	json        bool
+	plotDir     string
+	plotFormat  string
+	markdown    bool
+	quick       bool
+	n           int
+	queries     int
+	k           int
+	cache       string
+	efs         []int
+	systems     map[string]bool // nil = all
+	peerQ       int             // queries for slow exhaustive peers
+	modelDir    string
+	staticDir   string
+	workDir     string
+	debianLists string
+	save        string
+	from        string
+	cpuProfile  string
+	suites      []string
+}
+
+// allSuites lists the suites in the order a default run executes them.
+func allSuites() []string { return []string{"ann", "db", "embed", "quality", "open"} }
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+func parseArgs(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per measurement per line instead of tables")
+	fs.StringVar(&c.plotDir, "plot", "", "write recall-vs-QPS and throughput plots (SVG) into `DIR`")
+	fs.BoolVar(&c.markdown, "markdown", false, "print the tables as Markdown (for BENCHMARKS.md)")
+	fs.StringVar(&c.plotFormat, "plot-format", "svg", "plot file format: svg or png")
+	fs.BoolVar(&c.quick, "quick", false, "small sizes (< 2 min); exit 1 if recall or quality falls below the floors")
+	fs.IntVar(&c.n, "n", 0, "vectors in the synthetic data set (default 100000; 10000 with --quick); 1000000 for the 1M run")
+	fs.IntVar(&c.queries, "queries", 0, "queries (default 1000; 200 with --quick)")
+	fs.IntVar(&c.k, "k", 10, "neighbours per query")
+	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
+	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated)")
+	systems := fs.String("systems", "", "comma-separated systems to run (default all): vecbolt-flat,vecbolt-hnsw,coder-hnsw,chromem-go")
+	fs.IntVar(&c.peerQ, "peer-queries", 0, "queries for chromem-go, whose exhaustive search is slow (default min(queries, 50))")
+	fs.StringVar(&c.modelDir, "model-dir", "", "also measure the ONNX model in `DIR` (model.onnx + tokenizer.json) in the embed suite")
+	fs.StringVar(&c.staticDir, "static-dir", "", "also measure the static model in `DIR` (model.safetensors + tokenizer.json)")
+	fs.StringVar(&c.debianLists, "debian-lists", "", "apt lists `DIR` with bookworm's main Packages and Translation-en for the quality suite (default: fetched into --cache with apt-get)")
+	fs.StringVar(&c.from, "from", "", "run nothing: print the tables and draw the plots of the JSON lines in `FILE` (a --save or --json output)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
+	fs.StringVar(&c.save, "save", "", "also write the JSON lines to `FILE`")
+	fs.StringVar(&c.workDir, "workdir", "", "where database files are written (default: a temporary dir under --cache, removed at exit)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./bench [flags] SUITE...\nsuites: %s (default: all)\nflags:\n", strings.Join(allSuites(), ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.json && c.markdown {
+		return c, errors.New("--json and --markdown exclude each other")
+	}
+	if c.plotFormat != "svg" && c.plotFormat != "png" {
+		return c, fmt.Errorf("--plot-format %q: want svg or png", c.plotFormat)
+	}
+	var err error
+	if c.efs, err = parseInts(*efs); err != nil {
+		return c, fmt.Errorf("--ef: %w", err)
+	}
+	slices.Sort(c.efs)
+	if *systems != "" {
+		c.systems = map[string]bool{}
+		for _, s := range strings.Split(*systems, ",") {
+			c.systems[strings.TrimSpace(s)] = true
+		}
+	}
+	if c.n == 0 {
+		c.n = 100_000
+		if c.quick {
+			c.n = 10_000
+		}
+	}
+	if c.queries == 0 {
+		c.queries = 1000
+		if c.quick {
+			c.queries = 200
+		}
+	}
+	if c.peerQ == 0 {
+		c.peerQ = min(c.queries, 50)
+	}
+	switch {
+	case c.n < 100:
+		return c, fmt.Errorf("--n %d: need at least 100 vectors", c.n)
+	case c.queries < 10:
+		return c, fmt.Errorf("--queries %d: need at least 10", c.queries)
+	case c.k < 1 || c.k > 100:
+		return c, fmt.Errorf("--k %d: want 1..100 (ground truth holds 100)", c.k)
+	case c.peerQ < 1 || c.peerQ > c.queries:
+		return c, fmt.Errorf("--peer-queries %d: want 1..%d", c.peerQ, c.queries)
+	}
+	if c.cache == "" {
+		if c.cache, err = synth.CacheDir(); err != nil {
+			return c, err
+		}
+	}
+	c.suites = fs.Args()
+	if len(c.suites) == 0 {
+		c.suites = allSuites()
+	}
+	for _, s := range c.suites {
+		if !slices.Contains(allSuites(), s) {
+			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
+		}
+	}
+	return c, nil
+}
+
+func main() {
+	// The open suite re-executes this binary as a writer it can kill.
+	if len(os.Args) > 1 && os.Args[1] == writerCommand {
+		os.Exit(writerMain(os.Args[2:]))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	b, err := newBench(cfg, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if cfg.save != "" {
+		f, err := os.Create(cfg.save)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: --save: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(stderr, "bench: --save: %v\n", err)
+			}
+		}()
+		b.rep.save = f
+	}
+	defer b.cleanup()
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: --cpuprofile: %v\n", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	start := time.Now()
+	failed := false
+	if cfg.from != "" {
+		if err := b.load(cfg.from); err != nil {
+			fmt.Fprintf(stderr, "bench: --from: %v\n", err)
+			return 1
+		}
+		cfg.suites = nil
+	}
+	for _, s := range cfg.suites {
+		t0 := time.Now()
+		b.logf("== suite %s", s)
+		if err := b.runSuite(ctx, s); err != nil {
+			fmt.Fprintf(stderr, "bench: suite %s: %v\n", s, err)
+			failed = true
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		b.logf("== suite %s done in %s", s, time.Since(t0).Round(time.Second))
+	}
+	b.rep.flush(stdout)
+	if cfg.plotDir != "" {
+		if err := b.plot(cfg.plotDir); err != nil {
+			fmt.Fprintf(stderr, "bench: plots: %v\n", err)
+			failed = true
+		}
+	}
+	if bad := b.checkFloors(stderr); bad > 0 {
+		fmt.Fprintf(stderr, "bench: %d floor(s) missed\n", bad)
+		failed = true
+	}
+	b.logf("total %s", time.Since(start).Round(time.Second))
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func (b *bench) runSuite(ctx context.Context, s string) error {
+	switch s {
+	case "ann":
+		return b.annSuite(ctx)
+	case "db":
+		return b.dbSuite(ctx)
+	case "embed":
+		return b.embedSuite(ctx)
+	case "quality":
+		return b.qualitySuite(ctx)
+	case "open":
+		return b.openSuite(ctx)
+	}
+	return fmt.Errorf("unknown suite %q", s)
+}
