@@ -307,9 +307,12 @@ func (d *DB) DeleteCollection(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Lock order is a collection's writeMu before colMu (Reembed holds its
+	// writeMu when it registers the new state), so colMu is not held while
+	// waiting for the writer.
 	d.colMu.Lock()
-	defer d.colMu.Unlock()
 	c := d.cols[name]
+	d.colMu.Unlock()
 	if c != nil {
 		// Wait for a writer in flight, and keep new ones out.
 		c.writeMu.Lock()
@@ -318,8 +321,13 @@ func (d *DB) DeleteCollection(ctx context.Context, name string) error {
 	if err := d.store.Update(func(tx *storage.Tx) error { return tx.DeleteCollection(name) }); err != nil {
 		return fmt.Errorf("vecbolt: delete collection %q: %w", name, err)
 	}
+	d.colMu.Lock()
+	defer d.colMu.Unlock()
 	if c != nil {
 		c.dropped.Store(true)
+	}
+	if cur := d.cols[name]; cur != nil {
+		cur.dropped.Store(true)
 		delete(d.cols, name)
 	}
 	return nil

@@ -107,3 +107,27 @@ func TestCloseDuringSearches(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 }
+
+// Reembed and DeleteCollection racing must not deadlock (they take the
+// collection's write lock and the collection map's lock in the same order).
+func TestReembedDeleteCollectionRace(t *testing.T) {
+	for i := range 20 {
+		d, _ := openTest(t)
+		name := fmt.Sprint("c", i)
+		c := mustCollection(t, d, name)
+		if _, err := c.Insert(bg, animals...); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{}, 2)
+		go func() { _ = d.Reembed(bg, name, nil); done <- struct{}{} }()
+		go func() { _ = d.DeleteCollection(bg, name); done <- struct{}{} }()
+		for range 2 {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Reembed and DeleteCollection deadlocked")
+			}
+		}
+		d.Close()
+	}
+}
