@@ -192,8 +192,25 @@ func (h *HNSW) forceLink(t, x uint32) bool {
 // part of the graph the walk cannot reach: the nearest node the walk does
 // reach links to it. In-link counts alone cannot catch such islands; they
 // form, for instance, when more than 2M copies of one vector fill each
-// other's lists. It costs one pass over all links. Caller holds wmu.
+// other's lists. A bridge replaces a link in a full list, and the replaced
+// link may have been the one that made another, already visited, part of
+// the graph reachable; so passes repeat until one bridges nothing (in
+// practice the second pass does). Each pass costs one read of all links.
+// Caller holds wmu.
 func (h *HNSW) ensureReachable() (bridged int) {
+	const maxPasses = 8
+	for range maxPasses {
+		n := h.reachabilityPass()
+		bridged += n
+		if n == 0 {
+			break
+		}
+	}
+	return bridged
+}
+
+// reachabilityPass is one pass of ensureReachable.
+func (h *HNSW) reachabilityPass() (bridged int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if !h.hasEntry {
@@ -229,15 +246,39 @@ func (h *HNSW) ensureReachable() (bridged int) {
 		h.graphSearch(s, h.vec(x), h.efS, nil, 0)
 		s.buf = append(s.buf[:0], s.top...)
 		slices.SortFunc(s.buf, cmpItem)
+		linked := false
 		for _, t := range s.buf {
 			if t.n != x && seen[t.n] && h.forceLink(t.n, x) {
-				bridged++
+				linked = true
 				break
 			}
+		}
+		if !linked {
+			// Every nearby reached node has a full list whose links are
+			// all some node's last in-link (many duplicates do this):
+			// take any reached node with room.
+			linked = h.linkAnywhere(seen, x)
+		}
+		if linked {
+			bridged++
 		}
 		mark(x)
 	}
 	return bridged
+}
+
+// linkAnywhere links x from any reached node whose layer-0 list has room.
+func (h *HNSW) linkAnywhere(seen []bool, x uint32) bool {
+	for n, ok := range seen {
+		if !ok || uint32(n) == x || h.state[n] != slotLive {
+			continue
+		}
+		lst := h.links(uint32(n), 0)
+		if int(atomic.LoadUint32(&lst[0])) < h.m0 && h.forceLink(uint32(n), x) {
+			return true
+		}
+	}
+	return false
 }
 
 // repairList rewrites n's list on layer l if it links to a tombstone.
