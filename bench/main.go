@@ -16,9 +16,10 @@
 //   - embed:   embedder throughput (static and ONNX models, whatever is
 //     available in this build and on this machine).
 //   - quality: retrieval quality of the built-in model against BM25 and their
-//     fusion (nDCG@10, Recall@10) on Debian descriptions (fetched with
-//     apt-get into the cache; the committed demo corpus with --quick), and
-//     HNSW recall on those real embeddings.
+//     fusion (nDCG@10, Recall@10) on Debian descriptions and on WordNet
+//     synonym → definition (both fetched with apt-get into the cache; the
+//     committed demo corpus with --quick), and HNSW recall on the Debian
+//     embeddings.
 //   - open:    open time after a clean close and after kill -9 of a writer.
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the

@@ -31,6 +31,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 // sections are the categories of the demo, chosen to be far apart in
@@ -46,15 +48,6 @@ type pkg struct {
 	name, source, section, short, long string
 	tags                               []string
 	installedKB                        int64
-}
-
-func sha1Mod10(s string) int {
-	sum := sha1.Sum([]byte(s))
-	r := 0
-	for _, b := range sum {
-		r = (r*256 + int(b)) % 10
-	}
-	return r
 }
 
 func main() {
@@ -75,7 +68,7 @@ func main() {
 	for _, n := range names {
 		p := pkgs[n]
 		words := len(strings.Fields(p.long))
-		if p.long == "" || p.name != p.source || sha1Mod10(p.source) == 0 || words < 25 || words > 110 {
+		if p.long == "" || p.name != p.source || evalsets.EvalSplit(p.source) || words < 25 || words > 110 {
 			continue
 		}
 		if seenText[p.long] {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"compress/gzip"
-	"crypto/sha1"
 	"fmt"
 	"html"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 // source is one training text source: a name for the manifest and a
@@ -29,7 +30,7 @@ type source struct {
 // for 0.8M words of archaic English.
 func sources(wn *wordNet) []source {
 	return []source{
-		{"wordnet", "wordnet-base", func(root string, emit func(string)) error { wn.emitTraining(emit); return nil }},
+		{"wordnet", "wordnet-base", func(root string, emit func(string)) error { emitWordNetTraining(wn, emit); return nil }},
 		{"foldoc", "dict-foldoc", dictd("dict-foldoc/usr/share/dictd/foldoc.dict.dz")},
 		{"jargon", "dict-jargon", dictd("dict-jargon/usr/share/dictd/jargon.dict.dz")},
 		{"devil", "dict-devil", dictd("dict-devil/usr/share/dictd/devil.dict.dz")},
@@ -206,98 +207,16 @@ func cleanHTML(s string) string {
 	return html.UnescapeString(s)
 }
 
-// debPackage is one entry of Translation-en joined with its source package.
-type debPackage struct {
-	Name, Source, Short, Long string
-}
-
-// sha1Mod10 decides the Debian split: sha1(source) % 10 == 0 is evaluation.
-// The digest is read as a big-endian integer; only its value mod 10 matters,
-// computed over all 20 bytes.
-func sha1Mod10(s string) int {
-	sum := sha1.Sum([]byte(s))
-	r := 0
-	for _, b := range sum {
-		r = (r*256 + int(b)) % 10
-	}
-	return r
-}
-
-// readDebian parses the bookworm main Translation-en and Packages lists.
-func readDebian(root string) ([]debPackage, error) {
-	lists := filepath.Join(root, "..", "lists")
-	srcOf := map[string]string{}
-	pk, err := os.ReadFile(filepath.Join(lists, "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"))
-	if err != nil {
-		return nil, err
-	}
-	var cur string
-	for line := range strings.SplitSeq(string(pk), "\n") {
-		switch {
-		case strings.HasPrefix(line, "Package: "):
-			cur = strings.TrimSpace(line[len("Package: "):])
-			if _, ok := srcOf[cur]; !ok {
-				srcOf[cur] = cur
-			}
-		case strings.HasPrefix(line, "Source: "):
-			f := strings.Fields(line[len("Source: "):])
-			if len(f) > 0 && cur != "" {
-				srcOf[cur] = f[0]
-			}
-		}
-	}
-	tr, err := os.ReadFile(filepath.Join(lists, "deb.debian.org_debian_dists_bookworm_main_i18n_Translation-en"))
-	if err != nil {
-		return nil, err
-	}
-	var out []debPackage
-	seen := map[string]bool{}
-	for block := range strings.SplitSeq(string(tr), "\n\n") {
-		var p debPackage
-		var long []string
-		inDesc := false
-		for line := range strings.SplitSeq(block, "\n") {
-			switch {
-			case strings.HasPrefix(line, "Package: "):
-				p.Name = strings.TrimSpace(line[len("Package: "):])
-				inDesc = false
-			case strings.HasPrefix(line, "Description-en: "):
-				p.Short = strings.TrimSpace(line[len("Description-en: "):])
-				inDesc = true
-			case inDesc && strings.HasPrefix(line, " "):
-				l := strings.TrimSpace(line)
-				if l == "." {
-					l = ""
-				}
-				long = append(long, l)
-			default:
-				inDesc = false
-			}
-		}
-		if p.Name == "" || seen[p.Name] {
-			continue
-		}
-		seen[p.Name] = true
-		p.Long = strings.TrimSpace(strings.Join(long, "\n"))
-		p.Source = srcOf[p.Name]
-		if p.Source == "" {
-			p.Source = p.Name
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 // readDebianTraining emits the descriptions of packages in the training
 // split only.
 func readDebianTraining(root string, emit func(string)) error {
-	pkgs, err := readDebian(root)
+	pkgs, err := evalsets.LoadPackages(debianLists(root))
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, p := range pkgs {
-		if sha1Mod10(p.Source) == 0 {
+		if evalsets.EvalSplit(p.Source) {
 			continue
 		}
 		// Many binaries of one source repeat the same text; once is enough.
@@ -310,58 +229,4 @@ func readDebianTraining(root string, emit func(string)) error {
 		paragraphs(p.Long, emit)
 	}
 	return nil
-}
-
-// debPair is one query/document pair of the Debian retrieval set.
-type debPair struct {
-	Source, Query, Doc string
-	Eval               bool
-}
-
-// debianRetrievalSet builds the set as anchors.md describes: one binary per
-// source (named like the source, else the longest description), unique
-// one-line and long descriptions, at least 20 words, one pair per identical
-// first paragraph.
-func debianRetrievalSet(root string) ([]debPair, error) {
-	pkgs, err := readDebian(root)
-	if err != nil {
-		return nil, err
-	}
-	shortN := map[string]int{}
-	longN := map[string]int{}
-	for _, p := range pkgs {
-		shortN[p.Short]++
-		longN[p.Long]++
-	}
-	bySrc := map[string]debPackage{}
-	var srcs []string
-	for _, p := range pkgs {
-		q, ok := bySrc[p.Source]
-		if !ok {
-			srcs = append(srcs, p.Source)
-		}
-		switch {
-		case !ok:
-			bySrc[p.Source] = p
-		case q.Name == p.Source:
-		case p.Name == p.Source || len(p.Long) > len(q.Long):
-			bySrc[p.Source] = p
-		}
-	}
-	sort.Strings(srcs)
-	var out []debPair
-	firstPara := map[string]bool{}
-	for _, s := range srcs {
-		p := bySrc[s]
-		if shortN[p.Short] != 1 || longN[p.Long] != 1 || len(strings.Fields(p.Long)) < 20 {
-			continue
-		}
-		fp, _, _ := strings.Cut(p.Long, "\n\n")
-		if firstPara[fp] {
-			continue
-		}
-		firstPara[fp] = true
-		out = append(out, debPair{Source: s, Query: p.Short, Doc: p.Long, Eval: sha1Mod10(s) == 0})
-	}
-	return out, nil
 }

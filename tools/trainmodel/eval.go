@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"math"
@@ -13,9 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 // runEval prints the model's figures on the two retrieval sets:
@@ -142,16 +141,9 @@ type posting struct {
 	tf  float32
 }
 
-func bm25Terms(s string) []string {
-	var out []string
-	preWords(strings.ToLower(s), func(w string) {
-		r := []rune(w)
-		if unicode.IsLetter(r[0]) || unicode.IsDigit(r[0]) {
-			out = append(out, w)
-		}
-	})
-	return out
-}
+// bm25Terms are the words of the synonym rule, so a query lemma never
+// matches its own definition by term.
+func bm25Terms(s string) []string { return evalsets.Terms(s) }
 
 func newBM25(docs []string) *bm25 {
 	b := &bm25{post: map[string][]posting{}, dlen: make([]float64, len(docs))}
@@ -224,7 +216,7 @@ func rrf(a, b []int, k int) []int {
 }
 
 func evalDebian(root string, m *embedder.Static) error {
-	pairs, err := debianRetrievalSet(root)
+	pairs, err := evalsets.Load(debianLists(root))
 	if err != nil {
 		return err
 	}
@@ -232,7 +224,7 @@ func evalDebian(root string, m *embedder.Static) error {
 	var queries []string
 	var rel []int
 	for i, p := range pairs {
-		docs[i] = p.Doc
+		docs[i] = p.Long
 		if p.Eval {
 			queries = append(queries, p.Query)
 			rel = append(rel, i)
@@ -265,36 +257,13 @@ func evalWordNet(root string, m *embedder.Static, maxQ int) error {
 	if err != nil {
 		return err
 	}
-	defs := make([]string, len(wn.synsets))
-	type q struct {
-		lemma string
-		rel   int
-		key   string
-	}
-	var qs []q
-	for i, s := range wn.synsets {
-		defs[i] = s.Def
-		if !s.HeldOut {
-			continue
-		}
-		words := map[string]bool{}
-		for _, w := range bm25Terms(s.Def) {
-			words[w] = true
-		}
-		for _, l := range s.Lemmas {
-			if strings.ContainsAny(l, " -'.") || words[l] || len(l) < 3 {
-				continue
-			}
-			qs = append(qs, q{l, i, s.Key})
-		}
-	}
-	// Deterministic sample, independent of reading order.
-	h := func(x q) string { s := sha1.Sum([]byte(x.key + "/" + x.lemma)); return string(s[:]) }
-	slices.SortFunc(qs, func(a, b q) int { return cmp.Compare(h(a), h(b)) })
+	defs := wn.Definitions()
+	qs := wn.SynonymQueries()
+	type q = evalsets.SynonymQuery
 	tok := m.Tokenizer()
 	var all, freq []q
 	for _, x := range qs {
-		_, inVocab := tok.TokenID(x.lemma)
+		_, inVocab := tok.TokenID(x.Lemma)
 		if len(all) < maxQ {
 			all = append(all, x)
 		}
@@ -312,21 +281,21 @@ func evalWordNet(root string, m *embedder.Static, maxQ int) error {
 	}{{"all", all}, {"frequent", freq}} {
 		texts := make([]string, len(set.qs))
 		for i, x := range set.qs {
-			texts[i] = x.lemma
+			texts[i] = x.Lemma
 		}
 		qv, _ := embedAll(m, texts)
 		vr := topK(qv, dv, dim, 10)
 		var mv, mb metrics
 		for i, x := range set.qs {
 			if os.Getenv("TRAINMODEL_DEBUG") != "" && i < 6 {
-				fmt.Printf("  query %q -> want %q\n", x.lemma, defs[x.rel])
+				fmt.Printf("  query %q -> want %q\n", x.Lemma, defs[x.Doc])
 				for r, d := range vr[i][:3] {
 					fmt.Printf("    %d. %q\n", r+1, defs[d])
 				}
 			}
-			mv.add(vr[i], x.rel)
-			br, _ := bm.search(x.lemma, 10)
-			mb.add(br, x.rel)
+			mv.add(vr[i], x.Doc)
+			br, _ := bm.search(x.Lemma, 10)
+			mb.add(br, x.Doc)
 		}
 		fmt.Printf("wordnet %-8s vector: %v\n", set.name, mv)
 		fmt.Printf("wordnet %-8s bm25  : %v\n", set.name, mb)

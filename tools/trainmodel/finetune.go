@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 // ftParams configures the contrastive fine-tuning stage.
@@ -39,14 +40,14 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 		}
 		return out[:min(k, p.MaxLen)]
 	}
-	pkgs, err := readDebian(root)
+	pkgs, err := evalsets.LoadPackages(debianLists(root))
 	if err != nil {
 		return nil, err
 	}
 	var deb []ftPair
 	seenQ, seenD := map[string]bool{}, map[string]bool{}
 	for _, pk := range pkgs {
-		if sha1Mod10(pk.Source) == 0 || len(strings.Fields(pk.Long)) < 5 || seenQ[pk.Short] || seenD[pk.Long] {
+		if evalsets.EvalSplit(pk.Source) || len(strings.Fields(pk.Long)) < 5 || seenQ[pk.Short] || seenD[pk.Long] {
 			continue
 		}
 		seenQ[pk.Short], seenD[pk.Long] = true, true
@@ -62,12 +63,12 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 	var defs []string
 	using := map[string][]int{}
 	if p.HardNeg {
-		for _, s := range wn.synsets {
+		for _, s := range wn.Synsets {
 			if s.HeldOut || s.Def == "" {
 				continue
 			}
 			seen := map[string]bool{}
-			for _, w := range bm25Terms(s.Def) {
+			for _, w := range evalsets.Terms(s.Def) {
 				if !seen[w] {
 					seen[w] = true
 					using[w] = append(using[w], len(defs))
@@ -80,7 +81,7 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 	// One list per lemma slot: slot k holds the k-th lemma of each synset,
 	// so one epoch never pairs two lemmas with the same definition.
 	slots := make([][]ftPair, p.WNLemmas)
-	for _, s := range wn.synsets {
+	for _, s := range wn.Synsets {
 		if s.HeldOut || s.Def == "" {
 			continue
 		}

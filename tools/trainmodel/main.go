@@ -60,6 +60,7 @@ import (
 	"time"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 type params struct {
@@ -221,7 +222,7 @@ func distributional(root string, wn *wordNet, p params, logf func(string, ...any
 	}
 	counts := map[string]int{}
 	for _, t := range paras {
-		preWords(t, func(w string) { counts[w]++ })
+		evalsets.SplitWords(t, func(w string) { counts[w]++ })
 	}
 	vocab := buildVocab(counts, p.Vocab)
 	counts = nil
@@ -308,7 +309,7 @@ func distributional(root string, wn *wordNet, p params, logf func(string, ...any
 // touching a held-out synset.
 func wordnetEdges(wn *wordNet, tok *embedder.Tokenizer, maxLemmas int) map[int32][]int32 {
 	set := map[[2]int32]bool{}
-	ids := func(s *synset) []int32 {
+	ids := func(s *evalsets.Synset) []int32 {
 		var out []int32
 		for _, l := range s.Lemmas {
 			if id, ok := tok.TokenID(l); ok && !strings.HasPrefix(l, "##") && len([]rune(l)) > 1 {
@@ -323,7 +324,7 @@ func wordnetEdges(wn *wordNet, tok *embedder.Tokenizer, maxLemmas int) map[int32
 			set[[2]int32{b, a}] = true
 		}
 	}
-	for _, s := range wn.synsets {
+	for _, s := range wn.Synsets {
 		if s.HeldOut {
 			continue
 		}
@@ -335,7 +336,7 @@ func wordnetEdges(wn *wordNet, tok *embedder.Tokenizer, maxLemmas int) map[int32
 		}
 		li = li[:min(len(li), maxLemmas)]
 		for _, rk := range s.Related {
-			r := wn.byKey[rk]
+			r := wn.ByKey[rk]
 			if r == nil || r.HeldOut {
 				continue
 			}

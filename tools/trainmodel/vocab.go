@@ -11,33 +11,6 @@ import (
 // Special tokens, at fixed ids 0..4.
 var specialTokens = []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 
-// preWords approximates the tokenizer's normalizer and pre-tokenizer (lower
-// case, split at spaces and punctuation) well enough to count words for the
-// vocabulary; the real tokenizer then produces the training ids, so an
-// approximation here only changes which strings become tokens.
-func preWords(s string, fn func(string)) {
-	start := -1
-	for i, r := range s {
-		word := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
-		if word {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		if start >= 0 {
-			fn(s[start:i])
-			start = -1
-		}
-		if !unicode.IsSpace(r) && !unicode.IsControl(r) {
-			fn(s[i : i+utf8.RuneLen(r)])
-		}
-	}
-	if start >= 0 {
-		fn(s[start:])
-	}
-}
-
 type vocabParams struct {
 	Words      int `json:"words"`
 	Pieces     int `json:"pieces"`

@@ -1,19 +1,7 @@
-// Package debian builds the bench's real-text retrieval set from Debian's
-// package descriptions: the query is a package's one-line description, the
-// relevant document its long description, the corpus every long
-// description (recipe in shared/notes/anchors.md).
-//
-// Selection, per source package: keep one binary (the one named like the
-// source, else the one with the longest description) whose one-line
-// description is unique in the archive and whose long description is
-// unique and has at least 20 words; keep one pair per identical first
-// paragraph. The evaluation split is sha1(source) % 10 == 0, the part the
-// built-in model never saw in training.
-package debian
+package evalsets
 
 import (
 	"bufio"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -22,28 +10,28 @@ import (
 	"strings"
 )
 
-// Pair is one query/document pair.
+// Pair is one query/document pair of the Debian set.
 type Pair struct {
 	Source, Package string
-	Query, Doc      string
-	Eval            bool
+	// Query is the one-line description.
+	Query string
+	// Doc is the long description with its whitespace collapsed to single
+	// spaces; Long is the same text as the list has it, paragraphs
+	// separated by blank lines (the trainer embeds this form).
+	Doc, Long string
+	// Eval reports whether the source is in the evaluation split.
+	Eval bool
 }
 
 // Package is one entry of Translation-en joined with its source package.
+// Long keeps the list's paragraph breaks as blank lines.
 type Package struct {
 	Name, Source, Short, Long string
 }
 
 // EvalSplit reports whether a source package belongs to the evaluation
 // split: sha1(source) as a big-endian integer, mod 10, is 0.
-func EvalSplit(source string) bool {
-	sum := sha1.Sum([]byte(source))
-	r := 0
-	for _, b := range sum {
-		r = (r*256 + int(b)) % 10
-	}
-	return r == 0
-}
+func EvalSplit(source string) bool { return sha1Mod10(source) == 0 }
 
 // ReadSources reads a Packages list and returns binary → source package.
 func ReadSources(r io.Reader) (map[string]string, error) {
@@ -74,7 +62,8 @@ func ReadSources(r io.Reader) (map[string]string, error) {
 // ReadTranslations reads a Translation-en list (deb822 stanzas with
 // Package and Description-en; the long description is the indented
 // continuation, " ." marking a paragraph break). The first stanza of a
-// package wins.
+// package wins, even when it has no Description-en (Short is then empty;
+// the trainer's text has always included such entries).
 func ReadTranslations(r io.Reader, sources map[string]string) ([]Package, error) {
 	var out []Package
 	seen := map[string]bool{}
@@ -82,7 +71,7 @@ func ReadTranslations(r io.Reader, sources map[string]string) ([]Package, error)
 	var long []string
 	inDesc := false
 	flush := func() {
-		if p.Name != "" && p.Short != "" && !seen[p.Name] {
+		if p.Name != "" && !seen[p.Name] {
 			seen[p.Name] = true
 			p.Long = strings.TrimSpace(strings.Join(long, "\n"))
 			p.Source = sources[p.Name]
@@ -154,7 +143,7 @@ func Pairs(pkgs []Package) []Pair {
 	firstPara := map[string]bool{}
 	for _, s := range srcs {
 		p := bySrc[s]
-		if shortN[p.Short] != 1 || longN[p.Long] != 1 || len(strings.Fields(p.Long)) < 20 {
+		if p.Short == "" || shortN[p.Short] != 1 || longN[p.Long] != 1 || len(strings.Fields(p.Long)) < 20 {
 			continue
 		}
 		fp, _, _ := strings.Cut(p.Long, "\n\n")
@@ -163,7 +152,7 @@ func Pairs(pkgs []Package) []Pair {
 		}
 		firstPara[fp] = true
 		out = append(out, Pair{Source: s, Package: p.Name, Query: p.Short,
-			Doc: strings.Join(strings.Fields(p.Long), " "), Eval: EvalSplit(s)})
+			Doc: strings.Join(strings.Fields(p.Long), " "), Long: p.Long, Eval: EvalSplit(s)})
 	}
 	return out
 }
@@ -171,6 +160,17 @@ func Pairs(pkgs []Package) []Pair {
 // Load reads the bookworm main Packages and Translation-en lists from an
 // apt lists directory and returns the pairs.
 func Load(listsDir string) ([]Pair, error) {
+	pkgs, err := LoadPackages(listsDir)
+	if err != nil {
+		return nil, err
+	}
+	return Pairs(pkgs), nil
+}
+
+// LoadPackages reads the bookworm main Packages and Translation-en lists
+// from an apt lists directory and returns every described package, in list
+// order.
+func LoadPackages(listsDir string) ([]Package, error) {
 	pk, err := findList(listsDir, "_dists_bookworm_main_binary-amd64_Packages")
 	if err != nil {
 		return nil, err
@@ -193,11 +193,7 @@ func Load(listsDir string) ([]Pair, error) {
 		return nil, fmt.Errorf("debian: %w", err)
 	}
 	defer f.Close()
-	pkgs, err := ReadTranslations(f, src)
-	if err != nil {
-		return nil, err
-	}
-	return Pairs(pkgs), nil
+	return ReadTranslations(f, src)
 }
 
 // findList returns the uncompressed list in dir whose name ends in suffix.

@@ -1,4 +1,4 @@
-package debian
+package evalsets
 
 import (
 	"strings"
@@ -90,4 +90,43 @@ func TestReadTranslationsEmpty(t *testing.T) {
 	if _, err := ReadTranslations(strings.NewReader("\n\n"), nil); err == nil {
 		t.Fatal("empty list accepted")
 	}
+}
+
+func TestReadTranslationsNoShort(t *testing.T) {
+	// A stanza without Description-en still counts as the package's first
+	// (the trainer's text always had it) but never becomes a pair.
+	text := "Package: foo\n\nPackage: foo\nDescription-en: later\n " + strings.Repeat("word ", 25) + "\n"
+	pkgs, err := ReadTranslations(strings.NewReader(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) != 1 || pkgs[0].Short != "" || pkgs[0].Source != "foo" {
+		t.Fatalf("packages %+v", pkgs)
+	}
+	if pairs := Pairs(pkgs); len(pairs) != 0 {
+		t.Fatalf("pairs %+v", pairs)
+	}
+}
+
+func FuzzReadTranslations(f *testing.F) {
+	f.Add(translations)
+	f.Add("Package: a\nDescription-en: b\n c\n .\n d\n\n\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		pkgs, err := ReadTranslations(strings.NewReader(text), map[string]string{"a": "src"})
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, p := range pkgs {
+			if p.Name == "" || p.Source == "" || seen[p.Name] {
+				t.Fatalf("package %+v (seen %v)", p, seen[p.Name])
+			}
+			seen[p.Name] = true
+		}
+		for _, p := range Pairs(pkgs) {
+			if p.Query == "" || len(strings.Fields(p.Doc)) < 20 || p.Eval != EvalSplit(p.Source) {
+				t.Fatalf("pair %+v", p)
+			}
+		}
+	})
 }
