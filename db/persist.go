@@ -67,9 +67,6 @@ func loadSnapshot(cfg *storage.CollectionConfig, kind string, r io.Reader) (idx 
 // when a snapshot exists, otherwise by re-adding every vector.
 func (st *colState) restore(c *storage.CollectionTx) error {
 	var pending []uint64
-	if err := c.CheckCounts(); err != nil {
-		return err
-	}
 	kind, r, ok, err := c.Snapshot()
 	if err != nil {
 		return err
@@ -115,16 +112,23 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 	if err := addAll(st.idx, labels, vecs); err != nil {
 		return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
 	}
-	// Every ID must point at a document that carries that ID: a damaged key
-	// in either bucket would otherwise surface later as a silent "not found".
+	// Every ID must point at a document that carries that ID, and there must
+	// be one ID per document: a damaged key in either bucket would otherwise
+	// surface later as a silent "not found". Keys are unique, so matching
+	// counts plus matching pairs make the map one-to-one.
+	ids := 0
 	err = c.ForEachID(func(id string, label uint64) error {
 		if d, ok := st.live[label]; !ok || d.id != id {
 			return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, id, label)
 		}
+		ids++
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if ids != len(st.live) {
+		return fmt.Errorf("%w: %d IDs for %d documents", ErrCorrupt, ids, len(st.live))
 	}
 	// Replay what the snapshot lacks: a pending label is either stored (add
 	// or replace its vector) or gone (delete it).

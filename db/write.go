@@ -111,11 +111,9 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 	if idxErr != nil {
 		return ids, idxErr
 	}
-	if err := c.checkpointLocked(false); err != nil {
-		// The write itself succeeded; a failed snapshot only costs
-		// reopening time, and the next write retries it.
-		return ids, nil
-	}
+	// The write itself succeeded; a failed snapshot only costs reopening
+	// time, and the next write retries it.
+	_ = c.checkpointLocked(false)
 	return ids, nil
 }
 

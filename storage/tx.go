@@ -221,16 +221,6 @@ func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
 	return c.b.Bucket(bucketPending).Put(k, nil)
 }
 
-// CheckCounts verifies that the ID index and the documents have the same
-// number of entries: a damaged key in either would break the one-to-one map.
-func (c *CollectionTx) CheckCounts() error {
-	ids, docs := c.b.Bucket(bucketIDs).Stats().KeyN, c.b.Bucket(bucketDocs).Stats().KeyN
-	if ids != docs {
-		return fmt.Errorf("%w: collection %q has %d IDs for %d documents", ErrCorrupt, c.name, ids, docs)
-	}
-	return nil
-}
-
 // Count returns the number of documents.
 func (c *CollectionTx) Count() int { return c.b.Bucket(bucketIDs).Stats().KeyN }
 
