@@ -13,7 +13,9 @@ package index
 //     and idmap maps back. Deleted slots are tombstoned, later repaired away
 //     and recycled through a free list.
 //   - Vectors live in segments of hnswSegSize rows, so growth allocates one
-//     new segment and never copies existing vectors.
+//     new segment and never copies existing vectors. With WithInt8 the rows
+//     are int8 codes plus per-vector scalars instead (hnsw_int8.go), and
+//     every distance the graph computes is an int8 one.
 //   - Layer-0 links are fixed-size uint32 arrays ([count, n1..n2M]) in
 //     segments of the same size; upper-layer links exist only for nodes with
 //     level > 0 (one small slice each, level×(M+1) words).
@@ -91,6 +93,7 @@ type hnswConfig struct {
 	compact   float64
 	workers   int
 	exactFrac float64
+	q8        bool
 }
 
 // WithM sets the number of links per node on upper layers (layer 0 gets
@@ -187,10 +190,15 @@ type HNSW struct {
 	compact   float64
 	workers   int
 	exactFrac float64
+	// q8 selects int8 storage (WithInt8): q8Segs replaces vecSegs,
+	// one row of rowLen bytes per slot (hnsw_int8.go has the layout).
+	q8     bool
+	rowLen int
 
 	rng *rand.PCG // level draws; guarded by mu (written under Lock)
 
-	vecSegs [][]float32 // hnswSegSize*dim floats each
+	vecSegs [][]float32 // hnswSegSize*dim floats each (float32 graphs)
+	q8Segs  [][]int8    // hnswSegSize*rowLen bytes each (int8 graphs)
 	l0Segs  [][]uint32  // hnswSegSize*(m0+1) words each
 	// inSegs counts, per slot, the layer-0 lists that link to it (atomic).
 	// The selection heuristic can prune a node's last in-link, which makes
@@ -221,15 +229,18 @@ type HNSW struct {
 // hnswScratch is the per-goroutine working memory of a search or insert.
 // It is pooled so that steady-state searches allocate nothing.
 type hnswScratch struct {
-	vis  visitedSet
-	cand minItemHeap
-	top  maxItemHeap
-	q    []float32
-	buf  []hnswItem
-	sel  []hnswItem
-	res  []Result
-	rh   resultMaxHeap
-	eps  []hnswItem
+	vis   visitedSet
+	cand  minItemHeap
+	top   maxItemHeap
+	q     []float32
+	q8    []int8    // the quantized query (int8 graphs)
+	rv    []float32 // a re-rank vector, prepared
+	cand2 []Result  // candidates awaiting re-rank
+	buf   []hnswItem
+	sel   []hnswItem
+	res   []Result
+	rh    resultMaxHeap
+	eps   []hnswItem
 }
 
 // NewHNSW returns an empty graph for vectors of dimension dim compared with
@@ -253,9 +264,12 @@ func newHNSW(dim int, m Metric, c hnswConfig) *HNSW {
 	h := &HNSW{
 		dim: dim, metric: m, m: c.m, m0: 2 * c.m, efC: c.efC, efS: c.efS,
 		mL: 1 / math.Log(float64(c.m)), seed: c.seed, compact: c.compact,
-		workers: c.workers, exactFrac: c.exactFrac,
+		workers: c.workers, exactFrac: c.exactFrac, q8: c.q8,
 		rng:   rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15),
 		idmap: make(map[uint64]uint32),
+	}
+	if c.q8 {
+		h.rowLen = int8RowLen(dim, m)
 	}
 	h.pool.New = func() any { return &hnswScratch{} }
 	return h
@@ -297,7 +311,9 @@ func (h *HNSW) IDs() []uint64 {
 }
 
 // Vector returns a copy of the stored vector for id (normalized under
-// Cosine) and whether id is present.
+// Cosine) and whether id is present. On an int8 graph (WithInt8) it is the
+// decoded approximation, codes times the vector's scale, not the vector
+// that was added.
 func (h *HNSW) Vector(id uint64) ([]float32, bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -305,8 +321,15 @@ func (h *HNSW) Vector(id uint64) ([]float32, bool) {
 	if !ok {
 		return nil, false
 	}
+	if h.q8 {
+		return h.decode8(n, make([]float32, h.dim)), true
+	}
 	return append([]float32(nil), h.vec(n)...), true
 }
+
+// Int8 reports whether the graph stores int8 codes (WithInt8) rather than
+// float32 vectors.
+func (h *HNSW) Int8() bool { return h.q8 }
 
 // HNSWStats describes the graph's size and shape.
 type HNSWStats struct {
@@ -315,16 +338,25 @@ type HNSWStats struct {
 	// Bytes is the memory held by vectors, links and per-node metadata
 	// (excluding Go map overhead estimates beyond 16 bytes per ID).
 	Bytes int64
+	// VectorBytes is the part of Bytes that holds vectors: float32 rows,
+	// or int8 codes with their per-vector scalars under WithInt8.
+	VectorBytes int64
+	// Int8 reports quantized storage (WithInt8).
+	Int8 bool
 }
 
 // Stats returns the current size and shape of the graph.
 func (h *HNSW) Stats() HNSWStats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	var b int64
+	var vb int64
 	for _, s := range h.vecSegs {
-		b += int64(cap(s)) * 4
+		vb += int64(cap(s)) * 4
 	}
+	for _, s := range h.q8Segs {
+		vb += int64(cap(s))
+	}
+	b := vb
 	for _, s := range h.l0Segs {
 		b += int64(cap(s)) * 4
 	}
@@ -337,7 +369,7 @@ func (h *HNSW) Stats() HNSWStats {
 	b += int64(cap(h.levels)) + int64(cap(h.state)) + int64(cap(h.ids))*8
 	b += int64(len(h.idmap)) * 16
 	return HNSWStats{Live: h.live, Tombstones: h.tomb, FreeSlots: len(h.free),
-		Slots: len(h.ids), MaxLevel: h.maxLevel, Bytes: b}
+		Slots: len(h.ids), MaxLevel: h.maxLevel, Bytes: b, VectorBytes: vb, Int8: h.q8}
 }
 
 // vec returns slot n's vector.
@@ -551,13 +583,21 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 	} else {
 		n = uint32(len(h.ids))
 		si := int(n) >> hnswSegShift
-		if si >= len(h.vecSegs) {
-			h.vecSegs = append(h.vecSegs, make([]float32, hnswSegSize*h.dim))
+		if si >= len(h.l0Segs) {
+			if h.q8 {
+				h.q8Segs = append(h.q8Segs, make([]int8, hnswSegSize*h.rowLen))
+			} else {
+				h.vecSegs = append(h.vecSegs, make([]float32, hnswSegSize*h.dim))
+			}
 			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
 			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
-		} else if len(h.vecSegs[si]) < hnswSegSize*h.dim {
+		} else if len(h.l0Segs[si]) < hnswSegSize*(h.m0+1) {
 			// A loaded graph's last segment holds only its rows.
-			h.vecSegs[si] = append(make([]float32, 0, hnswSegSize*h.dim), h.vecSegs[si]...)[:hnswSegSize*h.dim]
+			if h.q8 {
+				h.q8Segs[si] = append(make([]int8, 0, hnswSegSize*h.rowLen), h.q8Segs[si]...)[:hnswSegSize*h.rowLen]
+			} else {
+				h.vecSegs[si] = append(make([]float32, 0, hnswSegSize*h.dim), h.vecSegs[si]...)[:hnswSegSize*h.dim]
+			}
 			h.l0Segs[si] = append(make([]uint32, 0, hnswSegSize*(h.m0+1)), h.l0Segs[si]...)[:hnswSegSize*(h.m0+1)]
 			h.inSegs[si] = append(make([]uint32, 0, hnswSegSize), h.inSegs[si]...)[:hnswSegSize]
 		}
@@ -566,7 +606,11 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 		h.state = append(h.state, slotLive)
 		h.upper = append(h.upper, nil)
 	}
-	copy(h.vec(n), v)
+	if h.q8 {
+		encodeRow8(h.row8(n), v, h.metric)
+	} else {
+		copy(h.vec(n), v)
+	}
 	clear(h.links(n, 0))
 	*h.inCount(n) = 0
 	if level > 0 {
@@ -607,12 +651,12 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 		h.mu.RUnlock()
 		return
 	}
-	q := h.vec(n)
+	q := h.node(n)
 	level := int(h.levels[n])
 	ep, top := h.entry, h.maxLevel
-	cur := hnswItem{distance(h.metric, h.vec(ep), q), ep}
+	cur := hnswItem{h.dist(ep, &q), ep}
 	for l := top; l > level; l-- {
-		cur = h.greedy(q, cur, l)
+		cur = h.descend(&q, cur, l)
 	}
 	// Each layer's search starts from all of the previous layer's results,
 	// as in the paper: with concurrent inserts the closest of them may be a
@@ -621,7 +665,7 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 	for l := min(level, top); l >= 0; l-- {
 		s.vis.reset(len(h.ids))
 		s.vis.visit(n)
-		h.searchLayer(s, q, s.eps, h.efC, l, nil, 0)
+		h.walkLayer(s, &q, s.eps, h.efC, l)
 		s.buf = s.buf[:0]
 		for len(s.top) > 0 {
 			s.buf = append(s.buf, s.top.pop())
@@ -649,7 +693,7 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 			e := atomic.LoadUint32(&lst[i])
 			old = append(old, e)
 			if !slices.ContainsFunc(sel, func(it hnswItem) bool { return it.n == e }) {
-				sel = append(sel, hnswItem{distance(h.metric, h.vec(e), q), e})
+				sel = append(sel, hnswItem{h.dist(e, &q), e})
 			}
 		}
 		if len(sel) > maxLinks {
@@ -710,12 +754,12 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 		}
 		return
 	}
-	tv := h.vec(t)
+	tv := h.node(t)
 	s.buf = s.buf[:0]
 	s.buf = append(s.buf, hnswItem{d, n})
 	for i := 1; i <= cnt; i++ {
 		e := atomic.LoadUint32(&lst[i])
-		s.buf = append(s.buf, hnswItem{distance(h.metric, h.vec(e), tv), e})
+		s.buf = append(s.buf, hnswItem{h.dist(e, &tv), e})
 	}
 	slices.SortFunc(s.buf, cmpItem)
 	s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
@@ -753,10 +797,10 @@ func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnsw
 		if len(out) >= max {
 			break
 		}
-		cv := h.vec(c.n)
+		cv := h.node(c.n)
 		good := true
 		for _, o := range out {
-			if distance(h.metric, h.vec(o.n), cv) < c.d {
+			if h.dist(o.n, &cv) < c.d {
 				good = false
 				break
 			}
@@ -894,9 +938,41 @@ type SearchOptions struct {
 	// is small relative to the index (the exact fraction), the search
 	// scores exactly these IDs instead of walking the graph.
 	Candidates []uint64
+	// Rerank, on an int8 graph (WithInt8), returns the full-precision
+	// vector stored under id: the vector as it was given to Add. The search
+	// prepares it as Add does (normalized under Cosine, into its own
+	// buffer: the returned slice is never modified or kept) and scores it
+	// against the float32 query, so results carry exact distances in exact
+	// order, as a float32 graph would return. dst has length 0 and capacity
+	// Dim; filling and returning it avoids an allocation.
+	//
+	// Without Rerank an int8 graph returns its approximate int8 distances
+	// (and their order). Float32 graphs never call Rerank: their distances
+	// are exact already.
+	//
+	// The search fails with an error wrapping ErrRerank when Rerank reports
+	// false for an ID the graph still holds, or returns anything but Dim
+	// finite components (or a zero vector under Cosine). false for an ID
+	// deleted from the graph since the walk drops that candidate. Rerank is
+	// called after the graph's lock is released, so it may be slow (read a
+	// file) and may call into the graph; it must be safe for concurrent
+	// use.
+	Rerank func(id uint64, dst []float32) ([]float32, bool)
+	// RerankCount is how many candidates, best by int8 distance first,
+	// Rerank scores; 0 means every candidate the search found (ef of them
+	// when the graph holds that many). It is raised to K, and ef is raised
+	// to it. Exact scans (selective filters, walks that fall back) keep the
+	// same number of int8 candidates for Rerank.
+	RerankCount int
 }
 
-// Search implements Index with ef = max(k, efSearch).
+// ErrRerank reports that SearchOptions.Rerank could not supply a usable
+// vector for a candidate.
+var ErrRerank = errors.New("index: re-rank vector unavailable")
+
+// Search implements Index with ef = max(k, efSearch). On an int8 graph the
+// distances are the approximate int8 ones (SearchWith with
+// SearchOptions.Rerank returns exact ones).
 func (h *HNSW) Search(q []float32, k int, filter Filter) ([]Result, error) {
 	return h.SearchInto(nil, q, SearchOptions{K: k, Filter: filter})
 }
@@ -920,7 +996,7 @@ func (h *HNSW) SearchWith(q []float32, opts SearchOptions) ([]Result, error) {
 const filteredBudgetFactor = 64
 
 // SearchInto is SearchWith appending into dst[:0]; with enough capacity in
-// dst it allocates nothing.
+// dst it allocates nothing (Rerank's own allocations aside).
 func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Result, error) {
 	dst = dst[:0]
 	if opts.K < 0 {
@@ -928,6 +1004,9 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 	}
 	if opts.Ef < 0 {
 		return dst, fmt.Errorf("index: ef %d must not be negative", opts.Ef)
+	}
+	if opts.RerankCount < 0 {
+		return dst, fmt.Errorf("index: rerank count %d must not be negative", opts.RerankCount)
 	}
 	if !(opts.MatchEstimate >= 0 && opts.MatchEstimate <= 1) {
 		return dst, fmt.Errorf("index: match estimate %v outside 0..1", opts.MatchEstimate)
@@ -958,23 +1037,54 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 		ef = h.efS
 	}
 	ef = max(ef, opts.K)
+	rerank := h.q8 && opts.Rerank != nil
+	keep := opts.K
+	if rerank {
+		keep = ef
+		if opts.RerankCount > 0 {
+			keep = max(opts.RerankCount, opts.K)
+			ef = max(ef, keep)
+		}
+	}
+	var hq hnswQuery
+	if h.q8 {
+		// The query is quantized once; every distance of the walk is then
+		// an int8 kernel call.
+		if cap(s.q8) < h.rowLen {
+			s.q8 = make([]int8, h.rowLen)
+		}
+		row := s.q8[:h.rowLen]
+		encodeRow8(row, qv, h.metric)
+		hq.q = h.ref8Row(row)
+	} else {
+		hq.f = qv
+	}
+	if !rerank {
+		return h.searchLocked(s, dst, &hq, opts, ef, keep), nil
+	}
+	s.cand2 = h.searchLocked(s, s.cand2[:0], &hq, opts, ef, keep)
+	return h.rerank(s, dst, qv, opts)
+}
 
+// searchLocked picks the route (exact scan or graph walk) under mu.RLock
+// and appends the best keep results, by the graph's own distances, to dst.
+func (h *HNSW) searchLocked(s *hnswScratch, dst []Result, q *hnswQuery, opts SearchOptions, ef, keep int) []Result {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.live == 0 || !h.hasEntry {
-		return dst, nil
+		return dst
 	}
 	if opts.Candidates != nil && float64(len(opts.Candidates)) <= h.exactFrac*float64(h.live) {
-		return h.exactCandidates(s, dst, qv, opts.K, opts.Filter, opts.Candidates), nil
+		return h.exactCandidates(s, dst, q, keep, opts.Filter, opts.Candidates)
 	}
 	if opts.Filter != nil && opts.MatchEstimate > 0 && opts.MatchEstimate <= h.exactFrac {
-		return h.exactAll(s, dst, qv, opts.K, opts.Filter), nil
+		return h.exactAll(s, dst, q, keep, opts.Filter)
 	}
 	budget := 0
 	if opts.Filter != nil || h.tomb > 0 {
 		budget = max(filteredBudgetFactor*ef, 4096)
 	}
-	reached, exhausted := h.graphSearch(s, qv, ef, opts.Filter, budget)
+	reached, exhausted := h.walk(s, q, ef, opts.Filter, budget)
 	// The exact scan is the guarantee that neither a filter nor a node the
 	// walk cannot reach makes results go missing. It answers when the walk
 	// ran out of nodes with room left in its list while some node was never
@@ -983,14 +1093,14 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 	// recall (or hold fewer than k results).
 	unreached := exhausted && len(s.top) < ef && reached < len(h.ids)-len(h.free)
 	if unreached || (!exhausted && len(s.top) < ef) {
-		return h.exactAll(s, dst, qv, opts.K, opts.Filter), nil
+		return h.exactAll(s, dst, q, keep, opts.Filter)
 	}
 	s.res = s.res[:0]
 	for _, it := range s.top {
 		s.res = append(s.res, Result{ID: h.ids[it.n], Distance: it.d})
 	}
 	slices.SortFunc(s.res, cmpResult)
-	return append(dst, s.res[:min(opts.K, len(s.res))]...), nil
+	return append(dst, s.res[:min(keep, len(s.res))]...)
 }
 
 func cmpResult(a, b Result) int {
@@ -1003,8 +1113,17 @@ func cmpResult(a, b Result) int {
 	return 0
 }
 
+// walk descends from the entry point and leaves up to ef results in s.top,
+// on whichever storage the graph has. Caller holds mu.RLock.
+func (h *HNSW) walk(s *hnswScratch, q *hnswQuery, ef int, filter Filter, budget int) (reached int, exhausted bool) {
+	if h.q8 {
+		return h.graphSearch8(s, &q.q, ef, filter, budget)
+	}
+	return h.graphSearch(s, q.f, ef, filter, budget)
+}
+
 // graphSearch descends from the entry point and leaves up to ef results in
-// s.top. Caller holds mu.RLock.
+// s.top. Caller holds mu.RLock. Float32 graphs only.
 func (h *HNSW) graphSearch(s *hnswScratch, q []float32, ef int, filter Filter, budget int) (reached int, exhausted bool) {
 	ep := h.entry
 	cur := hnswItem{distance(h.metric, h.vec(ep), q), ep}
@@ -1016,9 +1135,9 @@ func (h *HNSW) graphSearch(s *hnswScratch, q []float32, ef int, filter Filter, b
 	return h.searchLayer(s, q, eps[:], ef, 0, filter, budget)
 }
 
-// exactAll scores every live node that passes filter. Caller holds
+// exactAll keeps the k best live nodes that pass filter. Caller holds
 // mu.RLock.
-func (h *HNSW) exactAll(s *hnswScratch, dst []Result, q []float32, k int, filter Filter) []Result {
+func (h *HNSW) exactAll(s *hnswScratch, dst []Result, q *hnswQuery, k int, filter Filter) []Result {
 	s.rh = s.rh[:0]
 	for n, st := range h.state {
 		if st != slotLive {
@@ -1028,13 +1147,13 @@ func (h *HNSW) exactAll(s *hnswScratch, dst []Result, q []float32, k int, filter
 		if filter != nil && !filter(id) {
 			continue
 		}
-		h.offerExact(s, Result{ID: id, Distance: distance(h.metric, h.vec(uint32(n)), q)}, k)
+		h.offerExact(s, Result{ID: id, Distance: h.dist(uint32(n), q)}, k)
 	}
 	return h.finishExact(s, dst)
 }
 
 // exactCandidates scores the listed IDs. Caller holds mu.RLock.
-func (h *HNSW) exactCandidates(s *hnswScratch, dst []Result, q []float32, k int, filter Filter, cands []uint64) []Result {
+func (h *HNSW) exactCandidates(s *hnswScratch, dst []Result, q *hnswQuery, k int, filter Filter, cands []uint64) []Result {
 	s.rh = s.rh[:0]
 	s.vis.reset(len(h.ids))
 	for _, id := range cands {
@@ -1045,7 +1164,7 @@ func (h *HNSW) exactCandidates(s *hnswScratch, dst []Result, q []float32, k int,
 		if filter != nil && !filter(id) {
 			continue
 		}
-		h.offerExact(s, Result{ID: id, Distance: distance(h.metric, h.vec(n), q)}, k)
+		h.offerExact(s, Result{ID: id, Distance: h.dist(n, q)}, k)
 	}
 	return h.finishExact(s, dst)
 }

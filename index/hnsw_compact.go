@@ -90,7 +90,11 @@ func (h *HNSW) compactLocked() {
 		h.levels[n] = 0
 		h.upper[n] = nil
 		clear(h.links(uint32(n), 0))
-		clear(h.vec(uint32(n)))
+		if h.q8 {
+			clear(h.row8(uint32(n)))
+		} else {
+			clear(h.vec(uint32(n)))
+		}
 		h.free = append(h.free, uint32(n))
 	}
 	h.tomb = 0
@@ -129,14 +133,14 @@ func (h *HNSW) fixOrphans() {
 
 // adopt links a neighbour of x back to x. Caller holds mu.RLock and wmu.
 func (h *HNSW) adopt(x uint32) {
-	xv := h.vec(x)
+	xv := h.node(x)
 	own := h.links(x, 0)
 	var candBuf [64]hnswItem
 	cands := candBuf[:0]
 	for i := 1; i <= int(atomic.LoadUint32(&own[0])); i++ {
 		t := atomic.LoadUint32(&own[i])
 		if h.state[t] == slotLive {
-			cands = append(cands, hnswItem{distance(h.metric, h.vec(t), xv), t})
+			cands = append(cands, hnswItem{h.dist(t, &xv), t})
 		}
 	}
 	slices.SortFunc(cands, cmpItem)
@@ -167,14 +171,14 @@ func (h *HNSW) forceLink(t, x uint32) bool {
 		h.incIn(x)
 		return true
 	}
-	tv := h.vec(t)
+	tv := h.node(t)
 	victim, far := -1, float32(0)
 	for i := 1; i <= cnt; i++ {
 		e := atomic.LoadUint32(&lst[i])
 		if atomic.LoadUint32(h.inCount(e)) < 2 && h.state[e] == slotLive {
 			continue
 		}
-		if d := distance(h.metric, h.vec(e), tv); victim < 0 || d > far {
+		if d := h.dist(e, &tv); victim < 0 || d > far {
 			victim, far = i, d
 		}
 	}
@@ -243,7 +247,8 @@ func (h *HNSW) reachabilityPass() (bridged int) {
 			continue
 		}
 		x := uint32(n)
-		h.graphSearch(s, h.vec(x), h.efS, nil, 0)
+		xq := h.node(x)
+		h.walk(s, &xq, h.efS, nil, 0)
 		s.buf = append(s.buf[:0], s.top...)
 		slices.SortFunc(s.buf, cmpItem)
 		linked := false
@@ -300,7 +305,7 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 	if l == 0 {
 		maxLinks = h.m0
 	}
-	nv := h.vec(n)
+	nv := h.node(n)
 	var oldBuf [65]uint32
 	old := oldBuf[:0]
 	for i := 1; i <= cnt; i++ {
@@ -318,7 +323,7 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 			continue
 		}
 		if h.state[e] == slotLive {
-			s.buf = append(s.buf, hnswItem{distance(h.metric, h.vec(e), nv), e})
+			s.buf = append(s.buf, hnswItem{h.dist(e, &nv), e})
 		} else {
 			s.sel = append(s.sel, hnswItem{0, e})
 		}
@@ -339,7 +344,7 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 				continue
 			}
 			if h.state[e] == slotLive {
-				s.buf = append(s.buf, hnswItem{distance(h.metric, h.vec(e), nv), e})
+				s.buf = append(s.buf, hnswItem{h.dist(e, &nv), e})
 			} else {
 				s.sel = append(s.sel, hnswItem{0, e})
 			}
@@ -362,7 +367,7 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 		if h.state[e] != slotLive || slices.ContainsFunc(sel, func(it hnswItem) bool { return it.n == e }) {
 			continue
 		}
-		sel = append(sel, hnswItem{distance(h.metric, h.vec(e), nv), e})
+		sel = append(sel, hnswItem{h.dist(e, &nv), e})
 	}
 	var curBuf [65]uint32
 	curOld := curBuf[:0]

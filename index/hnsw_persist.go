@@ -1,14 +1,18 @@
 package index
 
-// Binary snapshot of an HNSW graph (format version 1), little-endian:
+// Binary snapshot of an HNSW graph (format version 2), little-endian:
 //
 //	header   magic "VBHNSW\r\n", version u32, then the parameters and
-//	         counts (see hnswHeader), the level RNG state (u32 length +
-//	         bytes)
+//	         counts (see hnswHeader), the storage u32 (0 float32, 1 int8;
+//	         absent in version 1, which is always float32), the level RNG
+//	         state (u32 length + bytes)
 //	ids      slots × u64          caller IDs (0 for free slots)
 //	levels   slots × u8
 //	states   slots × u8           0 live, 1 tombstone, 2 free
-//	vectors  slots × dim × f32    (zeros for free slots)
+//	vectors  float32: slots × dim × f32 (zeros for free slots)
+//	         int8:    slots × (dim × i8 codes, f32 scale); codes in
+//	         [-127, 127], scale finite and ≥ 0. The L2 code norm kept in
+//	         memory is derived, not stored.
 //	layer 0  slots × (2M+1) × u32 [count, links..., zero padding]
 //	upper    for each slot with level L > 0, L × (M+1) × u32
 //	trailer  CRC-32C (Castagnoli) of every preceding byte, u32
@@ -32,7 +36,9 @@ import (
 
 const (
 	hnswMagic   = "VBHNSW\r\n"
-	hnswVersion = 1
+	hnswVersion = 2
+	// hnswMinVersion is the oldest version ReadHNSW still reads.
+	hnswMinVersion = 1
 	// hnswChunk is the decode/encode buffer size for bulk sections.
 	hnswChunk = 64 << 10
 	// hnswAllocSlack is how far an allocation may run ahead of the bytes
@@ -48,6 +54,12 @@ var ErrCorruptHNSW = errors.New("index: corrupt HNSW snapshot")
 var ErrHNSWVersion = errors.New("index: unsupported HNSW snapshot version")
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Storage kinds recorded in a version 2 header.
+const (
+	hnswStorageFloat32 = 0
+	hnswStorageInt8    = 1
+)
 
 // hnswHeader holds the fixed-size fields after magic and version.
 type hnswHeader struct {
@@ -115,6 +127,22 @@ func (e *hnswEncoder) f32s(vs []float32) {
 	}
 }
 
+// rows8 writes the int8 rows: codes and scale of each slot (the L2 norm
+// word is derived on load).
+func (e *hnswEncoder) rows8(h *HNSW) {
+	per := h.dim + 4
+	e.buf = e.buf[:0]
+	for n := range h.ids {
+		if len(e.buf)+per > hnswChunk && len(e.buf) > 0 {
+			e.bytes(e.buf)
+			e.buf = e.buf[:0]
+		}
+		e.buf = append(e.buf, asBytes(h.row8(uint32(n))[:per])...)
+	}
+	e.bytes(e.buf)
+	e.buf = e.buf[:0]
+}
+
 // WriteTo writes a consistent snapshot of the graph to w. Searches continue
 // while it runs; Add, Delete and Compact wait until it returns. w should be
 // buffered or large-chunked storage; WriteTo buffers 64 KiB itself.
@@ -140,6 +168,11 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	var hb []byte
 	hb, _ = binary.Append(hb, binary.LittleEndian, &hd)
 	e.bytes(hb)
+	if h.q8 {
+		e.u32(hnswStorageInt8)
+	} else {
+		e.u32(hnswStorageFloat32)
+	}
 	rs, err := h.rng.MarshalBinary()
 	if err != nil {
 		return 0, fmt.Errorf("index: snapshot RNG state: %w", err)
@@ -156,9 +189,13 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	}
 	e.bytes(h.levels)
 	e.bytes(h.state)
-	for n := 0; n < len(h.ids); n += hnswSegSize {
-		rows := min(hnswSegSize, len(h.ids)-n)
-		e.f32s(h.vecSegs[n>>hnswSegShift][:rows*h.dim])
+	if h.q8 {
+		e.rows8(h)
+	} else {
+		for n := 0; n < len(h.ids); n += hnswSegSize {
+			rows := min(hnswSegSize, len(h.ids)-n)
+			e.f32s(h.vecSegs[n>>hnswSegShift][:rows*h.dim])
+		}
 	}
 	e.buf = e.buf[:0]
 	for n := range h.ids {
@@ -295,6 +332,39 @@ func (d *hnswDecoder) bytesN(count int) ([]byte, error) {
 	return out, nil
 }
 
+// rows8 reads the int8 rows (codes, scale) of slots first..first+rows-1
+// into a segment of in-memory rows, checking codes and scales and deriving
+// the L2 norm word.
+func (d *hnswDecoder) rows8(h *HNSW, first, rows int) ([]int8, error) {
+	per := h.dim + 4
+	raw, err := d.bytesN(rows * per)
+	if err != nil {
+		return nil, err
+	}
+	seg := make([]int8, rows*h.rowLen)
+	for i := range rows {
+		src := raw[i*per : (i+1)*per]
+		row := seg[i*h.rowLen : (i+1)*h.rowLen]
+		var norm uint32
+		for j, c := range src[:h.dim] {
+			if c == 0x80 {
+				return nil, corruptf("int8 code -128 in slot %d", first+i)
+			}
+			row[j] = int8(c)
+			norm += uint32(int32(int8(c)) * int32(int8(c)))
+		}
+		u := binary.LittleEndian.Uint32(src[h.dim:])
+		if f := math.Float32frombits(u); !(f >= 0) || math.IsInf(float64(f), 0) {
+			return nil, corruptf("int8 slot %d has scale %v", first+i, f)
+		}
+		binary.LittleEndian.PutUint32(asBytes(row[h.dim:h.dim+4]), u)
+		if h.metric == L2 {
+			binary.LittleEndian.PutUint32(asBytes(row[h.dim+4:h.dim+8]), norm)
+		}
+	}
+	return seg, nil
+}
+
 func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrCorruptHNSW}, args...)...)
 }
@@ -313,8 +383,9 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	if string(b[:len(hnswMagic)]) != hnswMagic {
 		return nil, corruptf("bad magic (not an HNSW snapshot)")
 	}
-	if v := binary.LittleEndian.Uint32(b[len(hnswMagic):]); v != hnswVersion {
-		return nil, fmt.Errorf("%w: %d (this build reads %d)", ErrHNSWVersion, v, hnswVersion)
+	version := binary.LittleEndian.Uint32(b[len(hnswMagic):])
+	if version < hnswMinVersion || version > hnswVersion {
+		return nil, fmt.Errorf("%w: %d (this build reads %d to %d)", ErrHNSWVersion, version, hnswMinVersion, hnswVersion)
 	}
 	var hd hnswHeader
 	if b, err = d.read(binary.Size(&hd)); err != nil {
@@ -322,6 +393,16 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	}
 	if _, err := binary.Decode(b, binary.LittleEndian, &hd); err != nil {
 		return nil, corruptf("header: %v", err)
+	}
+	storage := uint32(hnswStorageFloat32)
+	if version >= 2 {
+		if b, err = d.read(4); err != nil {
+			return nil, err
+		}
+		storage = binary.LittleEndian.Uint32(b)
+		if storage != hnswStorageFloat32 && storage != hnswStorageInt8 {
+			return nil, corruptf("storage kind %d", storage)
+		}
 	}
 	cfg := hnswConfig{m: int(hd.M), efC: int(hd.EfC), efS: int(hd.EfS), seed: hd.Seed,
 		compact: hd.Compact, exactFrac: hd.ExactFrac, workers: runtime.GOMAXPROCS(0)}
@@ -337,6 +418,10 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		return nil, fmt.Errorf("%w: snapshot has M=%d efConstruction=%d; options asked for M=%d efConstruction=%d",
 			ErrHNSWConfig, hd.M, hd.EfC, cfg.m, cfg.efC)
 	}
+	if cfg.q8 && storage != hnswStorageInt8 {
+		return nil, fmt.Errorf("%w: WithInt8 given for a snapshot of float32 vectors", ErrHNSWConfig)
+	}
+	cfg.q8 = storage == hnswStorageInt8
 	if err := cfg.validate(int(hd.Dim), Metric(hd.Metric)); err != nil {
 		return nil, err
 	}
@@ -419,6 +504,14 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 
 	for n := 0; n < slots; n += hnswSegSize {
 		rows := min(hnswSegSize, slots-n)
+		if h.q8 {
+			seg, err := d.rows8(h, n, rows)
+			if err != nil {
+				return nil, err
+			}
+			h.q8Segs = append(h.q8Segs, seg)
+			continue
+		}
 		seg, err := d.f32s(rows * h.dim)
 		if err != nil {
 			return nil, err

@@ -120,6 +120,7 @@ func TestHNSWSnapshotRoundTrip(t *testing.T) {
 // capacities.
 func sameShape(a, b HNSWStats) bool {
 	a.Bytes, b.Bytes = 0, 0
+	a.VectorBytes, b.VectorBytes = 0, 0
 	return a == b
 }
 
@@ -155,7 +156,7 @@ func TestHNSWSnapshotCorrupt(t *testing.T) {
 	if h.state[1] != slotLive || h.links(1, 0)[0] == 0 {
 		t.Fatal("test graph: slot 1 should be live with links")
 	}
-	l0 := hdr + binary.Size(hnswHeader{}) + 4 + len(rs) + slots*(8+1+1) + slots*h.dim*4 + (h.m0+1)*4
+	l0 := hdr + binary.Size(hnswHeader{}) + 4 + 4 + len(rs) + slots*(8+1+1) + slots*h.dim*4 + (h.m0+1)*4
 	tests := []struct {
 		name   string
 		mutate func([]byte) []byte
@@ -227,15 +228,50 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// int8SnapshotGraph is snapshotGraph on int8 storage.
+func int8SnapshotGraph(t testing.TB, n, dim int, metric Metric) *HNSW {
+	t.Helper()
+	h := mustHNSW(t, dim, metric, WithM(4), WithEfConstruction(20), WithCompactThreshold(0), WithInt8())
+	for i, v := range clusteredData(n, dim, 4, 0.35, 17) {
+		if err := h.Add(uint64(i*3+1), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i += 5 {
+		h.Delete(uint64(i*3 + 1))
+	}
+	h.Compact()
+	h.Delete(4)
+	return h
+}
+
 // TestWriteFuzzSeeds regenerates the committed seed corpus when
 // VECBOLT_WRITE_FUZZ_SEEDS=1; otherwise it checks the seeds still parse as
 // the format defines them (so a format change without new seeds fails).
+// The v1-* seeds were written by format version 1 and are kept as they
+// are, so the reader's support for that version stays fuzzed and tested.
 func TestWriteFuzzSeeds(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzReadHNSW")
 	seeds := map[string]*HNSW{
-		"empty":      mustHNSW(t, 2, Cosine),
-		"small":      snapshotGraph(t, 12, 3, L2),
-		"tombstones": snapshotGraph(t, 40, 2, Dot),
+		"empty":           mustHNSW(t, 2, Cosine),
+		"small":           snapshotGraph(t, 12, 3, L2),
+		"tombstones":      snapshotGraph(t, 40, 2, Dot),
+		"int8-empty":      mustHNSW(t, 2, Dot, WithInt8()),
+		"int8-small-l2":   int8SnapshotGraph(t, 12, 3, L2),
+		"int8-tombstones": int8SnapshotGraph(t, 40, 2, Cosine),
+	}
+	for _, name := range []string{"v1-empty", "v1-small", "v1-tombstones"} {
+		seed := readSeed(t, filepath.Join(dir, name))
+		if binary.LittleEndian.Uint32([]byte(seed[len(hnswMagic):])) != 1 {
+			t.Fatalf("seed %s is not a version 1 snapshot", name)
+		}
+		h, err := ReadHNSW(strings.NewReader(seed))
+		if err != nil {
+			t.Fatalf("version 1 seed %s no longer loads: %v", name, err)
+		}
+		if h.Int8() {
+			t.Fatalf("version 1 seed %s loaded as int8", name)
+		}
 	}
 	for name, h := range seeds {
 		var buf bytes.Buffer
@@ -253,21 +289,32 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			}
 			continue
 		}
-		raw, err := os.ReadFile(path)
+		seed := readSeed(t, path)
+		g, err := ReadHNSW(strings.NewReader(seed))
 		if err != nil {
-			t.Fatalf("seed %s missing (regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", name, err)
-		}
-		body := strings.TrimSpace(strings.TrimPrefix(string(raw), "go test fuzz v1\n"))
-		quoted, ok := strings.CutPrefix(body, "[]byte(")
-		quoted, ok2 := strings.CutSuffix(quoted, ")")
-		seed, err := strconv.Unquote(quoted)
-		if !ok || !ok2 || err != nil {
-			t.Fatalf("seed %s is not a []byte corpus entry: %v", name, err)
-		}
-		if _, err := ReadHNSW(strings.NewReader(seed)); err != nil {
 			t.Fatalf("seed %s no longer loads (format changed? regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", name, err)
 		}
+		if g.Int8() != h.Int8() {
+			t.Fatalf("seed %s: int8 %v, want %v (regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1)", name, g.Int8(), h.Int8())
+		}
 	}
+}
+
+// readSeed returns the bytes of one committed []byte corpus entry.
+func readSeed(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("seed %s missing (regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", path, err)
+	}
+	body := strings.TrimSpace(strings.TrimPrefix(string(raw), "go test fuzz v1\n"))
+	quoted, ok := strings.CutPrefix(body, "[]byte(")
+	quoted, ok2 := strings.CutSuffix(quoted, ")")
+	seed, err := strconv.Unquote(quoted)
+	if !ok || !ok2 || err != nil || len(seed) < len(hnswMagic)+4 {
+		t.Fatalf("seed %s is not a []byte corpus entry: %v", path, err)
+	}
+	return seed
 }
 
 func quoteBytes(b []byte) string {
