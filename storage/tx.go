@@ -59,7 +59,7 @@ func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 	}
-	for _, sub := range [][]byte{bucketDocs, bucketIDs, bucketSnapshot, bucketPending} {
+	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketSnapshot, bucketPending} {
 		if _, err := b.CreateBucket(sub); err != nil {
 			return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 		}
@@ -185,8 +185,15 @@ func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
 	if err != nil {
 		return err
 	}
+	hv, err := seal(headOf(d))
+	if err != nil {
+		return err
+	}
 	k := LabelKey(label)
 	if err := c.b.Bucket(bucketDocs).Put(k, v); err != nil {
+		return err
+	}
+	if err := c.heads().Put(k, hv); err != nil {
 		return err
 	}
 	if err := c.b.Bucket(bucketIDs).Put([]byte(d.Id), k); err != nil {
@@ -215,6 +222,9 @@ func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
 	if err := c.b.Bucket(bucketDocs).Delete(k); err != nil {
 		return err
 	}
+	if err := c.heads().Delete(k); err != nil {
+		return err
+	}
 	if err := c.b.Bucket(bucketIDs).Delete([]byte(id)); err != nil {
 		return err
 	}
@@ -236,6 +246,43 @@ func (c *CollectionTx) ForEachDocument(fn func(label uint64, d *DocumentRecord) 
 		d, err := DecodeDocument(v)
 		if err != nil {
 			return fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+		}
+		if err := fn(label, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headOf is the part of a document that a collection keeps in memory.
+func headOf(d *DocumentRecord) *DocumentRecord {
+	return &DocumentRecord{Id: d.Id, Metadata: d.Metadata}
+}
+
+// heads returns the collection's heads bucket. Only a read-only handle on a
+// format-1 file can lack it, and such a handle never writes.
+func (c *CollectionTx) heads() *bolt.Bucket { return c.b.Bucket(bucketHeads) }
+
+// ForEachHead calls fn for every document in label order with a record that
+// holds only its ID and metadata: what a collection keeps in memory, read
+// without decoding texts and vectors. The record is only valid during the
+// call.
+func (c *CollectionTx) ForEachHead(fn func(label uint64, d *DocumentRecord) error) error {
+	if c.heads() == nil {
+		// A format-1 file opened read-only: the documents hold the same.
+		return c.ForEachDocument(func(label uint64, d *DocumentRecord) error {
+			return fn(label, headOf(d))
+		})
+	}
+	cur := c.heads().Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		label, err := decodeLabel(k)
+		if err != nil {
+			return fmt.Errorf("collection %q heads: %w", c.name, err)
+		}
+		d, err := DecodeDocument(v)
+		if err != nil {
+			return fmt.Errorf("collection %q, head of label %d: %w", c.name, label, err)
 		}
 		if err := fn(label, d); err != nil {
 			return err
@@ -335,7 +382,22 @@ func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error)
 	if total != info.TotalBytes || crc.Sum32() != info.Crc32C {
 		return "", nil, false, fmt.Errorf("%w: snapshot of collection %q fails its checksum", ErrCorrupt, c.name)
 	}
-	return info.Kind, io.MultiReader(readers...), true, nil
+	return info.Kind, faultReader{io.MultiReader(readers...)}, true, nil
+}
+
+// faultReader reads mmap-backed bytes and turns a memory fault into
+// ErrCorrupt. guard protects only the goroutine that runs the transaction;
+// a snapshot may be decoded on another one while the transaction reads
+// something else.
+type faultReader struct{ r io.Reader }
+
+func (f faultReader) Read(p []byte) (n int, err error) {
+	err = guard(func() error {
+		var err error
+		n, err = f.r.Read(p)
+		return err
+	})
+	return n, err
 }
 
 func chunkKey(i uint32) []byte {
