@@ -93,8 +93,13 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 	if snap != nil {
 		// Heads first, then wait: the snapshot goroutine must finish before
 		// the transaction (and the memory its reader points into) ends.
-		headErr := c.ForEachHead(func(label uint64, d *storage.DocumentRecord) error {
-			return st.addLive(label, d)
+		headErr := c.ForEachHead(func(label uint64, payload []byte) error {
+			id, md, err := readHead(payload)
+			if err != nil {
+				return fmt.Errorf("label %d: %w", label, err)
+			}
+			st.live[label] = liveDoc{id: id, md: md}
+			return nil
 		})
 		l := <-snap
 		if l.err != nil {

@@ -33,21 +33,30 @@ func seal(m proto.Message) ([]byte, error) {
 	return out, nil
 }
 
-// unseal checks an envelope and decodes its payload into m. It never panics
-// on arbitrary input; every failure wraps ErrCorrupt.
-func unseal(b []byte, m proto.Message) error {
+// openEnvelope checks an envelope and returns its payload (aliasing b).
+func openEnvelope(b []byte) ([]byte, error) {
 	if b == nil {
-		return fmt.Errorf("%w: record missing", ErrCorrupt)
+		return nil, fmt.Errorf("%w: record missing", ErrCorrupt)
 	}
 	if len(b) < envelopeHeader {
-		return fmt.Errorf("%w: record of %d bytes is shorter than its header", ErrCorrupt, len(b))
+		return nil, fmt.Errorf("%w: record of %d bytes is shorter than its header", ErrCorrupt, len(b))
 	}
 	if b[0] != envelopeVersion {
-		return fmt.Errorf("%w: unknown record envelope version %d", ErrCorrupt, b[0])
+		return nil, fmt.Errorf("%w: unknown record envelope version %d", ErrCorrupt, b[0])
 	}
 	payload := b[envelopeHeader:]
 	if got, want := crc32.Checksum(payload, castagnoli), binary.LittleEndian.Uint32(b[1:5]); got != want {
-		return fmt.Errorf("%w: checksum mismatch (stored %08x, computed %08x)", ErrCorrupt, want, got)
+		return nil, fmt.Errorf("%w: checksum mismatch (stored %08x, computed %08x)", ErrCorrupt, want, got)
+	}
+	return payload, nil
+}
+
+// unseal checks an envelope and decodes its payload into m. It never panics
+// on arbitrary input; every failure wraps ErrCorrupt.
+func unseal(b []byte, m proto.Message) error {
+	payload, err := openEnvelope(b)
+	if err != nil {
+		return err
 	}
 	if err := proto.Unmarshal(payload, m); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vecbolt/vecbolt/storage/pb"
 )
@@ -263,32 +264,42 @@ func headOf(d *DocumentRecord) *DocumentRecord {
 // format-1 file can lack it, and such a handle never writes.
 func (c *CollectionTx) heads() *bolt.Bucket { return c.b.Bucket(bucketHeads) }
 
-// ForEachHead calls fn for every document in label order with a record that
-// holds only its ID and metadata: what a collection keeps in memory, read
-// without decoding texts and vectors. The record is only valid during the
-// call.
-func (c *CollectionTx) ForEachHead(fn func(label uint64, d *DocumentRecord) error) error {
-	if c.heads() == nil {
-		// A format-1 file opened read-only: the documents hold the same.
-		return c.ForEachDocument(func(label uint64, d *DocumentRecord) error {
-			return fn(label, headOf(d))
-		})
+// ForEachHead calls fn for every document in label order with the
+// checksum-verified protobuf encoding (a Document message) of its head: its
+// ID and metadata, what a collection keeps in memory, read without touching
+// texts and vectors. In a format-1 file opened read-only the encoding is the
+// whole document, which decodes to the same ID and metadata. The bytes are
+// only valid during the call; DecodeHead decodes them.
+func (c *CollectionTx) ForEachHead(fn func(label uint64, payload []byte) error) error {
+	b := c.heads()
+	if b == nil {
+		b = c.b.Bucket(bucketDocs)
 	}
-	cur := c.heads().Cursor()
+	cur := b.Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		label, err := decodeLabel(k)
 		if err != nil {
 			return fmt.Errorf("collection %q heads: %w", c.name, err)
 		}
-		d, err := DecodeDocument(v)
+		payload, err := openEnvelope(v)
 		if err != nil {
 			return fmt.Errorf("collection %q, head of label %d: %w", c.name, label, err)
 		}
-		if err := fn(label, d); err != nil {
+		if err := fn(label, payload); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// DecodeHead decodes a payload from ForEachHead with the general protobuf
+// decoder.
+func DecodeHead(payload []byte) (*DocumentRecord, error) {
+	d := new(DocumentRecord)
+	if err := proto.Unmarshal(payload, d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return headOf(d), nil
 }
 
 // ForEachID calls fn for every (ID, label) pair in ID order.

@@ -299,7 +299,11 @@ func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkR
 	// Heads (ID and metadata kept apart for a fast open) must mirror the
 	// documents exactly.
 	heads := make(map[uint64]*storage.DocumentRecord)
-	err = c.ForEachHead(func(label uint64, h *storage.DocumentRecord) error {
+	err = c.ForEachHead(func(label uint64, payload []byte) error {
+		h, err := storage.DecodeHead(payload)
+		if err != nil {
+			return fmt.Errorf("label %d: %w", label, err)
+		}
 		heads[label] = h
 		return nil
 	})
