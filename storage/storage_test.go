@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -426,4 +427,78 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	if got := headsOf(t, rw, "c"); !slices.Equal(got, want) {
 		t.Fatalf("upgraded heads differ:\n%v\n%v", got, want)
 	}
+}
+
+func TestVector(t *testing.T) {
+	s, _ := openTemp(t)
+	err := s.Update(func(tx *Tx) error {
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c", Dimension: 3})
+		if err != nil {
+			return err
+		}
+		return c.PutDocument(1, &DocumentRecord{Id: "a", Text: "t", Vector: []float32{1, -2.5, 3},
+			Metadata: map[string]*pb.Value{"k": {Kind: &pb.Value_StringValue{StringValue: "v"}}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		c, err := tx.Collection("c")
+		if err != nil {
+			return err
+		}
+		dst := []float32{9}
+		v, ok, err := c.Vector(1, dst)
+		if err != nil || !ok || !slices.Equal(v, []float32{9, 1, -2.5, 3}) {
+			t.Errorf("Vector(1) = %v %v %v", v, ok, err)
+		}
+		if v, ok, err := c.Vector(2, nil); err != nil || ok || len(v) != 0 {
+			t.Errorf("Vector(2) = %v %v %v", v, ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzDecodeVector checks the in-place vector reader against
+// proto.Unmarshal: whenever the general decoder accepts the bytes, both
+// give the same vector.
+func FuzzDecodeVector(f *testing.F) {
+	for _, d := range []*DocumentRecord{
+		{},
+		{Id: "a", Text: "text", Vector: []float32{1, 2, 3}},
+		{Id: "b", Vector: []float32{-0.5}, Metadata: map[string]*pb.Value{"k": {Kind: &pb.Value_IntValue{IntValue: 3}}}},
+	} {
+		b, err := marshal(d)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeVector(b, nil)
+		var d DocumentRecord
+		refErr := proto.Unmarshal(b, &d)
+		if refErr != nil {
+			if err == nil {
+				if _, ok := fastVector(b, nil); !ok {
+					t.Fatalf("fallback accepted what proto.Unmarshal refuses")
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("refused (%v) what proto.Unmarshal accepts", err)
+		}
+		if len(got) != len(d.Vector) {
+			t.Fatalf("got %d components, want %d", len(got), len(d.Vector))
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(d.Vector[i]) {
+				t.Fatalf("component %d: %v, want %v", i, got[i], d.Vector[i])
+			}
+		}
+	})
 }

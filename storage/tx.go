@@ -216,6 +216,25 @@ func (c *CollectionTx) Document(label uint64) (*DocumentRecord, bool, error) {
 	return d, true, nil
 }
 
+// Vector appends the vector of the document stored under label to dst; ok
+// is false if there is none. It reads only the vector field of the record
+// (after checking the record's checksum), which is what re-ranking the
+// candidates of a quantized search needs for each of them.
+func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bool, err error) {
+	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
+	if v == nil {
+		return dst, false, nil
+	}
+	payload, err := openEnvelope(v)
+	if err == nil {
+		vec, err = decodeVector(payload, dst)
+	}
+	if err != nil {
+		return dst, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+	}
+	return vec, true, nil
+}
+
 // DeleteDocument removes the document with the given ID and label and marks
 // the label pending.
 func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
