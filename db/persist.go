@@ -30,6 +30,9 @@ func newIndex(cfg *storage.CollectionConfig, m index.Metric) (index.Index, error
 	case IndexFlat:
 		return index.NewFlat(int(cfg.Dimension), m), nil
 	case IndexHNSW:
+		if q := cfg.Index.GetQuantization(); q != "" && q != QuantizationInt8 {
+			return nil, fmt.Errorf("%w: collection %q uses quantization %q, which this build does not know", ErrNewerFormat, cfg.Name, q)
+		}
 		h, err := index.NewHNSW(int(cfg.Dimension), m, hnswOptions(cfg)...)
 		if err != nil {
 			return nil, fmt.Errorf("%w: collection %q: %v", ErrCorrupt, cfg.Name, err)
@@ -41,11 +44,15 @@ func newIndex(cfg *storage.CollectionConfig, m index.Metric) (index.Index, error
 
 func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
 	p := cfg.Index
-	return []index.HNSWOption{
+	opts := []index.HNSWOption{
 		index.WithM(int(p.GetM())),
 		index.WithEfConstruction(int(p.GetEfConstruction())),
 		index.WithEfSearch(int(p.GetEfSearch())),
 	}
+	if p.GetQuantization() == QuantizationInt8 {
+		opts = append(opts, index.WithInt8())
+	}
+	return opts
 }
 
 // loadSnapshot reads a graph snapshot.
@@ -53,6 +60,9 @@ func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader) (index.Index, erro
 	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if want := cfg.Index.GetQuantization() == QuantizationInt8; h.Int8() != want {
+		return nil, fmt.Errorf("%w: the graph snapshot's int8 mode (%v) is not the collection's (%v)", ErrCorrupt, h.Int8(), want)
 	}
 	return h, nil
 }
