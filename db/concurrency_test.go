@@ -36,6 +36,19 @@ func TestConcurrentInsertSearch(t *testing.T) {
 					errc <- fmt.Errorf("reader %d: %d results", r, len(res))
 					return
 				}
+				// Unfiltered, with the stored text: a document the index
+				// already holds must already have its ID.
+				res, err = c.Search(bg, fmt.Sprintf("document %d written", i), TopK(8), WithFields(FieldText))
+				if err != nil {
+					errc <- fmt.Errorf("reader %d: %w", r, err)
+					return
+				}
+				for _, x := range res {
+					if x.ID == "" || x.Text == "" {
+						errc <- fmt.Errorf("reader %d: result without ID or text: %+v", r, x)
+						return
+					}
+				}
 			}
 		}()
 	}

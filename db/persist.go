@@ -30,6 +30,9 @@ func newIndex(cfg *storage.CollectionConfig, m index.Metric) (index.Index, error
 	case IndexFlat:
 		return index.NewFlat(int(cfg.Dimension), m), nil
 	case IndexHNSW:
+		if q := cfg.Index.GetQuantization(); q != "" && q != QuantizationInt8 {
+			return nil, fmt.Errorf("%w: collection %q uses quantization %q, which this build does not know", ErrNewerFormat, cfg.Name, q)
+		}
 		h, err := index.NewHNSW(int(cfg.Dimension), m, hnswOptions(cfg)...)
 		if err != nil {
 			return nil, fmt.Errorf("%w: collection %q: %v", ErrCorrupt, cfg.Name, err)
@@ -41,76 +44,107 @@ func newIndex(cfg *storage.CollectionConfig, m index.Metric) (index.Index, error
 
 func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
 	p := cfg.Index
-	return []index.HNSWOption{
+	opts := []index.HNSWOption{
 		index.WithM(int(p.GetM())),
 		index.WithEfConstruction(int(p.GetEfConstruction())),
 		index.WithEfSearch(int(p.GetEfSearch())),
 	}
+	if p.GetQuantization() == QuantizationInt8 {
+		opts = append(opts, index.WithInt8())
+	}
+	return opts
 }
 
-// loadSnapshot reads an index snapshot of the collection's kind; ok is
-// false when the kind has no snapshot form (flat is rebuilt from the
-// documents, which is as fast as reading a snapshot would be).
-func loadSnapshot(cfg *storage.CollectionConfig, kind string, r io.Reader) (idx index.Index, ok bool, err error) {
-	if kind != cfg.Index.GetKind() || kind != IndexHNSW {
-		return nil, false, nil
-	}
+// loadSnapshot reads a graph snapshot.
+func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader) (index.Index, error) {
 	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())))
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	return h, true, nil
+	if want := cfg.Index.GetQuantization() == QuantizationInt8; h.Int8() != want {
+		return nil, fmt.Errorf("%w: the graph snapshot's int8 mode (%v) is not the collection's (%v)", ErrCorrupt, h.Int8(), want)
+	}
+	return h, nil
 }
 
 // restore fills a fresh state from the file: documents and metadata always,
 // the index from its snapshot plus the writes since (the pending labels)
 // when a snapshot exists, otherwise by re-adding every vector.
+//
+// With a snapshot, the graph is decoded on a second goroutine while this one
+// reads the documents' heads (IDs and metadata): the two are independent and
+// each takes about half of the open time of a large collection.
 func (st *colState) restore(c *storage.CollectionTx) error {
 	var pending []uint64
 	kind, r, ok, err := c.Snapshot()
 	if err != nil {
 		return err
 	}
-	fromSnapshot := false
-	if ok {
-		idx, loaded, err := loadSnapshot(st.cfg, kind, r)
-		if err != nil {
-			return fmt.Errorf("index snapshot: %w", err)
-		}
-		if loaded {
-			if idx.Dim() != int(st.cfg.Dimension) || idx.Metric() != st.metric {
-				return fmt.Errorf("%w: index snapshot has dimension %d and metric %v, collection has %d and %v", ErrCorrupt, idx.Dim(), idx.Metric(), st.cfg.Dimension, st.metric)
-			}
-			st.idx = idx
-			fromSnapshot = true
-			st.hasSnapshot = true
-			if pending, err = c.Pending(); err != nil {
-				return err
-			}
+	type loaded struct {
+		idx index.Index
+		err error
+	}
+	var snap chan loaded
+	// Only a graph snapshot of the collection's own kind is loaded; any
+	// other index is rebuilt from the documents (a flat index is as fast to
+	// rebuild as to read).
+	if ok && kind == st.cfg.Index.GetKind() && kind == IndexHNSW {
+		snap = make(chan loaded, 1)
+		go func() {
+			idx, err := loadSnapshot(st.cfg, r)
+			snap <- loaded{idx, err}
+		}()
+		if pending, err = c.Pending(); err != nil {
+			<-snap
+			return err
 		}
 	}
-	var labels []uint64
-	var vecs [][]float32
-	err = c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
-		md, err := metadataFromRecord(d.Metadata)
-		if err != nil {
-			return fmt.Errorf("document %q: %w", d.Id, err)
+	fromSnapshot := false
+	if snap != nil {
+		// Heads first, then wait: the snapshot goroutine must finish before
+		// the transaction (and the memory its reader points into) ends.
+		headErr := c.ForEachHead(func(label uint64, payload []byte) error {
+			id, md, err := readHead(payload)
+			if err != nil {
+				return fmt.Errorf("label %d: %w", label, err)
+			}
+			st.live[label] = liveDoc{id: id, md: md}
+			return nil
+		})
+		l := <-snap
+		if l.err != nil {
+			return fmt.Errorf("index snapshot: %w", l.err)
 		}
-		st.live[label] = liveDoc{id: d.Id, md: md}
-		if !fromSnapshot {
+		if headErr != nil {
+			return headErr
+		}
+		if l.idx.Dim() != int(st.cfg.Dimension) || l.idx.Metric() != st.metric {
+			return fmt.Errorf("%w: index snapshot has dimension %d and metric %v, collection has %d and %v", ErrCorrupt, l.idx.Dim(), l.idx.Metric(), st.cfg.Dimension, st.metric)
+		}
+		st.idx = l.idx
+		fromSnapshot = true
+		st.hasSnapshot = true
+	}
+	if !fromSnapshot {
+		var labels []uint64
+		var vecs [][]float32
+		err = c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
+			if err := st.addLive(label, d); err != nil {
+				return err
+			}
 			if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
 				return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
 			}
 			labels = append(labels, label)
 			vecs = append(vecs, d.Vector)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := addAll(st.idx, labels, vecs); err != nil {
-		return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
+		if err := addAll(st.idx, labels, vecs); err != nil {
+			return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
+		}
 	}
 	// Every ID must point at a document that carries that ID, and there must
 	// be one ID per document: a damaged key in either bucket would otherwise
@@ -148,7 +182,21 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 	if n := st.idx.Len(); n != len(st.live) {
 		return fmt.Errorf("%w: index holds %d vectors for %d documents", ErrCorrupt, n, len(st.live))
 	}
-	st.pending = c.PendingCount()
+	if fromSnapshot {
+		st.pending = len(pending)
+	} else {
+		st.pending = c.PendingCount()
+	}
+	return nil
+}
+
+// addLive records a document's ID and metadata in the in-memory view.
+func (st *colState) addLive(label uint64, d *storage.DocumentRecord) error {
+	md, err := metadataFromRecord(d.Metadata)
+	if err != nil {
+		return fmt.Errorf("document %q: %w", d.Id, err)
+	}
+	st.live[label] = liveDoc{id: d.Id, md: md}
 	return nil
 }
 

@@ -201,7 +201,11 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 		if o.filter != nil {
 			opts.MatchEstimate = st.estimateMatch(o.filter)
 		}
-		hits, err = idx.SearchWith(q, opts)
+		if !idx.Int8() {
+			hits, err = idx.SearchWith(q, opts)
+			break
+		}
+		hits, err = c.searchInt8(idx, q, opts)
 	default:
 		hits, err = st.idx.Search(q, o.k, filter)
 	}
@@ -287,4 +291,36 @@ func score(m Metric, d float32) float32 {
 	default:
 		return -float32(math.Sqrt(math.Max(float64(d), 0)))
 	}
+}
+
+// searchInt8 searches an int8 graph and re-scores its candidates with the
+// float32 vectors stored in the documents, read in one transaction.
+func (c *Collection) searchInt8(idx *index.HNSW, q []float32, opts index.SearchOptions) ([]index.Result, error) {
+	var hits []index.Result
+	var readErr error
+	// A bbolt transaction is not safe for concurrent use; the mutex keeps
+	// that true should the index ever re-rank in parallel.
+	var mu sync.Mutex
+	err := c.db.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		opts.Rerank = func(label uint64, dst []float32) ([]float32, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			v, ok, err := ctx.Vector(label, dst)
+			if err != nil && readErr == nil {
+				readErr = err
+			}
+			return v, ok && err == nil
+		}
+		hits, err = idx.SearchWith(q, opts)
+		return err
+	})
+	if readErr != nil {
+		// The index's own error only says a vector was unavailable.
+		return nil, readErr
+	}
+	return hits, err
 }

@@ -86,9 +86,16 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		return nil, fmt.Errorf("vecbolt: write to collection %q: %w", c.name, err)
 	}
 
-	// Durable from here on. The index and the live set follow the file;
+	// Durable from here on. The live set and the index follow the file;
 	// should an index update fail, the label stays pending and the next
-	// open re-indexes it.
+	// open re-indexes it. The live set is updated first: a search that
+	// finds a label in the index reads its ID and metadata from the live
+	// set, so the index must never hold a label the live set lacks.
+	st.liveMu.Lock()
+	for i, p := range batch {
+		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
+	}
+	st.liveMu.Unlock()
 	var idxErr error
 	vecs := make([][]float32, len(batch))
 	for i, p := range batch {
@@ -97,11 +104,6 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 	if err := addAll(st.idx, labels, vecs); err != nil {
 		idxErr = fmt.Errorf("vecbolt: index documents (stored; re-indexed on reopen): %w", err)
 	}
-	st.liveMu.Lock()
-	for i, p := range batch {
-		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
-	}
-	st.liveMu.Unlock()
 	st.pending += len(batch)
 
 	ids := make([]string, len(batch))

@@ -4,8 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // Envelope layout of every stored record:
@@ -33,21 +37,30 @@ func seal(m proto.Message) ([]byte, error) {
 	return out, nil
 }
 
-// unseal checks an envelope and decodes its payload into m. It never panics
-// on arbitrary input; every failure wraps ErrCorrupt.
-func unseal(b []byte, m proto.Message) error {
+// openEnvelope checks an envelope and returns its payload (aliasing b).
+func openEnvelope(b []byte) ([]byte, error) {
 	if b == nil {
-		return fmt.Errorf("%w: record missing", ErrCorrupt)
+		return nil, fmt.Errorf("%w: record missing", ErrCorrupt)
 	}
 	if len(b) < envelopeHeader {
-		return fmt.Errorf("%w: record of %d bytes is shorter than its header", ErrCorrupt, len(b))
+		return nil, fmt.Errorf("%w: record of %d bytes is shorter than its header", ErrCorrupt, len(b))
 	}
 	if b[0] != envelopeVersion {
-		return fmt.Errorf("%w: unknown record envelope version %d", ErrCorrupt, b[0])
+		return nil, fmt.Errorf("%w: unknown record envelope version %d", ErrCorrupt, b[0])
 	}
 	payload := b[envelopeHeader:]
 	if got, want := crc32.Checksum(payload, castagnoli), binary.LittleEndian.Uint32(b[1:5]); got != want {
-		return fmt.Errorf("%w: checksum mismatch (stored %08x, computed %08x)", ErrCorrupt, want, got)
+		return nil, fmt.Errorf("%w: checksum mismatch (stored %08x, computed %08x)", ErrCorrupt, want, got)
+	}
+	return payload, nil
+}
+
+// unseal checks an envelope and decodes its payload into m. It never panics
+// on arbitrary input; every failure wraps ErrCorrupt.
+func unseal(b []byte, m proto.Message) error {
+	payload, err := openEnvelope(b)
+	if err != nil {
+		return err
 	}
 	if err := proto.Unmarshal(payload, m); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -67,3 +80,59 @@ func DecodeDocument(b []byte) (*DocumentRecord, error) {
 
 // EncodeDocument seals a document record.
 func EncodeDocument(d *DocumentRecord) ([]byte, error) { return seal(d) }
+
+// docFieldVector is the field number of Document.vector in records.proto.
+const docFieldVector = 4
+
+// decodeVector appends the vector of an encoded Document to dst. The
+// canonical encoding (one packed field, as marshal writes it) is read in
+// place; any other goes through proto.Unmarshal. Whenever the general
+// decoder accepts the bytes, both give the same vector (FuzzDecodeVector);
+// the fast path does not validate the other fields.
+func decodeVector(payload []byte, dst []float32) ([]float32, error) {
+	if v, ok := fastVector(payload, dst); ok {
+		return v, nil
+	}
+	var d pb.Document
+	if err := proto.Unmarshal(payload, &d); err != nil {
+		return dst, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return append(dst, d.Vector...), nil
+}
+
+// fastVector handles the canonical encoding; ok is false for anything
+// else, including malformed bytes (the general decoder then reports them).
+func fastVector(b []byte, dst []float32) ([]float32, bool) {
+	var packed []byte
+	seen := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || !num.IsValid() || typ == protowire.StartGroupType {
+			return dst, false
+		}
+		b = b[n:]
+		if num == docFieldVector {
+			if typ != protowire.BytesType || seen {
+				return dst, false
+			}
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 || len(v)%4 != 0 {
+				return dst, false
+			}
+			packed, seen = v, true
+			b = b[m:]
+			continue
+		}
+		// The ID, text and metadata are skipped unchecked: they passed the
+		// checksum, and Get and open validate them when they read them.
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return dst, false
+		}
+		b = b[m:]
+	}
+	for i := 0; i+4 <= len(packed); i += 4 {
+		dst = append(dst, math.Float32frombits(binary.LittleEndian.Uint32(packed[i:])))
+	}
+	return dst, true
+}

@@ -3,14 +3,18 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vecbolt/vecbolt/storage/pb"
 )
@@ -267,4 +271,234 @@ func TestReadOnly(t *testing.T) {
 		t.Fatalf("second reader: %v", err)
 	}
 	ro2.Close()
+}
+
+// heads lists a collection's heads as "label:id:key=value".
+func headsOf(t *testing.T, s *Store, name string) []string {
+	t.Helper()
+	var out []string
+	err := s.View(func(tx *Tx) error {
+		c, err := tx.Collection(name)
+		if err != nil {
+			return err
+		}
+		return c.ForEachHead(func(label uint64, payload []byte) error {
+			d, err := DecodeHead(payload)
+			if err != nil {
+				return err
+			}
+			if c.heads() != nil {
+				var full DocumentRecord
+				if err := proto.Unmarshal(payload, &full); err != nil {
+					return err
+				}
+				if full.Text != "" || len(full.Vector) != 0 {
+					t.Errorf("head of %q carries text or vector", d.Id)
+				}
+			}
+			out = append(out, fmt.Sprintf("%d:%s:n=%d", label, d.Id, d.Metadata["n"].GetIntValue()))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestHeadsFollowDocuments(t *testing.T) {
+	s, _ := openTemp(t)
+	err := s.Update(func(tx *Tx) error {
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c", Dimension: 2})
+		if err != nil {
+			return err
+		}
+		for i, id := range []string{"a", "b", "c"} {
+			d := &DocumentRecord{Id: id, Text: "text " + id, Vector: []float32{1, float32(i)},
+				Metadata: map[string]*pb.Value{"n": {Kind: &pb.Value_IntValue{IntValue: int64(i)}}}}
+			if err := c.PutDocument(uint64(i+1), d); err != nil {
+				return err
+			}
+		}
+		// Replace b's metadata and delete c.
+		d := &DocumentRecord{Id: "b", Text: "new", Vector: []float32{0, 1},
+			Metadata: map[string]*pb.Value{"n": {Kind: &pb.Value_IntValue{IntValue: 9}}}}
+		if err := c.PutDocument(2, d); err != nil {
+			return err
+		}
+		return c.DeleteDocument(3, "c")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(headsOf(t, s, "c"), " ")
+	if want := "1:a:n=0 2:b:n=9"; got != want {
+		t.Fatalf("heads %q, want %q", got, want)
+	}
+}
+
+// TestUpgradeFromFormat1 turns a file into what format 1 wrote (no heads
+// bucket, header version 1) and checks both ways of opening it.
+func TestUpgradeFromFormat1(t *testing.T) {
+	s, path := openTemp(t)
+	err := s.Update(func(tx *Tx) error {
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c", Dimension: 2})
+		if err != nil {
+			return err
+		}
+		for i := range 300 {
+			d := &DocumentRecord{Id: fmt.Sprintf("d%03d", i), Text: "t", Vector: []float32{1, 2},
+				Metadata: map[string]*pb.Value{"n": {Kind: &pb.Value_IntValue{IntValue: int64(i)}}}}
+			if err := c.PutDocument(uint64(i+1), d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := headsOf(t, s, "c")
+	if len(want) != 300 {
+		t.Fatalf("%d heads", len(want))
+	}
+	err = s.Bolt().Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketCollections).Bucket([]byte("c")).DeleteBucket(bucketHeads); err != nil {
+			return err
+		}
+		v, err := seal(&pb.FileHeader{FormatVersion: 1, CreatedUnix: 42})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyHeader, v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	version := func(s *Store) (v uint32, created int64) {
+		err := s.Bolt().View(func(tx *bolt.Tx) error {
+			var h pb.FileHeader
+			err := unseal(tx.Bucket(bucketMeta).Get(keyHeader), &h)
+			v, created = h.FormatVersion, h.CreatedUnix
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, created
+	}
+
+	// Read-only: nothing is written; heads come from the documents.
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := headsOf(t, ro, "c"); !slices.Equal(got, want) {
+		t.Fatalf("read-only format-1 heads differ:\n%v\n%v", got, want)
+	}
+	if v, _ := version(ro); v != 1 {
+		t.Fatalf("read-only open changed the format to %d", v)
+	}
+	ro.Close()
+
+	// Writable: upgraded in place, creation time kept.
+	rw, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if v, created := version(rw); v != FormatVersion || created != 42 {
+		t.Fatalf("after upgrade: format %d created %d", v, created)
+	}
+	err = rw.View(func(tx *Tx) error {
+		c, err := tx.Collection("c")
+		if err != nil {
+			return err
+		}
+		if c.heads() == nil {
+			t.Error("upgrade did not create the heads bucket")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := headsOf(t, rw, "c"); !slices.Equal(got, want) {
+		t.Fatalf("upgraded heads differ:\n%v\n%v", got, want)
+	}
+}
+
+func TestVector(t *testing.T) {
+	s, _ := openTemp(t)
+	err := s.Update(func(tx *Tx) error {
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c", Dimension: 3})
+		if err != nil {
+			return err
+		}
+		return c.PutDocument(1, &DocumentRecord{Id: "a", Text: "t", Vector: []float32{1, -2.5, 3},
+			Metadata: map[string]*pb.Value{"k": {Kind: &pb.Value_StringValue{StringValue: "v"}}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		c, err := tx.Collection("c")
+		if err != nil {
+			return err
+		}
+		dst := []float32{9}
+		v, ok, err := c.Vector(1, dst)
+		if err != nil || !ok || !slices.Equal(v, []float32{9, 1, -2.5, 3}) {
+			t.Errorf("Vector(1) = %v %v %v", v, ok, err)
+		}
+		if v, ok, err := c.Vector(2, nil); err != nil || ok || len(v) != 0 {
+			t.Errorf("Vector(2) = %v %v %v", v, ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzDecodeVector checks the in-place vector reader against
+// proto.Unmarshal: whenever the general decoder accepts the bytes, both
+// give the same vector.
+func FuzzDecodeVector(f *testing.F) {
+	for _, d := range []*DocumentRecord{
+		{},
+		{Id: "a", Text: "text", Vector: []float32{1, 2, 3}},
+		{Id: "b", Vector: []float32{-0.5}, Metadata: map[string]*pb.Value{"k": {Kind: &pb.Value_IntValue{IntValue: 3}}}},
+	} {
+		b, err := marshal(d)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeVector(b, nil)
+		var d DocumentRecord
+		refErr := proto.Unmarshal(b, &d)
+		if refErr != nil {
+			if err == nil {
+				if _, ok := fastVector(b, nil); !ok {
+					t.Fatalf("fallback accepted what proto.Unmarshal refuses")
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("refused (%v) what proto.Unmarshal accepts", err)
+		}
+		if len(got) != len(d.Vector) {
+			t.Fatalf("got %d components, want %d", len(got), len(d.Vector))
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(d.Vector[i]) {
+				t.Fatalf("component %d: %v, want %v", i, got[i], d.Vector[i])
+			}
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vecbolt/vecbolt/storage/pb"
 )
@@ -59,7 +60,7 @@ func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 	}
-	for _, sub := range [][]byte{bucketDocs, bucketIDs, bucketSnapshot, bucketPending} {
+	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketSnapshot, bucketPending} {
 		if _, err := b.CreateBucket(sub); err != nil {
 			return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 		}
@@ -185,8 +186,15 @@ func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
 	if err != nil {
 		return err
 	}
+	hv, err := seal(headOf(d))
+	if err != nil {
+		return err
+	}
 	k := LabelKey(label)
 	if err := c.b.Bucket(bucketDocs).Put(k, v); err != nil {
+		return err
+	}
+	if err := c.heads().Put(k, hv); err != nil {
 		return err
 	}
 	if err := c.b.Bucket(bucketIDs).Put([]byte(d.Id), k); err != nil {
@@ -208,11 +216,33 @@ func (c *CollectionTx) Document(label uint64) (*DocumentRecord, bool, error) {
 	return d, true, nil
 }
 
+// Vector appends the vector of the document stored under label to dst; ok
+// is false if there is none. It reads only the vector field of the record
+// (after checking the record's checksum), which is what re-ranking the
+// candidates of a quantized search needs for each of them.
+func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bool, err error) {
+	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
+	if v == nil {
+		return dst, false, nil
+	}
+	payload, err := openEnvelope(v)
+	if err == nil {
+		vec, err = decodeVector(payload, dst)
+	}
+	if err != nil {
+		return dst, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+	}
+	return vec, true, nil
+}
+
 // DeleteDocument removes the document with the given ID and label and marks
 // the label pending.
 func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
 	k := LabelKey(label)
 	if err := c.b.Bucket(bucketDocs).Delete(k); err != nil {
+		return err
+	}
+	if err := c.heads().Delete(k); err != nil {
 		return err
 	}
 	if err := c.b.Bucket(bucketIDs).Delete([]byte(id)); err != nil {
@@ -242,6 +272,53 @@ func (c *CollectionTx) ForEachDocument(fn func(label uint64, d *DocumentRecord) 
 		}
 	}
 	return nil
+}
+
+// headOf is the part of a document that a collection keeps in memory.
+func headOf(d *DocumentRecord) *DocumentRecord {
+	return &DocumentRecord{Id: d.Id, Metadata: d.Metadata}
+}
+
+// heads returns the collection's heads bucket. Only a read-only handle on a
+// format-1 file can lack it, and such a handle never writes.
+func (c *CollectionTx) heads() *bolt.Bucket { return c.b.Bucket(bucketHeads) }
+
+// ForEachHead calls fn for every document in label order with the
+// checksum-verified protobuf encoding (a Document message) of its head: its
+// ID and metadata, what a collection keeps in memory, read without touching
+// texts and vectors. In a format-1 file opened read-only the encoding is the
+// whole document, which decodes to the same ID and metadata. The bytes are
+// only valid during the call; DecodeHead decodes them.
+func (c *CollectionTx) ForEachHead(fn func(label uint64, payload []byte) error) error {
+	b := c.heads()
+	if b == nil {
+		b = c.b.Bucket(bucketDocs)
+	}
+	cur := b.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		label, err := decodeLabel(k)
+		if err != nil {
+			return fmt.Errorf("collection %q heads: %w", c.name, err)
+		}
+		payload, err := openEnvelope(v)
+		if err != nil {
+			return fmt.Errorf("collection %q, head of label %d: %w", c.name, label, err)
+		}
+		if err := fn(label, payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DecodeHead decodes a payload from ForEachHead with the general protobuf
+// decoder.
+func DecodeHead(payload []byte) (*DocumentRecord, error) {
+	d := new(DocumentRecord)
+	if err := proto.Unmarshal(payload, d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return headOf(d), nil
 }
 
 // ForEachID calls fn for every (ID, label) pair in ID order.
@@ -335,7 +412,22 @@ func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error)
 	if total != info.TotalBytes || crc.Sum32() != info.Crc32C {
 		return "", nil, false, fmt.Errorf("%w: snapshot of collection %q fails its checksum", ErrCorrupt, c.name)
 	}
-	return info.Kind, io.MultiReader(readers...), true, nil
+	return info.Kind, faultReader{io.MultiReader(readers...)}, true, nil
+}
+
+// faultReader reads mmap-backed bytes and turns a memory fault into
+// ErrCorrupt. guard protects only the goroutine that runs the transaction;
+// a snapshot may be decoded on another one while the transaction reads
+// something else.
+type faultReader struct{ r io.Reader }
+
+func (f faultReader) Read(p []byte) (n int, err error) {
+	err = guard(func() error {
+		var err error
+		n, err = f.r.Read(p)
+		return err
+	})
+	return n, err
 }
 
 func chunkKey(i uint32) []byte {

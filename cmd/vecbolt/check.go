@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/index"
@@ -293,10 +296,30 @@ func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkR
 	if sample > 0 && total > sample {
 		stride = (total + sample - 1) / sample
 	}
+	// Heads (ID and metadata kept apart for a fast open) must mirror the
+	// documents exactly.
+	heads := make(map[uint64]*storage.DocumentRecord)
+	err = c.ForEachHead(func(label uint64, payload []byte) error {
+		h, err := storage.DecodeHead(payload)
+		if err != nil {
+			return fmt.Errorf("label %d: %w", label, err)
+		}
+		heads[label] = h
+		return nil
+	})
+	if err != nil {
+		rep.addf("collection %q: heads: %v", name, err)
+	}
 	docs := 0
 	var probes []probe
 	err = c.ForEachDocument(func(label uint64, doc *storage.DocumentRecord) error {
 		docs++
+		if h, ok := heads[label]; !ok {
+			rep.addf("collection %q: document %q (label %d) has no head", name, doc.Id, label)
+		} else if h.Id != doc.Id || !proto.Equal(&storage.DocumentRecord{Metadata: h.Metadata}, &storage.DocumentRecord{Metadata: doc.Metadata}) {
+			rep.addf("collection %q: document %q (label %d) has a head that differs (ID %q or metadata)", name, doc.Id, label, h.Id)
+		}
+		delete(heads, label)
 		l, ok, err := c.Label(doc.Id)
 		switch {
 		case err != nil:
@@ -327,6 +350,9 @@ func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkR
 	}
 	if docs != ids {
 		rep.addf("collection %q: %d documents but %d IDs", name, docs, ids)
+	}
+	for _, label := range slices.Sorted(maps.Keys(heads)) {
+		rep.addf("collection %q: head of %q (label %d) has no document", name, heads[label].Id, label)
 	}
 	return docs, probes, nil
 }

@@ -321,6 +321,30 @@ func TestVectorCollection(t *testing.T) {
 	}
 }
 
+// TestInt8Flag makes an int8 collection from the command line.
+func TestInt8Flag(t *testing.T) {
+	dbp := tempDB(t)
+	noModel := []option{withTerminal(false), withEmbedder(nil), withBuiltin(func() (embedder.Embedder, error) { return nil, errNoBuiltin })}
+	in := `{"id":"x","vector":[1,0,0]}
+{"id":"y","vector":[0,1,0]}
+{"id":"xy","vector":[0.7,0.7,0.1]}
+`
+	if o := vbOpts(t, in, noModel, "import", "--db", dbp, "--collection", "q", "--dim", "3", "--int8", "--index", "flat", "-"); o.code != 2 || !strings.Contains(o.stderr, "--int8 needs the hnsw index") {
+		t.Fatalf("--int8 with a flat index: %d %s", o.code, o.stderr)
+	}
+	if o := vbOpts(t, in, noModel, "import", "--db", dbp, "--collection", "q", "--dim", "3", "--int8", "-"); o.code != 0 {
+		t.Fatalf("import: %d %s %s", o.code, o.stdout, o.stderr)
+	}
+	o := vbOpts(t, "", noModel, "search", "--db", dbp, "--collection", "q", "--vector", "[0.9,0.1,0]", "--json", "--k", "2")
+	var res []jsonResult
+	if err := json.Unmarshal([]byte(o.stdout), &res); err != nil || len(res) != 2 || res[0].ID != "x" || res[1].ID != "xy" {
+		t.Fatalf("search: %v %s %s", err, o.stdout, o.stderr)
+	}
+	if o := vbOpts(t, "", noModel, "stats", "--db", dbp); o.code != 0 || !strings.Contains(o.stdout, "int8 vectors") {
+		t.Fatalf("stats: %d %s %s", o.code, o.stdout, o.stderr)
+	}
+}
+
 // collectionCount reads a collection's size through the library.
 func collectionCount(t *testing.T, dbp, name string) int {
 	t.Helper()

@@ -16,8 +16,12 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/storage"
+	"github.com/vecbolt/vecbolt/storage/pb"
 	"github.com/vecbolt/vecbolt/testdata/demo"
 )
 
@@ -92,6 +96,57 @@ func TestCheckDetectsDamage(t *testing.T) {
 			o := vb(t, "", "check", "--db", dbp)
 			if o.code != 1 || !strings.Contains(o.stdout, "problem: ") || !strings.Contains(o.stderr, "check failed") {
 				t.Fatalf("damage not reported: exit %d\n%s%s", o.code, o.stdout, o.stderr)
+			}
+		})
+	}
+}
+
+// TestCheckHeads edits the heads (the per-document ID and metadata that open
+// reads) behind the documents' back with valid, checksummed records.
+func TestCheckHeads(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(heads *bolt.Bucket) error
+		want string
+	}{
+		{"metadata differs", func(heads *bolt.Bucket) error {
+			v, err := storage.EncodeDocument(&storage.DocumentRecord{Id: "doc-0003",
+				Metadata: map[string]*pb.Value{"i": {Kind: &pb.Value_IntValue{IntValue: 999}}}})
+			if err != nil {
+				return err
+			}
+			return heads.Put(storage.LabelKey(4), v)
+		}, `document "doc-0003" (label 4) has a head that differs`},
+		{"head missing", func(heads *bolt.Bucket) error {
+			return heads.Delete(storage.LabelKey(5))
+		}, `document "doc-0004" (label 5) has no head`},
+		{"head without document", func(heads *bolt.Bucket) error {
+			v, err := storage.EncodeDocument(&storage.DocumentRecord{Id: "ghost"})
+			if err != nil {
+				return err
+			}
+			return heads.Put(storage.LabelKey(1000), v)
+		}, `head of "ghost" (label 1000) has no document`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dbp := buildDB(t, 20)
+			bdb, err := bolt.Open(dbp, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = bdb.Update(func(tx *bolt.Tx) error {
+				return tc.edit(tx.Bucket([]byte("collections")).Bucket([]byte("c")).Bucket([]byte("heads")))
+			})
+			if cerr := bdb.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := vb(t, "", "check", "--db", dbp)
+			if o.code != 1 || !strings.Contains(o.stdout, tc.want) {
+				t.Fatalf("want a report containing %q: exit %d\n%s%s", tc.want, o.code, o.stdout, o.stderr)
 			}
 		})
 	}

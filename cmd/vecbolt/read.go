@@ -362,6 +362,7 @@ type collectionJSON struct {
 	M              int        `json:"m,omitempty"`
 	EfConstruction int        `json:"ef_construction,omitempty"`
 	EfSearch       int        `json:"ef_search,omitempty"`
+	Quantization   string     `json:"quantization,omitempty"`
 	Created        time.Time  `json:"created"`
 }
 
@@ -378,7 +379,7 @@ func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 		Index: c.Index, Created: c.Created.UTC(),
 	}
 	if c.Index == db.IndexHNSW {
-		out.M, out.EfConstruction, out.EfSearch = c.M, c.EfConstruction, c.EfSearch
+		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
 	}
 	if c.Model.Name != "" || c.Model.Hash != "" {
 		out.Model = &modelJSON{Name: c.Model.Name, Hash: c.Model.Hash, Dim: c.Model.Dim, Pooling: c.Model.Pooling}
@@ -524,7 +525,11 @@ func runStats(e *env, args []string) (err error) {
 			fmt.Fprintf(e.stdout, "  model:      none (caller-supplied vectors)\n")
 		}
 		if c.Index == db.IndexHNSW {
-			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%d)\n", c.M, c.EfConstruction, c.EfSearch)
+			q := ""
+			if c.Quantization != "" {
+				q = ", " + c.Quantization + " vectors"
+			}
+			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%d%s)\n", c.M, c.EfConstruction, c.EfSearch, q)
 		} else {
 			fmt.Fprintf(e.stdout, "  index:      %s\n", c.Index)
 		}
