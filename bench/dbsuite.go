@@ -32,7 +32,7 @@ func (b *bench) dbSuite(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	for _, kind := range []string{db.IndexHNSW, db.IndexFlat} {
+	for _, kind := range []string{db.IndexHNSW, kindHNSWInt8, db.IndexFlat} {
 		system := "vecbolt-db-" + kind
 		if !b.on("vecbolt-"+kind) && !b.on(system) {
 			continue
@@ -72,10 +72,16 @@ func parseDocID(id string) (int32, error) {
 	return int32(v), nil
 }
 
+// kindHNSWInt8 names an HNSW collection created WithInt8 in system names.
+const kindHNSWInt8 = "hnsw-int8"
+
 func collectionOptions(dim int, kind string) []db.CollectionOption {
 	opts := []db.CollectionOption{db.WithDimension(dim), db.WithMetric(db.Cosine)}
-	if kind == db.IndexFlat {
+	switch kind {
+	case db.IndexFlat:
 		return append(opts, db.WithFlatIndex())
+	case kindHNSWInt8:
+		opts = append(opts, db.WithInt8())
 	}
 	return append(opts, db.WithHNSW(hnswM, hnswEfC, 0))
 }
@@ -114,7 +120,7 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	}
 	info := col.Info()
 	m := Measurement{Suite: "db", System: system, Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
-		Params:   map[string]any{"phase": "insert", "batch": dbBatch, "index": info.Index, "embedding": "none (vectors supplied)"},
+		Params:   map[string]any{"phase": "insert", "batch": dbBatch, "index": info.Index, "quantization": info.Quantization, "embedding": "none (vectors supplied)"},
 		DocsPerS: fp(float64(d.Spec.N) / el.Seconds()), BuildS: fp(el.Seconds())}
 	if rss > 0 {
 		m.RSSMB = fp(metrics.MB(rss))
@@ -125,7 +131,7 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 
 	nq := min(len(d.Queries), 500)
 	efs := []int{0}
-	if kind == db.IndexHNSW {
+	if kind != db.IndexFlat {
 		efs = []int{0, 128}
 	}
 	for _, ef := range efs {
@@ -134,8 +140,11 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 		if ef > 0 {
 			opts = append(opts, db.WithEf(ef))
 			params["ef"] = ef
-		} else if kind == db.IndexHNSW {
+		} else if kind != db.IndexFlat {
 			params["ef"] = fmt.Sprintf("default(%d)", info.EfSearch)
+		}
+		if info.Quantization != "" {
+			params["quantization"] = info.Quantization
 		}
 		s, err := b.measureSearch(ctx, d, nq, func(_, qi int, out []int32) ([]int32, error) {
 			rs, err := col.SearchVector(ctx, d.Queries[qi], opts...)

@@ -86,11 +86,12 @@ const QuantizationInt8 = "int8"
 // WithInt8 keeps the graph's vectors in memory as int8 codes (one byte per
 // component plus a scale per vector) instead of float32: about a quarter of
 // the vector memory, and a smaller snapshot to load on open. Searches walk
-// the graph on the codes and then re-score the best ef candidates with the
-// exact float32 vectors read from the file, so scores are exact and the
-// order is exact among those candidates; recall at the same ef drops by
-// under a point on the data BENCHMARKS.md measures. The documents keep their
-// float32 vectors, so Get returns them unchanged. It needs the HNSW index.
+// the graph on the codes and then re-score the best max(2×TopK, 20)
+// candidates with the exact float32 vectors read from the file, so scores
+// are exact and so is the order among them; recall at the same ef stays
+// within about a point of float32 from ef 16 up (BENCHMARKS.md). The
+// documents keep their float32 vectors, so Get returns them unchanged. It
+// needs the HNSW index.
 func WithInt8() CollectionOption { return func(o *collectionOptions) { o.quant = QuantizationInt8 } }
 
 // IfNotExists makes CreateCollection return the existing collection of that

@@ -205,6 +205,7 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 			hits, err = idx.SearchWith(q, opts)
 			break
 		}
+		opts.RerankCount = rerankCount(o.k)
 		hits, err = c.searchInt8(idx, q, opts)
 	default:
 		hits, err = st.idx.Search(q, o.k, filter)
@@ -292,6 +293,13 @@ func score(m Metric, d float32) float32 {
 		return -float32(math.Sqrt(math.Max(float64(d), 0)))
 	}
 }
+
+// rerankCount is how many of an int8 search's candidates, best by int8
+// distance first, are re-scored with their float32 vectors. Each costs a
+// read from the file; on 100k × 384 clustered vectors the best 20 gave the
+// recall of re-scoring all ef of them (within 0.0002) at 1.2× the speed
+// (helper measurement, index's TestHNSWInt8BenchReport).
+func rerankCount(k int) int { return max(2*k, 20) }
 
 // searchInt8 searches an int8 graph and re-scores its candidates with the
 // float32 vectors stored in the documents, read in one transaction.
