@@ -32,6 +32,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"unsafe"
 )
 
 const (
@@ -252,6 +253,50 @@ func (d *hnswDecoder) read(k int) ([]byte, error) {
 // has been read so far.
 func (d *hnswDecoder) mayAlloc(nbytes int64) bool { return nbytes <= d.n+hnswAllocSlack }
 
+// readInto fills p from the stream, like read but without the extra copy:
+// snapshots are mostly vectors and links, which are read straight into the
+// graph's own memory.
+func (d *hnswDecoder) readInto(p []byte) error {
+	if _, err := io.ReadFull(d.r, p); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: truncated at byte %d", ErrCorruptHNSW, d.n)
+		}
+		return fmt.Errorf("index: read HNSW snapshot: %w", err)
+	}
+	d.crc = crc32.Update(d.crc, castagnoli, p)
+	d.n += int64(len(p))
+	return nil
+}
+
+// wordBytes views 32-bit words as their bytes in memory order.
+func wordBytes[T uint32 | float32](s []T) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*4)
+}
+
+// fromLittleEndian turns words read as little-endian bytes into native
+// words: nothing to do on little-endian machines, a byte swap elsewhere.
+func fromLittleEndian(b []byte) {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		return
+	}
+	for i := 0; i+4 <= len(b); i += 4 {
+		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+	}
+}
+
+// readWords reads len(dst) little-endian 32-bit words into dst.
+func readWords[T uint32 | float32](d *hnswDecoder, dst []T) error {
+	b := wordBytes(dst)
+	if err := d.readInto(b); err != nil {
+		return err
+	}
+	fromLittleEndian(b)
+	return nil
+}
+
 // u32s reads count words into a slice of length size (≥ count), zero
 // padded.
 func (d *hnswDecoder) u32s(count, size int) ([]uint32, error) {
@@ -261,12 +306,10 @@ func (d *hnswDecoder) u32s(count, size int) ([]uint32, error) {
 	}
 	for count > 0 {
 		k := min(count, hnswChunk/4)
-		b, err := d.read(k * 4)
-		if err != nil {
+		n := len(out)
+		out = append(out, make([]uint32, k)...)
+		if err := readWords(d, out[n:]); err != nil {
 			return nil, err
-		}
-		for i := 0; i < k; i++ {
-			out = append(out, binary.LittleEndian.Uint32(b[i*4:]))
 		}
 		count -= k
 	}
@@ -290,24 +333,19 @@ func (d *hnswDecoder) f32s(count int) ([]float32, error) {
 	}
 	for i := 0; i < count; {
 		k := min(count-i, hnswChunk/4)
-		b, err := d.read(k * 4)
-		if err != nil {
-			return nil, err
-		}
 		if len(out) < i+k {
 			out = append(out, make([]float32, i+k-len(out))...)
 		}
 		dst := out[i : i+k]
-		var bad uint32
-		for j := range dst {
-			u := binary.LittleEndian.Uint32(b[j*4:])
-			// Exponent all ones: Inf or NaN.
-			if u&0x7f800000 == 0x7f800000 {
-				bad = 1
-			}
-			dst[j] = math.Float32frombits(u)
+		if err := readWords(d, dst); err != nil {
+			return nil, err
 		}
-		if bad != 0 {
+		var bad bool
+		for _, x := range dst {
+			// Exponent all ones: Inf or NaN.
+			bad = bad || math.Float32bits(x)&0x7f800000 == 0x7f800000
+		}
+		if bad {
 			return nil, corruptf("non-finite vector component before byte %d", d.n)
 		}
 		i += k
