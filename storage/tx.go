@@ -321,15 +321,16 @@ func DecodeHead(payload []byte) (*DocumentRecord, error) {
 	return headOf(d), nil
 }
 
-// ForEachID calls fn for every (ID, label) pair in ID order.
-func (c *CollectionTx) ForEachID(fn func(id string, label uint64) error) error {
+// ForEachID calls fn for every (ID, label) pair in ID order. The ID's bytes
+// are only valid during the call.
+func (c *CollectionTx) ForEachID(fn func(id []byte, label uint64) error) error {
 	cur := c.b.Bucket(bucketIDs).Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		label, err := decodeLabel(v)
 		if err != nil {
 			return fmt.Errorf("collection %q, id %q: %w", c.name, k, err)
 		}
-		if err := fn(string(k), label); err != nil {
+		if err := fn(k, label); err != nil {
 			return err
 		}
 	}

@@ -275,7 +275,8 @@ func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkR
 		rep.addf("collection %q: %v", name, err)
 	}
 	ids := 0
-	err = c.ForEachID(func(id string, label uint64) error {
+	err = c.ForEachID(func(idb []byte, label uint64) error {
+		id := string(idb)
 		ids++
 		doc, ok, err := c.Document(label)
 		switch {
