@@ -8,8 +8,11 @@
 //   - ann:     the index alone (exact index, vecbolt HNSW, github.com/coder/hnsw,
 //     github.com/philippgille/chromem-go, and hnswlib when g++ and Debian's
 //     libhnswlib-dev are present: see hnswlib.go) on synthetic clustered
-//     vectors with exact ground truth: recall@10, QPS on 1 and 2 threads,
-//     latency, build throughput, memory, snapshot size and load time.
+//     vectors, or with --dataset text on real sentence embeddings (WordNet
+//     glosses and Debian package descriptions embedded with the built-in
+//     model: see textdata.go), with exact ground truth: recall@10, QPS on
+//     1 and 2 threads, latency, build throughput, memory, snapshot size and
+//     load time.
 //   - db:      end to end through the public API (db.Open, Insert,
 //     SearchVector): documents/s including storage, QPS, file size, open time;
 //     chromem-go's persistent mode as the peer.
@@ -31,8 +34,8 @@
 // --quick runs small sizes and then checks recall and quality against floors
 // (never timings), exiting 1 if one is missed, so CI can run it.
 //
-// Data are never committed: the synthetic sets (and their fvecs/ivecs files,
-// readable by other ANN libraries) live in --cache, by default
+// Data are never committed: the synthetic and text sets (and their
+// fvecs/ivecs files, readable by other ANN libraries) live in --cache, by default
 // $VECBOLT_CACHE/bench or the OS user cache dir's vecbolt/bench.
 package main
 
@@ -62,6 +65,7 @@ type config struct {
 	markdown    bool
 	quick       bool
 	n           int
+	dataset     string // "clustered" or "text": what b.dataset serves
 	queries     int
 	k           int
 	cache       string
@@ -109,7 +113,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.markdown, "markdown", false, "print the tables as Markdown (for BENCHMARKS.md)")
 	fs.StringVar(&c.plotFormat, "plot-format", "svg", "plot file format: svg or png")
 	fs.BoolVar(&c.quick, "quick", false, "small sizes (< 2 min); exit 1 if recall or quality falls below the floors")
-	fs.IntVar(&c.n, "n", 0, "vectors in the synthetic data set (default 100000; 10000 with --quick); 1000000 for the 1M run")
+	fs.IntVar(&c.n, "n", 0, "base vectors in the data set (default 100000; 10000 with --quick); 1000000 for the 1M run (clustered only)")
+	fs.StringVar(&c.dataset, "dataset", "clustered", "data set of the ann and db suites: clustered (synthetic) or text (WordNet glosses and Debian descriptions embedded with the built-in model; not with the open suite)")
 	fs.IntVar(&c.queries, "queries", 0, "queries (default 1000; 200 with --quick)")
 	fs.IntVar(&c.k, "k", 10, "neighbours per query")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
@@ -185,6 +190,17 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		if !slices.Contains(allSuites(), s) {
 			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
 		}
+	}
+	switch c.dataset {
+	case "clustered":
+	case "text":
+		// The open suite's writer process regenerates the clustered set
+		// itself, so it cannot run on the text set.
+		if slices.Contains(c.suites, "open") {
+			return c, errors.New("--dataset text: the open suite runs on the clustered set only; name the suites to run (e.g. ann db)")
+		}
+	default:
+		return c, fmt.Errorf("--dataset %q: want clustered or text", c.dataset)
 	}
 	return c, nil
 }

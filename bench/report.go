@@ -56,9 +56,19 @@ type reporter struct {
 	out      io.Writer
 	save     io.Writer // optional copy of the JSON lines
 	all      []Measurement
+	// dataset is --dataset. The suites label what b.dataset serves with
+	// datasetName, which knows only the size; in a run on another set
+	// than the clustered one, add relabels those measurements, as no
+	// clustered data are loaded in such a run.
+	dataset string
 }
 
 func (r *reporter) add(m Measurement) {
+	if r.dataset != "" && r.dataset != "clustered" {
+		if size, ok := strings.CutPrefix(m.Dataset, "clustered-"); ok {
+			m.Dataset = r.dataset + "-" + size
+		}
+	}
 	r.all = append(r.all, m)
 	if !r.json && r.save == nil {
 		return
@@ -206,7 +216,7 @@ type bench struct {
 }
 
 func newBench(cfg config, stdout, stderr io.Writer) (*bench, error) {
-	b := &bench{cfg: cfg, rep: &reporter{json: cfg.json, markdown: cfg.markdown, out: stdout}, stderr: stderr,
+	b := &bench{cfg: cfg, rep: &reporter{json: cfg.json, markdown: cfg.markdown, out: stdout, dataset: cfg.dataset}, stderr: stderr,
 		data: map[int]*synth.Data{}, start: time.Now()}
 	if err := os.MkdirAll(cfg.cache, 0o755); err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
@@ -260,10 +270,21 @@ func (b *bench) on(system string) bool {
 	return b.cfg.systems == nil || b.cfg.systems[system]
 }
 
-// dataset loads (or generates into the cache) the synthetic set with n
-// vectors.
+// dataset loads (or generates into the cache) the data set of --dataset
+// with n base vectors: the synthetic clustered set, or the text set (see
+// textdata.go).
 func (b *bench) dataset(ctx context.Context, n int) (*synth.Data, error) {
 	if d, ok := b.data[n]; ok {
+		return d, nil
+	}
+	if b.cfg.dataset == "text" {
+		t0 := time.Now()
+		d, err := b.textDataset(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("text data set: %w", err)
+		}
+		b.logf("dataset %s ready in %s", dataLabel(d), time.Since(t0).Round(time.Millisecond))
+		b.data[n] = d
 		return d, nil
 	}
 	spec := synth.Default(n)
@@ -282,14 +303,31 @@ func (b *bench) dataset(ctx context.Context, n int) (*synth.Data, error) {
 	return d, nil
 }
 
-func datasetName(n int) string {
+// datasetName labels the clustered set of n vectors in the report (the
+// reporter relabels it in a --dataset text run; see reporter.dataset).
+func datasetName(n int) string { return datasetLabel("clustered", n) }
+
+// dataLabel is d's name in the report: "clustered-100k", "text-100k". The
+// suites still call datasetName(d.Spec.N) and rely on the reporter's
+// relabelling; calling dataLabel(d) instead would make that unnecessary.
+func dataLabel(d *synth.Data) string {
+	kind := "clustered"
+	if d.Spec.Source != "" {
+		kind, _, _ = strings.Cut(d.Spec.Source, "-")
+	}
+	return datasetLabel(kind, d.Spec.N)
+}
+
+// datasetLabel is a data set's name in the report: kind and size, e.g.
+// "text-100k".
+func datasetLabel(kind string, n int) string {
 	switch {
 	case n%1_000_000 == 0:
-		return fmt.Sprintf("clustered-%dM", n/1_000_000)
+		return fmt.Sprintf("%s-%dM", kind, n/1_000_000)
 	case n%1000 == 0:
-		return fmt.Sprintf("clustered-%dk", n/1000)
+		return fmt.Sprintf("%s-%dk", kind, n/1000)
 	}
-	return fmt.Sprintf("clustered-%d", n)
+	return fmt.Sprintf("%s-%d", kind, n)
 }
 
 // withProcs runs fn with GOMAXPROCS set to procs.

@@ -108,6 +108,7 @@ func TestSpecValidate(t *testing.T) {
 		{"centers", func(s *Spec) { s.Centers = 0 }},
 		{"sigma", func(s *Spec) { s.Sigma = math.NaN() }},
 		{"gtk", func(s *Spec) { s.GTK = 0 }},
+		{"source", func(s *Spec) { s.Source = "text-r1-abc" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +118,23 @@ func TestSpecValidate(t *testing.T) {
 				t.Fatal("invalid spec accepted")
 			}
 		})
+	}
+}
+
+// TestSpecNameSource checks that a Source spec gets its own cache
+// directory and that the clustered names did not change (existing caches
+// stay valid).
+func TestSpecNameSource(t *testing.T) {
+	s := Default(100_000)
+	if got, want := s.Name(), "clustered-d384-c256-s0.35-n100000-q1000-seed42"; got != want {
+		t.Fatalf("clustered name %q, want %q", got, want)
+	}
+	s = Spec{Source: "text-r1-0123456789ab", N: 5000, Queries: 100, Dim: 256, GTK: 100}
+	if got, want := s.Name(), "text-r1-0123456789ab-n5000-q100"; got != want {
+		t.Fatalf("source name %q, want %q", got, want)
+	}
+	if _, _, err := Load(context.Background(), t.TempDir(), s); err == nil {
+		t.Fatal("Load generated a Source spec")
 	}
 }
 
