@@ -27,15 +27,22 @@ const (
 )
 
 // hnswRecallFloor gives the recall@10 floors checked at these ef values
-// (when swept). The full run on 100k vectors measured 0.946 at ef 24 and
-// 0.997 at ef 64 (hnswlib: 0.941 and 0.990 at ef 24 and 48); the quick
-// run's 10k set is easier, so floors a little below the 100k figures catch
-// a broken graph without flaking on noise in the level draws.
-func hnswRecallFloor(ef int) (float64, bool) {
-	switch ef {
-	case 24:
+// (when swept) for a data set. On the clustered set the full run on 100k
+// vectors measured 0.946 at ef 24 and 0.997 at ef 64 (hnswlib: 0.941 and
+// 0.990 at ef 24 and 48); the quick run's 10k set is easier, so floors a
+// little below the 100k figures catch a broken graph without flaking on
+// noise in the level draws. Real text is harder: 0.9425 and 0.9834 at 100k
+// (hnswlib 0.9287 and 0.9808), 0.9445 and 0.9920 at 10k.
+func hnswRecallFloor(s synth.Spec, ef int) (float64, bool) {
+	text := s.Source != ""
+	switch {
+	case ef == 24 && text:
+		return 0.92, true
+	case ef == 64 && text:
+		return 0.97, true
+	case ef == 24:
 		return 0.93, true
-	case 64:
+	case ef == 64:
 		return 0.99, true
 	}
 	return 0, false
@@ -131,7 +138,7 @@ func (b *bench) measureSearchOn(ctx context.Context, truth [][]int32, nq int, fn
 }
 
 func (b *bench) searchMeasurement(suite, system string, d *synth.Data, params map[string]any, s searchResult, note string) Measurement {
-	m := Measurement{Suite: suite, System: system, Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	m := Measurement{Suite: suite, System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		K: b.cfg.k, Params: params, RecallAt10: fp(s.recall), QPS1T: fp(s.r1.QPS),
 		P50Ms: fp(metrics.Ms(s.r1.P50)), P99Ms: fp(metrics.Ms(s.r1.P99)), Note: note}
 	if s.has2 {
@@ -177,7 +184,7 @@ func (b *bench) annSuite(ctx context.Context) error {
 }
 
 func buildMeasurement(suite, system string, d *synth.Data, params map[string]any, el time.Duration, rss int64) Measurement {
-	m := Measurement{Suite: suite, System: system, Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	m := Measurement{Suite: suite, System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params: params, BuildS: fp(el.Seconds()), BuildVPS: fp(float64(d.Spec.N) / el.Seconds())}
 	if rss > 0 {
 		m.RSSMB = fp(metrics.MB(rss))
@@ -227,7 +234,7 @@ func (b *bench) annFlat(ctx context.Context, d *synth.Data) error {
 	// SearchBatch: queries scored together per pass over the data.
 	const batch = 8
 	calls := nq / batch
-	m := Measurement{Suite: "ann", System: "vecbolt-flat", Dataset: datasetName(d.Spec.N), N: d.Spec.N,
+	m := Measurement{Suite: "ann", System: "vecbolt-flat", Dataset: dataLabel(d), N: d.Spec.N,
 		Dim: d.Spec.Dim, K: b.cfg.k, Params: map[string]any{"batch": batch}, Note: "SearchBatch; latency is per batch, not reported"}
 	for _, t := range threadCounts() {
 		run, err := withProcs(t, func() (metrics.Run, error) {
@@ -309,7 +316,7 @@ func (b *bench) annHNSW(ctx context.Context, d *synth.Data) error {
 		b.logf("ann: vecbolt-hnsw ef=%d recall %.4f qps_1t %.0f qps_2t %.0f", ef, s.recall, s.r1.QPS, s.r2.QPS)
 		targets.offer(b, m, s.recall, ef)
 		best = max(best, s.recall)
-		if f, ok := hnswRecallFloor(ef); ok && b.cfg.k == 10 {
+		if f, ok := hnswRecallFloor(d.Spec, ef); ok && b.cfg.k == 10 {
 			b.want(fmt.Sprintf("vecbolt-hnsw recall@10 at ef %d", ef), s.recall, f)
 		}
 	}
@@ -405,7 +412,7 @@ func (b *bench) annHNSWInt8(ctx context.Context, d *synth.Data) error {
 			b.logf("ann: %s ef=%d rerank=%v recall %.4f qps_1t %.0f qps_2t %.0f", system, ef, rr, s.recall, s.r1.QPS, s.r2.QPS)
 			if rr {
 				targets.offer(b, m, s.recall, ef)
-				if f, ok := hnswRecallFloor(ef); ok && b.cfg.k == 10 {
+				if f, ok := hnswRecallFloor(d.Spec, ef); ok && b.cfg.k == 10 {
 					// The same floors as the float32 graph: the re-rank
 					// is meant to lose under a point of recall.
 					b.want(fmt.Sprintf("%s recall@10 at ef %d", system, ef), s.recall, f)
@@ -572,7 +579,7 @@ func (b *bench) hnswSnapshot(d *synth.Data, h *index.HNSW, system string) error 
 		return err
 	}
 	openEl := time.Since(t0)
-	b.rep.add(Measurement{Suite: "ann", System: system, Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	b.rep.add(Measurement{Suite: "ann", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params: map[string]any{"phase": "snapshot"}, FileMB: fp(metrics.MB(fi.Size())), OpenS: fp(openEl.Seconds()),
 		BytesPerVector: fp(float64(fi.Size()) / float64(d.Spec.N)), Note: "WriteTo file; open = ReadHNSW + first query"})
 	return nil

@@ -119,7 +119,7 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 		return err
 	}
 	info := col.Info()
-	m := Measurement{Suite: "db", System: system, Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	m := Measurement{Suite: "db", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params:   map[string]any{"phase": "insert", "batch": dbBatch, "index": info.Index, "quantization": info.Quantization, "embedding": "none (vectors supplied)"},
 		DocsPerS: fp(float64(d.Spec.N) / el.Seconds()), BuildS: fp(el.Seconds())}
 	if rss > 0 {
@@ -191,7 +191,7 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	if n != d.Spec.N {
 		return fmt.Errorf("reopened collection holds %d documents, want %d", n, d.Spec.N)
 	}
-	b.rep.add(Measurement{Suite: "db", System: system, Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	b.rep.add(Measurement{Suite: "db", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params: map[string]any{"phase": "reopen", "index": info.Index, "close_s": round4(closeEl.Seconds())},
 		FileMB: fp(metrics.MB(fi.Size())), BytesPerVector: fp(float64(fi.Size()) / float64(d.Spec.N)),
 		OpenS: fp(openEl.Seconds()), Note: "open = Open + Collection + first SearchVector; B/vector of the file"})
@@ -250,7 +250,7 @@ func (b *bench) dbChromem(ctx context.Context, d *synth.Data) error {
 	}
 	el := time.Since(t0)
 	docs = nil
-	b.rep.add(Measurement{Suite: "db", System: "chromem-go", Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	b.rep.add(Measurement{Suite: "db", System: "chromem-go", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params:   map[string]any{"phase": "insert", "batch": dbBatch, "concurrency": 2, "persistent": true},
 		DocsPerS: fp(float64(d.Spec.N) / el.Seconds()), BuildS: fp(el.Seconds()), Note: "one gob file per document, not fsynced"})
 	b.logf("db: chromem-go inserted %d docs in %s", d.Spec.N, el.Round(time.Millisecond))
@@ -284,7 +284,7 @@ func (b *bench) dbChromem(ctx context.Context, d *synth.Data) error {
 		note = fmt.Sprintf("%s; LOST %d of %d documents on reopen (file names are 32-bit ID hashes)", note, d.Spec.N-found, d.Spec.N)
 		b.logf("db: chromem-go reopened with %d of %d documents", found, d.Spec.N)
 	}
-	b.rep.add(Measurement{Suite: "db", System: "chromem-go", Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+	b.rep.add(Measurement{Suite: "db", System: "chromem-go", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params: map[string]any{"phase": "reopen", "persistent": true, "found": col.Count()}, FileMB: fp(metrics.MB(size)),
 		BytesPerVector: fp(float64(size) / float64(d.Spec.N)), OpenS: fp(openEl.Seconds()), Note: note})
 

@@ -133,7 +133,7 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 	var targets targetTracker
 	for _, l := range lines {
 		if l.Phase == "build" {
-			m := Measurement{Suite: "ann", System: "hnswlib", Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim,
+			m := Measurement{Suite: "ann", System: "hnswlib", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 				Params: map[string]any{"phase": "build", "threads": l.Threads, "M": hnswM, "efC": hnswEfC},
 				BuildS: fp(l.BuildS), BuildVPS: fp(float64(d.Spec.N) / l.BuildS), Note: "C++, g++ -O3 -march=native"}
 			if l.Threads == 1 && l.RSSMB > 0 {
@@ -147,7 +147,7 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 		if l.Recall == nil {
 			return errors.New("hnswlib driver: search line without recall")
 		}
-		m := Measurement{Suite: "ann", System: "hnswlib", Dataset: datasetName(d.Spec.N), N: d.Spec.N, Dim: d.Spec.Dim, K: b.cfg.k,
+		m := Measurement{Suite: "ann", System: "hnswlib", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim, K: b.cfg.k,
 			Params:     map[string]any{"ef": l.Ef, "M": hnswM, "efC": hnswEfC},
 			RecallAt10: fp(*l.Recall), QPS1T: fp(l.QPS1T), QPS2T: fp(l.QPS2T), P50Ms: fp(l.P50Ms), P99Ms: fp(l.P99Ms)}
 		if b.cfg.k != 10 {

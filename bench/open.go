@@ -156,7 +156,7 @@ func (b *bench) openSuite(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.rep.add(Measurement{Suite: "open", System: "vecbolt-db-hnsw", Dataset: datasetName(d.Spec.N), N: n, Dim: d.Spec.Dim,
+	b.rep.add(Measurement{Suite: "open", System: "vecbolt-db-hnsw", Dataset: dataLabel(d), N: n, Dim: d.Spec.Dim,
 		Params: params("after clean close"), OpenS: fp(el.Seconds()), FileMB: fp(float64(fi.Size()) / (1 << 20)),
 		Note: "Open + Collection + first SearchVector"})
 
@@ -194,7 +194,7 @@ func (b *bench) openSuite(ctx context.Context) error {
 	}
 	p := params("after kill -9")
 	p["acked"], p["found"] = last, n
-	b.rep.add(Measurement{Suite: "open", System: "vecbolt-db-hnsw", Dataset: datasetName(d.Spec.N), N: n, Dim: d.Spec.Dim,
+	b.rep.add(Measurement{Suite: "open", System: "vecbolt-db-hnsw", Dataset: dataLabel(d), N: n, Dim: d.Spec.Dim,
 		Params: p, OpenS: fp(el.Seconds()), Note: "writer killed with SIGKILL after its acked count passed n/2"})
 	b.logf("open: after kill -9 at %d acked, found %d, open %s", last, n, el.Round(time.Millisecond))
 	// Durability is a correctness floor, not a timing: every acknowledged

@@ -143,7 +143,8 @@ func (b *bench) plotRecallQPS(path string, threads int, zoom bool) (bool, error)
 		ss = append(ss, s)
 		return s
 	}
-	n := 0
+	var label string
+	var dim int
 	for _, m := range b.rep.all {
 		if m.Suite != "ann" || m.RecallAt10 == nil || m.Params["target_recall"] != nil {
 			continue
@@ -164,13 +165,13 @@ func (b *bench) plotRecallQPS(path string, threads int, zoom bool) (bool, error)
 			name += fmt.Sprintf(" (batch %v)", m.Params["batch"])
 		}
 		get(name).pts = append(get(name).pts, plotter.XY{X: *m.RecallAt10, Y: *q})
-		n = m.N
+		label, dim = m.Dataset, m.Dim
 	}
 	if len(ss) == 0 {
 		return false, nil
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Recall@10 vs queries/s, %d thread(s), %s × 384, k=10", threads, datasetName(n))
+	p.Title.Text = fmt.Sprintf("Recall@10 vs queries/s, %d thread(s), %s × %d, k=10", threads, label, dim)
 	if zoom {
 		p.Title.Text += fmt.Sprintf(" (recall ≥ %.2f)", zoomFrom)
 		p.X.Min, p.X.Max = zoomFrom, 1
@@ -202,7 +203,7 @@ func (b *bench) plotRecallQPS(path string, threads int, zoom bool) (bool, error)
 		p.Add(l, sc)
 		p.Legend.Add(s.name, l, sc)
 	}
-	if threads == 1 && n == 100_000 {
+	if threads == 1 && label == "clustered-100k" {
 		var pts plotter.XYs
 		for _, r := range hnswlibRef() {
 			if zoom && r[1] < zoomFrom {

@@ -56,19 +56,9 @@ type reporter struct {
 	out      io.Writer
 	save     io.Writer // optional copy of the JSON lines
 	all      []Measurement
-	// dataset is --dataset. The suites label what b.dataset serves with
-	// datasetName, which knows only the size; in a run on another set
-	// than the clustered one, add relabels those measurements, as no
-	// clustered data are loaded in such a run.
-	dataset string
 }
 
 func (r *reporter) add(m Measurement) {
-	if r.dataset != "" && r.dataset != "clustered" {
-		if size, ok := strings.CutPrefix(m.Dataset, "clustered-"); ok {
-			m.Dataset = r.dataset + "-" + size
-		}
-	}
 	r.all = append(r.all, m)
 	if !r.json && r.save == nil {
 		return
@@ -216,7 +206,7 @@ type bench struct {
 }
 
 func newBench(cfg config, stdout, stderr io.Writer) (*bench, error) {
-	b := &bench{cfg: cfg, rep: &reporter{json: cfg.json, markdown: cfg.markdown, out: stdout, dataset: cfg.dataset}, stderr: stderr,
+	b := &bench{cfg: cfg, rep: &reporter{json: cfg.json, markdown: cfg.markdown, out: stdout}, stderr: stderr,
 		data: map[int]*synth.Data{}, start: time.Now()}
 	if err := os.MkdirAll(cfg.cache, 0o755); err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
@@ -303,13 +293,7 @@ func (b *bench) dataset(ctx context.Context, n int) (*synth.Data, error) {
 	return d, nil
 }
 
-// datasetName labels the clustered set of n vectors in the report (the
-// reporter relabels it in a --dataset text run; see reporter.dataset).
-func datasetName(n int) string { return datasetLabel("clustered", n) }
-
-// dataLabel is d's name in the report: "clustered-100k", "text-100k". The
-// suites still call datasetName(d.Spec.N) and rely on the reporter's
-// relabelling; calling dataLabel(d) instead would make that unnecessary.
+// dataLabel is d's name in the report: "clustered-100k", "text-100k".
 func dataLabel(d *synth.Data) string {
 	kind := "clustered"
 	if d.Spec.Source != "" {

@@ -421,18 +421,3 @@ func TestParseArgsDataset(t *testing.T) {
 		})
 	}
 }
-
-func TestReporterRelabels(t *testing.T) {
-	for _, tc := range []struct{ dataset, in, want string }{
-		{"text", datasetName(100_000), "text-100k"},
-		{"text", "debian-vectors", "debian-vectors"},
-		{"clustered", datasetName(100_000), "clustered-100k"},
-		{"", datasetName(2_000_000), "clustered-2M"},
-	} {
-		r := &reporter{dataset: tc.dataset}
-		r.add(Measurement{Suite: "ann", System: "x", Dataset: tc.in})
-		if got := r.all[0].Dataset; got != tc.want {
-			t.Errorf("--dataset %q: %q became %q, want %q", tc.dataset, tc.in, got, tc.want)
-		}
-	}
-}
