@@ -41,6 +41,18 @@ func FuzzKernels(f *testing.F) {
 			if got := k.l2sq(a, b); !close32(got, want, mag, n) {
 				t.Fatalf("%s l2sq n=%d: got %v want %v", k.name, n, got, want)
 			}
+			if n > 0 {
+				// The row forms: b as row 1 of a and b back to back.
+				var out [2]float32
+				k.dotRows(a, vals[off:off+2*n], n, []uint32{1, 0}, out[:])
+				if want, mag := refDot(a, b); !close32(out[0], want, mag, n) {
+					t.Fatalf("%s dotRows n=%d: got %v want %v", k.name, n, out[0], want)
+				}
+				k.l2sqRows(a, vals[off:off+2*n], n, []uint32{1, 0}, out[:])
+				if want, mag := refL2(a, b); !close32(out[0], want, mag, n) {
+					t.Fatalf("%s l2sqRows n=%d: got %v want %v", k.name, n, out[0], want)
+				}
+			}
 		}
 		c := make([]int8, len(raw))
 		for i, x := range raw {

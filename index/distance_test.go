@@ -26,7 +26,8 @@ func allKernels() []kernelSet {
 		{name: "generic", dot: dotGeneric, l2sq: l2sqGeneric, dotBatch: dotBatchGeneric, l2sqBatch: l2sqBatchGeneric,
 			dotRows: dotRowsGeneric, l2sqRows: l2sqRowsGeneric},
 	}
-	return append(ks, archKernels()...)
+	ks = append(ks, archKernels()...)
+	return append(ks, ptrKernelSets()...)
 }
 
 // refDot and refL2 compute in float64 and also return the sum of absolute

@@ -54,6 +54,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 const (
@@ -814,20 +815,54 @@ func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnsw
 
 // greedy walks layer l from cur to a local minimum (ef = 1).
 func (h *HNSW) greedy(q []float32, cur hnswItem, l int) hnswItem {
+	var nbs [hnswHop]uint32
+	var rows [hnswHop]*float32
+	var ds [hnswHop]float32
 	for changed := true; changed; {
 		changed = false
 		lst := h.links(cur.n, l)
 		cnt := min(int(atomic.LoadUint32(&lst[0])), len(lst)-1)
-		for i := 1; i <= cnt; i++ {
-			nb := atomic.LoadUint32(&lst[i])
-			d := distance(h.metric, h.vec(nb), q)
-			if d < cur.d {
-				cur = hnswItem{d, nb}
-				changed = true
+		for i := 1; i <= cnt; {
+			k := 0
+			for ; i <= cnt && k < hnswHop; i++ {
+				nb := atomic.LoadUint32(&lst[i])
+				nbs[k], rows[k] = nb, unsafe.SliceData(h.vec(nb))
+				k++
+			}
+			h.scoreRows(q, rows[:k], ds[:k])
+			for j, d := range ds[:k] {
+				if d < cur.d {
+					cur = hnswItem{d, nbs[j]}
+					changed = true
+				}
 			}
 		}
 	}
 	return cur
+}
+
+// hnswHop is how many neighbours one kernel call scores at most (the
+// scratch arrays live on the stack; lists are 2M = 32 long by default).
+const hnswHop = 64
+
+// scoreRows sets d[i] to distance(h.metric, vector at rows[i], q), bit for
+// bit: one kernel call for a whole neighbour list instead of one per
+// neighbour, which lets the kernel overlap the rows' cache misses.
+func (h *HNSW) scoreRows(q []float32, rows []*float32, d []float32) {
+	switch h.metric {
+	case Cosine:
+		dotPtrs(q, rows, d)
+		for i := range d {
+			d[i] = 1 - d[i]
+		}
+	case Dot:
+		dotPtrs(q, rows, d)
+		for i := range d {
+			d[i] = -d[i]
+		}
+	default:
+		l2sqPtrs(q, rows, d)
+	}
 }
 
 // searchLayer is the ef-bounded best-first search of one layer from the
@@ -858,27 +893,49 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, eps []hnswItem, ef, l in
 		}
 	}
 	evals--
+	// Each hop first collects the unvisited neighbours, then scores them
+	// in one kernel call (scoreRows), then offers them in list order: the
+	// same evaluations in the same order as scoring one at a time.
+	var nbs [hnswHop]uint32
+	var rows [hnswHop]*float32
+	var ds [hnswHop]float32
 	for len(s.cand) > 0 {
 		c := s.cand.pop()
 		if len(s.top) >= ef && c.d > s.top[0].d {
 			break
 		}
+		if len(s.cand) > 0 {
+			// The best remaining candidate is usually the next one
+			// expanded: fetch its list while this hop is being scored.
+			nx := h.links(s.cand[0].n, l)
+			prefetchLines(&nx[0], 4*len(nx))
+		}
 		lst := h.links(c.n, l)
 		cnt := min(int(atomic.LoadUint32(&lst[0])), len(lst)-1)
-		for i := 1; i <= cnt; i++ {
-			nb := atomic.LoadUint32(&lst[i])
-			if !s.vis.visit(nb) {
+		for i := 1; i <= cnt; {
+			k := 0
+			for ; i <= cnt && k < hnswHop; i++ {
+				nb := atomic.LoadUint32(&lst[i])
+				if s.vis.visit(nb) {
+					nbs[k], rows[k] = nb, unsafe.SliceData(h.vec(nb))
+					k++
+				}
+			}
+			if k == 0 {
 				continue
 			}
-			d := distance(h.metric, h.vec(nb), q)
-			evals++
-			if len(s.top) < ef || d < s.top[0].d {
-				s.cand.push(hnswItem{d, nb})
-				if h.accept(nb, filter) {
-					if len(s.top) < ef {
-						s.top.push(hnswItem{d, nb})
-					} else {
-						s.top.replaceTop(hnswItem{d, nb})
+			h.scoreRows(q, rows[:k], ds[:k])
+			evals += k
+			for j, d := range ds[:k] {
+				if len(s.top) < ef || d < s.top[0].d {
+					nb := nbs[j]
+					s.cand.push(hnswItem{d, nb})
+					if h.accept(nb, filter) {
+						if len(s.top) < ef {
+							s.top.push(hnswItem{d, nb})
+						} else {
+							s.top.replaceTop(hnswItem{d, nb})
+						}
 					}
 				}
 			}
