@@ -463,6 +463,12 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	if err := cfg.validate(int(hd.Dim), Metric(hd.Metric)); err != nil {
 		return nil, err
 	}
+	// A slot costs far more than 64 bytes, so a count beyond MaxInt/64
+	// cannot be real on this machine; on 32-bit builds it would also
+	// overflow the int conversions below.
+	if uint64(hd.Slots) > uint64(math.MaxInt)/64 {
+		return nil, corruptf("%d slots is more than this machine can address", hd.Slots)
+	}
 	slots := int(hd.Slots)
 	if uint64(hd.Slots) > hnswMaxSlots || uint64(hd.Live)+uint64(hd.Tomb)+uint64(hd.Free) != uint64(hd.Slots) {
 		return nil, corruptf("slot counts %d live + %d tombstones + %d free != %d slots", hd.Live, hd.Tomb, hd.Free, hd.Slots)
