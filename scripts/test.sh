@@ -26,6 +26,9 @@ CGO_ENABLED=0 go build -o /dev/null ./cmd/vecbolt
 step "other architectures compile"
 GOARCH=arm64 CGO_ENABLED=0 go vet ./index/ ./db/ ./query/ ./storage/...
 GOARCH=386 CGO_ENABLED=0 go build ./index/
+step "32-bit and pure-Go runs of the index and storage tests (int overflow, no assembly)"
+GOARCH=386 CGO_ENABLED=0 go test -short ./index/ ./storage/ ./db/
+go test -short -tags purego ./index/
 
 step "go test"
 go test -timeout 30m ./...
