@@ -133,6 +133,16 @@ func (h *HNSW) row8(n uint32) []int8 {
 	return seg[off : off+h.rowLen : off+h.rowLen]
 }
 
+// prefetchRow8 asks for the cache lines of slot n's row. prefetchLines
+// takes a *uint32, so the address is rounded down to a word boundary
+// (segments are word aligned; rows need not be when dim is odd).
+func (h *HNSW) prefetchRow8(n uint32) {
+	seg := h.q8Segs[n>>hnswSegShift]
+	off := int(n&hnswSegMask) * h.rowLen
+	a := off &^ 3
+	prefetchLines((*uint32)(unsafe.Pointer(&seg[a])), off-a+h.rowLen)
+}
+
 // ref8Row splits a row into codes and scalars.
 func (h *HNSW) ref8Row(row []int8) q8Ref {
 	r := q8Ref{c: row[:h.dim:h.dim], scale: math.Float32frombits(binary.LittleEndian.Uint32(asBytes(row[h.dim : h.dim+4])))}
@@ -242,27 +252,43 @@ func (h *HNSW) searchLayer8(s *hnswScratch, q *q8Ref, eps []hnswItem, ef, l int,
 		}
 	}
 	evals--
+	// As in searchLayer: each hop collects its unvisited neighbours first
+	// and asks for all their rows before scoring any, so the cache misses
+	// overlap; the next candidate's link list is fetched meanwhile. The
+	// scoring order, and so the result, is that of one at a time.
+	var nbs [hnswHop]uint32
 	for len(s.cand) > 0 {
 		c := s.cand.pop()
 		if len(s.top) >= ef && c.d > s.top[0].d {
 			break
 		}
+		if len(s.cand) > 0 {
+			nx := h.links(s.cand[0].n, l)
+			prefetchLines(&nx[0], 4*len(nx))
+		}
 		lst := h.links(c.n, l)
 		cnt := min(int(atomic.LoadUint32(&lst[0])), len(lst)-1)
-		for i := 1; i <= cnt; i++ {
-			nb := atomic.LoadUint32(&lst[i])
-			if !s.vis.visit(nb) {
-				continue
+		for i := 1; i <= cnt; {
+			k := 0
+			for ; i <= cnt && k < hnswHop; i++ {
+				nb := atomic.LoadUint32(&lst[i])
+				if s.vis.visit(nb) {
+					nbs[k] = nb
+					h.prefetchRow8(nb)
+					k++
+				}
 			}
-			d := h.dist8(nb, q)
-			evals++
-			if len(s.top) < ef || d < s.top[0].d {
-				s.cand.push(hnswItem{d, nb})
-				if h.accept(nb, filter) {
-					if len(s.top) < ef {
-						s.top.push(hnswItem{d, nb})
-					} else {
-						s.top.replaceTop(hnswItem{d, nb})
+			evals += k
+			for _, nb := range nbs[:k] {
+				d := h.dist8(nb, q)
+				if len(s.top) < ef || d < s.top[0].d {
+					s.cand.push(hnswItem{d, nb})
+					if h.accept(nb, filter) {
+						if len(s.top) < ef {
+							s.top.push(hnswItem{d, nb})
+						} else {
+							s.top.replaceTop(hnswItem{d, nb})
+						}
 					}
 				}
 			}
