@@ -15,6 +15,7 @@ import (
 	"github.com/vecbolt/vecbolt/bench/internal/metrics"
 	"github.com/vecbolt/vecbolt/bench/internal/synth"
 	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/storage"
 )
 
 // dbBatch is the number of documents per Insert call: each call is one
@@ -89,8 +90,15 @@ func collectionOptions(dim int, kind string) []db.CollectionOption {
 func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error {
 	system := "vecbolt-db-" + kind
 	path := filepath.Join(b.workDir, "bench-"+kind+".vecbolt")
-	os.Remove(path)
-	defer os.Remove(path)
+	if b.cfg.reuseDB {
+		path = filepath.Join(b.cfg.cache, "db", fmt.Sprintf("%s-%s-format%d.vecbolt", dataLabel(d), kind, storage.FormatVersion))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+	} else {
+		os.Remove(path)
+		defer os.Remove(path)
+	}
 	vdb, err := db.Open(path, db.WithEmbedder(nil))
 	if err != nil {
 		return err
@@ -100,7 +108,22 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 			vdb.Close()
 		}
 	}()
-	col, err := vdb.CreateCollection(ctx, "vectors", collectionOptions(d.Spec.Dim, kind)...)
+	col, err := vdb.Collection(ctx, "vectors")
+	if err == nil && b.cfg.reuseDB {
+		n, err := col.Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n == d.Spec.N {
+			b.logf("db: %s reuses %s (%d documents)", system, path, n)
+			return b.dbSearchReopen(ctx, d, kind, system, path, col, &vdb)
+		}
+		// Partial (an interrupted run): start again.
+		if err := vdb.DeleteCollection(ctx, "vectors"); err != nil {
+			return err
+		}
+	}
+	col, err = vdb.CreateCollection(ctx, "vectors", collectionOptions(d.Spec.Dim, kind)...)
 	if err != nil {
 		return err
 	}
@@ -128,7 +151,13 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	}
 	b.rep.add(m)
 	b.logf("db: %s inserted %d docs in %s", system, d.Spec.N, el.Round(time.Millisecond))
+	return b.dbSearchReopen(ctx, d, kind, system, path, col, &vdb)
+}
 
+// dbSearchReopen measures searches on an open collection, then closes the
+// database (*vdb becomes nil) and measures reopening it.
+func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system, path string, col *db.Collection, vdb **db.DB) error {
+	info := col.Info()
 	nq := min(len(d.Queries), 500)
 	efs := []int{0}
 	if kind != db.IndexFlat {
@@ -174,8 +203,8 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	}
 
 	t0 := time.Now()
-	err = vdb.Close()
-	vdb = nil
+	err := (*vdb).Close()
+	*vdb = nil
 	if err != nil {
 		return err
 	}
