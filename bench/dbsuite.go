@@ -196,8 +196,11 @@ func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system,
 		b.rep.add(b.searchMeasurement("db", system, d, params, s, "SearchVector, IDs and scores only"))
 		if kind == db.IndexFlat {
 			b.want("db flat collection recall", s.recall, 0.999)
-		} else {
-			// The ann suite measured 0.997 at ef 64 and 0.999 at ef 128 on 100k.
+		} else if d.Spec.N <= 100_000 && d.Spec.Source == "" {
+			// The ann suite measured 0.997 at ef 64 and 0.999 at ef 128 on
+			// 100k clustered vectors. Larger and real-text sets need a
+			// larger ef for the same recall (1M: 0.87 at ef 64, 0.96 at
+			// 128), so they have no floor here.
 			b.want(fmt.Sprintf("db hnsw collection recall (ef %v)", params["ef"]), s.recall, 0.98)
 		}
 	}
