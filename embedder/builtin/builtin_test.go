@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ func dot(a, b []float32) float64 {
 	return s
 }
 
-func newModel(t testing.TB) *embedder.Static {
+func newModel(t testing.TB) *Model {
 	t.Helper()
 	m, err := New()
 	if err != nil {
@@ -60,7 +61,20 @@ func TestManifestMatchesFiles(t *testing.T) {
 	if man.Model != Name {
 		t.Errorf("manifest model %q, want %q", man.Model, Name)
 	}
+	// Every embedded file is in the manifest and matches it.
+	files, err := fs.Glob(modelFiles, "model/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(man.Output) {
+		t.Errorf("embedded files %q, manifest lists %d", files, len(man.Output))
+	}
 	for _, f := range []string{"model.safetensors", "tokenizer.json", "config.json"} {
+		if _, ok := man.Output[f]; !ok {
+			t.Errorf("manifest lacks %s", f)
+		}
+	}
+	for f := range man.Output {
 		data, err := modelFiles.ReadFile(filepath.Join("model", f))
 		if err != nil {
 			t.Fatal(err)
@@ -193,4 +207,21 @@ func BenchmarkNew(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkEmbedQuery measures the query side: one-word queries (query
+// rows) and sentences (document rows), through the allocation-free path.
+func BenchmarkEmbedQuery(b *testing.B) {
+	m := newModel(b)
+	dst := make([]float32, m.Dim())
+	texts := append([]string{"automobile", "database", "happiness", "compiler"}, benchSentences[:4]...)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := m.EmbedQueryInto(texts[i%len(texts)], dst); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 }

@@ -21,6 +21,8 @@ type Pair struct {
 	Doc, Long string
 	// Eval reports whether the source is in the evaluation split.
 	Eval bool
+	// Dev reports whether the source is in the development split.
+	Dev bool
 }
 
 // Package is one entry of Translation-en joined with its source package.
@@ -32,6 +34,15 @@ type Package struct {
 // EvalSplit reports whether a source package belongs to the evaluation
 // split: sha1(source) as a big-endian integer, mod 10, is 0.
 func EvalSplit(source string) bool { return sha1Mod10(source) == 0 }
+
+// DevSplit reports whether a source package belongs to the development
+// split (sha1(source) % 10 == 1), on which training settings are chosen;
+// like the evaluation split it is never trained on.
+func DevSplit(source string) bool { return sha1Mod10(source) == 1 }
+
+// Reserved reports whether a source package is kept out of training: in the
+// evaluation or the development split.
+func Reserved(source string) bool { return EvalSplit(source) || DevSplit(source) }
 
 // ReadSources reads a Packages list and returns binary → source package.
 func ReadSources(r io.Reader) (map[string]string, error) {
@@ -152,7 +163,7 @@ func Pairs(pkgs []Package) []Pair {
 		}
 		firstPara[fp] = true
 		out = append(out, Pair{Source: s, Package: p.Name, Query: p.Short,
-			Doc: strings.Join(strings.Fields(p.Long), " "), Long: p.Long, Eval: EvalSplit(s)})
+			Doc: strings.Join(strings.Fields(p.Long), " "), Long: p.Long, Eval: EvalSplit(s), Dev: DevSplit(s)})
 	}
 	return out
 }

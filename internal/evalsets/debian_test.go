@@ -124,9 +124,18 @@ func FuzzReadTranslations(f *testing.F) {
 			seen[p.Name] = true
 		}
 		for _, p := range Pairs(pkgs) {
-			if p.Query == "" || len(strings.Fields(p.Doc)) < 20 || p.Eval != EvalSplit(p.Source) {
+			if p.Query == "" || len(strings.Fields(p.Doc)) < 20 || p.Eval != EvalSplit(p.Source) || p.Dev != DevSplit(p.Source) {
 				t.Fatalf("pair %+v", p)
 			}
 		}
 	})
+}
+
+func TestDevSplitPinned(t *testing.T) {
+	// sha1(source) % 10 computed independently (Python hashlib).
+	for s, mod := range map[string]int{"git": 1, "nano": 1, "zsh": 0, "openssl": 0, "bash": 2, "emacs": 9} {
+		if DevSplit(s) != (mod == 1) || EvalSplit(s) != (mod == 0) || Reserved(s) != (mod <= 1) {
+			t.Errorf("%q (sha1 mod 10 = %d): dev %v, eval %v, reserved %v", s, mod, DevSplit(s), EvalSplit(s), Reserved(s))
+		}
+	}
 }

@@ -21,7 +21,12 @@ type Synset struct {
 	Gloss   string   // the whole gloss, examples included
 	Related []string // keys of hypernyms, instance hypernyms, similar-to
 	HeldOut bool     // reserved for the synonym → definition evaluation
+	Dev     bool     // reserved for the synonym → definition development set
 }
+
+// Reserved reports whether the synset is kept out of all training (text,
+// lexicons, fine-tuning pairs): held out for evaluation or for development.
+func (s *Synset) Reserved() bool { return s.HeldOut || s.Dev }
 
 // WordNet is the synsets of data.noun, data.verb, data.adj and data.adv,
 // in that order and in file order within each.
@@ -50,6 +55,12 @@ func sha1Mod10(s string) int {
 // evaluation: about one in ten, by a hash of the key so the choice does not
 // depend on the order of reading.
 func WordNetHeldOut(key string) bool { return sha1Mod10("wn:"+key) == 0 }
+
+// WordNetDev decides which synsets form the development set of the synonym
+// → gloss task, on which training settings are chosen: sha1("wn:"+key) % 10
+// == 1, so it is disjoint from the held-out evaluation synsets. Like them,
+// dev synsets are never trained on.
+func WordNetDev(key string) bool { return sha1Mod10("wn:"+key) == 1 }
 
 // ReadWordNet reads the four data files in dir (see WordNetDir).
 func ReadWordNet(dir string) (*WordNet, error) {
@@ -84,6 +95,7 @@ func ParseSynset(line, pos string) (*Synset, error) {
 	}
 	s := &Synset{Key: pos + f[0], Gloss: strings.TrimSpace(gloss)}
 	s.HeldOut = WordNetHeldOut(s.Key)
+	s.Dev = WordNetDev(s.Key)
 	wc, err := strconv.ParseInt(f[3], 16, 32)
 	if err != nil {
 		return nil, fmt.Errorf("word count %q: %w", f[3], err)
@@ -157,9 +169,20 @@ type SynonymQuery struct {
 // sha1(key+"/"+lemma), so a prefix is a deterministic sample independent
 // of the order of reading.
 func (wn *WordNet) SynonymQueries() []SynonymQuery {
+	return wn.synonymQueries(func(s *Synset) bool { return s.HeldOut })
+}
+
+// DevSynonymQueries is SynonymQueries over the development synsets (see
+// WordNetDev) instead of the held-out ones, against the same corpus of
+// every definition: tune on these, report on SynonymQueries.
+func (wn *WordNet) DevSynonymQueries() []SynonymQuery {
+	return wn.synonymQueries(func(s *Synset) bool { return s.Dev })
+}
+
+func (wn *WordNet) synonymQueries(use func(*Synset) bool) []SynonymQuery {
 	var qs []SynonymQuery
 	for i, s := range wn.Synsets {
-		if !s.HeldOut {
+		if !use(s) {
 			continue
 		}
 		words := map[string]bool{}

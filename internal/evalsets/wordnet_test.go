@@ -177,3 +177,61 @@ func FuzzTerms(f *testing.F) {
 		}
 	})
 }
+
+func TestWordNetDevPinned(t *testing.T) {
+	// Values computed independently (Python hashlib): sha1("wn:"+key) % 10
+	// == 1. They decide what the model never trains on, so they must not
+	// move, and no synset may be both dev and held out.
+	for key, want := range map[string]bool{
+		"n00000021": true, "n00000034": true, "n00000055": true,
+		"n00000001": false, "n00001740": false, "n00000008": false,
+	} {
+		if got := WordNetDev(key); got != want {
+			t.Errorf("WordNetDev(%q) = %v, want %v", key, got, want)
+		}
+		if WordNetDev(key) && WordNetHeldOut(key) {
+			t.Errorf("%q is both dev and held out", key)
+		}
+	}
+}
+
+func TestDevSynonymQueries(t *testing.T) {
+	dir := t.TempDir()
+	noun := "00000021 03 n 02 hound 0 mutt 0 000 | a dog of no breed\n" +
+		"00000001 03 n 01 canine 0 000 | a domesticated carnivorous mammal\n" +
+		"00001740 03 n 01 entity 0 000 | that which exists\n"
+	for name, text := range map[string]string{"data.noun": noun, "data.verb": "", "data.adj": "", "data.adv": ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wn, err := ReadWordNet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name             string
+		qs               []SynonymQuery
+		want             []string
+		dev, held, other bool
+	}{
+		{"dev", wn.DevSynonymQueries(), []string{"hound", "mutt"}, true, false, false},
+		{"eval", wn.SynonymQueries(), []string{"canine"}, false, true, false},
+	} {
+		var got []string
+		for _, q := range tc.qs {
+			got = append(got, q.Lemma)
+			s := wn.Synsets[q.Doc]
+			if s.Dev != tc.dev || s.HeldOut != tc.held || !s.Reserved() {
+				t.Errorf("%s query %+v comes from synset %+v", tc.name, q, *s)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s queries %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if wn.ByKey["n00001740"].Reserved() {
+		t.Error("a training synset is reserved")
+	}
+}

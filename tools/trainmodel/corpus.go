@@ -216,7 +216,7 @@ func readDebianTraining(root string, emit func(string)) error {
 	}
 	seen := map[string]bool{}
 	for _, p := range pkgs {
-		if evalsets.EvalSplit(p.Source) {
+		if evalsets.Reserved(p.Source) {
 			continue
 		}
 		// Many binaries of one source repeat the same text; once is enough.

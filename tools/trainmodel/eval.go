@@ -14,28 +14,36 @@ import (
 	"time"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/builtin"
 	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 // runEval prints the model's figures on the two retrieval sets:
 // Debian one-line → long description (evaluation split) against BM25 and a
 // rank-fusion hybrid, and WordNet held-out synonym → definition.
-func runEval(root, model string, wnQueries int) error {
-	m, err := embedder.LoadStatic(model)
-	if err != nil {
-		return err
+//
+// split is "dev" (the development split and synsets, on which settings are
+// chosen) or "eval" (the evaluation split and held-out synsets, reported).
+func runEval(root, model, split string, wnQueries int) error {
+	if split != "dev" && split != "eval" {
+		return fmt.Errorf("split %q: want dev or eval", split)
 	}
+	m, err := builtin.Load(os.DirFS(model))
+	if err != nil {
+		return fmt.Errorf("model %s: %w", model, err)
+	}
+	fmt.Printf("split %s\n", split)
 	fmt.Printf("model %s\n", m.Identity())
 	if err := evalTriples(m, "embedder/builtin/testdata/triples.tsv"); err != nil {
 		return fmt.Errorf("triples: %w", err)
 	}
-	if err := evalDebian(root, m); err != nil {
+	if err := evalDebian(root, m, split); err != nil {
 		return fmt.Errorf("debian eval: %w", err)
 	}
 	if wnQueries <= 0 {
 		return nil
 	}
-	if err := evalWordNet(root, m, wnQueries); err != nil {
+	if err := evalWordNet(root, m, split, wnQueries); err != nil {
 		return fmt.Errorf("wordnet eval: %w", err)
 	}
 	return nil
@@ -43,12 +51,11 @@ func runEval(root, model string, wnQueries int) error {
 
 // embedAll embeds texts; a text without known tokens gets a zero vector
 // (it then ranks nowhere, which the metrics count as a miss).
-func embedAll(m *embedder.Static, texts []string) ([]float32, time.Duration) {
-	dim := m.Dim()
+func embedAll(embed func(string, []float32) error, dim int, texts []string) ([]float32, time.Duration) {
 	out := make([]float32, len(texts)*dim)
 	start := time.Now()
 	for i, t := range texts {
-		err := m.Embed(t, out[i*dim:(i+1)*dim])
+		err := embed(t, out[i*dim:(i+1)*dim])
 		if err != nil && !errors.Is(err, embedder.ErrNoTokens) && !errors.Is(err, embedder.ErrEmptyText) {
 			panic(err) // only the two sentinels are possible for a valid model
 		}
@@ -215,7 +222,7 @@ func rrf(a, b []int, k int) []int {
 	return ids[:min(k, len(ids))]
 }
 
-func evalDebian(root string, m *embedder.Static) error {
+func evalDebian(root string, m *builtin.Model, split string) error {
 	pairs, err := evalsets.Load(debianLists(root))
 	if err != nil {
 		return err
@@ -225,15 +232,15 @@ func evalDebian(root string, m *embedder.Static) error {
 	var rel []int
 	for i, p := range pairs {
 		docs[i] = p.Long
-		if p.Eval {
+		if (split == "eval" && p.Eval) || (split == "dev" && p.Dev) {
 			queries = append(queries, p.Query)
 			rel = append(rel, i)
 		}
 	}
-	fmt.Printf("debian: %d pairs, %d evaluation queries\n", len(pairs), len(queries))
+	fmt.Printf("debian: %d pairs, %d %s queries\n", len(pairs), len(queries), split)
 	dim := m.Dim()
-	dv, dt := embedAll(m, docs)
-	qv, qt := embedAll(m, queries)
+	dv, dt := embedAll(m.Embed, dim, docs)
+	qv, qt := embedAll(m.EmbedQueryInto, dim, queries)
 	fmt.Printf("debian: embedded %d documents in %v (%.0f docs/s), %d queries in %v (%.0f/s)\n",
 		len(docs), dt.Round(time.Millisecond), float64(len(docs))/dt.Seconds(), len(queries), qt.Round(time.Millisecond), float64(len(queries))/qt.Seconds())
 	vr := topK(qv, dv, dim, 100)
@@ -252,13 +259,16 @@ func evalDebian(root string, m *embedder.Static) error {
 	return nil
 }
 
-func evalWordNet(root string, m *embedder.Static, maxQ int) error {
+func evalWordNet(root string, m *builtin.Model, split string, maxQ int) error {
 	wn, err := readWordNet(root)
 	if err != nil {
 		return err
 	}
 	defs := wn.Definitions()
 	qs := wn.SynonymQueries()
+	if split == "dev" {
+		qs = wn.DevSynonymQueries()
+	}
 	type q = evalsets.SynonymQuery
 	tok := m.Tokenizer()
 	var all, freq []q
@@ -272,8 +282,14 @@ func evalWordNet(root string, m *embedder.Static, maxQ int) error {
 		}
 	}
 	fmt.Printf("wordnet: %d definitions, %d candidate queries; %d sampled, %d sampled among whole-word vocabulary lemmas\n", len(defs), len(qs), len(all), len(freq))
+	senses := map[string]int{}
+	for _, s := range wn.Synsets {
+		for _, l := range s.Lemmas {
+			senses[l]++
+		}
+	}
 	dim := m.Dim()
-	dv, _ := embedAll(m, defs)
+	dv, _ := embedAll(m.Embed, dim, defs)
 	bm := newBM25(defs)
 	for _, set := range []struct {
 		name string
@@ -283,7 +299,7 @@ func evalWordNet(root string, m *embedder.Static, maxQ int) error {
 		for i, x := range set.qs {
 			texts[i] = x.Lemma
 		}
-		qv, _ := embedAll(m, texts)
+		qv, _ := embedAll(m.EmbedQueryInto, dim, texts)
 		vr := topK(qv, dv, dim, 10)
 		var mv, mb metrics
 		for i, x := range set.qs {
@@ -298,6 +314,29 @@ func evalWordNet(root string, m *embedder.Static, maxQ int) error {
 			mb.add(br, x.Doc)
 		}
 		fmt.Printf("wordnet %-8s vector: %v\n", set.name, mv)
+		// Where the misses come from: how many senses (synsets) the query
+		// word has in WordNet, and whether a definition containing the
+		// word took first place.
+		var bySense [3]metrics
+		var selfTop int
+		for i, x := range set.qs {
+			b := min(senses[x.Lemma], 4)
+			switch {
+			case b <= 1:
+				b = 0
+			case b <= 3:
+				b = 1
+			default:
+				b = 2
+			}
+			bySense[b].add(vr[i], x.Doc)
+			if len(vr[i]) > 0 && slices.Contains(evalsets.Terms(defs[vr[i][0]]), x.Lemma) {
+				selfTop++
+			}
+		}
+		fmt.Printf("wordnet %-8s by senses: 1: R@10 %.3f (%d)  2-3: R@10 %.3f (%d)  4+: R@10 %.3f (%d); top hit contains the query word: %.1f%%\n", set.name,
+			bySense[0].hits/float64(max(bySense[0].n, 1)), bySense[0].n, bySense[1].hits/float64(max(bySense[1].n, 1)), bySense[1].n,
+			bySense[2].hits/float64(max(bySense[2].n, 1)), bySense[2].n, 100*float64(selfTop)/float64(len(set.qs)))
 		fmt.Printf("wordnet %-8s bm25  : %v\n", set.name, mb)
 	}
 	return nil
@@ -305,7 +344,7 @@ func evalWordNet(root string, m *embedder.Static, maxQ int) error {
 
 // evalTriples reports how many (anchor, related, unrelated) triples the
 // model orders correctly; the same file drives the builtin package's test.
-func evalTriples(m *embedder.Static, path string) error {
+func evalTriples(m *builtin.Model, path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err

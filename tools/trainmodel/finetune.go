@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/builtin"
 	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
@@ -18,11 +21,51 @@ type ftParams struct {
 	MaxLen   int     `json:"max_tokens_per_text"`
 	WNLemmas int     `json:"wordnet_lemmas_per_synset"`
 	HardNeg  bool    `json:"wordnet_hard_negatives"`
+	// HardNegN is how many definitions using the lemma are drawn (with
+	// replacement) as hard negatives of each WordNet query.
+	HardNegN int `json:"wordnet_hard_negatives_per_query"`
+	// QueryRows is how many tokens (the most frequent in one-word training
+	// queries) get a query-side row of their own, used for one-word
+	// queries only; 0 trains one shared table.
+	QueryRows int `json:"query_rows"`
+	// Transform learns a dim × dim matrix W applied to every pooled query
+	// vector (q = W·u / |W·u|), shared by all tokens so that what it learns
+	// from training lemmas carries over to words never seen as queries.
+	Transform   bool    `json:"query_transform"`
+	TransformLR float64 `json:"query_transform_adagrad_lr"`
+}
+
+// applyTransform sets out = W·u / |W·u| and returns |W·u|.
+func applyTransform(w []float32, dim int, u, out []float32) float64 {
+	var s float64
+	for a := range dim {
+		row := w[a*dim : (a+1)*dim]
+		var z float32
+		for b, x := range u {
+			z += row[b] * x
+		}
+		out[a] = z
+		s += float64(z) * float64(z)
+	}
+	s = math.Sqrt(s)
+	if s < 1e-9 {
+		s = 1e-9
+	}
+	for a := range out {
+		out[a] = float32(float64(out[a]) / s)
+	}
+	return s
 }
 
 // ftPair is a (query, positive document) pair as token ids, with an
 // optional hard negative document h.
-type ftPair struct{ q, d, h []int32 }
+// oneWord marks a query the model embeds with its query rows (see
+// builtin.OneWord).
+type ftPair struct {
+	q, d    []int32
+	h       [][]int32 // hard negatives
+	oneWord bool
+}
 
 // trainingPairs collects the pairs for fine-tuning, from training data only:
 // Debian one-line → long description for sources outside the evaluation
@@ -47,13 +90,13 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 	var deb []ftPair
 	seenQ, seenD := map[string]bool{}, map[string]bool{}
 	for _, pk := range pkgs {
-		if evalsets.EvalSplit(pk.Source) || len(strings.Fields(pk.Long)) < 5 || seenQ[pk.Short] || seenD[pk.Long] {
+		if evalsets.Reserved(pk.Source) || len(strings.Fields(pk.Long)) < 5 || seenQ[pk.Short] || seenD[pk.Long] {
 			continue
 		}
 		seenQ[pk.Short], seenD[pk.Long] = true, true
 		q, d := ids(pk.Short), ids(pk.Long)
 		if len(q) > 0 && len(d) > 0 {
-			deb = append(deb, ftPair{q: q, d: d})
+			deb = append(deb, ftPair{q: q, d: d, oneWord: builtin.OneWord(pk.Short)})
 		}
 	}
 	// Hard negatives for lemma queries: a definition (of another synset
@@ -64,7 +107,7 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 	using := map[string][]int{}
 	if p.HardNeg {
 		for _, s := range wn.Synsets {
-			if s.HeldOut || s.Def == "" {
+			if s.Reserved() || s.Def == "" {
 				continue
 			}
 			seen := map[string]bool{}
@@ -82,7 +125,7 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 	// so one epoch never pairs two lemmas with the same definition.
 	slots := make([][]ftPair, p.WNLemmas)
 	for _, s := range wn.Synsets {
-		if s.HeldOut || s.Def == "" {
+		if s.Reserved() || s.Def == "" {
 			continue
 		}
 		d := ids(s.Def)
@@ -94,10 +137,12 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 			if len(q) == 0 {
 				continue
 			}
-			pr := ftPair{q: q, d: d}
+			pr := ftPair{q: q, d: d, oneWord: builtin.OneWord(s.Lemmas[k])}
 			if u := using[s.Lemmas[k]]; len(u) > 0 {
-				if h := defs[u[rng.IntN(len(u))]]; h != s.Def {
-					pr.h = ids(h)
+				for range max(p.HardNegN, 1) {
+					if h := defs[u[rng.IntN(len(u))]]; h != s.Def {
+						pr.h = append(pr.h, ids(h))
+					}
 				}
 			}
 			slots[k] = append(slots[k], pr)
@@ -111,16 +156,59 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 // similarity × scale), the objective of sentence-transformers'
 // MultipleNegativesRankingLoss, with Adagrad on the touched rows. It is
 // single-threaded and seeded, so deterministic.
-func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64, logf func(string, ...any)) {
+//
+// With p.QueryRows > 0 the most frequent query tokens get a second row,
+// initialized from the shared one and trained by the query side only; it
+// returns those token ids and rows (the rest of the query side is the
+// shared table).
+func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64, logf func(string, ...any)) (qids []int32, qemb, transform []float32) {
 	n := len(emb) / dim
 	rng := rand.New(rand.NewPCG(seed, seed^0xf17e))
+	qids = queryTokens(groups, n, p.QueryRows)
+	if len(qids) > 0 {
+		logf("query rows: %d tokens", len(qids))
+	}
+	// Rows n.. of the working table are the query rows; qrow maps a token
+	// to the row the query side uses.
+	qrow := make([]int32, n)
+	for i := range qrow {
+		qrow[i] = int32(i)
+	}
+	work := make([]float32, (n+len(qids))*dim)
+	copy(work, emb)
+	for k, id := range qids {
+		qrow[id] = int32(n + k)
+		copy(work[(n+k)*dim:(n+k+1)*dim], emb[int(id)*dim:int(id)*dim+dim])
+	}
+	shared := emb
+	emb = work
+	defer func() {
+		copy(shared, work[:n*dim])
+		qemb = work[n*dim:]
+	}()
+	// Queries index the working table through qrow, so pooling and
+	// back-propagation below need not know about the two sides.
+	if len(qids) > 0 {
+		for _, g := range groups {
+			for i := range g {
+				if !g[i].oneWord {
+					continue
+				}
+				q := slices.Clone(g[i].q)
+				for j, id := range q {
+					q[j] = qrow[id]
+				}
+				g[i].q = q
+			}
+		}
+	}
 	acc := make([]float32, len(emb))
 	grad := make([]float32, len(emb))
-	touched := make([]bool, n)
+	touched := make([]bool, n+len(qids))
 	var touchedList []int32
 	B := p.Batch
 	qs := make([]float32, B*dim)
-	maxDocs := 2 * B // positives and at most one hard negative each
+	maxDocs := (1 + max(p.HardNegN, 1)) * B // positives and their hard negatives
 	ds := make([]float32, maxDocs*dim)
 	qn := make([]float64, B)
 	dn := make([]float64, maxDocs)
@@ -129,6 +217,20 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 	gq := make([]float32, B*dim)
 	gd := make([]float32, maxDocs*dim)
 	docs := make([][]int32, 0, maxDocs)
+	// The optional query transform W (dim × dim, row-major), from the
+	// identity.
+	var tw, twAcc, twGrad, qu, gz, gu []float32
+	var qzn []float64
+	if p.Transform {
+		tw = make([]float32, dim*dim)
+		for a := range dim {
+			tw[a*dim+a] = 1
+		}
+		twAcc, twGrad = make([]float32, dim*dim), make([]float32, dim*dim)
+		qu, gz, gu = make([]float32, B*dim), make([]float32, dim), make([]float32, dim)
+		qzn = make([]float64, B)
+	}
+	defer func() { transform = tw }()
 	pool := func(ids []int32, out []float32) float64 {
 		clear(out)
 		for _, id := range ids {
@@ -186,13 +288,17 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 				docs = append(docs, pr.d)
 			}
 			for _, pr := range batch {
-				if pr.h != nil {
-					docs = append(docs, pr.h)
-				}
+				docs = append(docs, pr.h...)
 			}
 			M := len(docs)
 			for i, pr := range batch {
 				qn[i] = pool(pr.q, qs[i*dim:(i+1)*dim])
+				if tw != nil {
+					// Keep the pooled u for back-propagation; the query
+					// vector becomes W·u, normalized.
+					copy(qu[i*dim:(i+1)*dim], qs[i*dim:(i+1)*dim])
+					qzn[i] = applyTransform(tw, dim, qu[i*dim:(i+1)*dim], qs[i*dim:(i+1)*dim])
+				}
 			}
 			for k, d := range docs {
 				dn[k] = pool(d, ds[k*dim:(k+1)*dim])
@@ -267,7 +373,42 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 				}
 			}
 			for i, pr := range batch {
-				back(pr.q, qs[i*dim:(i+1)*dim], gq[i*dim:(i+1)*dim], qn[i])
+				if tw == nil {
+					back(pr.q, qs[i*dim:(i+1)*dim], gq[i*dim:(i+1)*dim], qn[i])
+					continue
+				}
+				// Through the normalization of z = W·u: g_z = (g − q(q·g))/|z|;
+				// then ∂W += g_z uᵀ and g_u = Wᵀ g_z.
+				qv, g, u := qs[i*dim:(i+1)*dim], gq[i*dim:(i+1)*dim], qu[i*dim:(i+1)*dim]
+				var qg float64
+				for j := range qv {
+					qg += float64(qv[j]) * float64(g[j])
+				}
+				for j := range gz {
+					gz[j] = float32((float64(g[j]) - float64(qv[j])*qg) / qzn[i])
+				}
+				clear(gu)
+				for a := range dim {
+					ga := gz[a]
+					if ga == 0 {
+						continue
+					}
+					row := tw[a*dim : (a+1)*dim]
+					grow := twGrad[a*dim : (a+1)*dim]
+					for b := range dim {
+						grow[b] += ga * u[b]
+						gu[b] += ga * row[b]
+					}
+				}
+				back(pr.q, u, gu, qn[i])
+			}
+			if tw != nil {
+				lr := float32(p.TransformLR)
+				for j, g := range twGrad {
+					twAcc[j] += g * g
+					tw[j] -= lr * g / (float32(math.Sqrt(float64(twAcc[j]))) + 1e-8)
+					twGrad[j] = 0
+				}
 			}
 			for k, d := range docs {
 				back(d, ds[k*dim:(k+1)*dim], gd[k*dim:(k+1)*dim], dn[k])
@@ -287,4 +428,34 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 		}
 		logf("fine-tune epoch %d: %d pairs, loss %.4f, in-batch accuracy %.3f", ep+1, len(pairs), lossSum/float64(2*seen), float64(correct)/float64(seen))
 	}
+	return qids, nil, nil // qemb and transform are set by deferred functions
+}
+
+// queryTokens picks the k tokens that occur most often in the training
+// queries (ties by id), in id order: the ones worth a query-side row.
+func queryTokens(groups [][]ftPair, n, k int) []int32 {
+	if k <= 0 {
+		return nil
+	}
+	count := make([]int, n)
+	for _, g := range groups {
+		for _, pr := range g {
+			if !pr.oneWord {
+				continue
+			}
+			for _, id := range pr.q {
+				count[id]++
+			}
+		}
+	}
+	ids := make([]int32, 0, n)
+	for i, c := range count {
+		if c > 0 && i >= len(specialTokens) {
+			ids = append(ids, int32(i))
+		}
+	}
+	slices.SortStableFunc(ids, func(a, b int32) int { return cmp.Compare(count[b], count[a]) })
+	ids = ids[:min(k, len(ids))]
+	slices.Sort(ids)
+	return ids
 }

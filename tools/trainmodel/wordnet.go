@@ -21,7 +21,7 @@ func readWordNet(root string) (*wordNet, error) {
 // held out, so lemmas co-occur with the words that define them.
 func emitWordNetTraining(wn *wordNet, emit func(string)) {
 	for _, s := range wn.Synsets {
-		if s.HeldOut {
+		if s.Reserved() {
 			continue
 		}
 		emit(strings.Join(s.Lemmas, ", ") + ": " + s.Gloss)
