@@ -407,9 +407,12 @@ func (m *Model) applyTransform(v []float32) {
 		copy(v, u) // a degenerate W must not turn a query into zeros or Inf
 		return
 	}
-	f := float32(math.Sqrt(nu / nz))
+	// Scale in float64: when W shrinks v to near-denormal values the
+	// factor overflows float32 (FuzzLoadQuery found it), while each scaled
+	// component stays within v's original norm.
+	f := math.Sqrt(nu) / math.Sqrt(nz)
 	for a := range v {
-		v[a] *= f
+		v[a] = float32(float64(v[a]) * f)
 	}
 }
 
