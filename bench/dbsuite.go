@@ -143,8 +143,11 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	}
 	info := col.Info()
 	m := Measurement{Suite: "db", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
-		Params:   map[string]any{"phase": "insert", "batch": dbBatch, "index": info.Index, "quantization": info.Quantization, "embedding": "none (vectors supplied)"},
+		Params:   map[string]any{"phase": "insert", "batch": dbBatch, "index": info.Index, "embedding": "none (vectors supplied)"},
 		DocsPerS: fp(float64(d.Spec.N) / el.Seconds()), BuildS: fp(el.Seconds())}
+	if info.Quantization != "" {
+		m.Params["quantization"] = info.Quantization
+	}
 	if rss > 0 {
 		m.RSSMB = fp(metrics.MB(rss))
 		m.BytesPerVector = fp(float64(rss) / float64(d.Spec.N))

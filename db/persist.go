@@ -99,6 +99,9 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 			return err
 		}
 	}
+	// live sums the (ID, label) pairs as the live set is filled, for the
+	// ID map check below.
+	var live pairSum
 	fromSnapshot := false
 	if snap != nil {
 		// Heads first, then wait: the snapshot goroutine must finish before
@@ -109,6 +112,7 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 				return fmt.Errorf("label %d: %w", label, err)
 			}
 			st.live[label] = liveDoc{id: id, md: md}
+			addPair(&live, id, label)
 			return nil
 		})
 		l := <-snap
@@ -129,9 +133,12 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 		var labels []uint64
 		var vecs [][]float32
 		err = c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
-			if err := st.addLive(label, d); err != nil {
-				return err
+			md, err := metadataFromRecord(d.Metadata)
+			if err != nil {
+				return fmt.Errorf("document %q: %w", d.Id, err)
 			}
+			st.live[label] = liveDoc{id: d.Id, md: md}
+			addPair(&live, d.Id, label)
 			if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
 				return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
 			}
@@ -153,10 +160,6 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 	// order-independent sums of a 64-bit hash of each pair checks that with
 	// two sequential scans, where looking each ID up in the live set cost a
 	// cache miss per document (half a second at a million).
-	var live pairSum
-	for label, d := range st.live {
-		addPair(&live, d.id, label)
-	}
 	var stored pairSum
 	err = c.ForEachID(func(id []byte, label uint64) error {
 		addPair(&stored, id, label)
@@ -219,16 +222,6 @@ func addPair[S []byte | string](p *pairSum, id S, label uint64) {
 	h ^= h >> 31
 	p.n++
 	p.sum += h
-}
-
-// addLive records a document's ID and metadata in the in-memory view.
-func (st *colState) addLive(label uint64, d *storage.DocumentRecord) error {
-	md, err := metadataFromRecord(d.Metadata)
-	if err != nil {
-		return fmt.Errorf("document %q: %w", d.Id, err)
-	}
-	st.live[label] = liveDoc{id: d.Id, md: md}
-	return nil
 }
 
 // batchAdder is an index that builds faster from a batch (in parallel).

@@ -257,17 +257,30 @@ func (c *CollectionTx) Count() int { return c.b.Bucket(bucketIDs).Stats().KeyN }
 // ForEachDocument calls fn for every document in label order. The record is
 // only valid during the call.
 func (c *CollectionTx) ForEachDocument(fn func(label uint64, d *DocumentRecord) error) error {
-	cur := c.b.Bucket(bucketDocs).Cursor()
+	return c.eachRecord(c.b.Bucket(bucketDocs), "", func(label uint64, payload []byte) error {
+		d := new(DocumentRecord)
+		if err := proto.Unmarshal(payload, d); err != nil {
+			return fmt.Errorf("collection %q, label %d: %w: %v", c.name, label, ErrCorrupt, err)
+		}
+		return fn(label, d)
+	})
+}
+
+// eachRecord calls fn, in label order, with the checksum-verified payload
+// of every record in b, a bucket keyed by label. what names the bucket in
+// errors ("" for the documents).
+func (c *CollectionTx) eachRecord(b *bolt.Bucket, what string, fn func(label uint64, payload []byte) error) error {
+	cur := b.Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		label, err := decodeLabel(k)
 		if err != nil {
-			return fmt.Errorf("collection %q: %w", c.name, err)
+			return fmt.Errorf("collection %q%s: %w", c.name, what, err)
 		}
-		d, err := DecodeDocument(v)
+		payload, err := openEnvelope(v)
 		if err != nil {
-			return fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+			return fmt.Errorf("collection %q%s, label %d: %w", c.name, what, label, err)
 		}
-		if err := fn(label, d); err != nil {
+		if err := fn(label, payload); err != nil {
 			return err
 		}
 	}
@@ -290,25 +303,10 @@ func (c *CollectionTx) heads() *bolt.Bucket { return c.b.Bucket(bucketHeads) }
 // whole document, which decodes to the same ID and metadata. The bytes are
 // only valid during the call; DecodeHead decodes them.
 func (c *CollectionTx) ForEachHead(fn func(label uint64, payload []byte) error) error {
-	b := c.heads()
-	if b == nil {
-		b = c.b.Bucket(bucketDocs)
+	if b := c.heads(); b != nil {
+		return c.eachRecord(b, " heads", fn)
 	}
-	cur := b.Cursor()
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		label, err := decodeLabel(k)
-		if err != nil {
-			return fmt.Errorf("collection %q heads: %w", c.name, err)
-		}
-		payload, err := openEnvelope(v)
-		if err != nil {
-			return fmt.Errorf("collection %q, head of label %d: %w", c.name, label, err)
-		}
-		if err := fn(label, payload); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.eachRecord(c.b.Bucket(bucketDocs), "", fn)
 }
 
 // DecodeHead decodes a payload from ForEachHead with the general protobuf
