@@ -209,6 +209,15 @@ type HNSW struct {
 
 	sinceReach int // vectors inserted since the last ensureReachable; guarded by wmu
 
+	// flight holds the slots whose insert is running (AddBatch links with
+	// several goroutines). Two inserts that overlap in time cannot find
+	// each other by walking the graph, so the later one takes the earlier
+	// ones as candidates directly; without that, two copies of one vector
+	// inserted side by side could end up far apart in the graph, each
+	// unfindable from the other's neighbourhood.
+	flightMu sync.Mutex
+	flight   []uint32 // guarded by flightMu
+
 	orphanMu sync.Mutex
 	orphans  []uint32   // slots whose in-count fell to 0; guarded by orphanMu
 	upper    [][]uint32 // per slot: level*(m+1) words, nil at level 0
@@ -242,6 +251,7 @@ type hnswScratch struct {
 	res   []Result
 	rh    resultMaxHeap
 	eps   []hnswItem
+	peers []uint32 // inserts in flight when this one started
 }
 
 // NewHNSW returns an empty graph for vectors of dimension dim compared with
@@ -652,17 +662,24 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 		h.mu.RUnlock()
 		return
 	}
+	s.peers = h.enterFlight(n, s.peers[:0])
 	q := h.node(n)
 	level := int(h.levels[n])
 	ep, top := h.entry, h.maxLevel
 	cur := hnswItem{h.dist(ep, &q), ep}
+	// The walk on the first layer that n joins starts from every node the
+	// descent stopped at, not just the last: with concurrent inserts that
+	// one may be a node still linking its lower layers, whose list there is
+	// empty, and a walk from it alone finds nothing. The entry point (first
+	// in the trail) was fully linked before it became the entry.
+	s.eps = append(s.eps[:0], cur)
 	for l := top; l > level; l-- {
-		cur = h.descend(&q, cur, l)
+		if cur = h.descend(&q, cur, l); cur.n != s.eps[len(s.eps)-1].n {
+			s.eps = append(s.eps, cur)
+		}
 	}
 	// Each layer's search starts from all of the previous layer's results,
-	// as in the paper: with concurrent inserts the closest of them may be a
-	// node whose lower layers are still being linked.
-	s.eps = append(s.eps[:0], cur)
+	// as in the paper, for the same reason.
 	for l := min(level, top); l >= 0; l-- {
 		s.vis.reset(len(h.ids))
 		s.vis.visit(n)
@@ -671,10 +688,13 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 		for len(s.top) > 0 {
 			s.buf = append(s.buf, s.top.pop())
 		}
+		slices.Reverse(s.buf) // ascending
+		if h.addPeers(s, &q, l) {
+			slices.SortFunc(s.buf, cmpItem)
+		}
 		if len(s.buf) == 0 {
 			continue
 		}
-		slices.Reverse(s.buf) // ascending
 		s.eps = append(s.eps[:0], s.buf...)
 		maxLinks := h.m
 		if l == 0 {
@@ -716,6 +736,7 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 			}
 		}
 	}
+	h.leaveFlight(n)
 	if atomic.LoadUint32(h.inCount(n)) == 0 {
 		h.noteOrphan(n)
 	}
@@ -728,6 +749,44 @@ func (h *HNSW) insert(s *hnswScratch, n uint32) {
 		}
 		h.mu.Unlock()
 	}
+}
+
+// enterFlight registers n as being inserted and appends the inserts
+// already in flight to peers. Every pair of inserts that overlap in time
+// is thus seen by the later one, and an insert that finished before n
+// started was fully linked before n's walk began.
+func (h *HNSW) enterFlight(n uint32, peers []uint32) []uint32 {
+	h.flightMu.Lock()
+	peers = append(peers, h.flight...)
+	h.flight = append(h.flight, n)
+	h.flightMu.Unlock()
+	return peers
+}
+
+// leaveFlight unregisters n once its links (and back-links) are written.
+func (h *HNSW) leaveFlight(n uint32) {
+	h.flightMu.Lock()
+	if i := slices.Index(h.flight, n); i >= 0 {
+		h.flight[i] = h.flight[len(h.flight)-1]
+		h.flight = h.flight[:len(h.flight)-1]
+	}
+	h.flightMu.Unlock()
+}
+
+// addPeers adds to s.buf, as layer-l candidates, the inserts that were in
+// flight when this one started and that s.buf lacks. It reports whether
+// it added any (s.buf then needs sorting again).
+func (h *HNSW) addPeers(s *hnswScratch, q *hnswQuery, l int) bool {
+	added := false
+	for _, y := range s.peers {
+		if int(h.levels[y]) < l || h.state[y] != slotLive ||
+			slices.ContainsFunc(s.buf, func(it hnswItem) bool { return it.n == y }) {
+			continue
+		}
+		s.buf = append(s.buf, hnswItem{h.dist(y, q), y})
+		added = true
+	}
+	return added
 }
 
 // link adds n (at distance d) to t's list on layer l, shrinking the list

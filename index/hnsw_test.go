@@ -865,3 +865,44 @@ func TestHNSWReachable(t *testing.T) {
 		})
 	}
 }
+
+// TestHNSWAddBatchTwinsLinked adds pairs of identical vectors next to each
+// other in one batch, so that the build workers insert the two copies at the
+// same time. Neither copy can find the other by walking the graph while
+// both are being linked; unless the later insert takes the inserts in
+// flight as candidates, such a pair can end up apart, and a search for the
+// vector finds one copy or neither. Every copy must list its twin (distance
+// 0, which the selection heuristic always keeps).
+func TestHNSWAddBatchTwinsLinked(t *testing.T) {
+	for _, workers := range []int{2, 4} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			base := clusteredData(1500, 24, 10, 0.3, 11)
+			h, err := NewHNSW(24, Cosine, WithBuildWorkers(workers), WithM(8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []uint64
+			var vecs [][]float32
+			for i, v := range base {
+				ids = append(ids, uint64(2*i), uint64(2*i+1))
+				vecs = append(vecs, v, v)
+			}
+			if err := h.AddBatch(context.Background(), ids, vecs); err != nil {
+				t.Fatal(err)
+			}
+			h.mu.RLock()
+			defer h.mu.RUnlock()
+			apart := 0
+			for _, id := range ids {
+				n, twin := h.idmap[id], h.idmap[id^1]
+				lst := h.links(n, 0)
+				if !slices.Contains(lst[1:1+lst[0]], twin) {
+					apart++
+				}
+			}
+			if apart > 0 {
+				t.Errorf("%d of %d copies do not link to their twin", apart, len(ids))
+			}
+		})
+	}
+}
