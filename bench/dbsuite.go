@@ -15,6 +15,7 @@ import (
 	"github.com/vecbolt/vecbolt/bench/internal/metrics"
 	"github.com/vecbolt/vecbolt/bench/internal/synth"
 	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/storage"
 )
 
@@ -173,7 +174,11 @@ func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system,
 			opts = append(opts, db.WithEf(ef))
 			params["ef"] = ef
 		} else if kind != db.IndexFlat {
-			params["ef"] = fmt.Sprintf("default(%d)", info.EfSearch)
+			if info.EfSearch == 0 {
+				params["ef"] = fmt.Sprintf("default(auto %d)", index.AutoEf(info.Count))
+			} else {
+				params["ef"] = fmt.Sprintf("default(%d)", info.EfSearch)
+			}
 		}
 		if info.Quantization != "" {
 			params["quantization"] = info.Quantization

@@ -73,8 +73,10 @@ func WithMetric(m Metric) CollectionOption { return func(o *collectionOptions) {
 func WithFlatIndex() CollectionOption { return func(o *collectionOptions) { o.kind = IndexFlat } }
 
 // WithHNSW sets the graph's parameters: m links per node (default 16),
-// efConstruction (default 200) and the default efSearch (default 64).
-// Zero keeps a default.
+// efConstruction (default 200) and the default efSearch (default
+// automatic: 64 up to 100,000 documents, 64 more per tenfold beyond; see
+// index.AutoEf). Zero keeps a default. A fixed efSearch is kept as the
+// collection grows, and recall at a fixed ef falls with size.
 func WithHNSW(m, efConstruction, efSearch int) CollectionOption {
 	return func(o *collectionOptions) { o.kind, o.m, o.efC, o.efS = IndexHNSW, m, efConstruction, efSearch }
 }
@@ -106,7 +108,8 @@ type CollectionInfo struct {
 	Metric    Metric
 	// Model is the embedder identity; zero for vector-only collections.
 	Model embedder.Identity
-	// Index is "hnsw" or "flat"; M, EfConstruction and EfSearch apply to hnsw.
+	// Index is "hnsw" or "flat"; M, EfConstruction and EfSearch apply to
+	// hnsw. EfSearch 0 means automatic (index.AutoEf of the document count).
 	Index          string
 	M              int
 	EfConstruction int
@@ -217,7 +220,7 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 	if err := validateCollectionName(name); err != nil {
 		return nil, err
 	}
-	o := collectionOptions{metric: Cosine, kind: defaultIndexKind, m: 16, efC: 200, efS: 64}
+	o := collectionOptions{metric: Cosine, kind: defaultIndexKind, m: 16, efC: 200}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -245,11 +248,8 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 	if o.efC == 0 {
 		o.efC = 200
 	}
-	if o.efS == 0 {
-		o.efS = 64
-	}
-	if o.m < 2 || o.m > 256 || o.efC < 1 || o.efC > 10000 || o.efS < 1 || o.efS > 10000 {
-		return nil, fmt.Errorf("%w: HNSW parameters m=%d (2..256), efConstruction=%d and efSearch=%d (1..10000)", ErrInvalidArgument, o.m, o.efC, o.efS)
+	if o.m < 2 || o.m > 256 || o.efC < 1 || o.efC > 10000 || o.efS < 0 || o.efS > 10000 {
+		return nil, fmt.Errorf("%w: HNSW parameters m=%d (2..256), efConstruction=%d and efSearch=%d (0 for automatic, or 1..10000)", ErrInvalidArgument, o.m, o.efC, o.efS)
 	}
 	cfg := &storage.CollectionConfig{
 		Name:          name,

@@ -355,12 +355,18 @@ func TestCollections(t *testing.T) {
 	if _, err := d.CreateCollection(bg, "z", WithMetric(Metric(9))); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("bad metric: %v", err)
 	}
-	if _, err := d.CreateCollection(bg, "z", WithHNSW(1, 0, 0)); !errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("bad m: %v", err)
+	for _, p := range [][3]int{{1, 0, 0}, {8, -1, 0}, {8, 0, -1}, {8, 0, 10001}} {
+		if _, err := d.CreateCollection(bg, "z", WithHNSW(p[0], p[1], p[2])); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("WithHNSW%v: %v", p, err)
+		}
 	}
 	list, err := d.Collections(bg)
 	if err != nil || len(list) != 2 || list[0].Name != "a" || list[0].Metric != Dot || list[0].M != 8 || list[0].Model.Name != "hash-a" || list[0].Dimension != 64 {
 		t.Fatalf("list: %+v %v", list, err)
+	}
+	// efSearch: the default is automatic (0), an explicit one is kept.
+	if list[0].EfSearch != 40 || list[1].EfSearch != 0 || list[1].EfConstruction != 200 || list[1].M != 16 {
+		t.Errorf("efSearch: a %d (want 40), b %d (want 0, automatic); b's M %d efC %d", list[0].EfSearch, list[1].EfSearch, list[1].M, list[1].EfConstruction)
 	}
 	if err := d.DeleteCollection(bg, "a"); err != nil {
 		t.Fatal(err)

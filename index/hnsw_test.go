@@ -84,7 +84,7 @@ func TestHNSWConfigErrors(t *testing.T) {
 		{"bad metric", 4, Metric(0), nil},
 		{"M=1", 4, L2, []HNSWOption{WithM(1)}},
 		{"efC=0", 4, L2, []HNSWOption{WithEfConstruction(0)}},
-		{"efS=0", 4, L2, []HNSWOption{WithEfSearch(0)}},
+		{"efS<0", 4, L2, []HNSWOption{WithEfSearch(-1)}},
 		{"threshold NaN", 4, L2, []HNSWOption{WithCompactThreshold(math.NaN())}},
 		{"threshold 2", 4, L2, []HNSWOption{WithCompactThreshold(2)}},
 		{"workers 0", 4, L2, []HNSWOption{WithBuildWorkers(0)}},
@@ -904,5 +904,60 @@ func TestHNSWAddBatchTwinsLinked(t *testing.T) {
 				t.Errorf("%d of %d copies do not link to their twin", apart, len(ids))
 			}
 		})
+	}
+}
+
+// TestAutoEf pins the automatic efSearch: 64 up to 100k vectors, 64 more
+// per tenfold beyond, never below 64 and never falling as the graph grows.
+func TestAutoEf(t *testing.T) {
+	for _, c := range []struct{ live, want int }{
+		{0, 64}, {1, 64}, {100_000, 64}, {200_000, 83}, {1_000_000, 128}, {10_000_000, 192},
+	} {
+		if got := AutoEf(c.live); got != c.want {
+			t.Errorf("AutoEf(%d) = %d, want %d", c.live, got, c.want)
+		}
+	}
+	prev := 0
+	for n := 0; n < 50_000_000; n += 99_991 {
+		ef := AutoEf(n)
+		if ef < prev {
+			t.Fatalf("AutoEf(%d) = %d fell below %d", n, ef, prev)
+		}
+		prev = ef
+	}
+}
+
+// TestHNSWAutoEfUsed checks that a graph without WithEfSearch searches with
+// AutoEf of its size and that an explicit efSearch wins: a default search
+// must return exactly what a search with that ef returns.
+func TestHNSWAutoEfUsed(t *testing.T) {
+	data := clusteredData(500, 16, 5, 0.3, 3)
+	for _, opts := range [][]HNSWOption{nil, {WithEfSearch(8)}} {
+		h, err := NewHNSW(16, Cosine, append(opts, WithBuildWorkers(1))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range data {
+			if err := h.Add(uint64(i), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := AutoEf(500)
+		if len(opts) > 0 {
+			want = 8
+		}
+		for i, q := range data[:50] {
+			a, err := h.SearchWith(q, SearchOptions{K: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := h.SearchWith(q, SearchOptions{K: 5, Ef: want})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(a, b) {
+				t.Fatalf("query %d: default search %v differs from ef %d %v", i, a, want, b)
+			}
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/index"
 )
 
 func searchCommand() *command {
@@ -529,7 +530,11 @@ func runStats(e *env, args []string) (err error) {
 			if c.Quantization != "" {
 				q = ", " + c.Quantization + " vectors"
 			}
-			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%d%s)\n", c.M, c.EfConstruction, c.EfSearch, q)
+			ef := strconv.Itoa(c.EfSearch)
+			if c.EfSearch == 0 {
+				ef = fmt.Sprintf("auto, %d now", index.AutoEf(c.Count))
+			}
+			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%s%s)\n", c.M, c.EfConstruction, ef, q)
 		} else {
 			fmt.Fprintf(e.stdout, "  index:      %s\n", c.Index)
 		}
