@@ -70,16 +70,17 @@ func firstLine(s string) string {
 
 // hnswlibLine is one line of the driver's output.
 type hnswlibLine struct {
-	Phase   string   `json:"phase"`
-	Threads int      `json:"threads"`
-	BuildS  float64  `json:"build_s"`
-	RSSMB   float64  `json:"rss_mb"`
-	Ef      int      `json:"ef"`
-	Recall  *float64 `json:"recall"`
-	QPS1T   float64  `json:"qps_1t"`
-	QPS2T   float64  `json:"qps_2t"`
-	P50Ms   float64  `json:"p50_ms"`
-	P99Ms   float64  `json:"p99_ms"`
+	Phase    string   `json:"phase"`
+	Threads  int      `json:"threads"`
+	BuildS   float64  `json:"build_s"`
+	RSSMB    float64  `json:"rss_mb"`
+	Ef       int      `json:"ef"`
+	Recall   *float64 `json:"recall"`
+	QPS1T    float64  `json:"qps_1t"`
+	QPS1TCPU float64  `json:"qps_1t_cpu"`
+	QPS2T    float64  `json:"qps_2t"`
+	P50Ms    float64  `json:"p50_ms"`
+	P99Ms    float64  `json:"p99_ms"`
 }
 
 func (b *bench) runHNSWLib(ctx context.Context, bin string, d *synth.Data, threads int, efs []int) ([]hnswlibLine, error) {
@@ -150,13 +151,16 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 		m := Measurement{Suite: "ann", System: "hnswlib", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim, K: b.cfg.k,
 			Params:     map[string]any{"ef": l.Ef, "M": hnswM, "efC": hnswEfC},
 			RecallAt10: fp(*l.Recall), QPS1T: fp(l.QPS1T), QPS2T: fp(l.QPS2T), P50Ms: fp(l.P50Ms), P99Ms: fp(l.P99Ms)}
+		if l.QPS1TCPU > 0 {
+			m.QPS1TCPU = fp(l.QPS1TCPU)
+		}
 		if b.cfg.k != 10 {
 			m.RecallAt10 = nil
 			m.Params["recall_at_k"] = *l.Recall
 		}
 		b.rep.add(m)
 		targets.offer(b, m, *l.Recall, l.Ef)
-		b.logf("ann: hnswlib ef=%d recall %.4f qps_1t %.0f qps_2t %.0f", l.Ef, *l.Recall, l.QPS1T, l.QPS2T)
+		b.logf("ann: hnswlib ef=%d recall %.4f qps_1t %.0f (cpu %.0f) qps_2t %.0f", l.Ef, *l.Recall, l.QPS1T, l.QPS1TCPU, l.QPS2T)
 	}
 	return nil
 }

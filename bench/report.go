@@ -21,29 +21,33 @@ import (
 // Measurement is one line of --json output. Pointer fields are omitted
 // when they do not apply to the measurement.
 type Measurement struct {
-	Suite          string         `json:"suite"`
-	System         string         `json:"system"`
-	Dataset        string         `json:"dataset,omitempty"`
-	N              int            `json:"n,omitempty"`
-	Dim            int            `json:"dim,omitempty"`
-	K              int            `json:"k,omitempty"`
-	Params         map[string]any `json:"params,omitempty"`
-	RecallAt10     *float64       `json:"recall_at_10,omitempty"`
-	QPS1T          *float64       `json:"qps_1t,omitempty"`
-	QPS2T          *float64       `json:"qps_2t,omitempty"`
-	P50Ms          *float64       `json:"p50_ms,omitempty"`
-	P99Ms          *float64       `json:"p99_ms,omitempty"`
-	BuildS         *float64       `json:"build_s,omitempty"`
-	BuildVPS       *float64       `json:"build_vps,omitempty"`
-	BytesPerVector *float64       `json:"bytes_per_vector,omitempty"`
-	RSSMB          *float64       `json:"rss_mb,omitempty"`
-	FileMB         *float64       `json:"file_mb,omitempty"`
-	OpenS          *float64       `json:"open_s,omitempty"`
-	DocsPerS       *float64       `json:"docs_per_s,omitempty"`
-	EmbedsPerS     *float64       `json:"embeds_per_s,omitempty"`
-	NDCGAt10       *float64       `json:"ndcg_at_10,omitempty"`
-	RecallAt10Docs *float64       `json:"recall_at_10_docs,omitempty"`
-	Note           string         `json:"note,omitempty"`
+	Suite      string         `json:"suite"`
+	System     string         `json:"system"`
+	Dataset    string         `json:"dataset,omitempty"`
+	N          int            `json:"n,omitempty"`
+	Dim        int            `json:"dim,omitempty"`
+	K          int            `json:"k,omitempty"`
+	Params     map[string]any `json:"params,omitempty"`
+	RecallAt10 *float64       `json:"recall_at_10,omitempty"`
+	QPS1T      *float64       `json:"qps_1t,omitempty"`
+	// QPS1TCPU is queries per second of the searching thread's CPU time
+	// (one thread, best run): other load on the machine does not lower it,
+	// so it is the figure to compare between systems measured apart.
+	QPS1TCPU       *float64 `json:"qps_1t_cpu,omitempty"`
+	QPS2T          *float64 `json:"qps_2t,omitempty"`
+	P50Ms          *float64 `json:"p50_ms,omitempty"`
+	P99Ms          *float64 `json:"p99_ms,omitempty"`
+	BuildS         *float64 `json:"build_s,omitempty"`
+	BuildVPS       *float64 `json:"build_vps,omitempty"`
+	BytesPerVector *float64 `json:"bytes_per_vector,omitempty"`
+	RSSMB          *float64 `json:"rss_mb,omitempty"`
+	FileMB         *float64 `json:"file_mb,omitempty"`
+	OpenS          *float64 `json:"open_s,omitempty"`
+	DocsPerS       *float64 `json:"docs_per_s,omitempty"`
+	EmbedsPerS     *float64 `json:"embeds_per_s,omitempty"`
+	NDCGAt10       *float64 `json:"ndcg_at_10,omitempty"`
+	RecallAt10Docs *float64 `json:"recall_at_10_docs,omitempty"`
+	Note           string   `json:"note,omitempty"`
 }
 
 func fp(v float64) *float64 { return &v }
@@ -87,6 +91,7 @@ func columns() []column {
 	return []column{
 		{"recall@10", func(m *Measurement) *float64 { return m.RecallAt10 }, 4},
 		{"qps_1t", func(m *Measurement) *float64 { return m.QPS1T }, 0},
+		{"qps_1t_cpu", func(m *Measurement) *float64 { return m.QPS1TCPU }, 0},
 		{"qps_2t", func(m *Measurement) *float64 { return m.QPS2T }, 0},
 		{"p50_ms", func(m *Measurement) *float64 { return m.P50Ms }, 3},
 		{"p99_ms", func(m *Measurement) *float64 { return m.P99Ms }, 3},

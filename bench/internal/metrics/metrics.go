@@ -70,6 +70,12 @@ type Run struct {
 	Elapsed  time.Duration
 	QPS      float64
 	P50, P99 time.Duration
+	// CPU is the CPU time the worker threads spent in the run (0 where the
+	// platform cannot tell), and CPUQPS is Queries per CPU second. On a
+	// shared machine other processes stretch Elapsed but not CPU, so two
+	// systems measured minutes apart compare fairly by CPUQPS.
+	CPU    time.Duration
+	CPUQPS float64
 }
 
 // Ms converts a duration to milliseconds.
@@ -84,6 +90,8 @@ func Timed(ctx context.Context, n, threads int, fn func(worker, i int) error) (R
 	}
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
+	var cpu atomic.Int64
+	var noCPU atomic.Bool
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
@@ -92,6 +100,17 @@ func Timed(ctx context.Context, n, threads int, fn func(worker, i int) error) (R
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Locked so that the thread's CPU clock is this worker's.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c0, cpuOK := threadCPU()
+			defer func() {
+				if c1, ok := threadCPU(); ok && cpuOK {
+					cpu.Add(c1 - c0)
+				} else {
+					noCPU.Store(true)
+				}
+			}()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
@@ -116,8 +135,13 @@ func Timed(ctx context.Context, n, threads int, fn func(worker, i int) error) (R
 		return Run{}, err
 	}
 	slices.Sort(lat)
-	return Run{Threads: threads, Queries: n, Elapsed: el, QPS: float64(n) / el.Seconds(),
-		P50: Percentile(lat, 50), P99: Percentile(lat, 99)}, nil
+	r := Run{Threads: threads, Queries: n, Elapsed: el, QPS: float64(n) / el.Seconds(),
+		P50: Percentile(lat, 50), P99: Percentile(lat, 99)}
+	if c := cpu.Load(); !noCPU.Load() && c > 0 {
+		r.CPU = time.Duration(c)
+		r.CPUQPS = float64(n) / r.CPU.Seconds()
+	}
+	return r, nil
 }
 
 // Mem is a reading of the process's memory from /proc/self/status.
