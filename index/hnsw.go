@@ -553,7 +553,7 @@ func (h *HNSW) addPrepared(ctx context.Context, ids []uint64, vecs [][]float32, 
 				cancelled.Store(true)
 				continue
 			}
-			h.insert(s, slots[i])
+			h.insert(s, slots[i], slots[max(0, i-hnswBatchPeers):i])
 			done[i] = true
 		}
 	}
@@ -668,14 +668,26 @@ func (h *HNSW) rechooseEntry() {
 	}
 }
 
-// insert links slot n into the graph. It takes mu.RLock itself.
-func (h *HNSW) insert(s *hnswScratch, n uint32) {
+// hnswBatchPeers is how many of the batch's preceding vectors an AddBatch
+// insert takes as direct candidates, besides the inserts in flight. A
+// vector linked a moment ago may not be findable yet: its back-links can
+// all have been pruned by the selection heuristic (it is adopted only when
+// the batch ends), or lead only through a node still being inserted. Two
+// copies of one vector a few places apart in a batch would then stay apart
+// whenever a worker stalls (seen with the pure-Go kernels). Eight distance
+// computations per insert cost well under 1% of one.
+const hnswBatchPeers = 8
+
+// insert links slot n into the graph; prev are the slots of the vectors
+// before it in its batch (at most hnswBatchPeers). It takes mu.RLock
+// itself.
+func (h *HNSW) insert(s *hnswScratch, n uint32, prev []uint32) {
 	h.mu.RLock()
 	if !h.hasEntry || h.entry == n {
 		h.mu.RUnlock()
 		return
 	}
-	s.peers = h.enterFlight(n, s.peers[:0])
+	s.peers = append(h.enterFlight(n, s.peers[:0]), prev...)
 	q := h.node(n)
 	level := int(h.levels[n])
 	ep, top := h.entry, h.maxLevel
@@ -787,16 +799,30 @@ func (h *HNSW) leaveFlight(n uint32) {
 }
 
 // addPeers adds to s.buf, as layer-l candidates, the inserts that were in
-// flight when this one started and that s.buf lacks. It reports whether
+// flight when this one started and the batch's preceding vectors (s.peers)
+// that s.buf lacks. It reports whether
 // it added any (s.buf then needs sorting again).
 func (h *HNSW) addPeers(s *hnswScratch, q *hnswQuery, l int) bool {
+	// s.buf is sorted ascending here. A peer farther than everything of a
+	// full candidate list is one the walk would have dropped had it found
+	// it; leaving it out keeps the graph what a build without concurrency
+	// makes.
+	full := len(s.buf) >= h.efC
+	worst := float32(0)
+	if len(s.buf) > 0 {
+		worst = s.buf[len(s.buf)-1].d
+	}
 	added := false
 	for _, y := range s.peers {
 		if int(h.levels[y]) < l || h.state[y] != slotLive ||
 			slices.ContainsFunc(s.buf, func(it hnswItem) bool { return it.n == y }) {
 			continue
 		}
-		s.buf = append(s.buf, hnswItem{h.dist(y, q), y})
+		d := h.dist(y, q)
+		if full && d >= worst {
+			continue
+		}
+		s.buf = append(s.buf, hnswItem{d, y})
 		added = true
 	}
 	return added
