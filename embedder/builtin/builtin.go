@@ -61,7 +61,7 @@ import (
 )
 
 // Name is the built-in model's name, as Identity().Name reports it.
-const Name = "vecbolt-static-en-v2"
+const Name = "vecbolt-static-en-v3"
 
 // Dim is the length of the built-in model's vectors.
 const Dim = 256

@@ -33,6 +33,27 @@ type ftParams struct {
 	// from training lemmas carries over to words never seen as queries.
 	Transform   bool    `json:"query_transform"`
 	TransformLR float64 `json:"query_transform_adagrad_lr"`
+	// PieceQueries adds, for each WordNet lemma query that is one
+	// vocabulary word, a second query made of the word pieces the word
+	// would split into were it not in the vocabulary. Rare words (most
+	// held-out queries) reach the model only through such pieces; their
+	// query rows otherwise learn only from the few rare training lemmas.
+	// Off: no gain on the development set (package doc).
+	PieceQueries bool `json:"wordnet_piece_queries"`
+	// PieceMinLen is the shortest word (in bytes) given a piece query.
+	PieceMinLen int `json:"wordnet_piece_query_min_len"`
+	// QueryDecay pulls a query row back towards its starting (shared)
+	// row by this fraction after each update, so the senses a word is
+	// trained on do not pull it away from senses it was never trained on.
+	// Off: it pulls the row back towards the definitions that contain the
+	// word, and scored lower on the development set (package doc).
+	QueryDecay float64 `json:"query_row_decay"`
+	// OneWordScale, when not 0, replaces Scale for one-word queries: a
+	// softer temperature keeps a word's query row from committing to the
+	// few definitions it is trained on (its other senses, and synsets it
+	// never sees, must stay reachable), while multi-word queries keep the
+	// sharp one that exact matching needs.
+	OneWordScale float64 `json:"one_word_similarity_scale"`
 }
 
 // applyTransform sets out = W·u / |W·u| and returns |W·u|.
@@ -146,9 +167,51 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 				}
 			}
 			slots[k] = append(slots[k], pr)
+			if p.PieceQueries && len(q) == 1 && pr.oneWord && len(s.Lemmas[k]) >= p.PieceMinLen {
+				if pieces := splitWithoutWord(tok, s.Lemmas[k]); len(pieces) > 1 {
+					pp := pr
+					pp.q = pieces
+					slots[k] = append(slots[k], pp)
+				}
+			}
 		}
 	}
 	return append([][]ftPair{deb}, slots...), nil
+}
+
+// splitWithoutWord segments an ASCII word as the tokenizer's greedy
+// longest-match WordPiece would if the word itself were not in the
+// vocabulary; nil if some part matches no piece.
+func splitWithoutWord(tok *embedder.Tokenizer, w string) []int32 {
+	for i := range len(w) {
+		if w[i] >= 0x80 {
+			return nil
+		}
+	}
+	var out []int32
+	for start := 0; start < len(w); {
+		end := len(w)
+		if start == 0 {
+			end-- // never the whole word
+		}
+		found := false
+		for ; end > start; end-- {
+			piece := w[start:end]
+			if start > 0 {
+				piece = "##" + piece
+			}
+			if id, ok := tok.TokenID(piece); ok {
+				out = append(out, id)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+		start = end
+	}
+	return out
 }
 
 // finetune trains the token vectors (whose norms act as pooling weights)
@@ -182,6 +245,7 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 	}
 	shared := emb
 	emb = work
+	qinit := slices.Clone(work[n*dim:])
 	defer func() {
 		copy(shared, work[:n*dim])
 		qemb = work[n*dim:]
@@ -270,6 +334,12 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 			}
 		}
 	}
+	scale := func(pr ftPair) float64 {
+		if pr.oneWord && p.OneWordScale != 0 {
+			return p.OneWordScale
+		}
+		return p.Scale
+	}
 	for ep := range p.Epochs {
 		// Debian pairs every epoch; WordNet lemma slots in turn.
 		var pairs []ftPair
@@ -311,7 +381,7 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 					for j, v := range qi {
 						s += v * dk[j]
 					}
-					sim[i*M+k] = p.Scale * float64(s)
+					sim[i*M+k] = scale(batch[i]) * float64(s)
 				}
 			}
 			// dS = (softmax over all documents per query - I) +
@@ -357,8 +427,8 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 			}
 			clear(gq)
 			clear(gd[:M*dim])
-			f := p.Scale / float64(B)
 			for i := range B {
+				f := scale(batch[i]) / float64(B)
 				for k := range M {
 					g := float32(dS[i*M+k] * f)
 					if g == 0 {
@@ -421,6 +491,13 @@ func finetune(emb []float32, dim int, groups [][]ftPair, p ftParams, seed uint64
 					acc[j] += g * g
 					emb[j] -= lr * g / (float32(math.Sqrt(float64(acc[j]))) + 1e-8)
 					grad[j] = 0
+				}
+				if p.QueryDecay > 0 && int(id) >= n {
+					d := float32(p.QueryDecay)
+					r0 := qinit[(int(id)-n)*dim : (int(id)-n+1)*dim]
+					for j, x := range r0 {
+						emb[off+j] -= d * (emb[off+j] - x)
+					}
 				}
 				touched[id] = false
 			}

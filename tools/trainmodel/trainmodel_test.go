@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder"
 )
 
 func TestQueryTokens(t *testing.T) {
@@ -126,5 +128,116 @@ func TestFinetuneDeterministic(t *testing.T) {
 	}
 	if !diff {
 		t.Error("query rows equal the shared rows")
+	}
+}
+
+func TestSplitWithoutWord(t *testing.T) {
+	vocab := append(slices.Clone(specialTokens), "c", "a", "r", "s", "##a", "##r", "##s", "ca", "car", "cars", "##rs")
+	tok, err := embedder.NewWordPiece(vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(s string) int32 {
+		i, ok := tok.TokenID(s)
+		if !ok {
+			t.Fatalf("no token %q", s)
+		}
+		return i
+	}
+	for _, tc := range []struct {
+		word string
+		want []int32
+	}{
+		{"cars", []int32{id("car"), id("##s")}}, // never "cars" itself
+		{"car", []int32{id("ca"), id("##r")}},
+		{"ca", []int32{id("c"), id("##a")}},
+		{"crs", []int32{id("c"), id("##rs")}},
+		{"cx", nil},   // "##x" is not a piece
+		{"café", nil}, // non-ASCII: the tokenizer would normalize it first
+	} {
+		if got := splitWithoutWord(tok, tc.word); !slices.Equal(got, tc.want) {
+			t.Errorf("splitWithoutWord(%q) = %v, want %v", tc.word, got, tc.want)
+		}
+	}
+}
+
+// TestOneWordScale checks that the one-word scale changes training only
+// through one-word queries: with no one-word pairs it is inert, with some
+// it changes the result, and either way runs are deterministic.
+func TestOneWordScale(t *testing.T) {
+	const n, dim = 40, 8
+	mk := func(oneWord bool) ([]float32, [][]ftPair) {
+		emb := make([]float32, n*dim)
+		for i := range emb {
+			emb[i] = float32((i*7919)%17-8) / 8
+		}
+		var deb, wn []ftPair
+		for i := range 64 {
+			a, b := int32(5+i%30), int32(5+(i*3+1)%35)
+			deb = append(deb, ftPair{q: []int32{a, b}, d: []int32{b, a, int32(5 + (i+2)%35)}})
+			wn = append(wn, ftPair{q: []int32{a}, d: []int32{int32(5 + (i*5)%35), b}, oneWord: oneWord})
+		}
+		return emb, [][]ftPair{deb, wn}
+	}
+	run := func(oneWord bool, scale float64) ([]float32, []float32) {
+		emb, g := mk(oneWord)
+		p := ftParams{Epochs: 2, Batch: 16, LR: 0.05, Scale: 20, OneWordScale: scale, HardNegN: 1, QueryRows: 10}
+		_, r, _ := finetune(emb, dim, g, p, 3, func(string, ...any) {})
+		return emb, r
+	}
+	for _, tc := range []struct {
+		name    string
+		oneWord bool
+		same    bool
+	}{
+		{"no one-word queries", false, true},
+		{"one-word queries", true, false},
+	} {
+		e20, r20 := run(tc.oneWord, 0)
+		e8, r8 := run(tc.oneWord, 8)
+		e8b, r8b := run(tc.oneWord, 8)
+		if !slices.Equal(e8, e8b) || !slices.Equal(r8, r8b) {
+			t.Errorf("%s: two runs differ", tc.name)
+		}
+		if same := slices.Equal(e20, e8) && slices.Equal(r20, r8); same != tc.same {
+			t.Errorf("%s: one-word scale 8 gives the same rows as none: %v, want %v", tc.name, same, tc.same)
+		}
+	}
+}
+
+// TestQueryDecay: a decay of 1 pulls every query row fully back after each
+// update, so the rows end where they started (their tokens' initial shared
+// rows); a decay of 0.1 leaves them in between.
+func TestQueryDecay(t *testing.T) {
+	const n, dim = 40, 8
+	mk := func() ([]float32, [][]ftPair) {
+		emb := make([]float32, n*dim)
+		for i := range emb {
+			emb[i] = float32((i*7919)%17-8) / 8
+		}
+		var wn []ftPair
+		for i := range 64 {
+			a, b := int32(5+i%30), int32(5+(i*3+1)%35)
+			wn = append(wn, ftPair{q: []int32{a}, d: []int32{int32(5 + (i*5)%35), b}, oneWord: true})
+		}
+		return emb, [][]ftPair{nil, wn}
+	}
+	init, _ := mk()
+	for _, tc := range []struct {
+		decay     float64
+		wantStart bool
+	}{{1, true}, {0.1, false}} {
+		emb, g := mk()
+		p := ftParams{Epochs: 2, Batch: 16, LR: 0.05, Scale: 20, HardNegN: 1, QueryRows: 10, QueryDecay: tc.decay}
+		ids, r, _ := finetune(emb, dim, g, p, 3, func(string, ...any) {})
+		atStart := true
+		for k, id := range ids {
+			if !slices.Equal(r[k*dim:(k+1)*dim], init[int(id)*dim:int(id)*dim+dim]) {
+				atStart = false
+			}
+		}
+		if atStart != tc.wantStart {
+			t.Errorf("decay %v: query rows at their start: %v, want %v", tc.decay, atStart, tc.wantStart)
+		}
 	}
 }
