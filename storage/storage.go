@@ -145,7 +145,9 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, readOnly: opt.ReadOnly}
-	if err := s.init(); err != nil {
+	// init reads the first pages of the file's tree, which may be damaged
+	// where the meta pages were not.
+	if err := guard(s.init); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -227,6 +228,41 @@ func TestHeaderChecks(t *testing.T) {
 	os.WriteFile(junk, []byte(strings.Repeat("not a database ", 1000)), 0o600)
 	if _, err := Open(junk, Options{}); err == nil {
 		t.Fatal("junk file opened")
+	}
+	// A root page that does not carry its own page ID: the meta pages are
+	// intact, so bbolt opens the file and then asserts (panics) when the
+	// header check reads the tree. Both copies of the root are damaged, so
+	// that whichever meta page is current leads to one.
+	for _, readOnly := range []bool{false, true} {
+		wrecked := filepath.Join(dir, fmt.Sprintf("root-%v", readOnly))
+		s, err := Open(wrecked, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		data, err := os.ReadFile(wrecked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// bbolt's meta page: a 16-byte page header, then magic, version,
+		// page size and flags (4 bytes each), then the root bucket's page.
+		pageSize := int(binary.LittleEndian.Uint32(data[16+8:]))
+		for _, meta := range []int{0, pageSize} {
+			root := int(binary.LittleEndian.Uint64(data[meta+32:]))
+			if (root+1)*pageSize > len(data) || root < 2 {
+				t.Fatalf("meta page at %d names root page %d of a %d-byte file", meta, root, len(data))
+			}
+			binary.LittleEndian.PutUint64(data[root*pageSize:], 0xdeadbeef)
+		}
+		if err := os.WriteFile(wrecked, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Open(wrecked, Options{ReadOnly: readOnly}); !errors.Is(err, ErrCorrupt) {
+			if err == nil {
+				s.Close()
+			}
+			t.Errorf("root page damaged, read-only %v: %v, want ErrCorrupt", readOnly, err)
+		}
 	}
 	// A truncated file.
 	trunc := filepath.Join(dir, "trunc")
