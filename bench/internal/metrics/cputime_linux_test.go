@@ -6,23 +6,33 @@ import (
 	"time"
 )
 
-// TestTimedCPU checks the CPU clock against work whose CPU cost is known to
-// be at least its wall time on one thread (a busy loop), and that sleeping,
-// which takes wall time but no CPU, does not count.
-func TestTimedCPU(t *testing.T) {
-	busy := func(_, _ int) error {
-		for t0 := time.Now(); time.Since(t0) < 2*time.Millisecond; {
-		}
-		return nil
+// spin does a fixed amount of work (a dependent chain of multiply-adds, about
+// 5 ms of CPU on the bench machine) and returns its result so the compiler
+// keeps it.
+func spin() uint64 {
+	x := uint64(1)
+	for i := range 5_000_000 {
+		x = x*6364136223846793005 + uint64(i)
 	}
-	r, err := Timed(context.Background(), 20, 1, busy)
+	return x
+}
+
+// TestTimedCPU checks the CPU clock: a fixed amount of work costs CPU time
+// whatever else the machine does (wall time may be longer), a single thread
+// cannot use more CPU than wall time, and sleeping takes wall time but no
+// CPU.
+func TestTimedCPU(t *testing.T) {
+	var sink uint64
+	r, err := Timed(context.Background(), 20, 1, func(_, _ int) error { sink += spin(); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 40 ms of spinning; the thread may be descheduled for part of it on a
-	// loaded machine, so only a floor of half is certain.
-	if r.CPU < 20*time.Millisecond || r.CPUQPS <= 0 {
-		t.Errorf("busy run: CPU %v, CPUQPS %.0f; want at least 20ms", r.CPU, r.CPUQPS)
+	// About 100 ms of work: even a machine ten times faster spends 10 ms.
+	if r.CPU < 10*time.Millisecond || r.CPUQPS <= 0 {
+		t.Errorf("busy run: CPU %v, CPUQPS %.0f (sink %d); want at least 10ms", r.CPU, r.CPUQPS, sink)
+	}
+	if r.CPU > r.Elapsed+5*time.Millisecond {
+		t.Errorf("busy run on one thread: CPU %v exceeds elapsed %v", r.CPU, r.Elapsed)
 	}
 	r, err = Timed(context.Background(), 20, 1, func(_, _ int) error { time.Sleep(2 * time.Millisecond); return nil })
 	if err != nil {
