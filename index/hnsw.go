@@ -264,7 +264,7 @@ type hnswScratch struct {
 	res   []Result
 	rh    resultMaxHeap
 	eps   []hnswItem
-	peers []uint32 // inserts in flight when this one started
+	peers []uint32 // inserts in flight when this one started, and the batch's preceding vectors
 }
 
 // NewHNSW returns an empty graph for vectors of dimension dim compared with
@@ -798,10 +798,9 @@ func (h *HNSW) leaveFlight(n uint32) {
 	h.flightMu.Unlock()
 }
 
-// addPeers adds to s.buf, as layer-l candidates, the inserts that were in
-// flight when this one started and the batch's preceding vectors (s.peers)
-// that s.buf lacks. It reports whether
-// it added any (s.buf then needs sorting again).
+// addPeers adds to s.buf, as layer-l candidates, the peers (s.peers) that
+// s.buf lacks. It reports whether it added any (s.buf then needs sorting
+// again).
 func (h *HNSW) addPeers(s *hnswScratch, q *hnswQuery, l int) bool {
 	// s.buf is sorted ascending here. A peer farther than everything of a
 	// full candidate list is one the walk would have dropped had it found
@@ -1125,10 +1124,12 @@ type SearchOptions struct {
 // vector for a candidate.
 var ErrRerank = errors.New("index: re-rank vector unavailable")
 
-// autoEf is AutoEf of the current number of live vectors.
-func (h *HNSW) autoEf() int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
+// efSearch is the configured efSearch, or AutoEf of the live count when
+// none is set. Caller holds mu.RLock.
+func (h *HNSW) efSearch() int {
+	if h.efS > 0 {
+		return h.efS
+	}
 	return AutoEf(h.live)
 }
 
@@ -1194,23 +1195,7 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 	if opts.K == 0 {
 		return dst, nil
 	}
-	ef := opts.Ef
-	if ef == 0 {
-		ef = h.efS
-	}
-	if ef == 0 {
-		ef = h.autoEf()
-	}
-	ef = max(ef, opts.K)
 	rerank := h.q8 && opts.Rerank != nil
-	keep := opts.K
-	if rerank {
-		keep = ef
-		if opts.RerankCount > 0 {
-			keep = max(opts.RerankCount, opts.K)
-			ef = max(ef, keep)
-		}
-	}
 	var hq hnswQuery
 	if h.q8 {
 		// The query is quantized once; every distance of the walk is then
@@ -1225,19 +1210,35 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 		hq.f = qv
 	}
 	if !rerank {
-		return h.searchLocked(s, dst, &hq, opts, ef, keep), nil
+		return h.searchLocked(s, dst, &hq, opts, false), nil
 	}
-	s.cand2 = h.searchLocked(s, s.cand2[:0], &hq, opts, ef, keep)
+	s.cand2 = h.searchLocked(s, s.cand2[:0], &hq, opts, true)
 	return h.rerank(s, dst, qv, opts)
 }
 
 // searchLocked picks the route (exact scan or graph walk) under mu.RLock
-// and appends the best keep results, by the graph's own distances, to dst.
-func (h *HNSW) searchLocked(s *hnswScratch, dst []Result, q *hnswQuery, opts SearchOptions, ef, keep int) []Result {
+// and appends the best results, by the graph's own distances, to dst: k of
+// them, or for a re-rank the whole candidate list (RerankCount of them when
+// set). The ef is resolved here because the automatic one reads the live
+// count, which needs the lock the search takes anyway.
+func (h *HNSW) searchLocked(s *hnswScratch, dst []Result, q *hnswQuery, opts SearchOptions, rerank bool) []Result {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.live == 0 || !h.hasEntry {
 		return dst
+	}
+	ef := opts.Ef
+	if ef == 0 {
+		ef = h.efSearch()
+	}
+	ef = max(ef, opts.K)
+	keep := opts.K
+	if rerank {
+		keep = ef
+		if opts.RerankCount > 0 {
+			keep = max(opts.RerankCount, opts.K)
+			ef = max(ef, keep)
+		}
 	}
 	if opts.Candidates != nil && float64(len(opts.Candidates)) <= h.exactFrac*float64(h.live) {
 		return h.exactCandidates(s, dst, q, keep, opts.Filter, opts.Candidates)

@@ -248,11 +248,7 @@ func (h *HNSW) reachabilityPass() (bridged int) {
 		}
 		x := uint32(n)
 		xq := h.node(x)
-		ef := h.efS
-		if ef == 0 {
-			ef = AutoEf(h.live)
-		}
-		h.walk(s, &xq, ef, nil, 0)
+		h.walk(s, &xq, h.efSearch(), nil, 0)
 		s.buf = append(s.buf[:0], s.top...)
 		slices.SortFunc(s.buf, cmpItem)
 		linked := false

@@ -87,21 +87,33 @@ func TestApplyTransform(t *testing.T) {
 	}
 }
 
+// toyFinetune builds a small deterministic fine-tuning problem: n token
+// rows of dim floats and 64 pairs per group. debian adds the multi-word
+// group (else it is empty); hard gives WordNet pairs a hard negative;
+// oneWord marks the WordNet pairs as one-word queries.
+func toyFinetune(n, dim int, debian, hard, oneWord bool) ([]float32, [][]ftPair) {
+	emb := make([]float32, n*dim)
+	for i := range emb {
+		emb[i] = float32((i*7919)%17-8) / 8
+	}
+	var deb, wn []ftPair
+	for i := range 64 {
+		a, b := int32(5+i%30), int32(5+(i*3+1)%35)
+		if debian {
+			deb = append(deb, ftPair{q: []int32{a, b}, d: []int32{b, a, int32(5 + (i+2)%35)}})
+		}
+		pr := ftPair{q: []int32{a}, d: []int32{int32(5 + (i*5)%35), b}, oneWord: oneWord}
+		if hard {
+			pr.h = [][]int32{{a, 6}}
+		}
+		wn = append(wn, pr)
+	}
+	return emb, [][]ftPair{deb, wn}
+}
+
 func TestFinetuneDeterministic(t *testing.T) {
 	const n, dim = 40, 8
-	mk := func() ([]float32, [][]ftPair) {
-		emb := make([]float32, n*dim)
-		for i := range emb {
-			emb[i] = float32((i*7919)%17-8) / 8
-		}
-		var deb, wn []ftPair
-		for i := range 64 {
-			a, b := int32(5+i%30), int32(5+(i*3+1)%35)
-			deb = append(deb, ftPair{q: []int32{a, b}, d: []int32{b, a, int32(5 + (i+2)%35)}})
-			wn = append(wn, ftPair{q: []int32{a}, d: []int32{int32(5 + (i*5)%35), b}, h: [][]int32{{a, 6}}, oneWord: true})
-		}
-		return emb, [][]ftPair{deb, wn}
-	}
+	mk := func() ([]float32, [][]ftPair) { return toyFinetune(n, dim, true, true, true) }
 	p := ftParams{Epochs: 3, Batch: 16, LR: 0.05, Scale: 20, HardNegN: 1, QueryRows: 10, Transform: true, TransformLR: 0.01}
 	var losses []string
 	logf := func(f string, a ...any) { losses = append(losses, f) }
@@ -166,19 +178,7 @@ func TestSplitWithoutWord(t *testing.T) {
 // it changes the result, and either way runs are deterministic.
 func TestOneWordScale(t *testing.T) {
 	const n, dim = 40, 8
-	mk := func(oneWord bool) ([]float32, [][]ftPair) {
-		emb := make([]float32, n*dim)
-		for i := range emb {
-			emb[i] = float32((i*7919)%17-8) / 8
-		}
-		var deb, wn []ftPair
-		for i := range 64 {
-			a, b := int32(5+i%30), int32(5+(i*3+1)%35)
-			deb = append(deb, ftPair{q: []int32{a, b}, d: []int32{b, a, int32(5 + (i+2)%35)}})
-			wn = append(wn, ftPair{q: []int32{a}, d: []int32{int32(5 + (i*5)%35), b}, oneWord: oneWord})
-		}
-		return emb, [][]ftPair{deb, wn}
-	}
+	mk := func(oneWord bool) ([]float32, [][]ftPair) { return toyFinetune(n, dim, true, false, oneWord) }
 	run := func(oneWord bool, scale float64) ([]float32, []float32) {
 		emb, g := mk(oneWord)
 		p := ftParams{Epochs: 2, Batch: 16, LR: 0.05, Scale: 20, OneWordScale: scale, HardNegN: 1, QueryRows: 10}
@@ -210,18 +210,7 @@ func TestOneWordScale(t *testing.T) {
 // rows); a decay of 0.1 leaves them in between.
 func TestQueryDecay(t *testing.T) {
 	const n, dim = 40, 8
-	mk := func() ([]float32, [][]ftPair) {
-		emb := make([]float32, n*dim)
-		for i := range emb {
-			emb[i] = float32((i*7919)%17-8) / 8
-		}
-		var wn []ftPair
-		for i := range 64 {
-			a, b := int32(5+i%30), int32(5+(i*3+1)%35)
-			wn = append(wn, ftPair{q: []int32{a}, d: []int32{int32(5 + (i*5)%35), b}, oneWord: true})
-		}
-		return emb, [][]ftPair{nil, wn}
-	}
+	mk := func() ([]float32, [][]ftPair) { return toyFinetune(n, dim, false, false, true) }
 	init, _ := mk()
 	for _, tc := range []struct {
 		decay     float64
