@@ -39,7 +39,7 @@
 // documents are embedded alike.
 //
 // This package imports embedder; embedder never imports it, so programs that
-// bring their own model do not carry the ~15 MB of weights.
+// bring their own model do not carry the ~14 MB of weights.
 package builtin
 
 import (
@@ -61,7 +61,7 @@ import (
 )
 
 // Name is the built-in model's name, as Identity().Name reports it.
-const Name = "vecbolt-static-en-v3"
+const Name = "vecbolt-static-en-v4"
 
 // Dim is the length of the built-in model's vectors.
 const Dim = 256

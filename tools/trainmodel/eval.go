@@ -24,7 +24,10 @@ import (
 //
 // split is "dev" (the development split and synsets, on which settings are
 // chosen) or "eval" (the evaluation split and held-out synsets, reported).
-func runEval(root, model, split string, wnQueries int) error {
+// freqModel, when not "", names the model whose vocabulary defines the
+// frequent WordNet queries (its whole words), so models with different
+// vocabularies can be compared on one set; by default it is the model's own.
+func runEval(root, model, split string, wnQueries int, freqModel string) error {
 	if split != "dev" && split != "eval" {
 		return fmt.Errorf("split %q: want dev or eval", split)
 	}
@@ -43,7 +46,16 @@ func runEval(root, model, split string, wnQueries int) error {
 	if wnQueries <= 0 {
 		return nil
 	}
-	if err := evalWordNet(root, m, split, wnQueries); err != nil {
+	freqTok := m.Tokenizer()
+	if freqModel != "" {
+		fm, err := builtin.Load(os.DirFS(freqModel))
+		if err != nil {
+			return fmt.Errorf("frequent-set model %s: %w", freqModel, err)
+		}
+		freqTok = fm.Tokenizer()
+		fmt.Printf("frequent WordNet queries: whole words of %s\n", fm.Identity())
+	}
+	if err := evalWordNet(root, m, split, wnQueries, freqTok); err != nil {
 		return fmt.Errorf("wordnet eval: %w", err)
 	}
 	return nil
@@ -259,7 +271,7 @@ func evalDebian(root string, m *builtin.Model, split string) error {
 	return nil
 }
 
-func evalWordNet(root string, m *builtin.Model, split string, maxQ int) error {
+func evalWordNet(root string, m *builtin.Model, split string, maxQ int, freqTok *embedder.Tokenizer) error {
 	wn, err := readWordNet(root)
 	if err != nil {
 		return err
@@ -270,10 +282,9 @@ func evalWordNet(root string, m *builtin.Model, split string, maxQ int) error {
 		qs = wn.DevSynonymQueries()
 	}
 	type q = evalsets.SynonymQuery
-	tok := m.Tokenizer()
 	var all, freq []q
 	for _, x := range qs {
-		_, inVocab := tok.TokenID(x.Lemma)
+		_, inVocab := freqTok.TokenID(x.Lemma)
 		if len(all) < maxQ {
 			all = append(all, x)
 		}
