@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,6 +45,30 @@ func sources(wn *wordNet) []source {
 		{"git-doc", "git-doc", textTree("git-doc/usr/share/doc/git-doc", ".txt", cleanRST)},
 		{"debian-descriptions", "Translation-en (training split)", readDebianTraining},
 	}
+}
+
+// parseExclude reads -exclude-sources: comma-separated names of sources(),
+// each at most once. An unknown name is an error rather than ignored, so a
+// typo cannot silently train on everything.
+func parseExclude(v string) ([]string, error) {
+	known := map[string]bool{}
+	var names []string
+	for _, s := range sources(nil) {
+		known[s.name] = true
+		names = append(names, s.name)
+	}
+	var out []string
+	for name := range strings.SplitSeq(v, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case !known[name]:
+			return nil, fmt.Errorf("unknown source %q (sources: %s)", name, strings.Join(names, ", "))
+		case slices.Contains(out, name):
+			return nil, fmt.Errorf("source %q named twice", name)
+		}
+		out = append(out, name)
+	}
+	return out, nil
 }
 
 // paragraphs splits text at blank lines and joins each paragraph's lines.

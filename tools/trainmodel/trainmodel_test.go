@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vecbolt/vecbolt/embedder"
@@ -227,6 +228,31 @@ func TestQueryDecay(t *testing.T) {
 		}
 		if atStart != tc.wantStart {
 			t.Errorf("decay %v: query rows at their start: %v, want %v", tc.decay, atStart, tc.wantStart)
+		}
+	}
+}
+
+func TestParseExclude(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{"foldoc", []string{"foldoc"}, ""},
+		{"python-doc, git-doc", []string{"python-doc", "git-doc"}, ""},
+		{"foldc", nil, `unknown source "foldc"`},
+		{"", nil, `unknown source ""`},
+		{"brown,brown", nil, `source "brown" named twice`},
+	} {
+		got, err := parseExclude(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parseExclude(%q) error %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("parseExclude(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 }
