@@ -4,6 +4,13 @@
 //
 // Conventions every command follows:
 //   - Exit status 0 on success, 1 on a runtime error, 2 on a usage error.
+//   - The exit status says whether a write happened: 0 means every change
+//     the command reported is committed; 1 from add, delete or reembed
+//     means none was (import says how many documents it committed before
+//     the failure). Closing the file after a successful command may fail,
+//     typically writing the index snapshot on a full disk; that loses no
+//     write (the snapshot is a cache of the documents), so it is a warning
+//     on stderr and the status stays 0.
 //   - Results go to stdout; errors go to stderr as one line starting with
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
@@ -286,8 +293,12 @@ const (
 )
 
 // open opens the database for a command. The returned func closes it and
-// any model it loaded, reporting a close error only if the command
-// succeeded (Close flushes index snapshots, which a user wants to hear about).
+// any model it loaded. A close error after a successful command is a
+// warning, not a failure: every write the command reported was committed
+// (and fsynced) before, and what Close writes, the index snapshot, is a
+// cache. Failing then would tell a script that retries on a non-zero
+// status to repeat a write that happened (an add without --id would be
+// stored twice).
 func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 	if f.path == "" {
 		return nil, nil, usagef("--db FILE is required")
@@ -333,8 +344,22 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 			err = errors.Join(err, model.Close())
 		}
 		if err != nil && *errp == nil {
-			*errp = fmt.Errorf("closing %s: %w", f.path, err)
+			e.warnClose(f.path, mode, err)
 		}
 	}
 	return d, done, nil
+}
+
+// warnClose reports a failure to close the database after the command
+// succeeded.
+func (e *env) warnClose(path string, mode openMode, err error) {
+	note := ""
+	switch {
+	case mode != writeDocs && mode != writeText:
+	case errors.Is(err, db.ErrSnapshot):
+		note = " (the changes are stored; the next open re-indexes them)"
+	default:
+		note = " (the changes are stored)"
+	}
+	fmt.Fprintf(e.stderr, "vecbolt: warning: closing %s: %s%s\n", oneLine(path), errorLine(err), note)
 }
