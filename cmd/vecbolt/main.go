@@ -148,11 +148,14 @@ func errorLine(err error) string {
 	return oneLine(s)
 }
 
-// oneLine flattens s for a one-line message.
+// oneLine flattens s for a one-line message: line breaks become "; ",
+// other unsafe runes are escaped (an error may quote a path or a parser's
+// input raw), and the length is capped.
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "; ")
 	s = strings.ReplaceAll(s, "\n", "; ")
-	return strings.ReplaceAll(s, "\r", " ")
+	s = strings.ReplaceAll(s, "\r", " ")
+	return escapeText(capLine(s, maxErrorLine))
 }
 
 // usageError marks a mistake in the command line (exit status 2).

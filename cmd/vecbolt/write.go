@@ -155,7 +155,7 @@ func runAdd(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, ids[0])
+	fmt.Fprintln(e.stdout, safeName(ids[0]))
 	return nil
 }
 
@@ -283,7 +283,7 @@ type lineError struct {
 
 func (l *lineError) Error() string {
 	if l.id != "" {
-		return fmt.Sprintf("line %d (id %q): %v", l.line, l.id, l.err)
+		return fmt.Sprintf("line %d (id %s): %v", l.line, quoteCut(l.id), l.err)
 	}
 	return fmt.Sprintf("line %d: %v", l.line, l.err)
 }
@@ -410,12 +410,18 @@ func (imp *importer) write(docs []db.Document, lines []int) error {
 	return nil
 }
 
-// jsonOut writes v as indented JSON to w.
+// jsonOut writes v as indented JSON to w, with no rune a terminal would
+// act on left raw (see jsonSafe).
 func jsonOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonSafe(buf.Bytes()))
+	return err
 }
 
 // truncate shortens s to n runes on one line.
