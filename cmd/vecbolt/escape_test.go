@@ -175,3 +175,38 @@ func TestHostileOutput(t *testing.T) {
 		}
 	}
 }
+
+// Errors quoting huge input stay short and keep their reason.
+func TestErrorLineCapped(t *testing.T) {
+	dbp := tempDB(t)
+	if o := vb(t, "", "add", "--db", dbp, "--collection", "v", "--dim", "2", "--vector", "[1,0]", "x"); o.code != 0 {
+		t.Fatal(o.stderr)
+	}
+	huge := strings.Repeat("x", 1<<20)
+	many := []string{"get", "--db", dbp, "--collection", "v"}
+	for i := range 20000 {
+		many = append(many, "missing-"+strings.Repeat("m", i%5))
+	}
+	cases := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  []string
+	}{
+		{"get a 1 MiB ID", "", []string{"get", "--db", dbp, "--collection", "v", huge}, []string{"has no document", "more bytes"}},
+		{"get 20000 missing IDs", "", many, []string{"and 19990 more"}},
+		{"import a 1 MiB ID", `{"id":"` + huge + `","vector":[1,0]}` + "\n", []string{"import", "--db", dbp, "--collection", "v", "-"},
+			[]string{"line 1 (id ", "more bytes", "exceeds 512"}},
+	}
+	for _, c := range cases {
+		o := vb(t, c.stdin, c.args...)
+		if o.code != exitRuntime || len(o.stderr) > 1500 {
+			t.Errorf("%s: exit %d, %d bytes on stderr: %.300s", c.name, o.code, len(o.stderr), o.stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(o.stderr, w) {
+				t.Errorf("%s: stderr lacks %q: %.1500s", c.name, w, o.stderr)
+			}
+		}
+	}
+}
