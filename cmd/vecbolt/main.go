@@ -13,8 +13,8 @@
 //     which is safe as well (commits are atomic).
 //   - The exit status says whether a write happened: 0 means every change
 //     the command reported is committed; 1 from add, delete or reembed
-//     means none was (import says how many documents it committed before
-//     the failure). Closing the file after a successful command may fail,
+//     means no document was changed (import says how many documents it
+//     committed before the failure). Closing the file after a successful command may fail,
 //     typically writing the index snapshot on a full disk; that loses no
 //     write (the snapshot is a cache of the documents), so it is a warning
 //     on stderr and the status stays 0.
