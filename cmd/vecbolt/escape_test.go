@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -209,4 +210,40 @@ func TestErrorLineCapped(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Whatever a document holds, escaped output has no rune a terminal acts
+// on, a quoted name reads back exactly, and JSON output decodes back.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"plain", "a\x1b[31mb\n", "\u202e\u2066", "\xff\xfe", `"q"`, "é\u0085\u009b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if r, bad := rawUnsafe(escapeText(s)); bad || strings.Contains(escapeText(s), "\n") {
+			t.Fatalf("escapeText(%q) leaves %U", s, r)
+		}
+		n := safeName(s)
+		if r, bad := rawUnsafe(n); bad || strings.Contains(n, "\n") {
+			t.Fatalf("safeName(%q) leaves %U", s, r)
+		}
+		if n != s {
+			if back, err := strconv.Unquote(n); err != nil || back != s {
+				t.Fatalf("safeName(%q) = %s does not read back: %v", s, n, err)
+			}
+		}
+		if r, bad := rawUnsafe(oneLine(s)); bad || strings.Contains(oneLine(s), "\n") {
+			t.Fatalf("oneLine(%q) leaves %U", s, r)
+		}
+		var buf strings.Builder
+		if err := jsonOut(&buf, []string{s}); err != nil {
+			t.Fatal(err)
+		}
+		if r, bad := rawUnsafe(buf.String()); bad {
+			t.Fatalf("JSON of %q holds %U", s, r)
+		}
+		var back []string
+		if err := json.Unmarshal([]byte(buf.String()), &back); err != nil || len(back) != 1 || (utf8.ValidString(s) && back[0] != s) {
+			t.Fatalf("JSON of %q reads back as %q (%v)", s, back, err)
+		}
+	})
 }
