@@ -311,6 +311,11 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if len(name) > maxNameBytes {
+		// No collection has such a name; and the lookup's error would
+		// quote it whole.
+		return nil, fmt.Errorf("%w: %q (names have at most %d bytes)", ErrCollectionNotFound, short(name), maxNameBytes)
+	}
 	d.colMu.Lock()
 	defer d.colMu.Unlock()
 	if c, ok := d.cols[name]; ok {

@@ -18,6 +18,9 @@
 //     survives kill -9 and power loss (bbolt fsyncs on commit).
 //   - A write that returns an error has written nothing: validation and
 //     embedding happen before the single transaction that stores the batch.
+//   - Close cannot undo a write: if it fails to write an index snapshot
+//     (a full disk, say), it returns an error wrapping ErrSnapshot, and the
+//     next open re-indexes from the documents.
 //   - Texts are embedded outside any lock or transaction, so a slow model
 //     never blocks searches or other collections.
 //   - All methods are safe for concurrent use. Writes to one collection are
@@ -73,6 +76,12 @@ var (
 	ErrModelMismatch = errors.New("vecbolt: embedder does not match the collection's model")
 	// ErrNoEmbedder means text must be embedded but no embedder is set.
 	ErrNoEmbedder = errors.New("vecbolt: no embedder")
+	// ErrSnapshot marks a failure to write an index snapshot at Close (a
+	// full disk, say). The snapshot is a cache: every acknowledged write is
+	// in the file regardless, and the next open re-indexes what the
+	// snapshot lacks, so a caller that only needs its writes durable may
+	// treat it as a warning.
+	ErrSnapshot = errors.New("vecbolt: index snapshot not written")
 )
 
 // Option configures Open.
@@ -185,6 +194,10 @@ func (d *DB) enterWrite() (func(), error) {
 
 // Close snapshots indexes with unsnapshotted writes, then closes the file.
 // It waits for calls in flight; calls after Close return ErrClosed.
+//
+// A snapshot that cannot be written is reported by an error that wraps
+// ErrSnapshot (and the cause, such as syscall.ENOSPC); it never means an
+// acknowledged write was lost. Close still closes the file in that case.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -197,7 +210,7 @@ func (d *DB) Close() error {
 		d.colMu.Lock()
 		for _, c := range d.cols {
 			if err := c.checkpoint(true); err != nil {
-				errs = append(errs, err)
+				errs = append(errs, snapshotError{err})
 			}
 		}
 		d.colMu.Unlock()
@@ -209,6 +222,14 @@ func (d *DB) Close() error {
 	errs = append(errs, d.store.Close())
 	return errors.Join(errs...)
 }
+
+// snapshotError is a failed snapshot at Close: it matches ErrSnapshot and
+// its cause with errors.Is, and reads as the cause (which names the
+// collection and says "snapshot").
+type snapshotError struct{ err error }
+
+func (e snapshotError) Error() string   { return e.err.Error() }
+func (e snapshotError) Unwrap() []error { return []error{ErrSnapshot, e.err} }
 
 // Embedder returns the DB's embedder, loading the built-in model on first
 // use when none was given. It returns ErrNoEmbedder after WithEmbedder(nil).

@@ -43,7 +43,7 @@ func (e *DocumentError) Error() string {
 	if e.ID == "" {
 		return fmt.Sprintf("vecbolt: document %d: %v", e.Index, e.Err)
 	}
-	return fmt.Sprintf("vecbolt: document %d (id %q): %v", e.Index, e.ID, e.Err)
+	return fmt.Sprintf("vecbolt: document %d (id %q): %v", e.Index, short(e.ID), e.Err)
 }
 
 func (e *DocumentError) Unwrap() error { return e.Err }
@@ -91,7 +91,7 @@ func (st *colState) prepare(docs []Document) ([]prepared, error) {
 			return fail(invalid("ID is not valid UTF-8"))
 		}
 		if j, dup := seen[id]; dup {
-			return fail(fmt.Errorf("%w: %q also appears at position %d of the batch", ErrDuplicateID, id, j))
+			return fail(fmt.Errorf("%w: %q also appears at position %d of the batch", ErrDuplicateID, short(id), j))
 		}
 		seen[id] = i
 		if len(d.Text) > maxTextBytes {
@@ -171,6 +171,12 @@ func convertMetadata(m map[string]any) (query.Metadata, map[string]*pb.Value, er
 	if len(m) == 0 {
 		return nil, nil, nil
 	}
+	for k := range m {
+		// Before FromMap, whose errors would quote an overlong key whole.
+		if len(k) > maxMetadataKeyLen {
+			return nil, nil, invalid("metadata key %q of %d bytes exceeds %d", short(k), len(k), maxMetadataKeyLen)
+		}
+	}
 	md, err := query.FromMap(m)
 	if err != nil {
 		return nil, nil, invalid("metadata: %v", err)
@@ -184,7 +190,7 @@ func convertMetadata(m map[string]any) (query.Metadata, map[string]*pb.Value, er
 			return nil, nil, invalid("metadata key of %d bytes exceeds %d", len(k), maxMetadataKeyLen)
 		}
 		if !utf8.ValidString(k) {
-			return nil, nil, invalid("metadata key %q is not valid UTF-8", k)
+			return nil, nil, invalid("metadata key %q is not valid UTF-8", short(k))
 		}
 		if err := checkMetadataValue(k, v); err != nil {
 			return nil, nil, err
@@ -198,12 +204,12 @@ func checkMetadataValue(k string, v query.Value) error {
 	switch v.Kind() {
 	case query.KindString:
 		if !utf8.ValidString(v.Str()) {
-			return invalid("metadata %q: string value is not valid UTF-8", k)
+			return invalid("metadata %q: string value is not valid UTF-8", short(k))
 		}
 	case query.KindStrings:
 		for i, s := range v.StringList() {
 			if !utf8.ValidString(s) {
-				return invalid("metadata %q: list element %d is not valid UTF-8", k, i)
+				return invalid("metadata %q: list element %d is not valid UTF-8", short(k), i)
 			}
 		}
 	}
@@ -252,7 +258,7 @@ func documentFromRecord(r *storage.DocumentRecord, fields Field) (Document, erro
 	if fields&FieldMetadata != 0 && len(r.Metadata) > 0 {
 		md, err := metadataFromRecord(r.Metadata)
 		if err != nil {
-			return Document{}, fmt.Errorf("%w: document %q: %v", ErrCorrupt, r.Id, err)
+			return Document{}, fmt.Errorf("%w: document %q: %v", ErrCorrupt, short(r.Id), err)
 		}
 		d.Metadata = md.ToMap()
 	}

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/vecbolt/vecbolt/storage"
 )
@@ -65,7 +64,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 				return err
 			}
 			if exists && !upsert {
-				return &DocumentError{Index: i, ID: p.rec.Id, Err: fmt.Errorf("%w: %q exists in collection %q (use Upsert to replace it)", ErrDuplicateID, p.rec.Id, c.name)}
+				return &DocumentError{Index: i, ID: p.rec.Id, Err: fmt.Errorf("%w: %q exists in collection %q (use Upsert to replace it)", ErrDuplicateID, short(p.rec.Id), c.name)}
 			}
 			if !exists {
 				if label, err = ctx.NextLabel(); err != nil {
@@ -268,17 +267,14 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 }
 
 // NotFoundError lists the IDs Get could not find. It wraps ErrNotFound.
+// Its message names the first few (see quoteList); IDs holds them all.
 type NotFoundError struct {
 	Collection string
 	IDs        []string
 }
 
 func (e *NotFoundError) Error() string {
-	q := make([]string, len(e.IDs))
-	for i, id := range e.IDs {
-		q[i] = fmt.Sprintf("%q", id)
-	}
-	return fmt.Sprintf("vecbolt: collection %q has no document with ID %s", e.Collection, strings.Join(q, ", "))
+	return fmt.Sprintf("vecbolt: collection %q has no document with ID %s", e.Collection, quoteList(e.IDs))
 }
 
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
@@ -317,7 +313,7 @@ func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error)
 				return err
 			}
 			if !ok || rec.Id != id {
-				return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, id, label)
+				return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, short(id), label)
 			}
 			d, err := documentFromRecord(rec, FieldText|FieldMetadata|FieldVector)
 			if err != nil {

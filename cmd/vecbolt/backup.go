@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -57,7 +59,7 @@ func runBackup(e *env, args []string) (err error) {
 		return err
 	}
 	defer done(&err)
-	n, err := backup(d, out, force)
+	n, err := backup(e.ctx, d, out, force)
 	if err != nil {
 		return err
 	}
@@ -73,8 +75,9 @@ func sameFile(a, b string) bool {
 
 // backup writes a consistent copy of d to out and returns its size. It is
 // safe while other goroutines write to d: the copy is one read
-// transaction's view of the file.
-func backup(d *db.DB, out string, force bool) (n int64, err error) {
+// transaction's view of the file. A cancelled ctx stops the copy (and
+// removes the temporary file).
+func backup(ctx context.Context, d *db.DB, out string, force bool) (n int64, err error) {
 	dir := filepath.Dir(out)
 	tmp, err := os.CreateTemp(dir, filepath.Base(out)+".tmp-*")
 	if err != nil {
@@ -88,9 +91,12 @@ func backup(d *db.DB, out string, force bool) (n int64, err error) {
 	}()
 	err = d.Storage().View(func(tx *storage.Tx) error {
 		var err error
-		n, err = tx.WriteTo(tmp)
+		n, err = tx.WriteTo(ctxWriter{ctx, tmp})
 		return err
 	})
+	if err != nil && ctx.Err() != nil {
+		return 0, fmt.Errorf("backup: %w", ctx.Err()) // bbolt loses the wrapping
+	}
 	if err != nil {
 		return 0, fmt.Errorf("backup: writing %s: %w", tmp.Name(), err)
 	}
@@ -123,4 +129,17 @@ func backup(d *db.DB, out string, force bool) (n int64, err error) {
 		}
 	}
 	return n, nil
+}
+
+// ctxWriter fails its writes once ctx is done, to stop a long copy.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

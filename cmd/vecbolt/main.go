@@ -3,7 +3,21 @@
 // check and back up a database file, and run a self-contained demo.
 //
 // Conventions every command follows:
-//   - Exit status 0 on success, 1 on a runtime error, 2 on a usage error.
+//   - Exit status 0 on success, 1 on a runtime error, 2 on a usage error,
+//     128+N when stopped by signal N (130 for SIGINT, 143 for SIGTERM).
+//   - SIGINT and SIGTERM stop any command cleanly at its next safe point,
+//     including while it waits on stdin, a FIFO or another process's lock:
+//     nothing half-done is committed (import keeps the batches it had
+//     committed, and says how many), the file's lock is released, and the
+//     error line says "stopped by SIGINT". A second signal kills at once,
+//     which is safe as well (commits are atomic).
+//   - The exit status says whether a write happened: 0 means every change
+//     the command reported is committed; 1 from add, delete or reembed
+//     means no document was changed (import says how many documents it
+//     committed before the failure). Closing the file after a successful command may fail,
+//     typically writing the index snapshot on a full disk; that loses no
+//     write (the snapshot is a cache of the documents), so it is a warning
+//     on stderr and the status stays 0.
 //   - Results go to stdout; errors go to stderr as one line starting with
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
@@ -27,9 +41,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -46,7 +58,7 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifySignals(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -123,6 +135,10 @@ func (e *env) report(cmd *command, err error) int {
 		fmt.Fprint(e.stdout, cmd.helpText())
 		return exitOK
 	}
+	if i := interruption(e.ctx); i != nil {
+		fmt.Fprintf(e.stderr, "vecbolt: %s\n", stoppedMessage(i, err))
+		return i.exitStatus()
+	}
 	fmt.Fprintf(e.stderr, "vecbolt: %s\n", errorLine(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -141,11 +157,14 @@ func errorLine(err error) string {
 	return oneLine(s)
 }
 
-// oneLine flattens s for a one-line message.
+// oneLine flattens s for a one-line message: line breaks become "; ",
+// other unsafe runes are escaped (an error may quote a path or a parser's
+// input raw), and the length is capped.
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "; ")
 	s = strings.ReplaceAll(s, "\n", "; ")
-	return strings.ReplaceAll(s, "\r", " ")
+	s = strings.ReplaceAll(s, "\r", " ")
+	return escapeText(capLine(s, maxErrorLine))
 }
 
 // usageError marks a mistake in the command line (exit status 2).
@@ -196,7 +215,7 @@ func printOverview(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(w, "\nRun 'vecbolt help COMMAND' (or 'vecbolt COMMAND -h') for a command's flags.\nExit status: 0 success, 1 runtime error, 2 usage error.\n")
+	fmt.Fprint(w, "\nRun 'vecbolt help COMMAND' (or 'vecbolt COMMAND -h') for a command's flags.\nExit status: 0 success, 1 runtime error, 2 usage error, 130/143 stopped by SIGINT/SIGTERM.\n")
 }
 
 func (e *env) help(args []string) int {
@@ -286,8 +305,12 @@ const (
 )
 
 // open opens the database for a command. The returned func closes it and
-// any model it loaded, reporting a close error only if the command
-// succeeded (Close flushes index snapshots, which a user wants to hear about).
+// any model it loaded. A close error after a successful command is a
+// warning, not a failure: every write the command reported was committed
+// (and fsynced) before, and what Close writes, the index snapshot, is a
+// cache. Failing then would tell a script that retries on a non-zero
+// status to repeat a write that happened (an add without --id would be
+// stored twice).
 func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 	if f.path == "" {
 		return nil, nil, usagef("--db FILE is required")
@@ -320,7 +343,7 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 	case e.embSet:
 		opts = append(opts, db.WithEmbedder(e.emb))
 	}
-	d, err := db.Open(f.path, opts...)
+	d, err := openDB(e.ctx, f.path, opts...)
 	if err != nil {
 		if model != nil {
 			model.Close()
@@ -333,8 +356,48 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 			err = errors.Join(err, model.Close())
 		}
 		if err != nil && *errp == nil {
-			*errp = fmt.Errorf("closing %s: %w", f.path, err)
+			e.warnClose(f.path, mode, err)
 		}
 	}
 	return d, done, nil
+}
+
+// warnClose reports a failure to close the database after the command
+// succeeded.
+func (e *env) warnClose(path string, mode openMode, err error) {
+	note := ""
+	switch {
+	case mode != writeDocs && mode != writeText:
+	case errors.Is(err, db.ErrSnapshot):
+		note = " (the changes are stored; the next open re-indexes them)"
+	default:
+		note = " (the changes are stored)"
+	}
+	fmt.Fprintf(e.stderr, "vecbolt: warning: closing %s: %s%s\n", oneLine(path), errorLine(err), note)
+}
+
+// openDB is db.Open giving way to ctx: waiting for another process's lock
+// (up to --lock-timeout, which may be long) must not outlast a Ctrl-C. An
+// open that completes after ctx gave up is closed at once.
+func openDB(ctx context.Context, path string, opts ...db.Option) (*db.DB, error) {
+	type opened struct {
+		d   *db.DB
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		d, err := db.Open(path, opts...)
+		ch <- opened{d, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.d, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.d != nil {
+				o.d.Close()
+			}
+		}()
+		return nil, fmt.Errorf("opening %s: %w", path, ctx.Err())
+	}
 }

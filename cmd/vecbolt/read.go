@@ -152,13 +152,13 @@ func printResults(w io.Writer, res []db.Result) {
 		return
 	}
 	for i, r := range res {
-		fmt.Fprintf(w, "%2d. %.4f  %s", i+1, r.Score, r.ID)
+		fmt.Fprintf(w, "%2d. %.4f  %s", i+1, r.Score, safeName(r.ID))
 		if md := formatMetadata(r.Metadata); md != "" {
 			fmt.Fprintf(w, "  [%s]", truncate(md, 110))
 		}
 		fmt.Fprintln(w)
 		if r.Text != "" {
-			fmt.Fprintf(w, "    %s\n", truncate(r.Text, 150))
+			fmt.Fprintf(w, "    %s\n", escapeText(truncate(r.Text, 150)))
 		}
 	}
 }
@@ -180,15 +180,24 @@ func formatMetadata(m map[string]any) string {
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + "=" + formatValue(m[k])
+		parts[i] = formatKey(k) + "=" + formatValue(m[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// formatKey prints a metadata key, quoted when it would be ambiguous in
+// key=value pairs or is unsafe on a terminal.
+func formatKey(k string) string {
+	if strings.ContainsAny(k, " \"=[],") {
+		return strconv.Quote(k)
+	}
+	return safeName(k)
 }
 
 func formatValue(v any) string {
 	switch x := v.(type) {
 	case string:
-		if x == "" || strings.ContainsAny(x, " \t\n\"=[],") {
+		if x == "" || strings.ContainsAny(x, " \"=[],") || needsEscape(x) {
 			return strconv.Quote(x)
 		}
 		return x
@@ -284,7 +293,7 @@ func runGet(e *env, args []string) (err error) {
 			if i > 0 {
 				fmt.Fprintln(e.stdout)
 			}
-			fmt.Fprintf(e.stdout, "id: %s\n", d.ID)
+			fmt.Fprintf(e.stdout, "id: %s\n", safeName(d.ID))
 			if md := formatMetadata(d.Metadata); md != "" {
 				fmt.Fprintf(e.stdout, "metadata: %s\n", md)
 			}
@@ -293,7 +302,7 @@ func runGet(e *env, args []string) (err error) {
 			} else {
 				fmt.Fprintf(e.stdout, "vector: %d dimensions\n", len(d.Vector))
 			}
-			fmt.Fprintf(e.stdout, "text: %s\n", d.Text)
+			fmt.Fprintf(e.stdout, "text: %s\n", escapeText(d.Text))
 		}
 	}
 	return getErr
@@ -438,7 +447,7 @@ func runCollections(e *env, args []string) (err error) {
 		return nil
 	}
 	for _, c := range infos {
-		fmt.Fprintf(e.stdout, "%s\t%d documents\n", c.Name, c.Count)
+		fmt.Fprintf(e.stdout, "%s\t%d documents\n", safeName(c.Name), c.Count)
 	}
 	return nil
 }
@@ -514,21 +523,21 @@ func runStats(e *env, args []string) (err error) {
 	if asJSON {
 		return jsonOut(e.stdout, st)
 	}
-	fmt.Fprintf(e.stdout, "file: %s (%s)\ncollections: %d\n", f.path, humanBytes(size), len(infos))
+	fmt.Fprintf(e.stdout, "file: %s (%s)\ncollections: %d\n", escapeText(f.path), humanBytes(size), len(infos))
 	for _, c := range st.Collections {
-		fmt.Fprintf(e.stdout, "\ncollection %s\n", c.Name)
+		fmt.Fprintf(e.stdout, "\ncollection %s\n", safeName(c.Name))
 		fmt.Fprintf(e.stdout, "  documents:  %d\n", c.Count)
 		fmt.Fprintf(e.stdout, "  dimension:  %d\n", c.Dimension)
 		fmt.Fprintf(e.stdout, "  metric:     %s\n", c.Metric)
 		if c.Model != nil {
-			fmt.Fprintf(e.stdout, "  model:      %s (sha256 %s, dim %d, %s pooling)\n", c.Model.Name, c.Model.Hash, c.Model.Dim, c.Model.Pooling)
+			fmt.Fprintf(e.stdout, "  model:      %s (sha256 %s, dim %d, %s pooling)\n", safeName(c.Model.Name), escapeText(c.Model.Hash), c.Model.Dim, escapeText(c.Model.Pooling))
 		} else {
 			fmt.Fprintf(e.stdout, "  model:      none (caller-supplied vectors)\n")
 		}
 		if c.Index == db.IndexHNSW {
 			q := ""
 			if c.Quantization != "" {
-				q = ", " + c.Quantization + " vectors"
+				q = ", " + escapeText(c.Quantization) + " vectors"
 			}
 			ef := strconv.Itoa(c.EfSearch)
 			if c.EfSearch == 0 {
@@ -536,7 +545,7 @@ func runStats(e *env, args []string) (err error) {
 			}
 			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%s%s)\n", c.M, c.EfConstruction, ef, q)
 		} else {
-			fmt.Fprintf(e.stdout, "  index:      %s\n", c.Index)
+			fmt.Fprintf(e.stdout, "  index:      %s\n", escapeText(c.Index))
 		}
 		fmt.Fprintf(e.stdout, "  created:    %s\n", c.Created.Format(time.RFC3339))
 	}
@@ -616,6 +625,6 @@ func runReembed(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, emb.Identity())
+	fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, escapeText(fmt.Sprint(emb.Identity())))
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/vecbolt/vecbolt/db"
@@ -155,7 +154,7 @@ func runAdd(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, ids[0])
+	fmt.Fprintln(e.stdout, safeName(ids[0]))
 	return nil
 }
 
@@ -177,6 +176,9 @@ Documents are written in batches of --batch, each one transaction. A bad
 line is reported with its line number: with --skip-bad it is skipped (and
 counted), otherwise the import stops there, with every line before it
 committed. Without --upsert an ID that exists already is a bad line.
+SIGINT (Ctrl-C) or SIGTERM stops the import at once, even while it waits
+for input: the batches committed so far stay, the batch in progress is not
+written, and the message says how many documents were committed.
 
 Flags:
   --db FILE            database file (created if missing)
@@ -223,7 +225,7 @@ func runImport(e *env, args []string) (err error) {
 	}
 	in, size := e.stdin, int64(-1)
 	if pos[0] != "-" {
-		fh, err := os.Open(pos[0])
+		fh, err := openInput(e.ctx, pos[0])
 		if err != nil {
 			return err
 		}
@@ -246,8 +248,11 @@ func runImport(e *env, args []string) (err error) {
 	if e.terminal {
 		imp.prog = newProgress(e.stderr, "importing", size)
 	}
-	err = imp.run(in)
+	err = imp.run(newCtxReader(e.ctx, in))
 	imp.prog.finish()
+	if err != nil && e.ctx.Err() != nil {
+		return fmt.Errorf("import: %s committed in complete batches; the batch in progress was not: %w", plural(imp.added, "document"), err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (%s before it committed)", err, plural(imp.added, "document"))
 	}
@@ -283,7 +288,7 @@ type lineError struct {
 
 func (l *lineError) Error() string {
 	if l.id != "" {
-		return fmt.Sprintf("line %d (id %q): %v", l.line, l.id, l.err)
+		return fmt.Sprintf("line %d (id %s): %v", l.line, quoteCut(l.id), l.err)
 	}
 	return fmt.Sprintf("line %d: %v", l.line, l.err)
 }
@@ -298,6 +303,9 @@ func (imp *importer) run(in io.Reader) error {
 			break
 		}
 		if err != nil {
+			if cerr := imp.e.ctx.Err(); cerr != nil {
+				return cerr // stopped: the batch in progress is dropped
+			}
 			if ferr := imp.flush(); ferr != nil {
 				return ferr
 			}
@@ -410,12 +418,18 @@ func (imp *importer) write(docs []db.Document, lines []int) error {
 	return nil
 }
 
-// jsonOut writes v as indented JSON to w.
+// jsonOut writes v as indented JSON to w, with no rune a terminal would
+// act on left raw (see jsonSafe).
 func jsonOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonSafe(buf.Bytes()))
+	return err
 }
 
 // truncate shortens s to n runes on one line.
