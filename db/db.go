@@ -86,6 +86,7 @@ type options struct {
 	embedBatch   int
 	snapshotMin  int
 	snapshotFrac float64
+	recovery     func(RecoveryEvent)
 }
 
 // WithEmbedder sets the model that embeds texts on insert and at query time.
