@@ -142,7 +142,7 @@ func snapshotBytes(t *testing.T, path string, data []byte) (int, int) {
 		t.Fatal(err)
 	}
 	at := bytes.Index(data, chunk)
-	if at < 0 || bytes.Index(data[at+1:], chunk) >= 0 {
+	if at < 0 || bytes.Contains(data[at+1:], chunk) {
 		t.Fatalf("the graph snapshot (%d bytes, one chunk) is not found exactly once in the file", len(chunk))
 	}
 	return at, len(chunk)
