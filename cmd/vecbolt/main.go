@@ -177,8 +177,8 @@ func (c *command) helpText() string {
 func commands() []*command {
 	return []*command{
 		addCommand(), importCommand(), searchCommand(), getCommand(), deleteCommand(),
-		collectionsCommand(), statsCommand(), reembedCommand(), checkCommand(),
-		backupCommand(), demoCommand(), tokenizeCommand(),
+		collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
+		checkCommand(), backupCommand(), demoCommand(), tokenizeCommand(),
 	}
 }
 
@@ -306,6 +306,7 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 		}
 		opts = append(opts, db.ReadOnly())
 	}
+	opts = append(opts, e.recoveryLog(f.path, mode == readDocs || mode == readText))
 	var model closer
 	switch {
 	case mode == readDocs || mode == writeDocs:
