@@ -77,6 +77,10 @@ type checkReport struct {
 	file  bool
 	cache map[string]bool
 	data  map[string]bool
+	// cachePages names the collections whose snapshot's pages (not just
+	// its bytes) are damaged: rebuilt on open, but not replaceable in
+	// place.
+	cachePages map[string]bool
 }
 
 func (r *checkReport) addf(format string, args ...any) {
@@ -154,13 +158,17 @@ func (r *checkReport) verdict(w io.Writer, path string) {
 		if r.data[name] {
 			continue
 		}
+		if r.cachePages[name] {
+			fmt.Fprintf(w, "damaged cache: collection %q: the pages of its index snapshot are damaged; its documents are intact and it opens by rebuilding its index from them, but a writer that meets those pages refuses to write; restore the file from a backup to write to it again\n", name)
+			continue
+		}
 		fmt.Fprintf(w, "damaged cache: collection %q: its index snapshot, a copy of what its documents hold, which are intact; it is rebuilt automatically on open, and 'vecbolt reindex --db %s --collection %s' stores a good one\n", name, path, name)
 	}
 }
 
 // checkDB runs every check on an open database and returns what it found.
 func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
-	rep := &checkReport{cache: map[string]bool{}, data: map[string]bool{}}
+	rep := &checkReport{cache: map[string]bool{}, data: map[string]bool{}, cachePages: map[string]bool{}}
 	// 1. The page structure, walked by our own bounds-checked reader: bbolt
 	// follows damaged pointers blindly (see pages.go). skip holds the
 	// collections whose pages are not all sound: nothing reads them
@@ -182,6 +190,7 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 		skip[name] = true
 		if len(p.path) >= 3 && (p.path[2] == "snapshot" || p.path[2] == "pending") {
 			rep.cache[name] = true
+			rep.cachePages[name] = true
 		} else {
 			rep.data[name] = true
 		}
@@ -223,13 +232,20 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if skip[name] {
+			if rep.data[name] {
 				rep.addf("collection %q: records not checked, its pages are damaged", name)
 				continue
 			}
-			c, probes, err := checkCollectionRecords(tx, name, sample, rep)
+			// With only the snapshot's pages damaged, the data's records
+			// are checked, but the collection is not loaded: loading reads
+			// the snapshot through bbolt.
+			c, probes, err := checkCollectionRecords(tx, name, sample, !skip[name], rep)
 			if err != nil {
 				rep.dataf(name, "collection %q: %v", name, err)
+				continue
+			}
+			if skip[name] {
+				rep.documents += c
 				continue
 			}
 			colls = append(colls, coll{name: name, count: c, probes: probes})
@@ -335,7 +351,7 @@ func selfSearch(ctx context.Context, c *db.Collection, m db.Metric, p probe) str
 // checkCollectionRecords decodes every record of one collection, checks
 // the ID ↔ label maps and the vectors, and picks the documents to
 // self-search. It returns the number of documents.
-func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkReport) (int, []probe, error) {
+func checkCollectionRecords(tx *storage.Tx, name string, sample int, readCache bool, rep *checkReport) (int, []probe, error) {
 	c, err := tx.Collection(name)
 	if err != nil {
 		return 0, nil, err
@@ -351,16 +367,18 @@ func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkR
 	if _, err := index.ParseMetric(cfg.Metric); err != nil {
 		rep.dataf(name, "collection %q: %v", name, err)
 	}
-	if _, r, ok, err := c.Snapshot(); err != nil {
-		rep.cachef(name, "collection %q: index snapshot: %v", name, err)
-	} else if ok {
-		// Reading it through verifies the chunks are all there.
-		if _, err := io.Copy(io.Discard, r); err != nil {
+	if readCache {
+		if _, r, ok, err := c.Snapshot(); err != nil {
 			rep.cachef(name, "collection %q: index snapshot: %v", name, err)
+		} else if ok {
+			// Reading it through verifies the chunks are all there.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				rep.cachef(name, "collection %q: index snapshot: %v", name, err)
+			}
 		}
-	}
-	if _, err := c.Pending(); err != nil {
-		rep.cachef(name, "collection %q: %v", name, err)
+		if _, err := c.Pending(); err != nil {
+			rep.cachef(name, "collection %q: %v", name, err)
+		}
 	}
 	// Everything below is data.
 	before := len(rep.problems)

@@ -217,7 +217,7 @@ func TestCheckZeroedPages(t *testing.T) {
 		{"ID map leaf", "/collections/c/ids", false, `damaged data: collection "c"`},
 		{"heads leaf", "/collections/c/heads", false, `damaged data: collection "c"`},
 		{"collection leaf", "/collections/c", false, `damaged data: collection "c"`},
-		{"snapshot leaf", "/collections/c/snapshot", false, `damaged cache: collection "c"`},
+		{"snapshot leaf", "/collections/c/snapshot", false, `damaged cache: collection "c": the pages of its index snapshot are damaged`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
