@@ -94,16 +94,21 @@ func walkPages(path string, pageSize int) ([]pageProblem, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &pageWalk{r: f, size: st.Size(), owner: make(map[uint64]string)}
+	return walkPagesAt(f, st.Size(), pageSize), nil
+}
+
+// walkPagesAt is walkPages over size bytes of r.
+func walkPagesAt(r io.ReaderAt, size int64, pageSize int) []pageProblem {
+	w := &pageWalk{r: r, size: size, owner: make(map[uint64]string)}
 	root, freelist, err := w.meta(pageSize)
 	if err != nil {
-		return []pageProblem{{msg: err.Error()}}, nil
+		return []pageProblem{{msg: err.Error()}}
 	}
 	w.page(nil, root, 0)
 	if freelist != noFreelist {
 		w.freelist(freelist)
 	}
-	return w.problems, nil
+	return w.problems
 }
 
 func (w *pageWalk) addf(path []string, format string, args ...any) {
