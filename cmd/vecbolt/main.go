@@ -13,6 +13,10 @@
 //     documents never load a model.
 //   - Flags may come before or after the positional arguments; "--" ends
 //     the flags (for a text starting with "-").
+//   - A command that finds a collection's index snapshot damaged still
+//     works: the index is rebuilt from the documents, with a note on
+//     stderr (and progress on a terminal); a writable command then stores
+//     a good snapshot, and `reindex` does so on demand.
 //
 // The entry point is run, which takes its arguments, streams and options
 // explicitly so that tests drive the whole tool in-process. The argument
