@@ -108,7 +108,7 @@ type snapshotError struct{ err error }
 func (e *snapshotError) Error() string { return e.err.Error() }
 func (e *snapshotError) Unwrap() error { return e.err }
 
-// snapshotErrorf wraps a snapshot failure so that it reads as ErrCorrupt.
+// snapshotErrorf formats a snapshot failure; callers wrap ErrCorrupt in it.
 func snapshotErrorf(format string, args ...any) error {
 	return &snapshotError{fmt.Errorf(format, args...)}
 }
