@@ -122,7 +122,9 @@ type CollectionInfo struct {
 	// snapshot stored in the file (a cache of the documents: damaged, or
 	// disagreeing with them) and rebuilt the index from the documents when
 	// it loaded the collection. It then says why, and whether a fresh
-	// snapshot was written. See WithRecoveryLog.
+	// snapshot was written. See WithRecoveryLog. DB.Reindex clears it,
+	// except when there was nothing left to redo (the load stored a fresh
+	// snapshot and nothing was written since).
 	IndexRebuilt string
 }
 

@@ -74,6 +74,17 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 	if c.dropped.Load() {
 		return fmt.Errorf("vecbolt: reindex %q: %w: it was deleted", name, ErrCollectionNotFound)
 	}
+	if cur := c.st.Load(); cur.rebuilt != nil && cur.pending == 0 {
+		// Loading the collection (perhaps just now, in Collection above)
+		// found its snapshot unusable, rebuilt the index from the
+		// documents and stored a fresh snapshot, and nothing was written
+		// since: that is what Reindex would do again.
+		if progress != nil {
+			n := cur.idx.Len()
+			progress(n, n)
+		}
+		return nil
+	}
 	var st *colState
 	var labels []uint64
 	var vecs [][]float32
