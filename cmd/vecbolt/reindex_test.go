@@ -1,10 +1,15 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vecbolt/vecbolt/db"
+	"github.com/vecbolt/vecbolt/index"
+	"github.com/vecbolt/vecbolt/storage"
 )
 
 // damageSnapshot flips a byte inside the graph snapshot of collection c.
@@ -139,5 +144,52 @@ func TestReindexUsage(t *testing.T) {
 	o = vb(t, "", "reindex", "--db", dbp, "--collection", "c")
 	if o.code != 0 || o.stdout != "reindexed 5 documents of \"c\"\n" || o.stderr != "" {
 		t.Errorf("reindex of a sound collection: %d %q %q", o.code, o.stdout, o.stderr)
+	}
+}
+
+// TestCheckStaleSnapshot: a snapshot that reads back whole but lacks a
+// document (the state issue #12's extreme vectors left behind) is a
+// damaged cache too.
+func TestCheckStaleSnapshot(t *testing.T) {
+	dbp := buildDB(t, 40)
+	st, err := storage.Open(dbp, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(func(tx *storage.Tx) error {
+		c, err := tx.Collection("c")
+		if err != nil {
+			return err
+		}
+		h, err := index.NewHNSW(64, index.Cosine)
+		if err != nil {
+			return err
+		}
+		err = c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
+			if d.Id == "doc-0007" {
+				return nil
+			}
+			return h.Add(label, d.Vector)
+		})
+		if err != nil {
+			return err
+		}
+		return c.PutSnapshot(db.IndexHNSW, func(w io.Writer) error { _, err := h.WriteTo(w); return err })
+	})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := vb(t, "", "check", "--db", dbp)
+	if o.code != 1 || !strings.Contains(o.stdout, "39 vectors for 40 documents") || !strings.Contains(o.stdout, `damaged cache: collection "c"`) || strings.Contains(o.stdout, "damaged data") {
+		t.Fatalf("check: exit %d\n%s%s", o.code, o.stdout, o.stderr)
+	}
+	if o := vb(t, "", "reindex", "--db", dbp, "--collection", "c"); o.code != 0 {
+		t.Fatalf("reindex: %s", o.stderr)
+	}
+	if o := vb(t, "", "check", "--db", dbp); o.code != 0 {
+		t.Fatalf("check after reindex: exit %d\n%s%s", o.code, o.stdout, o.stderr)
 	}
 }
