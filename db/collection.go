@@ -118,6 +118,14 @@ type CollectionInfo struct {
 	Quantization string
 	Count        int
 	Created      time.Time
+	// IndexRebuilt is empty unless this handle could not use the index
+	// snapshot stored in the file (a cache of the documents: damaged, or
+	// disagreeing with them) and rebuilt the index from the documents when
+	// it loaded the collection. It then says why, and whether a fresh
+	// snapshot was written. See WithRecoveryLog. DB.Reindex clears it,
+	// except when there was nothing left to redo (the load stored a fresh
+	// snapshot and nothing was written since).
+	IndexRebuilt string
 }
 
 func infoFromConfig(cfg *storage.CollectionConfig) CollectionInfo {
@@ -175,6 +183,10 @@ type colState struct {
 	// says whether one exists; both guarded by the collection's writeMu.
 	pending     int
 	hasSnapshot bool
+
+	// rebuilt is why the index was rebuilt from the documents on load
+	// instead of read from its snapshot; nil when nothing was wrong.
+	rebuilt error
 }
 
 // liveDoc is what searches need of a document without reading the file.
@@ -407,6 +419,11 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 }
 
 // load reads a collection from the file and rebuilds its in-memory state.
+//
+// When the index snapshot cannot be used, the index is rebuilt from the
+// documents (see colState.restore); a writable handle then replaces the
+// snapshot at once, so that the next open is fast again, and a read-only
+// one keeps the rebuilt index in memory only.
 func (d *DB) load(name string) (*Collection, error) {
 	var st *colState
 	err := d.store.View(func(tx *storage.Tx) error {
@@ -422,13 +439,37 @@ func (d *DB) load(name string) (*Collection, error) {
 		if err != nil {
 			return err
 		}
-		return st.restore(ctx)
+		return st.restore(ctx, d.opts.recovery)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)
 	}
 	c := &Collection{db: d, name: name}
 	c.st.Store(st)
+	if st.rebuilt == nil {
+		return c, nil
+	}
+	msg := fmt.Sprintf("index rebuilt from the documents because its snapshot could not be used: %v", st.rebuilt)
+	var saveErr error
+	if d.store.ReadOnly() {
+		msg += " (read-only: the rebuilt index is kept in memory; run vecbolt reindex to store it)"
+	} else {
+		// c is not shared yet, so its writeMu is free; taking it keeps
+		// checkpointLocked's contract.
+		c.writeMu.Lock()
+		saveErr = c.checkpointLocked(true)
+		c.writeMu.Unlock()
+		if saveErr != nil {
+			msg += fmt.Sprintf("; writing a new snapshot failed: %v", saveErr)
+		} else {
+			msg += "; a new snapshot was written"
+		}
+	}
+	st.info.IndexRebuilt = msg
+	if d.opts.recovery != nil {
+		n := len(st.live)
+		d.opts.recovery(RecoveryEvent{Collection: name, Reason: st.rebuilt, Done: n, Total: n, Finished: true, SaveErr: saveErr})
+	}
 	return c, nil
 }
 

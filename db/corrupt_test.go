@@ -9,20 +9,29 @@
 package db
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/storage"
 )
 
 // Random byte flips in a database file: every open and read must either
 // fail with a clear error or return exactly the data that was written —
 // never panic, never return silently wrong documents. The number of
 // damaged copies is VECBOLT_CORRUPT_ITERATIONS (default 150, 40 with -short).
+//
+// The file holds a flat collection "c" and an HNSW collection "h" with the
+// same documents, so that it has a graph snapshot. Every fourth copy has its
+// flips confined to that snapshot, a cache of the documents: those must all
+// read back exactly, through an index rebuilt from the documents.
 func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 	iters := 150
 	if testing.Short() {
@@ -38,6 +47,7 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := mustCollection(t, d, "c", WithDimension(crashDim), WithMetric(L2), WithFlatIndex())
+	h := mustCollection(t, d, "h", WithDimension(crashDim), WithMetric(L2))
 	want := map[string]Document{}
 	for b := range 10 {
 		var docs []Document
@@ -47,6 +57,9 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 			want[doc.ID] = doc
 		}
 		if _, err := c.Insert(bg, docs...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Insert(bg, docs...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,18 +74,33 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 	}
 	slices.Sort(ids)
 
+	// Where the graph snapshot's bytes lie in the file.
+	snapAt, snapLen := snapshotBytes(t, orig, data)
+
 	rng := rand.New(rand.NewPCG(1, 2))
-	var openFailed, readFailed, clean int
+	var openFailed, readFailed, clean, rebuilt, snapOnly int
 	for it := range iters {
 		damaged := slices.Clone(data)
+		cacheOnly := it%4 == 3
 		for range 1 + rng.IntN(8) {
-			damaged[rng.IntN(len(damaged))] ^= byte(1 + rng.IntN(255))
+			at := rng.IntN(len(damaged))
+			if cacheOnly {
+				at = snapAt + rng.IntN(snapLen)
+			}
+			damaged[at] ^= byte(1 + rng.IntN(255))
 		}
 		path := filepath.Join(dir, fmt.Sprintf("d%d.vecbolt", it))
 		if err := os.WriteFile(path, damaged, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		outcome := checkDamaged(t, path, ids, want)
+		outcome, rebuilds := checkDamaged(t, path, ids, want)
+		rebuilt += rebuilds
+		if cacheOnly {
+			snapOnly++
+			if outcome != "clean" || rebuilds == 0 {
+				t.Fatalf("copy %d: damage confined to the graph snapshot gave outcome %q with %d rebuilds; want every document read back through a rebuilt index", it, outcome, rebuilds)
+			}
+		}
 		switch outcome {
 		case "open":
 			openFailed++
@@ -83,20 +111,73 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 		}
 		os.Remove(path)
 	}
-	t.Logf("%d damaged copies: %d refused at open, %d failed a read with an error, %d read back exactly", iters, openFailed, readFailed, clean)
+	t.Logf("%d damaged copies: %d refused at open, %d failed a read with an error, %d read back exactly; %d with damage confined to the graph snapshot (all read back exactly); the index was rebuilt from the documents %d times", iters, openFailed, readFailed, clean, snapOnly, rebuilt)
 }
 
-func checkDamaged(t *testing.T, path string, ids []string, want map[string]Document) string {
+// snapshotBytes finds the graph snapshot of collection "h" in the file's
+// bytes and returns its offset and length.
+func snapshotBytes(t *testing.T, path string, data []byte) (int, int) {
 	t.Helper()
-	d, err := Open(path, WithEmbedder(nil), WithLockTimeout(-1))
+	var chunk []byte
+	err := func() error {
+		d, err := Open(path, WithEmbedder(nil), ReadOnly())
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return d.Storage().View(func(tx *storage.Tx) error {
+			c, err := tx.Collection("h")
+			if err != nil {
+				return err
+			}
+			_, r, ok, err := c.Snapshot()
+			if err != nil || !ok {
+				return fmt.Errorf("snapshot of h: ok=%v err=%v", ok, err)
+			}
+			chunk, err = io.ReadAll(r)
+			return err
+		})
+	}()
 	if err != nil {
-		return "open"
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, chunk)
+	if at < 0 || bytes.Contains(data[at+1:], chunk) {
+		t.Fatalf("the graph snapshot (%d bytes, one chunk) is not found exactly once in the file", len(chunk))
+	}
+	return at, len(chunk)
+}
+
+// checkDamaged opens a damaged copy and reads every document of both
+// collections. It returns "open", "read" or "clean", and how many times a
+// collection's index was rebuilt because its snapshot was unusable.
+func checkDamaged(t *testing.T, path string, ids []string, want map[string]Document) (string, int) {
+	t.Helper()
+	rebuilds := 0
+	d, err := Open(path, WithEmbedder(nil), WithLockTimeout(-1), WithRecoveryLog(func(e RecoveryEvent) {
+		if e.Finished {
+			rebuilds++
+		}
+	}))
+	if err != nil {
+		return "open", 0
 	}
 	defer d.Close()
 	if _, err := d.Collections(bg); err != nil {
-		return "read"
+		return "read", 0
 	}
-	c, err := d.Collection(bg, "c")
+	outcome := "clean"
+	for _, name := range []string{"c", "h"} {
+		if o := checkDamagedCollection(t, d, name, ids, want); o != "clean" {
+			outcome = o
+		}
+	}
+	return outcome, rebuilds
+}
+
+func checkDamagedCollection(t *testing.T, d *DB, name string, ids []string, want map[string]Document) string {
+	t.Helper()
+	c, err := d.Collection(bg, name)
 	if err != nil {
 		return "read"
 	}

@@ -27,6 +27,23 @@
 //     serialized; searches run concurrently with them and with each other.
 //   - A search never loses results to its filter or to concurrent deletes:
 //     it returns min(K, matching documents) results.
+//   - The index snapshot is a cache of the documents, never the only copy
+//     of anything. When it (or its list of writes since) is damaged or
+//     disagrees with the documents, loading the collection rebuilds the
+//     index from the documents instead of failing, says so through
+//     WithRecoveryLog and CollectionInfo.IndexRebuilt, and a writable
+//     handle stores a fresh snapshot; DB.Reindex does the same on demand.
+//     Damage to the data (configuration, documents, their heads, the ID
+//     map) is never rebuilt around: it is reported as ErrCorrupt.
+//   - On a damaged file: every read or write that meets damage fails with
+//     ErrCorrupt and writes nothing. Once a handle has met damage to the
+//     file's page structure (bbolt's pages, as opposed to one record that
+//     fails its checksum), it refuses every later write with ErrCorrupt,
+//     because bbolt would build new pages out of the damaged ones. Opening
+//     does not scan the file, so writes that never meet the damaged pages
+//     succeed; they leave those pages as they were, and `vecbolt check`
+//     keeps finding them. A record that fails its checksum does not block
+//     writes: deleting or overwriting it is the repair.
 //
 // Scores are similarities, higher is closer: the cosine similarity for
 // Cosine, the dot product for Dot, and the negated Euclidean distance for L2.
@@ -95,6 +112,7 @@ type options struct {
 	embedBatch   int
 	snapshotMin  int
 	snapshotFrac float64
+	recovery     func(RecoveryEvent)
 }
 
 // WithEmbedder sets the model that embeds texts on insert and at query time.

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -71,105 +72,107 @@ func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader) (index.Index, erro
 // the index from its snapshot plus the writes since (the pending labels)
 // when a snapshot exists, otherwise by re-adding every vector.
 //
-// With a snapshot, the graph is decoded on a second goroutine while this one
-// reads the documents' heads (IDs and metadata): the two are independent and
-// each takes about half of the open time of a large collection.
-func (st *colState) restore(c *storage.CollectionTx) error {
-	var pending []uint64
+// The snapshot and the pending list are a cache of what the documents hold.
+// When either cannot be used (damaged, of another format, or disagreeing
+// with the documents), the index is rebuilt from the documents instead and
+// st.rebuilt records why; only damage to the documents, heads or ID map
+// (the data) fails the load. report, if not nil, hears of such a rebuild
+// and its progress.
+func (st *colState) restore(c *storage.CollectionTx, report func(RecoveryEvent)) error {
+	used, err := st.restoreFromSnapshot(c)
+	var unusable *snapshotError
+	switch {
+	case err == nil && used:
+		return nil
+	case errors.As(err, &unusable):
+		// Start over: the snapshot path may have filled the live set and
+		// the index halfway.
+		st.live = make(map[uint64]liveDoc)
+		if st.idx, err = newIndex(st.cfg, st.metric); err != nil {
+			return err
+		}
+		st.rebuilt = unusable.err
+		if report != nil {
+			report(RecoveryEvent{Collection: st.cfg.Name, Reason: unusable.err})
+		}
+	case err != nil:
+		return err
+	}
+	return st.rebuild(c, report)
+}
+
+// snapshotError marks a failure of the snapshot or the pending list, which
+// restore answers by rebuilding from the documents.
+type snapshotError struct{ err error }
+
+func (e *snapshotError) Error() string { return e.err.Error() }
+func (e *snapshotError) Unwrap() error { return e.err }
+
+// snapshotErrorf formats a snapshot failure; callers wrap ErrCorrupt in it.
+func snapshotErrorf(format string, args ...any) error {
+	return &snapshotError{fmt.Errorf(format, args...)}
+}
+
+// restoreFromSnapshot loads the index from its snapshot and replays the
+// pending labels. It returns used=false, with no error, when the collection
+// has no snapshot of its own index kind, and a *snapshotError when the
+// snapshot or the pending list cannot be trusted.
+//
+// The graph is decoded on a second goroutine while this one reads the
+// documents' heads (IDs and metadata): the two are independent and each
+// takes about half of the open time of a large collection.
+func (st *colState) restoreFromSnapshot(c *storage.CollectionTx) (used bool, err error) {
 	kind, r, ok, err := c.Snapshot()
 	if err != nil {
-		return err
+		return false, &snapshotError{err}
+	}
+	// Only a graph snapshot of the collection's own kind is loaded; any
+	// other index is rebuilt from the documents (a flat index is as fast to
+	// rebuild as to read).
+	if !ok || kind != st.cfg.Index.GetKind() || kind != IndexHNSW {
+		return false, nil
 	}
 	type loaded struct {
 		idx index.Index
 		err error
 	}
-	var snap chan loaded
-	// Only a graph snapshot of the collection's own kind is loaded; any
-	// other index is rebuilt from the documents (a flat index is as fast to
-	// rebuild as to read).
-	if ok && kind == st.cfg.Index.GetKind() && kind == IndexHNSW {
-		snap = make(chan loaded, 1)
-		go func() {
-			idx, err := loadSnapshot(st.cfg, r)
-			snap <- loaded{idx, err}
-		}()
-		if pending, err = c.Pending(); err != nil {
-			<-snap
-			return err
-		}
-	}
+	snap := make(chan loaded, 1)
+	go func() {
+		idx, err := loadSnapshot(st.cfg, r)
+		snap <- loaded{idx, err}
+	}()
+	pending, pendErr := c.Pending()
 	// live sums the (ID, label) pairs as the live set is filled, for the
-	// ID map check below.
+	// ID map check.
 	var live pairSum
-	fromSnapshot := false
-	if snap != nil {
-		// Heads first, then wait: the snapshot goroutine must finish before
-		// the transaction (and the memory its reader points into) ends.
-		headErr := c.ForEachHead(func(label uint64, payload []byte) error {
-			id, md, err := readHead(payload)
-			if err != nil {
-				return fmt.Errorf("label %d: %w", label, err)
-			}
-			st.live[label] = liveDoc{id: id, md: md}
-			addPair(&live, id, label)
-			return nil
-		})
-		l := <-snap
-		if l.err != nil {
-			return fmt.Errorf("index snapshot: %w", l.err)
-		}
-		if headErr != nil {
-			return headErr
-		}
-		if l.idx.Dim() != int(st.cfg.Dimension) || l.idx.Metric() != st.metric {
-			return fmt.Errorf("%w: index snapshot has dimension %d and metric %v, collection has %d and %v", ErrCorrupt, l.idx.Dim(), l.idx.Metric(), st.cfg.Dimension, st.metric)
-		}
-		st.idx = l.idx
-		fromSnapshot = true
-		st.hasSnapshot = true
-	}
-	if !fromSnapshot {
-		var labels []uint64
-		var vecs [][]float32
-		err = c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
-			md, err := metadataFromRecord(d.Metadata)
-			if err != nil {
-				return fmt.Errorf("document %q: %w", d.Id, err)
-			}
-			st.live[label] = liveDoc{id: d.Id, md: md}
-			addPair(&live, d.Id, label)
-			if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
-				return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
-			}
-			labels = append(labels, label)
-			vecs = append(vecs, d.Vector)
-			return nil
-		})
+	// Heads first, then wait: the snapshot goroutine must finish before the
+	// transaction (and the memory its reader points into) ends.
+	headErr := c.ForEachHead(func(label uint64, payload []byte) error {
+		id, md, err := readHead(payload)
 		if err != nil {
-			return err
+			return fmt.Errorf("label %d: %w", label, err)
 		}
-		if err := addAll(st.idx, labels, vecs); err != nil {
-			return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
-		}
-	}
-	// Every ID must point at a document that carries that ID, and there must
-	// be one ID per document: a damaged key in either bucket would otherwise
-	// surface later as a silent "not found". The ID map and the documents
-	// must hold the same set of (ID, label) pairs; comparing the sizes and
-	// order-independent sums of a 64-bit hash of each pair checks that with
-	// two sequential scans, where looking each ID up in the live set cost a
-	// cache miss per document (half a second at a million).
-	var stored pairSum
-	err = c.ForEachID(func(id []byte, label uint64) error {
-		addPair(&stored, id, label)
+		st.live[label] = liveDoc{id: id, md: md}
+		addPair(&live, id, label)
 		return nil
 	})
-	if err != nil {
-		return err
+	l := <-snap
+	if headErr != nil {
+		// The heads are data: their damage is reported, not rebuilt around.
+		return false, headErr
 	}
-	if stored != live {
-		return fmt.Errorf("%w: the ID map (%d IDs) does not match the documents (%d)", ErrCorrupt, stored.n, live.n)
+	if l.err != nil {
+		return false, snapshotErrorf("index snapshot: %w", l.err)
+	}
+	if pendErr != nil {
+		return false, &snapshotError{pendErr}
+	}
+	if l.idx.Dim() != int(st.cfg.Dimension) || l.idx.Metric() != st.metric {
+		return false, snapshotErrorf("%w: index snapshot has dimension %d and metric %v, collection has %d and %v", ErrCorrupt, l.idx.Dim(), l.idx.Metric(), st.cfg.Dimension, st.metric)
+	}
+	st.idx = l.idx
+	if err := st.checkIDs(c, live); err != nil {
+		return false, err
 	}
 	// Replay what the snapshot lacks: a pending label is either stored (add
 	// or replace its vector) or gone (delete it).
@@ -179,20 +182,146 @@ func (st *colState) restore(c *storage.CollectionTx) error {
 			continue
 		}
 		d, ok, err := c.Document(label)
-		if err != nil || !ok {
-			return fmt.Errorf("%w: pending label %d vanished: %v", ErrCorrupt, label, err)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, fmt.Errorf("%w: label %d has a head but no document", ErrCorrupt, label)
 		}
 		if err := st.idx.Add(label, d.Vector); err != nil {
-			return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
+			// The same vector is refused by a rebuild too, which then
+			// names the document.
+			return false, snapshotErrorf("%w: replaying document %q: %v", ErrCorrupt, d.Id, err)
 		}
 	}
 	if n := st.idx.Len(); n != len(st.live) {
-		return fmt.Errorf("%w: index holds %d vectors for %d documents", ErrCorrupt, n, len(st.live))
+		// The snapshot and the pending list together must account for
+		// every document; when they do not, the cache is wrong, not the
+		// data.
+		return false, snapshotErrorf("%w: the index snapshot and the pending list hold %d vectors for %d documents", ErrCorrupt, n, len(st.live))
 	}
-	if fromSnapshot {
-		st.pending = len(pending)
-	} else {
-		st.pending = c.PendingCount()
+	st.hasSnapshot = true
+	st.pending = len(pending)
+	return true, nil
+}
+
+// rebuild fills the live set and the index from the documents.
+func (st *colState) rebuild(c *storage.CollectionTx, report func(RecoveryEvent)) error {
+	labels, vecs, err := st.readDocuments(c)
+	if err != nil {
+		return err
+	}
+	if st.rebuilt != nil {
+		// The heads were read, or were about to be, when the snapshot
+		// failed; the next open with a good snapshot reads them again. A
+		// damaged head must fail this open as it would that one, not go
+		// unnoticed until then.
+		if err := st.checkHeads(c); err != nil {
+			return err
+		}
+	}
+	var progress func(done, total int)
+	if report != nil && st.rebuilt != nil {
+		progress = func(done, total int) {
+			report(RecoveryEvent{Collection: st.cfg.Name, Reason: st.rebuilt, Done: done, Total: total})
+		}
+	}
+	if err := addAllProgress(context.Background(), st.idx, labels, vecs, progress); err != nil {
+		return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
+	}
+	if st.rebuilt != nil {
+		// Everything is unsnapshotted: the pending list cannot be trusted.
+		st.pending = max(len(st.live), 1)
+		return nil
+	}
+	pending, err := c.Pending()
+	if err != nil {
+		// Without a snapshot the pending list only decides when to write
+		// one; a damaged list is replaced by the next snapshot.
+		st.rebuilt = err
+		if report != nil {
+			report(RecoveryEvent{Collection: st.cfg.Name, Reason: err, Done: len(labels), Total: len(labels)})
+		}
+		st.pending = max(len(st.live), 1)
+		return nil
+	}
+	st.pending = len(pending)
+	return nil
+}
+
+// readDocuments fills the live set from the documents, checks them against
+// the ID map, and returns every label with its vector for the index.
+func (st *colState) readDocuments(c *storage.CollectionTx) ([]uint64, [][]float32, error) {
+	var live pairSum
+	var labels []uint64
+	var vecs [][]float32
+	err := c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
+		md, err := metadataFromRecord(d.Metadata)
+		if err != nil {
+			return fmt.Errorf("document %q: %w", d.Id, err)
+		}
+		st.live[label] = liveDoc{id: d.Id, md: md}
+		addPair(&live, d.Id, label)
+		if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
+			return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
+		}
+		labels = append(labels, label)
+		vecs = append(vecs, d.Vector)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := st.checkIDs(c, live); err != nil {
+		return nil, nil, err
+	}
+	return labels, vecs, nil
+}
+
+// checkHeads checks that every head decodes and that the heads hold the
+// live set's (ID, label) pairs.
+func (st *colState) checkHeads(c *storage.CollectionTx) error {
+	var heads, live pairSum
+	err := c.ForEachHead(func(label uint64, payload []byte) error {
+		id, _, err := readHead(payload)
+		if err != nil {
+			return fmt.Errorf("label %d: %w", label, err)
+		}
+		addPair(&heads, id, label)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for label, d := range st.live {
+		addPair(&live, d.id, label)
+	}
+	if heads != live {
+		return fmt.Errorf("%w: the heads (%d) do not match the documents (%d)", ErrCorrupt, heads.n, live.n)
+	}
+	return nil
+}
+
+// checkIDs checks the ID map against the live set.
+//
+// Every ID must point at a document that carries that ID, and there must be
+// one ID per document: a damaged key in either bucket would otherwise
+// surface later as a silent "not found". The ID map and the documents must
+// hold the same set of (ID, label) pairs; comparing the sizes and
+// order-independent sums of a 64-bit hash of each pair checks that with two
+// sequential scans, where looking each ID up in the live set cost a cache
+// miss per document (half a second at a million).
+func (st *colState) checkIDs(c *storage.CollectionTx, live pairSum) error {
+	var stored pairSum
+	err := c.ForEachID(func(id []byte, label uint64) error {
+		addPair(&stored, id, label)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if stored != live {
+		return fmt.Errorf("%w: the ID map (%d IDs) does not match the documents (%d)", ErrCorrupt, stored.n, live.n)
 	}
 	return nil
 }
@@ -229,12 +358,45 @@ type batchAdder interface {
 	AddBatch(ctx context.Context, ids []uint64, vecs [][]float32) error
 }
 
+// rebuildChunk is how many vectors addAll adds between progress reports.
+const rebuildChunk = 2048
+
 // addAll adds vectors to an index, in parallel where the index can.
 func addAll(idx index.Index, labels []uint64, vecs [][]float32) error {
+	return addSome(context.Background(), idx, labels, vecs)
+}
+
+// addAllProgress is addAll with progress: if progress is not nil it is
+// called after each chunk of rebuildChunk vectors; without it the whole
+// batch goes to the index at once.
+func addAllProgress(ctx context.Context, idx index.Index, labels []uint64, vecs [][]float32, progress func(done, total int)) error {
+	chunk := len(labels)
+	if progress != nil {
+		chunk = rebuildChunk
+	}
+	for start := 0; start < len(labels); start += chunk {
+		end := min(start+chunk, len(labels))
+		if err := addSome(ctx, idx, labels[start:end], vecs[start:end]); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(end, len(labels))
+		}
+	}
+	if progress != nil && len(labels) == 0 {
+		progress(0, 0)
+	}
+	return nil
+}
+
+func addSome(ctx context.Context, idx index.Index, labels []uint64, vecs [][]float32) error {
 	if b, ok := idx.(batchAdder); ok && len(labels) > 1 {
-		return b.AddBatch(context.Background(), labels, vecs)
+		return b.AddBatch(ctx, labels, vecs)
 	}
 	for i, l := range labels {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := idx.Add(l, vecs[i]); err != nil {
 			return err
 		}

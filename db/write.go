@@ -47,10 +47,15 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 	if c.dropped.Load() {
 		return nil, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
 	}
-	if c.st.Load() != st {
-		// Reembed swapped the model while we embedded: our vectors are
+	if cur := c.st.Load(); cur != st {
+		// Reembed or Reindex swapped the state while we embedded. Our
+		// vectors fit a state of the same model and shape (Reindex, or a
+		// same-model Reembed); after a move to another model they are
 		// from the old one.
-		return nil, fmt.Errorf("%w: collection %q was re-embedded during the write; retry", ErrModelMismatch, c.name)
+		if !cur.info.Model.Equal(st.info.Model) || cur.cfg.Dimension != st.cfg.Dimension || cur.metric != st.metric {
+			return nil, fmt.Errorf("%w: collection %q was re-embedded during the write; retry", ErrModelMismatch, c.name)
+		}
+		st = cur
 	}
 	labels := make([]uint64, len(batch))
 	err = c.db.store.Update(func(tx *storage.Tx) error {

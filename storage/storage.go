@@ -34,6 +34,18 @@
 //     after a crash therefore re-indexes exactly what the snapshot lacks.
 //   - Writes are durable when Update returns nil: bbolt fsyncs on commit and
 //     this package never disables that.
+//   - Damage to the page structure (a fault or failed assertion inside
+//     bbolt, reported as ErrCorrupt) fails the transaction that meets it,
+//     which then writes nothing, and from then on the store refuses every
+//     Update with ErrCorrupt: bbolt would build new pages out of damaged
+//     ones (merging with a damaged sibling, freeing page numbers read from
+//     garbage) and spread or hide the damage. A record that fails its
+//     checksum does not block writes: its damage stays inside its value,
+//     and overwriting or deleting it is the repair. Opening does not scan
+//     the file (that would cost a read of all of it), so writes that never
+//     meet the damaged pages succeed; they leave those pages as they are,
+//     and vecbolt check keeps reporting them. Snapshot and Pending report
+//     damage to their own pages themselves, as the cache it is.
 package storage
 
 import (
@@ -41,6 +53,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -98,6 +111,9 @@ type Store struct {
 	db       *bolt.DB
 	path     string
 	readOnly bool
+	// damage is the first fault or assertion failure inside bbolt met by a
+	// transaction of this store; nil while none was.
+	damage atomic.Pointer[error]
 }
 
 // Open opens or creates the database file at path and checks its header.
@@ -285,20 +301,38 @@ func (s *Store) Size() (int64, error) {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
-	return guard(func() error {
-		return s.db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
-	})
+	return s.run(fn, s.db.View)
 }
 
 // Update runs fn in a read-write transaction and commits it durably if fn
-// returns nil. Nothing of a failed fn is written.
+// returns nil. Nothing of a failed fn is written. Once the store has met
+// damage to the file's page structure, Update refuses to run (see
+// ErrCorrupt in the package doc).
 func (s *Store) Update(fn func(*Tx) error) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	return guard(func() error {
-		return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	if err := s.damage.Load(); err != nil {
+		return fmt.Errorf("%w: writes are refused: this handle met damage to the file's page structure (%v); run vecbolt check", ErrCorrupt, *err)
+	}
+	return s.run(fn, s.db.Update)
+}
+
+// run runs fn in a transaction under guard, and records damage to the
+// page structure: an ErrCorrupt that fn did not return itself came from a
+// fault or assertion inside bbolt.
+func (s *Store) run(fn func(*Tx) error, txn func(func(*bolt.Tx) error) error) error {
+	var fnErr error
+	err := guard(func() error {
+		return txn(func(tx *bolt.Tx) error {
+			fnErr = fn(&Tx{tx: tx})
+			return fnErr
+		})
 	})
+	if err != nil && errors.Is(err, ErrCorrupt) && !errors.Is(fnErr, ErrCorrupt) {
+		s.damage.CompareAndSwap(nil, &err)
+	}
+	return err
 }
 
 // guard turns a panic or memory fault inside bbolt into ErrCorrupt.

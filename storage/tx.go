@@ -336,13 +336,29 @@ func (c *CollectionTx) ForEachID(fn func(id []byte, label uint64) error) error {
 }
 
 // Pending lists the labels changed since the last snapshot, in order.
-func (c *CollectionTx) Pending() ([]uint64, error) {
+//
+// Like Snapshot, it reports damage to the bucket's pages as ErrCorrupt
+// itself, so that the caller can fall back to the documents within the same
+// transaction.
+func (c *CollectionTx) Pending() (labels []uint64, err error) {
+	err = guard(func() error {
+		var err error
+		labels, err = c.pending()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("collection %q pending list: %w", c.name, err)
+	}
+	return labels, nil
+}
+
+func (c *CollectionTx) pending() ([]uint64, error) {
 	var out []uint64
 	cur := c.b.Bucket(bucketPending).Cursor()
 	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
 		l, err := decodeLabel(k)
 		if err != nil {
-			return nil, fmt.Errorf("collection %q pending list: %w", c.name, err)
+			return nil, err
 		}
 		out = append(out, l)
 	}
@@ -386,7 +402,24 @@ func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) err
 // Snapshot returns a reader over the stored index snapshot, verified against
 // its checksum, or ok=false if there is none. The reader is only valid
 // inside the transaction.
+//
+// Damage to the snapshot's pages is reported as ErrCorrupt here rather than
+// by the guard of the whole transaction: the snapshot is a cache, and the
+// caller can go on to rebuild the index from the documents in the same
+// transaction.
 func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error) {
+	err = guard(func() error {
+		var err error
+		kind, r, ok, err = c.snapshot()
+		return err
+	})
+	if err != nil {
+		return "", nil, false, fmt.Errorf("snapshot of collection %q: %w", c.name, err)
+	}
+	return kind, r, ok, nil
+}
+
+func (c *CollectionTx) snapshot() (kind string, r io.Reader, ok bool, err error) {
 	sb := c.b.Bucket(bucketSnapshot)
 	raw := sb.Get(keySnapshotInfo)
 	if raw == nil {
@@ -394,7 +427,7 @@ func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error)
 	}
 	var info pb.SnapshotInfo
 	if err := unseal(raw, &info); err != nil {
-		return "", nil, false, fmt.Errorf("snapshot of collection %q: %w", c.name, err)
+		return "", nil, false, fmt.Errorf("info: %w", err)
 	}
 	readers := make([]io.Reader, 0, info.Chunks)
 	crc := crc32.New(castagnoli)
@@ -402,14 +435,14 @@ func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error)
 	for i := uint32(0); i < info.Chunks; i++ {
 		v := sb.Get(chunkKey(i))
 		if v == nil {
-			return "", nil, false, fmt.Errorf("%w: snapshot of collection %q lacks chunk %d of %d", ErrCorrupt, c.name, i, info.Chunks)
+			return "", nil, false, fmt.Errorf("%w: chunk %d of %d is missing", ErrCorrupt, i, info.Chunks)
 		}
 		_, _ = crc.Write(v)
 		total += uint64(len(v))
 		readers = append(readers, bytes.NewReader(v))
 	}
 	if total != info.TotalBytes || crc.Sum32() != info.Crc32C {
-		return "", nil, false, fmt.Errorf("%w: snapshot of collection %q fails its checksum", ErrCorrupt, c.name)
+		return "", nil, false, fmt.Errorf("%w: the chunks fail their checksum", ErrCorrupt)
 	}
 	return info.Kind, faultReader{io.MultiReader(readers...)}, true, nil
 }

@@ -38,7 +38,10 @@ func checkCommand() *command {
 		args:    "--db FILE [--sample N]",
 		summary: "verify a database file",
 		help: `Verifies a database file, read-only:
-  1. bbolt's own consistency check of the file's pages;
+  1. the file's page structure, walked by check's own bounds-checked reader
+     (every page pointer in range, every page of the right kind, reached
+     once), then bbolt's consistency check; parts of the file whose pages
+     are damaged are not read any further;
   2. every stored record decodes and passes its checksum: collection
      configurations, documents, the ID → label map, index snapshots;
   3. each ID maps to a document with that ID and vice versa; vectors have
@@ -46,7 +49,11 @@ func checkCommand() *command {
   4. the index agrees with the documents: each collection loads, its count
      matches the stored documents, and each document is found by a search
      for its own vector (all documents up to --sample, an even sample above).
-Prints a summary; the exit status is 1 if any problem was found.
+Prints each problem, then a verdict per damaged collection: "damaged data"
+(documents, IDs, configuration, or the file's structure: restore from a
+backup) or "damaged cache" (the index snapshot, which the intact documents
+rebuild: automatically on open, or stored with 'vecbolt reindex'). The exit
+status is 1 if any problem was found.
 
 Flags:
   --db FILE            database file
@@ -63,10 +70,33 @@ type checkReport struct {
 	collections int
 	documents   int
 	searched    int
+	// file is set when the file's structure outside any collection is
+	// damaged; cache and data name the collections whose index cache
+	// (snapshot, pending list, the loaded index) or whose data (config,
+	// documents, heads, IDs) is damaged.
+	file  bool
+	cache map[string]bool
+	data  map[string]bool
+	// cachePages names the collections whose snapshot's pages (not just
+	// its bytes) are damaged: rebuilt on open, but not replaceable in
+	// place.
+	cachePages map[string]bool
 }
 
 func (r *checkReport) addf(format string, args ...any) {
 	r.problems = append(r.problems, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// cachef reports damage to a collection's index cache.
+func (r *checkReport) cachef(coll, format string, args ...any) {
+	r.cache[coll] = true
+	r.addf(format, args...)
+}
+
+// dataf reports damage to a collection's data.
+func (r *checkReport) dataf(coll, format string, args ...any) {
+	r.data[coll] = true
+	r.addf(format, args...)
 }
 
 // maxProblemsShown bounds the output on a badly damaged file.
@@ -105,6 +135,7 @@ func runCheck(e *env, args []string) (err error) {
 		}
 		fmt.Fprintf(e.stdout, "problem: %s\n", p)
 	}
+	rep.verdict(e.stdout, f.path)
 	fmt.Fprintf(e.stdout, "%s: %d collections, %d documents, %d self-searches, %s\n",
 		filepath.Base(f.path), rep.collections, rep.documents, rep.searched, humanBytes(size))
 	if len(rep.problems) > 0 {
@@ -114,18 +145,75 @@ func runCheck(e *env, args []string) (err error) {
 	return nil
 }
 
+// verdict tells damaged data, which only a backup restores, from a damaged
+// index cache, which the documents rebuild.
+func (r *checkReport) verdict(w io.Writer, path string) {
+	if r.file {
+		fmt.Fprintln(w, "damaged data: the file's structure outside any collection is damaged; restore the file from a backup")
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.data)) {
+		fmt.Fprintf(w, "damaged data: collection %q (documents, IDs or configuration); restore it from a backup\n", name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.cache)) {
+		if r.data[name] {
+			continue
+		}
+		if r.cachePages[name] {
+			fmt.Fprintf(w, "damaged cache: collection %q: the pages of its index snapshot are damaged; its documents are intact and it opens by rebuilding its index from them, but a writer that meets those pages refuses to write; restore the file from a backup to write to it again\n", name)
+			continue
+		}
+		fmt.Fprintf(w, "damaged cache: collection %q: its index snapshot, a copy of what its documents hold, which are intact; it is rebuilt automatically on open, and 'vecbolt reindex --db %s --collection %s' stores a good one\n", name, path, name)
+	}
+}
+
 // checkDB runs every check on an open database and returns what it found.
 func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
-	rep := &checkReport{}
-	// 1. bbolt's page-level check.
-	err := d.Storage().Bolt().View(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
+	rep := &checkReport{cache: map[string]bool{}, data: map[string]bool{}, cachePages: map[string]bool{}}
+	// 1. The page structure, walked by our own bounds-checked reader: bbolt
+	// follows damaged pointers blindly (see pages.go). skip holds the
+	// collections whose pages are not all sound: nothing reads them
+	// through bbolt.
+	skip := map[string]bool{}
+	probs, err := walkPages(d.Path(), d.Storage().Bolt().Info().PageSize)
+	if err != nil {
+		rep.file = true
+		rep.addf("cannot read the file: %v", err)
+		return rep
+	}
+	for _, p := range probs {
+		rep.addf("%s", p)
+		if len(p.path) < 2 || p.path[0] != "collections" {
+			rep.file = true
+			continue
+		}
+		name := p.path[1]
+		skip[name] = true
+		if len(p.path) >= 3 && (p.path[2] == "snapshot" || p.path[2] == "pending") {
+			rep.cache[name] = true
+			rep.cachePages[name] = true
+		} else {
+			rep.data[name] = true
+		}
+	}
+	if rep.file {
+		// The collections cannot be listed safely.
+		return rep
+	}
+	if len(probs) == 0 {
+		// bbolt's own check: the freelist and unreachable pages, key order.
+		// It walks pages on a goroutine of its own that nothing could guard,
+		// which is safe only because the walk found every pointer sound.
+		err := d.Storage().Bolt().View(func(tx *bolt.Tx) error {
+			for err := range tx.Check() {
+				rep.file = true
+				rep.addf("bbolt: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			rep.file = true
 			rep.addf("bbolt: %v", err)
 		}
-		return nil
-	})
-	if err != nil {
-		rep.addf("bbolt: %v", err)
 	}
 	// 2–3. records and the ID ↔ document maps.
 	type coll struct {
@@ -144,9 +232,20 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			c, probes, err := checkCollectionRecords(tx, name, sample, rep)
+			if rep.data[name] {
+				rep.addf("collection %q: records not checked, its pages are damaged", name)
+				continue
+			}
+			// With only the snapshot's pages damaged, the data's records
+			// are checked, but the collection is not loaded: loading reads
+			// the snapshot through bbolt.
+			c, probes, err := checkCollectionRecords(tx, name, sample, !skip[name], rep)
 			if err != nil {
-				rep.addf("collection %q: %v", name, err)
+				rep.dataf(name, "collection %q: %v", name, err)
+				continue
+			}
+			if skip[name] {
+				rep.documents += c
 				continue
 			}
 			colls = append(colls, coll{name: name, count: c, probes: probes})
@@ -154,9 +253,10 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 		return nil
 	})
 	if err != nil {
+		rep.file = true
 		rep.addf("%v", err)
 	}
-	rep.collections = len(colls)
+	rep.collections = len(colls) + len(skip)
 	// 4. the index against the documents.
 	for _, c := range colls {
 		rep.documents += c.count
@@ -165,16 +265,21 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 		}
 		col, err := d.Collection(ctx, c.name)
 		if err != nil {
-			rep.addf("collection %q does not load: %v", c.name, err)
+			rep.dataf(c.name, "collection %q does not load: %v", c.name, err)
 			continue
+		}
+		if s := col.Info().IndexRebuilt; s != "" && !rep.cache[c.name] {
+			// The snapshot read back whole but disagrees with the
+			// documents (reported above otherwise).
+			rep.cachef(c.name, "collection %q: %s", c.name, s)
 		}
 		n, err := col.Count(ctx)
 		if err != nil {
-			rep.addf("collection %q: %v", c.name, err)
+			rep.dataf(c.name, "collection %q: %v", c.name, err)
 			continue
 		}
 		if n != c.count {
-			rep.addf("collection %q: %d documents loaded, %d stored", c.name, n, c.count)
+			rep.dataf(c.name, "collection %q: %d documents loaded, %d stored", c.name, n, c.count)
 		}
 		metric := col.Info().Metric
 		for _, p := range c.probes {
@@ -183,7 +288,8 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 			}
 			rep.searched++
 			if msg := selfSearch(ctx, col, metric, p); msg != "" {
-				rep.addf("collection %q: document %q %s", c.name, p.id, msg)
+				// The index is built from the documents, which passed.
+				rep.cachef(c.name, "collection %q: document %q %s", c.name, p.id, msg)
 			}
 		}
 	}
@@ -247,7 +353,7 @@ func selfSearch(ctx context.Context, c *db.Collection, m db.Metric, p probe) str
 // checkCollectionRecords decodes every record of one collection, checks
 // the ID ↔ label maps and the vectors, and picks the documents to
 // self-search. It returns the number of documents.
-func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkReport) (int, []probe, error) {
+func checkCollectionRecords(tx *storage.Tx, name string, sample int, readCache bool, rep *checkReport) (int, []probe, error) {
 	c, err := tx.Collection(name)
 	if err != nil {
 		return 0, nil, err
@@ -258,22 +364,31 @@ func checkCollectionRecords(tx *storage.Tx, name string, sample int, rep *checkR
 	}
 	dim := int(cfg.Dimension)
 	if cfg.Name != name {
-		rep.addf("collection %q: configuration names %q", name, cfg.Name)
+		rep.dataf(name, "collection %q: configuration names %q", name, cfg.Name)
 	}
 	if _, err := index.ParseMetric(cfg.Metric); err != nil {
-		rep.addf("collection %q: %v", name, err)
+		rep.dataf(name, "collection %q: %v", name, err)
 	}
-	if _, r, ok, err := c.Snapshot(); err != nil {
-		rep.addf("collection %q: index snapshot: %v", name, err)
-	} else if ok {
-		// Reading it through verifies the chunks are all there.
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			rep.addf("collection %q: index snapshot: %v", name, err)
+	if readCache {
+		if _, r, ok, err := c.Snapshot(); err != nil {
+			rep.cachef(name, "collection %q: index snapshot: %v", name, err)
+		} else if ok {
+			// Reading it through verifies the chunks are all there.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				rep.cachef(name, "collection %q: index snapshot: %v", name, err)
+			}
+		}
+		if _, err := c.Pending(); err != nil {
+			rep.cachef(name, "collection %q: %v", name, err)
 		}
 	}
-	if _, err := c.Pending(); err != nil {
-		rep.addf("collection %q: %v", name, err)
-	}
+	// Everything below is data.
+	before := len(rep.problems)
+	defer func() {
+		if len(rep.problems) > before {
+			rep.data[name] = true
+		}
+	}()
 	ids := 0
 	err = c.ForEachID(func(idb []byte, label uint64) error {
 		id := string(idb)

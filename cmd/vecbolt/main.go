@@ -27,6 +27,10 @@
 //     documents never load a model.
 //   - Flags may come before or after the positional arguments; "--" ends
 //     the flags (for a text starting with "-").
+//   - A command that finds a collection's index snapshot damaged still
+//     works: the index is rebuilt from the documents, with a note on
+//     stderr (and progress on a terminal); a writable command then stores
+//     a good snapshot, and `reindex` does so on demand.
 //
 // The entry point is run, which takes its arguments, streams and options
 // explicitly so that tests drive the whole tool in-process. The argument
@@ -196,8 +200,8 @@ func (c *command) helpText() string {
 func commands() []*command {
 	return []*command{
 		addCommand(), importCommand(), searchCommand(), getCommand(), deleteCommand(),
-		collectionsCommand(), statsCommand(), reembedCommand(), checkCommand(),
-		backupCommand(), demoCommand(), tokenizeCommand(),
+		collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
+		checkCommand(), backupCommand(), demoCommand(), tokenizeCommand(),
 	}
 }
 
@@ -329,6 +333,7 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 		}
 		opts = append(opts, db.ReadOnly())
 	}
+	opts = append(opts, e.recoveryLog(f.path, mode == readDocs || mode == readText))
 	var model closer
 	switch {
 	case mode == readDocs || mode == writeDocs:
