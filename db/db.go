@@ -228,7 +228,7 @@ func (d *DB) Close() error {
 		d.colMu.Lock()
 		for _, c := range d.cols {
 			if err := c.checkpoint(true); err != nil {
-				errs = append(errs, snapshotError{err})
+				errs = append(errs, closeSnapshotError{err})
 			}
 		}
 		d.colMu.Unlock()
@@ -241,13 +241,13 @@ func (d *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// snapshotError is a failed snapshot at Close: it matches ErrSnapshot and
+// closeSnapshotError is a failed snapshot at Close: it matches ErrSnapshot and
 // its cause with errors.Is, and reads as the cause (which names the
 // collection and says "snapshot").
-type snapshotError struct{ err error }
+type closeSnapshotError struct{ err error }
 
-func (e snapshotError) Error() string   { return e.err.Error() }
-func (e snapshotError) Unwrap() []error { return []error{ErrSnapshot, e.err} }
+func (e closeSnapshotError) Error() string   { return e.err.Error() }
+func (e closeSnapshotError) Unwrap() []error { return []error{ErrSnapshot, e.err} }
 
 // Embedder returns the DB's embedder, loading the built-in model on first
 // use when none was given. It returns ErrNoEmbedder after WithEmbedder(nil).
