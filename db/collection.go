@@ -172,9 +172,13 @@ type colState struct {
 	deleting map[uint64]struct{}
 
 	// pending counts writes since the last index snapshot, and hasSnapshot
-	// says whether one exists; both guarded by the collection's writeMu.
+	// says whether one exists; unindexed says the index refused a write
+	// that was committed, so no snapshot may be written (it would take the
+	// write off the pending list that the next open replays). All guarded
+	// by the collection's writeMu.
 	pending     int
 	hasSnapshot bool
+	unindexed   bool
 }
 
 // liveDoc is what searches need of a document without reading the file.

@@ -18,6 +18,9 @@
 //     survives kill -9 and power loss (bbolt fsyncs on commit).
 //   - A write that returns an error has written nothing: validation and
 //     embedding happen before the single transaction that stores the batch.
+//     Validation runs the index's own check (index.CheckVector), so a
+//     committed vector is one the index accepts, now and on every reopen;
+//     and it bounds vector norms by index.MaxNorm, so every score is finite.
 //   - Texts are embedded outside any lock or transaction, so a slow model
 //     never blocks searches or other collections.
 //   - All methods are safe for concurrent use. Writes to one collection are

@@ -143,6 +143,9 @@ func (c *Collection) Search(ctx context.Context, text string, opts ...SearchOpti
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: embed query: %w", err)
 	}
+	if err := checkNewVector(q, int(st.cfg.Dimension), st.metric); err != nil {
+		return nil, fmt.Errorf("vecbolt: embed query: embedder output: %w", err)
+	}
 	return c.search(ctx, st, q, o)
 }
 
@@ -157,7 +160,7 @@ func (c *Collection) SearchVector(ctx context.Context, vec []float32, opts ...Se
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVector(vec, int(st.cfg.Dimension), st.metric); err != nil {
+	if err := checkNewVector(vec, int(st.cfg.Dimension), st.metric); err != nil {
 		return nil, fmt.Errorf("%w: query %w", ErrInvalidArgument, err)
 	}
 	return c.search(ctx, st, vec, o)

@@ -86,11 +86,13 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		return nil, fmt.Errorf("vecbolt: write to collection %q: %w", c.name, err)
 	}
 
-	// Durable from here on. The live set and the index follow the file;
-	// should an index update fail, the label stays pending and the next
-	// open re-indexes it. The live set is updated first: a search that
-	// finds a label in the index reads its ID and metadata from the live
-	// set, so the index must never hold a label the live set lacks.
+	// Durable from here on. The live set and the index follow the file.
+	// The index cannot refuse these vectors (checkNewVector ran its own
+	// check); should it fail for another reason, the labels stay pending,
+	// no snapshot is written from then on (unindexed), and the next open
+	// re-indexes them. The live set is updated first: a search that finds
+	// a label in the index reads its ID and metadata from the live set, so
+	// the index must never hold a label the live set lacks.
 	st.liveMu.Lock()
 	for i, p := range batch {
 		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
@@ -102,6 +104,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		vecs[i] = p.rec.Vector
 	}
 	if err := addAll(st.idx, labels, vecs); err != nil {
+		st.unindexed = true
 		idxErr = fmt.Errorf("vecbolt: index documents (stored; re-indexed on reopen): %w", err)
 	}
 	st.pending += len(batch)
@@ -147,7 +150,7 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 			return fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(part))
 		}
 		for j, i := range part {
-			if err := checkVector(vecs[j], dim, st.metric); err != nil {
+			if err := checkNewVector(vecs[j], dim, st.metric); err != nil {
 				return &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embedder output: %w", err)}
 			}
 			batch[i].rec.Vector = vecs[j]
