@@ -214,7 +214,7 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 		hits, err = st.idx.Search(q, o.k, filter)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+		return nil, c.searchError(st, err)
 	}
 	if filterErr != nil {
 		return nil, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, filterErr)
@@ -256,9 +256,22 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+		return nil, c.searchError(st, err)
 	}
 	return out, nil
+}
+
+// searchError wraps an error of a search that ran on st. Deletes keep a
+// state's index, live set and file in step for its searches (see Delete),
+// but once Reembed has replaced the state, a delete on the new one removes
+// documents from the file that the old index still holds: a search still
+// running on the old state then misses a document or a re-rank vector,
+// which is not damage, and the caller should simply search again.
+func (c *Collection) searchError(st *colState, err error) error {
+	if c.st.Load() != st {
+		return fmt.Errorf("%w: collection %q was re-embedded during the search; retry (%v)", ErrModelMismatch, c.name, err)
+	}
+	return fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
 }
 
 // estimateMatch estimates the fraction of documents a filter accepts from

@@ -251,11 +251,19 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 		}
 		return nil
 	})
+	// A search holds liveMu (read) from its index walk to its last
+	// document read, and skips labels in deleting. The labels were marked
+	// before the commit and stay marked until they have left the index, so
+	// no search finds one in the index once its ID has left the live set
+	// and its document the file. The index deletes run outside liveMu: one
+	// may compact the graph, which takes seconds on a large one, and
+	// searches must not wait for that.
 	st.liveMu.Lock()
 	for _, l := range labels {
-		delete(st.deleting, l)
 		if err == nil {
 			delete(st.live, l)
+		} else {
+			delete(st.deleting, l)
 		}
 	}
 	st.liveMu.Unlock()
@@ -265,6 +273,11 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 	for _, l := range labels {
 		st.idx.Delete(l)
 	}
+	st.liveMu.Lock()
+	for _, l := range labels {
+		delete(st.deleting, l)
+	}
+	st.liveMu.Unlock()
 	st.pending += len(labels)
 	_ = c.checkpointLocked(false) // see write: a failed snapshot loses nothing
 	return len(labels), nil
