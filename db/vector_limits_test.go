@@ -95,7 +95,8 @@ var indexKinds = []struct {
 // was stored, and every later open failed with "index holds N vectors for
 // N+1 documents". Under Dot and L2, huge vectors gave +Inf or NaN scores.
 // Each vector goes through Insert, Upsert over an existing document and a
-// model's output, for every metric and index kind.
+// model's output, for every metric and index kind, each case in a
+// collection of its own; one file per metric and kind is reopened once.
 func TestExtremeVectorsNeverBrick(t *testing.T) {
 	base := []Document{
 		{ID: "a", Text: "a", Vector: []float32{1, 0, 0, 0}},
@@ -103,113 +104,130 @@ func TestExtremeVectorsNeverBrick(t *testing.T) {
 	}
 	for _, m := range []Metric{Cosine, Dot, L2} {
 		for _, kind := range indexKinds {
-			for _, ev := range extremeVectors {
-				for _, path := range []string{"insert", "upsert", "embedder"} {
-					name := fmt.Sprintf("%v/%s/%s/%s", m, kind.name, ev.name, path)
-					t.Run(name, func(t *testing.T) {
-						checkExtreme(t, m, kind.opts, ev.v, accepts(ev.ok, m), path, base)
-					})
+			t.Run(fmt.Sprintf("%v/%s", m, kind.name), func(t *testing.T) {
+				emb := &tableEmbedder{name: "table", dim: 4, vecs: map[string][]float32{"a": base[0].Vector, "b": base[1].Vector}}
+				dbPath := filepath.Join(t.TempDir(), "x.vecbolt")
+				d, err := Open(dbPath, WithEmbedder(emb))
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
+				defer func() { d.Close() }()
+				var cases []*extremeCase
+				for i, ev := range extremeVectors {
+					emb.vecs[fmt.Sprint("x", i)] = ev.v
+					for _, path := range []string{"insert", "upsert", "embedder"} {
+						ec := &extremeCase{name: ev.name + "/" + path, coll: fmt.Sprint(path, i), v: ev.v, ok: accepts(ev.ok, m), path: path, m: m}
+						ec.write(t, d, kind.opts, base, fmt.Sprint("x", i))
+						cases = append(cases, ec)
+					}
+				}
+				for _, ec := range cases {
+					ec.verify(t, d, "before reopen")
+				}
+				if err := d.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if d, err = Open(dbPath, WithEmbedder(emb)); err != nil {
+					t.Fatal(err)
+				}
+				for _, ec := range cases {
+					ec.verify(t, d, "after reopen")
+				}
+			})
 		}
 	}
 }
 
-func checkExtreme(t *testing.T, m Metric, kindOpts []CollectionOption, v []float32, ok bool, path string, base []Document) {
-	emb := &tableEmbedder{name: "table", dim: 4, vecs: map[string][]float32{"a": base[0].Vector, "b": base[1].Vector, "x": v}}
-	dbPath := filepath.Join(t.TempDir(), "x.vecbolt")
-	d, err := Open(dbPath, WithEmbedder(emb))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { d.Close() }()
-	opts := append([]CollectionOption{WithMetric(m)}, kindOpts...)
-	if path != "embedder" {
+// extremeCase is one extreme vector written one way into a collection.
+type extremeCase struct {
+	name, coll, path string
+	v                []float32
+	ok               bool // the vector is indexable and within bounds
+	m                Metric
+	werr             error
+	want             int // documents the collection must hold
+}
+
+func (ec *extremeCase) write(t *testing.T, d *DB, kindOpts []CollectionOption, base []Document, text string) {
+	t.Helper()
+	opts := append([]CollectionOption{WithMetric(ec.m)}, kindOpts...)
+	if ec.path != "embedder" {
 		opts = append(opts, WithDimension(4))
 	}
-	c, err := d.CreateCollection(bg, "c", opts...)
+	c, err := d.CreateCollection(bg, ec.coll, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Insert(bg, base...); err != nil {
 		t.Fatal(err)
 	}
-	var werr error
-	switch path {
+	switch ec.path {
 	case "insert":
-		_, werr = c.Insert(bg, Document{ID: "x", Text: "x", Vector: v})
+		_, ec.werr = c.Insert(bg, Document{ID: "x", Text: text, Vector: ec.v})
 	case "upsert":
-		_, werr = c.Upsert(bg, Document{ID: "b", Text: "x", Vector: v})
+		_, ec.werr = c.Upsert(bg, Document{ID: "b", Text: text, Vector: ec.v})
 	case "embedder":
-		_, werr = c.Insert(bg, Document{ID: "x", Text: "x"})
+		_, ec.werr = c.Insert(bg, Document{ID: "x", Text: text})
 	}
-	want := 3
-	if path == "upsert" {
-		want = 2
+	ec.want = 3
+	if ec.path == "upsert" {
+		ec.want = 2
 	}
-	if ok {
-		if werr != nil {
-			t.Fatalf("write of an indexable vector: %v", werr)
+	if ec.ok {
+		if ec.werr != nil {
+			t.Fatalf("%s: write of an indexable vector: %v", ec.name, ec.werr)
 		}
-	} else {
-		if !errors.Is(werr, ErrInvalidDocument) {
-			t.Fatalf("write: got %v, want ErrInvalidDocument", werr)
-		}
-		var de *DocumentError
-		if !errors.As(werr, &de) || de.Index != 0 {
-			t.Fatalf("write error does not name the document: %v", werr)
-		}
-		want = 2
+		return
 	}
-	verify := func(c *Collection, stage string) {
-		t.Helper()
-		if n, err := c.Count(bg); err != nil || n != want {
-			t.Fatalf("%s: count %d (%v), want %d", stage, n, err, want)
-		}
-		docs, err := c.Get(bg, "b")
-		if err != nil {
-			t.Fatalf("%s: get b: %v", stage, err)
-		}
-		if upserted := ok && path == "upsert"; upserted != (docs[0].Text == "x") {
-			t.Fatalf("%s: b holds %q after an upsert that returned %v", stage, docs[0].Text, werr)
-		}
-		if _, err := c.Get(bg, "x"); (err == nil) != (ok && path != "upsert") {
-			t.Fatalf("%s: get x: %v (write returned %v)", stage, err, werr)
-		}
-		queries := [][]float32{{1, 0, 0, 0}, {0, 0, 0, -1}}
-		if ok {
-			queries = append(queries, v)
-		}
-		for _, q := range queries {
-			if m == Cosine && checkVector(q, 4, m) != nil {
-				continue
-			}
-			res, err := c.SearchVector(bg, q, TopK(10))
-			if err != nil {
-				t.Fatalf("%s: search %v: %v", stage, q, err)
-			}
-			if len(res) != want {
-				t.Fatalf("%s: search %v found %d of %d documents: %+v", stage, q, len(res), want, res)
-			}
-			for _, r := range res {
-				if r.ID == "" || math.IsNaN(float64(r.Score)) || math.IsInf(float64(r.Score), 0) {
-					t.Fatalf("%s: search %v: result %+v", stage, q, r)
-				}
-			}
-		}
+	if !errors.Is(ec.werr, ErrInvalidDocument) {
+		t.Fatalf("%s: write: got %v, want ErrInvalidDocument", ec.name, ec.werr)
 	}
-	verify(c, "before reopen")
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
+	var de *DocumentError
+	if !errors.As(ec.werr, &de) || de.Index != 0 {
+		t.Fatalf("%s: write error does not name the document: %v", ec.name, ec.werr)
 	}
-	if d, err = Open(dbPath, WithEmbedder(emb)); err != nil {
-		t.Fatal(err)
-	}
-	c, err = d.Collection(bg, "c")
+	ec.want = 2
+}
+
+// verify checks that the collection opens, holds what the write's outcome
+// says, and that searches return every document with finite scores.
+func (ec *extremeCase) verify(t *testing.T, d *DB, stage string) {
+	t.Helper()
+	c, err := d.Collection(bg, ec.coll)
 	if err != nil {
-		t.Fatalf("reopen: %v", err)
+		t.Fatalf("%s, %s: open: %v", ec.name, stage, err)
 	}
-	verify(c, "after reopen")
+	if n, err := c.Count(bg); err != nil || n != ec.want {
+		t.Fatalf("%s, %s: count %d (%v), want %d", ec.name, stage, n, err, ec.want)
+	}
+	docs, err := c.Get(bg, "b")
+	if err != nil {
+		t.Fatalf("%s, %s: get b: %v", ec.name, stage, err)
+	}
+	if upserted := ec.ok && ec.path == "upsert"; upserted != (docs[0].Text != "b") {
+		t.Fatalf("%s, %s: b holds %q after an upsert that returned %v", ec.name, stage, docs[0].Text, ec.werr)
+	}
+	if _, err := c.Get(bg, "x"); (err == nil) != (ec.ok && ec.path != "upsert") {
+		t.Fatalf("%s, %s: get x: %v (write returned %v)", ec.name, stage, err, ec.werr)
+	}
+	queries := [][]float32{{1, 0, 0, 0}, {0, 0, 0, -1}}
+	if ec.ok && checkVector(ec.v, 4, ec.m) == nil {
+		queries = append(queries, ec.v)
+	}
+	for _, q := range queries {
+		res, err := c.SearchVector(bg, q, TopK(10))
+		if err != nil {
+			t.Fatalf("%s, %s: search %v: %v", ec.name, stage, q, err)
+		}
+		if len(res) != ec.want {
+			t.Fatalf("%s, %s: search %v found %d of %d documents: %+v", ec.name, stage, q, len(res), ec.want, res)
+		}
+		for _, r := range res {
+			if r.ID == "" || math.IsNaN(float64(r.Score)) || math.IsInf(float64(r.Score), 0) {
+				t.Fatalf("%s, %s: search %v: result %+v", ec.name, stage, q, r)
+			}
+		}
+	}
 }
 
 // Query vectors get the same check as stored ones: a query the index
