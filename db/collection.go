@@ -297,6 +297,12 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 	if err != nil {
 		return nil, err
 	}
+	if c := d.cols[name]; c != nil && c.st.Load() == nil {
+		// A Reembed of this name, begun before the collection existed,
+		// registered the handle; sharing it serializes the two.
+		c.st.Store(st)
+		return c, nil
+	}
 	c := &Collection{db: d, name: name}
 	c.st.Store(st)
 	d.cols[name] = c
@@ -317,13 +323,23 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	}
 	d.colMu.Lock()
 	defer d.colMu.Unlock()
-	if c, ok := d.cols[name]; ok {
+	c, ok := d.cols[name]
+	if ok && c.st.Load() != nil {
 		return c, nil
 	}
-	c, err := d.load(name)
+	st, err := d.load(name)
 	if err != nil {
 		return nil, err
 	}
+	if ok {
+		// Registered by a Reembed that has not stored its state yet (it
+		// does so under colMu): the handle gets the current state, and its
+		// writes wait for the re-embedding on the handle's writeMu.
+		c.st.Store(st)
+		return c, nil
+	}
+	c = &Collection{db: d, name: name}
+	c.st.Store(st)
 	d.cols[name] = c
 	return c, nil
 }
@@ -406,7 +422,7 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 }
 
 // load reads a collection from the file and rebuilds its in-memory state.
-func (d *DB) load(name string) (*Collection, error) {
+func (d *DB) load(name string) (*colState, error) {
 	var st *colState
 	err := d.store.View(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(name)
@@ -426,9 +442,7 @@ func (d *DB) load(name string) (*Collection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)
 	}
-	c := &Collection{db: d, name: name}
-	c.st.Store(st)
-	return c, nil
+	return st, nil
 }
 
 // enter is DB.enter plus the check that the collection still exists.
