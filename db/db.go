@@ -26,7 +26,9 @@
 //   - All methods are safe for concurrent use. Writes to one collection are
 //     serialized; searches run concurrently with them and with each other.
 //   - A search never loses results to its filter or to concurrent deletes:
-//     it returns min(K, matching documents) results.
+//     it returns min(K, matching documents) results. Each result is a
+//     document that existed at some moment during the search, with its ID
+//     and the fields asked for, however writes and deletes interleave.
 //
 // Scores are similarities, higher is closer: the cosine similarity for
 // Cosine, the dot product for Dot, and the negated Euclidean distance for L2.
