@@ -180,9 +180,13 @@ type colState struct {
 	deleting map[uint64]struct{}
 
 	// pending counts writes since the last index snapshot, and hasSnapshot
-	// says whether one exists; both guarded by the collection's writeMu.
+	// says whether one exists; unindexed says the index refused a write
+	// that was committed, so no snapshot may be written (it would take the
+	// write off the pending list that the next open replays). All guarded
+	// by the collection's writeMu.
 	pending     int
 	hasSnapshot bool
+	unindexed   bool
 
 	// rebuilt is why the index was rebuilt from the documents on load
 	// instead of read from its snapshot; nil when nothing was wrong.
@@ -305,6 +309,12 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 	if err != nil {
 		return nil, err
 	}
+	if c := d.cols[name]; c != nil && c.st.Load() == nil {
+		// A Reembed of this name, begun before the collection existed,
+		// registered the handle; sharing it serializes the two.
+		c.st.Store(st)
+		return c, nil
+	}
 	c := &Collection{db: d, name: name}
 	c.st.Store(st)
 	d.cols[name] = c
@@ -330,13 +340,25 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	}
 	d.colMu.Lock()
 	defer d.colMu.Unlock()
-	if c, ok := d.cols[name]; ok {
+	c, ok := d.cols[name]
+	if ok && c.st.Load() != nil {
 		return c, nil
 	}
-	c, err := d.load(name)
+	st, err := d.load(name)
 	if err != nil {
 		return nil, err
 	}
+	if ok {
+		// Registered by a Reembed that has not stored its state yet (it
+		// does so under colMu): the handle gets the current state, and its
+		// writes wait for the re-embedding on the handle's writeMu.
+		d.reportRebuilt(c, st, false)
+		c.st.Store(st)
+		return c, nil
+	}
+	c = &Collection{db: d, name: name}
+	c.st.Store(st)
+	d.reportRebuilt(c, st, true)
 	d.cols[name] = c
 	return c, nil
 }
@@ -421,10 +443,9 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 // load reads a collection from the file and rebuilds its in-memory state.
 //
 // When the index snapshot cannot be used, the index is rebuilt from the
-// documents (see colState.restore); a writable handle then replaces the
-// snapshot at once, so that the next open is fast again, and a read-only
-// one keeps the rebuilt index in memory only.
-func (d *DB) load(name string) (*Collection, error) {
+// documents (see colState.restore), and the caller reports it with
+// reportRebuilt once the state has its handle.
+func (d *DB) load(name string) (*colState, error) {
 	var st *colState
 	err := d.store.View(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(name)
@@ -444,18 +465,28 @@ func (d *DB) load(name string) (*Collection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)
 	}
-	c := &Collection{db: d, name: name}
-	c.st.Store(st)
+	return st, nil
+}
+
+// reportRebuilt tells the caller about an index that load rebuilt from the
+// documents, and on a writable handle replaces the unusable snapshot at
+// once, so that the next open is fast again (a read-only handle keeps the
+// rebuilt index in memory only). fresh says c was made for st and is not
+// shared yet, so its writeMu is free; a handle registered by a running
+// Reembed is not saved here, since Reembed holds its writeMu and writes a
+// snapshot of its own.
+func (d *DB) reportRebuilt(c *Collection, st *colState, fresh bool) {
 	if st.rebuilt == nil {
-		return c, nil
+		return
 	}
 	msg := fmt.Sprintf("index rebuilt from the documents because its snapshot could not be used: %v", st.rebuilt)
 	var saveErr error
-	if d.store.ReadOnly() {
+	switch {
+	case d.store.ReadOnly():
 		msg += " (read-only: the rebuilt index is kept in memory; run vecbolt reindex to store it)"
-	} else {
-		// c is not shared yet, so its writeMu is free; taking it keeps
-		// checkpointLocked's contract.
+	case !fresh:
+		msg += " (not stored: a re-embedding of the collection is writing its own)"
+	default:
 		c.writeMu.Lock()
 		saveErr = c.checkpointLocked(true)
 		c.writeMu.Unlock()
@@ -468,9 +499,8 @@ func (d *DB) load(name string) (*Collection, error) {
 	st.info.IndexRebuilt = msg
 	if d.opts.recovery != nil {
 		n := len(st.live)
-		d.opts.recovery(RecoveryEvent{Collection: name, Reason: st.rebuilt, Done: n, Total: n, Finished: true, SaveErr: saveErr})
+		d.opts.recovery(RecoveryEvent{Collection: c.name, Reason: st.rebuilt, Done: n, Total: n, Finished: true, SaveErr: saveErr})
 	}
-	return c, nil
 }
 
 // enter is DB.enter plus the check that the collection still exists.

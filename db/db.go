@@ -18,6 +18,9 @@
 //     survives kill -9 and power loss (bbolt fsyncs on commit).
 //   - A write that returns an error has written nothing: validation and
 //     embedding happen before the single transaction that stores the batch.
+//     Validation runs the index's own check (index.CheckVector), so a
+//     committed vector is one the index accepts, now and on every reopen;
+//     and it bounds vector norms by index.MaxNorm, so every score is finite.
 //   - Close cannot undo a write: if it fails to write an index snapshot
 //     (a full disk, say), it returns an error wrapping ErrSnapshot, and the
 //     next open re-indexes from the documents.
@@ -26,7 +29,9 @@
 //   - All methods are safe for concurrent use. Writes to one collection are
 //     serialized; searches run concurrently with them and with each other.
 //   - A search never loses results to its filter or to concurrent deletes:
-//     it returns min(K, matching documents) results.
+//     it returns min(K, matching documents) results. Each result is a
+//     document that existed at some moment during the search, with its ID
+//     and the fields asked for, however writes and deletes interleave.
 //   - The index snapshot is a cache of the documents, never the only copy
 //     of anything. When it (or its list of writes since) is damaged or
 //     disagrees with the documents, loading the collection rebuilds the

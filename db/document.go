@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
 	"github.com/vecbolt/vecbolt/storage/pb"
@@ -25,7 +26,13 @@ type Document struct {
 	// Metadata holds typed values: string, int64 (and the smaller integer
 	// types), float64 (and float32), bool and []string. Filters search it.
 	Metadata map[string]any
-	// Vector, when set, is stored as given instead of embedding Text.
+	// Vector, when set, is stored as given instead of embedding Text. It
+	// must have the collection's dimension, finite components and a norm
+	// of at most index.MaxNorm (about 1.15e18, so that every score is a
+	// finite float32); under Cosine its squared norm, summed in float32 as
+	// the index sums it, must not be zero (components below about 3e-23
+	// square to zero), or it has no direction. A model's output is held to
+	// the same rules.
 	Vector []float32
 }
 
@@ -102,7 +109,7 @@ func (st *colState) prepare(docs []Document) ([]prepared, error) {
 		}
 		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}}
 		if d.Vector != nil {
-			if err := checkVector(d.Vector, dim, st.metric); err != nil {
+			if err := checkNewVector(d.Vector, dim, st.metric); err != nil {
 				return fail(err)
 			}
 			p.rec.Vector = append([]float32(nil), d.Vector...)
@@ -147,22 +154,60 @@ func isBlank(s string) bool {
 	return true
 }
 
-// checkVector validates a vector for storage in a collection.
+// checkVector reports whether the index of a collection of dimension dim
+// and metric m accepts v, with an error saying what is wrong. It defers to
+// index.CheckVector, which is the index's own arithmetic: a float64 norm
+// accepts vectors whose float32 norm, the one the index normalizes by,
+// underflows to 0 or overflows to +Inf. Restoring a collection checks
+// stored vectors with it alone, without checkNewVector's bound, so that
+// vectors stored before the bound existed still load.
 func checkVector(v []float32, dim int, m Metric) error {
 	if len(v) != dim {
 		return invalid("vector has dimension %d, collection has %d", len(v), dim)
 	}
-	var norm float64
 	for i, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return invalid("vector component %d is %v", i, x)
 		}
-		norm += float64(x) * float64(x)
 	}
-	if m == Cosine && norm == 0 {
-		return invalid("vector is all zeros, which has no direction for cosine similarity")
+	if err := index.CheckVector(v, dim, m); err != nil {
+		// Dimension and finiteness passed, so only the cosine norm is left.
+		n := norm(v)
+		switch {
+		case n == 0:
+			return invalid("vector is all zeros, which has no direction for cosine similarity")
+		case n < 1:
+			return invalid("vector norm %.3g is too small: its square underflows to zero in float32, so it cannot be normalized for cosine similarity", n)
+		default:
+			return invalid("vector norm %.3g is too large: its square overflows float32, so it cannot be normalized for cosine similarity", n)
+		}
 	}
 	return nil
+}
+
+// checkNewVector validates a vector about to be stored or searched for:
+// the index must accept it (checkVector), and its norm must be at most
+// index.MaxNorm, so that every score between two vectors that passed is
+// finite. Documents, embedder output (on insert and Reembed) and query
+// vectors all pass through it.
+func checkNewVector(v []float32, dim int, m Metric) error {
+	if err := checkVector(v, dim, m); err != nil {
+		return err
+	}
+	if n := norm(v); n > index.MaxNorm {
+		return invalid("vector norm %.3g exceeds the limit %.3g (2^60), beyond which scores can overflow float32", n, float64(index.MaxNorm))
+	}
+	return nil
+}
+
+// norm is v's Euclidean norm in float64, which neither overflows nor
+// underflows for float32 components.
+func norm(v []float32) float64 {
+	var n2 float64
+	for _, x := range v {
+		n2 += float64(x) * float64(x)
+	}
+	return math.Sqrt(n2)
 }
 
 // convertMetadata validates user metadata and returns both its in-memory

@@ -15,11 +15,21 @@ import (
 //
 // Every document is re-embedded from its Text, including documents that
 // were stored with a caller-supplied Vector; a document without text stops
-// the operation with an error naming it. Nothing is written until all
+// the operation with an error naming it. A collection of caller-supplied
+// vectors (created WithDimension) becomes one of the model's, with the
+// model's dimension: its vectors are replaced. Nothing is written until all
 // vectors are computed, and then everything is written in one transaction:
-// an error or a cancelled ctx leaves the collection as it was. Writes to the
-// collection wait while it runs; searches keep using the old vectors until
-// it commits. progress, if not nil, is called after each embedded batch.
+// an error or a cancelled ctx leaves the collection as it was.
+//
+// Writes to the collection wait while it runs, whether or not this DB had
+// loaded it: a handle that DB.Collection returns meanwhile is the one
+// Reembed locks. A write that committed before Reembed began is re-embedded
+// with the rest; one that was prepared for the old model and waited is
+// refused with ErrModelMismatch, writing nothing, and can be retried.
+// Searches keep using the old vectors until it commits (on a collection
+// loaded with a different model there are none: DB.Collection returns
+// ErrModelMismatch until then). progress, if not nil, is called after each
+// embedded batch.
 func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total int)) error {
 	leave, err := d.enterWrite()
 	if err != nil {
@@ -33,9 +43,24 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 	d.colMu.Lock()
 	c := d.cols[name]
 	if c == nil {
-		// Not loaded (perhaps because its model differs): a handle just
-		// for the lock, registered when the new state is in place.
+		// Not loaded (perhaps because its model differs). The handle is
+		// registered before its write lock is taken, with no state yet, so
+		// that d.Collection meanwhile returns this same handle (loading
+		// the old state into it) and its writes queue behind the
+		// re-embedding. A handle of its own would let them commit during
+		// it, to be overwritten by its final write of every document.
 		c = &Collection{db: d, name: name}
+		d.cols[name] = c
+		defer func() {
+			// Runs after writeMu is released (lock order: writeMu before
+			// colMu). A handle that never got a state is dropped, so that
+			// none without one outlives the call.
+			d.colMu.Lock()
+			if d.cols[name] == c && c.st.Load() == nil {
+				delete(d.cols, name)
+			}
+			d.colMu.Unlock()
+		}()
 	}
 	d.colMu.Unlock()
 	c.writeMu.Lock()

@@ -143,6 +143,9 @@ func (c *Collection) Search(ctx context.Context, text string, opts ...SearchOpti
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: embed query: %w", err)
 	}
+	if err := checkNewVector(q, int(st.cfg.Dimension), st.metric); err != nil {
+		return nil, fmt.Errorf("vecbolt: embed query: embedder output: %w", err)
+	}
 	return c.search(ctx, st, q, o)
 }
 
@@ -157,13 +160,27 @@ func (c *Collection) SearchVector(ctx context.Context, vec []float32, opts ...Se
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVector(vec, int(st.cfg.Dimension), st.metric); err != nil {
+	if err := checkNewVector(vec, int(st.cfg.Dimension), st.metric); err != nil {
 		return nil, fmt.Errorf("%w: query %w", ErrInvalidArgument, err)
 	}
 	return c.search(ctx, st, vec, o)
 }
 
+// search runs a search on st. Should Reembed or Reindex replace the state
+// while it runs (see searchError), it runs once more on the new state when
+// that takes the same vectors (a same-model Reembed, or Reindex): q is
+// still a query of that model.
 func (c *Collection) search(ctx context.Context, st *colState, q []float32, o searchOptions) ([]Result, error) {
+	res, err := c.searchOnce(ctx, st, q, o)
+	if err != nil {
+		if cur := c.st.Load(); cur != st && sameVectors(cur, st) {
+			return c.searchOnce(ctx, cur, q, o)
+		}
+	}
+	return res, err
+}
+
+func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, o searchOptions) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -211,7 +228,7 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 		hits, err = st.idx.Search(q, o.k, filter)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+		return nil, c.searchError(st, err)
 	}
 	if filterErr != nil {
 		return nil, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, filterErr)
@@ -253,9 +270,22 @@ func (c *Collection) search(ctx context.Context, st *colState, q []float32, o se
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+		return nil, c.searchError(st, err)
 	}
 	return out, nil
+}
+
+// searchError wraps an error of a search that ran on st. Deletes keep a
+// state's index, live set and file in step for its searches (see Delete),
+// but once Reembed has replaced the state, a delete on the new one removes
+// documents from the file that the old index still holds: a search still
+// running on the old state then misses a document or a re-rank vector,
+// which is not damage, and the caller should simply search again.
+func (c *Collection) searchError(st *colState, err error) error {
+	if c.st.Load() != st {
+		return fmt.Errorf("%w: collection %q was re-embedded during the search; retry (%v)", ErrModelMismatch, c.name, err)
+	}
+	return fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
 }
 
 // estimateMatch estimates the fraction of documents a filter accepts from

@@ -52,7 +52,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		// vectors fit a state of the same model and shape (Reindex, or a
 		// same-model Reembed); after a move to another model they are
 		// from the old one.
-		if !cur.info.Model.Equal(st.info.Model) || cur.cfg.Dimension != st.cfg.Dimension || cur.metric != st.metric {
+		if !sameVectors(cur, st) {
 			return nil, fmt.Errorf("%w: collection %q was re-embedded during the write; retry", ErrModelMismatch, c.name)
 		}
 		st = cur
@@ -90,11 +90,13 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		return nil, fmt.Errorf("vecbolt: write to collection %q: %w", c.name, err)
 	}
 
-	// Durable from here on. The live set and the index follow the file;
-	// should an index update fail, the label stays pending and the next
-	// open re-indexes it. The live set is updated first: a search that
-	// finds a label in the index reads its ID and metadata from the live
-	// set, so the index must never hold a label the live set lacks.
+	// Durable from here on. The live set and the index follow the file.
+	// The index cannot refuse these vectors (checkNewVector ran its own
+	// check); should it fail for another reason, the labels stay pending,
+	// no snapshot is written from then on (unindexed), and the next open
+	// re-indexes them. The live set is updated first: a search that finds
+	// a label in the index reads its ID and metadata from the live set, so
+	// the index must never hold a label the live set lacks.
 	st.liveMu.Lock()
 	for i, p := range batch {
 		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
@@ -106,6 +108,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		vecs[i] = p.rec.Vector
 	}
 	if err := addAll(st.idx, labels, vecs); err != nil {
+		st.unindexed = true
 		idxErr = fmt.Errorf("vecbolt: index documents (stored; re-indexed on reopen): %w", err)
 	}
 	st.pending += len(batch)
@@ -151,7 +154,7 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 			return fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(part))
 		}
 		for j, i := range part {
-			if err := checkVector(vecs[j], dim, st.metric); err != nil {
+			if err := checkNewVector(vecs[j], dim, st.metric); err != nil {
 				return &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embedder output: %w", err)}
 			}
 			batch[i].rec.Vector = vecs[j]
@@ -252,11 +255,19 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 		}
 		return nil
 	})
+	// A search holds liveMu (read) from its index walk to its last
+	// document read, and skips labels in deleting. The labels were marked
+	// before the commit and stay marked until they have left the index, so
+	// no search finds one in the index once its ID has left the live set
+	// and its document the file. The index deletes run outside liveMu: one
+	// may compact the graph, which takes seconds on a large one, and
+	// searches must not wait for that.
 	st.liveMu.Lock()
 	for _, l := range labels {
-		delete(st.deleting, l)
 		if err == nil {
 			delete(st.live, l)
+		} else {
+			delete(st.deleting, l)
 		}
 	}
 	st.liveMu.Unlock()
@@ -266,6 +277,11 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 	for _, l := range labels {
 		st.idx.Delete(l)
 	}
+	st.liveMu.Lock()
+	for _, l := range labels {
+		delete(st.deleting, l)
+	}
+	st.liveMu.Unlock()
 	st.pending += len(labels)
 	_ = c.checkpointLocked(false) // see write: a failed snapshot loses nothing
 	return len(labels), nil
@@ -335,4 +351,11 @@ func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error)
 		return out, &NotFoundError{Collection: c.name, IDs: missing}
 	}
 	return out, nil
+}
+
+// sameVectors says whether vectors made for state a fit state b: the same
+// model (or none), dimension and metric. Reindex and a same-model Reembed
+// replace a collection's state with one that takes the same vectors.
+func sameVectors(a, b *colState) bool {
+	return a.info.Model.Equal(b.info.Model) && a.cfg.Dimension == b.cfg.Dimension && a.metric == b.metric
 }

@@ -133,6 +133,42 @@ func checkVector(vec []float32, dim int) error {
 	return nil
 }
 
+// CheckVector reports whether Add accepts vec in an index of dimension dim
+// and metric m, with the error Add would return: the length must be dim,
+// every component finite, and under Cosine the squared norm, summed in
+// float32 by Dot32 exactly as Normalize sums it, must be neither zero (it
+// underflows for components below about 1e-23) nor infinite (it overflows
+// above about 1.8e19). A float64 norm says nothing about either, so a caller
+// that must not store what an index would then refuse checks with this.
+//
+// It does not bound the magnitude under Dot and L2: see MaxNorm.
+func CheckVector(vec []float32, dim int, m Metric) error {
+	if err := checkVector(vec, dim); err != nil {
+		return err
+	}
+	if m == Cosine {
+		if _, ok := unitScale(vec); !ok {
+			return ErrZeroNorm
+		}
+	}
+	return nil
+}
+
+// MaxNorm bounds the Euclidean norm of vectors whose distances to each
+// other are finite under every metric and storage: for two vectors of norm
+// at most 2^60 (about 1.15e18) the dot product is at most 2^120 and the
+// squared distance at most 2^122, far below float32's 2^128 even with the
+// rounding of 65,536-term sums, and the int8 codes' estimates (whose code
+// rounding adds at most a factor 2.01 per vector at 65,536 dimensions) stay
+// below 2^125. Beyond it a Dot or L2 distance can overflow to +Inf (or
+// NaN), which breaks the ordering of results and cannot be reported as a
+// score.
+//
+// Add does not enforce it, so that vectors stored before a caller adopted
+// the bound still load; callers that want finite scores reject larger
+// vectors (and queries) before storing them.
+const MaxNorm = 1 << 60
+
 // prepare validates vec and returns the copy the index stores: normalized
 // for Cosine, verbatim otherwise.
 func prepare(vec []float32, dim int, m Metric) ([]float32, error) {
@@ -149,14 +185,24 @@ func prepare(vec []float32, dim int, m Metric) ([]float32, error) {
 	return out, nil
 }
 
+// unitScale returns the factor that scales v to unit L2 norm, and false
+// when v's norm is zero or not finite. Normalize and CheckVector share it
+// so that a vector CheckVector accepts is one Normalize can scale.
+func unitScale(v []float32) (float32, bool) {
+	n := math.Sqrt(float64(Dot32(v, v)))
+	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, false
+	}
+	return float32(1 / n), true
+}
+
 // Normalize scales v to unit L2 norm in place. It reports false, leaving v
 // unchanged, when v has zero (or non-finite) norm.
 func Normalize(v []float32) bool {
-	n := math.Sqrt(float64(Dot32(v, v)))
-	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+	inv, ok := unitScale(v)
+	if !ok {
 		return false
 	}
-	inv := float32(1 / n)
 	for i := range v {
 		v[i] *= inv
 	}
