@@ -55,6 +55,10 @@ var (
 	ErrCorrupt = storage.ErrCorrupt
 	// ErrNewerFormat means the file was written by a newer vecbolt.
 	ErrNewerFormat = storage.ErrNewerFormat
+	// ErrNotVecbolt means the path names something that is not a vecbolt
+	// database: an empty file, a file of other data, someone else's bbolt
+	// file, or not a regular file at all (a directory, a FIFO, a device).
+	ErrNotVecbolt = storage.ErrNotVecbolt
 	// ErrCollectionNotFound is returned for an unknown collection name.
 	ErrCollectionNotFound = storage.ErrCollectionNotFound
 	// ErrCollectionExists is returned when creating a collection twice.

@@ -411,17 +411,22 @@ func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error)
 	if total != info.TotalBytes || crc.Sum32() != info.Crc32C {
 		return "", nil, false, fmt.Errorf("%w: snapshot of collection %q fails its checksum", ErrCorrupt, c.name)
 	}
-	return info.Kind, faultReader{io.MultiReader(readers...)}, true, nil
+	return info.Kind, faultReader{r: io.MultiReader(readers...), base: mapBase(c.b.Tx())}, true, nil
 }
 
-// faultReader reads mmap-backed bytes and turns a memory fault into
-// ErrCorrupt. guard protects only the goroutine that runs the transaction;
-// a snapshot may be decoded on another one while the transaction reads
-// something else.
-type faultReader struct{ r io.Reader }
+// faultReader reads mmap-backed bytes and turns a memory fault in the
+// file's mapping, which starts at base, into ErrCorrupt. guard protects
+// only the goroutine that runs the transaction; a snapshot may be decoded
+// on another one while the transaction reads something else. base is taken
+// when the reader is made: the reader is only valid inside its
+// transaction, during which bbolt keeps the mapping where it is.
+type faultReader struct {
+	r    io.Reader
+	base uintptr
+}
 
 func (f faultReader) Read(p []byte) (n int, err error) {
-	err = guard(func() error {
+	err = guard(f.base, func() error {
 		var err error
 		n, err = f.r.Read(p)
 		return err
