@@ -139,7 +139,10 @@ type DB struct {
 	embErr  error
 }
 
-// Open opens the database file at path, creating it if needed.
+// Open opens the database file at path, creating it if nothing exists
+// there. An existing file that is not a vecbolt database (an empty file,
+// other data, a directory, a FIFO, a device) is refused with an error
+// wrapping ErrNotVecbolt and left as it is.
 func Open(path string, opts ...Option) (*DB, error) {
 	o := options{embedBatch: 64, snapshotMin: 2000, snapshotFrac: 0.2}
 	for _, opt := range opts {

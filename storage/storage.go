@@ -70,7 +70,10 @@ var (
 	ErrCorrupt = errors.New("storage: corrupt record")
 	// ErrNewerFormat means the file was written by a newer vecbolt.
 	ErrNewerFormat = errors.New("storage: file format is newer than this vecbolt supports")
-	// ErrNotVecbolt means the file is a bbolt database without vecbolt's header.
+	// ErrNotVecbolt means the path names something that is not a vecbolt
+	// database: an empty file, a file of other data, a bbolt database
+	// without vecbolt's header, or not a regular file at all (a directory,
+	// a FIFO, a device). Open creates a database only where nothing exists.
 	ErrNotVecbolt = errors.New("storage: not a vecbolt database file")
 	// ErrReadOnly is returned for writes through a read-only store.
 	ErrReadOnly = errors.New("storage: database opened read-only")
@@ -107,7 +110,9 @@ type Store struct {
 	readOnly bool
 }
 
-// Open opens or creates the database file at path and checks its header.
+// Open opens the database file at path and checks its header, or creates
+// it if nothing exists at path. It refuses (with ErrNotVecbolt) an existing
+// file that is empty or not a regular file.
 func Open(path string, opt Options) (*Store, error) {
 	timeout := opt.LockTimeout
 	switch {
@@ -139,6 +144,7 @@ func Open(path string, opt Options) (*Store, error) {
 			Timeout:      timeout,
 			ReadOnly:     opt.ReadOnly,
 			FreelistType: bolt.FreelistMapType,
+			OpenFile:     openRegular,
 		})
 		return err
 	})
@@ -148,6 +154,9 @@ func Open(path string, opt Options) (*Store, error) {
 		}
 		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+		}
+		if errors.Is(err, ErrNotVecbolt) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
