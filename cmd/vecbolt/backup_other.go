@@ -1,0 +1,12 @@
+//go:build !unix
+
+package main
+
+import "os"
+
+// openNoFollow is 0 where O_NOFOLLOW does not exist.
+const openNoFollow = 0
+
+// lockFile does nothing where flock does not exist: two backups to the same
+// OUT at once are then not detected.
+func lockFile(*os.File) error { return nil }
