@@ -112,6 +112,11 @@ func backup(d *db.DB, out string, force bool) (n int64, err error) {
 	if err := tmp.Sync(); err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
+	if !renameOpenFile {
+		if err := tmp.Close(); err != nil {
+			return 0, fmt.Errorf("backup: %w", err)
+		}
+	}
 	if force {
 		err = os.Rename(tmp.Name(), out)
 	} else {

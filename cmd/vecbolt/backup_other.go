@@ -4,6 +4,10 @@ package main
 
 import "os"
 
+// renameOpenFile is false where an open file cannot be renamed (Windows):
+// the temporary file is closed first.
+const renameOpenFile = false
+
 // openNoFollow is 0 where O_NOFOLLOW does not exist.
 const openNoFollow = 0
 

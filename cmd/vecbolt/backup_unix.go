@@ -8,6 +8,10 @@ import (
 	"syscall"
 )
 
+// renameOpenFile says the temporary file can be renamed while open, so the
+// lock is held until the copy is in place.
+const renameOpenFile = true
+
 // openNoFollow keeps a symlink planted at a backup's temporary path from
 // making the backup empty the file it points to.
 const openNoFollow = syscall.O_NOFOLLOW
