@@ -80,6 +80,10 @@ var (
 	ErrCorrupt = storage.ErrCorrupt
 	// ErrNewerFormat means the file was written by a newer vecbolt.
 	ErrNewerFormat = storage.ErrNewerFormat
+	// ErrNotVecbolt means the path names something that is not a vecbolt
+	// database: an empty file, a file of other data, someone else's bbolt
+	// file, or not a regular file at all (a directory, a FIFO, a device).
+	ErrNotVecbolt = storage.ErrNotVecbolt
 	// ErrCollectionNotFound is returned for an unknown collection name.
 	ErrCollectionNotFound = storage.ErrCollectionNotFound
 	// ErrCollectionExists is returned when creating a collection twice.
@@ -167,7 +171,10 @@ type DB struct {
 	embErr  error
 }
 
-// Open opens the database file at path, creating it if needed.
+// Open opens the database file at path, creating it if nothing exists
+// there. An existing file that is not a vecbolt database (an empty file,
+// other data, a directory, a FIFO, a device) is refused with an error
+// wrapping ErrNotVecbolt and left as it is.
 func Open(path string, opts ...Option) (*DB, error) {
 	o := options{embedBatch: 64, snapshotMin: 2000, snapshotFrac: 0.2}
 	for _, opt := range opts {

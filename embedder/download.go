@@ -28,6 +28,25 @@ const DefaultHubURL = "https://huggingface.co"
 // partSuffix marks a download in progress; it is resumed from its length.
 const partSuffix = ".part"
 
+// DefaultMaxDownloadSize bounds a file whose size the registry does not pin:
+// 2 GiB, the most an ONNX model can hold in one file (protobuf's limit on a
+// message; larger models keep their weights in separate external-data
+// files, each listed with its own size). Junk from a wrong or hostile server
+// fills at most this much disk before the download is refused; the digest
+// check then refuses anything smaller.
+const DefaultMaxDownloadSize = 2 << 30
+
+// DefaultStallTimeout is how long a download may go without receiving
+// stallMinBytes (or, before the transfer starts, without response headers)
+// before it fails.
+const DefaultStallTimeout = 30 * time.Second
+
+// stallMinBytes is the least a transfer must deliver per stall timeout. A
+// server that drips a byte now and then never goes silent, so counting
+// silence alone would let it hold a download forever; 16 KiB per 30 s
+// (about 0.5 KB/s) fails only such a server, not a slow link.
+const stallMinBytes = 16 << 10
+
 // ErrNotCached is returned in offline mode for a model whose files are not
 // (all) in the cache.
 var ErrNotCached = errors.New("embedder: model not in the cache")
@@ -65,6 +84,8 @@ type ModelCache struct {
 	progress io.Writer
 	quiet    bool              // WithProgress(nil): no progress even on a terminal
 	hashes   map[string]string // "model/path" -> hex digest supplied at run time
+	maxSize  int64             // bound on a file without a pinned size
+	stall    time.Duration     // see WithStallTimeout
 }
 
 // CacheOption configures a ModelCache.
@@ -88,7 +109,8 @@ func WithOffline(on bool) CacheOption {
 }
 
 // WithHTTPClient sets the HTTP client (default: one with a 30 s connect and
-// header timeout and no overall timeout, since models are large).
+// header timeout and no overall timeout, since models are large). The stall
+// timeout (WithStallTimeout) applies whatever the client.
 func WithHTTPClient(h *http.Client) CacheOption {
 	return func(c *ModelCache) { c.client = h }
 }
@@ -98,6 +120,26 @@ func WithHTTPClient(h *http.Client) CacheOption {
 // terminal.
 func WithProgress(w io.Writer) CacheOption {
 	return func(c *ModelCache) { c.progress, c.quiet = w, w == nil }
+}
+
+// WithMaxDownloadSize bounds the size of a downloaded file whose size the
+// registry does not pin (default DefaultMaxDownloadSize; a registry entry's
+// MaxSize bounds its file further). A server that announces more is refused
+// before anything is written; one that sends more without announcing it is
+// cut off at the bound and its partial file deleted. A pinned size
+// (RegistryFile.Size) bounds its file exactly instead.
+func WithMaxDownloadSize(n int64) CacheOption {
+	return func(c *ModelCache) { c.maxSize = n }
+}
+
+// WithStallTimeout sets how long a download may wait for its response
+// headers, and then for each further 16 KiB of data, before it fails with
+// an ErrDownload naming the URL (default DefaultStallTimeout). What arrived
+// is kept, so running again resumes it. The bound is per stretch of data,
+// not on the whole transfer: a large model on a slow but steady link takes
+// as long as it needs.
+func WithStallTimeout(d time.Duration) CacheOption {
+	return func(c *ModelCache) { c.stall = d }
 }
 
 // EnvModelSHA256 names the environment variable that supplies digests at
@@ -119,12 +161,19 @@ func WithFileSHA256(model, file, sha256Hex string) CacheOption {
 // NewModelCache returns a cache rooted at CacheDir() unless configured
 // otherwise. It creates nothing until a model is fetched.
 func NewModelCache(opts ...CacheOption) (*ModelCache, error) {
-	c := &ModelCache{baseURL: DefaultHubURL, hashes: map[string]string{}, fetching: map[string]*sync.Mutex{}}
+	c := &ModelCache{baseURL: DefaultHubURL, hashes: map[string]string{}, fetching: map[string]*sync.Mutex{},
+		maxSize: DefaultMaxDownloadSize, stall: DefaultStallTimeout}
 	if err := parseDigestList(os.Getenv(EnvModelSHA256), c.hashes); err != nil {
 		return nil, fmt.Errorf("embedder: $%s: %w", EnvModelSHA256, err)
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.maxSize <= 0 {
+		return nil, fmt.Errorf("embedder: WithMaxDownloadSize(%d) must be positive", c.maxSize)
+	}
+	if c.stall <= 0 {
+		return nil, fmt.Errorf("embedder: WithStallTimeout(%v) must be positive", c.stall)
 	}
 	if c.dir == "" {
 		d, err := CacheDir()
@@ -207,7 +256,7 @@ func (c *ModelCache) EnsureModel(ctx context.Context, m RegistryModel) (string, 
 				"supply the digest you trust with WithFileSHA256(%q, %q, HEX) or $%s=\"%s/%s=HEX\"",
 				ErrUnpinned, f.Path, m.Name, m.Name, f.Path, EnvModelSHA256, m.Name, f.Path)
 		}
-		if err := c.ensureFile(ctx, m, dir, f.Path, want); err != nil {
+		if err := c.ensureFile(ctx, m, dir, f, want); err != nil {
 			return "", err
 		}
 	}
@@ -217,8 +266,9 @@ func (c *ModelCache) EnsureModel(ctx context.Context, m RegistryModel) (string, 
 	return dir, nil
 }
 
-// ensureFile makes dir/rel exist with digest want.
-func (c *ModelCache) ensureFile(ctx context.Context, m RegistryModel, dir, rel, want string) error {
+// ensureFile makes dir/f.Path exist with digest want.
+func (c *ModelCache) ensureFile(ctx context.Context, m RegistryModel, dir string, f RegistryFile, want string) error {
+	rel := f.Path
 	dst := filepath.Join(dir, filepath.FromSlash(rel))
 	if got, err := fileSHA256(ctx, dst); err == nil {
 		if got == want {
@@ -245,25 +295,79 @@ func (c *ModelCache) ensureFile(ctx context.Context, m RegistryModel, dir, rel, 
 		rev = "main"
 	}
 	u := c.baseURL + "/" + path.Join(m.Repo, "resolve", rev, rel)
-	return c.download(ctx, u, dst, want, m.Name+"/"+rel)
+	limit, bound := c.fileBound(f)
+	return c.download(ctx, u, dst, want, m.Name+"/"+rel, f.Size, limit, bound)
+}
+
+// fileBound returns the most bytes f may hold, and how errors name that
+// bound: its pinned size, else the tighter of its registry bound and the
+// cache's limit.
+func (c *ModelCache) fileBound(f RegistryFile) (int64, string) {
+	switch {
+	case f.Size > 0:
+		return f.Size, fmt.Sprintf("its pinned size of %d bytes", f.Size)
+	case f.MaxSize > 0 && f.MaxSize < c.maxSize:
+		return f.MaxSize, fmt.Sprintf("the registry's bound of %d bytes for it", f.MaxSize)
+	default:
+		return c.maxSize, fmt.Sprintf("the download size limit of %d bytes", c.maxSize)
+	}
 }
 
 // download fetches u into dst+".part", resuming from its current length
 // with an HTTP Range request, verifies the digest over the whole file, and
 // renames it into place. On a digest mismatch the part file is deleted, so
 // nothing unverified ever sits at dst.
-func (c *ModelCache) download(ctx context.Context, u, dst, want, label string) error {
+//
+// size is the file's pinned length, 0 if unknown; limit is the most it may
+// hold (see fileBound), named by bound in errors. The file may not grow
+// past limit nor past the length the server announced, and the transfer
+// fails when it stalls (see WithStallTimeout).
+func (c *ModelCache) download(ctx context.Context, u, dst, want, label string, size, limit int64, bound string) (err error) {
 	part := dst + partSuffix
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("embedder: %w", err)
 	}
 	defer f.Close()
+	defer func() {
+		// An empty part file holds nothing to resume.
+		if st, serr := os.Stat(part); err != nil && serr == nil && st.Size() == 0 {
+			os.Remove(part)
+		}
+	}()
 	have, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return fmt.Errorf("embedder: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if have > limit {
+		// Longer than the file can be: not worth resuming.
+		if err := f.Truncate(0); err != nil {
+			return fmt.Errorf("embedder: %w", err)
+		}
+		have = 0
+	}
+	// The watchdog cancels the request when the server stalls; each
+	// stallMinBytes received (and the response headers) rearm it.
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(c.stall, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+	// stalled returns the error for a request the watchdog cancelled, nil
+	// for one that failed otherwise; got is what the part file holds.
+	stalled := func(headers bool, got int64) error {
+		if !errors.Is(context.Cause(reqCtx), errStalled) {
+			return nil
+		}
+		if !headers {
+			return fmt.Errorf("%w: %s: no response within %v (stall timeout)", ErrDownload, u, c.stall)
+		}
+		kept := ""
+		if got > 0 {
+			kept = fmt.Sprintf("; kept %d bytes, run again to resume", got)
+		}
+		return fmt.Errorf("%w: %s: fewer than %d bytes arrived in %v (stall timeout)%s", ErrDownload, u, stallMinBytes, c.stall, kept)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrDownload, u, err)
 	}
@@ -272,9 +376,13 @@ func (c *ModelCache) download(ctx context.Context, u, dst, want, label string) e
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
+		if serr := stalled(false, have); serr != nil {
+			return serr
+		}
 		return fmt.Errorf("%w: %s: %v", ErrDownload, u, err)
 	}
 	defer resp.Body.Close()
+	watchdog.Reset(c.stall)
 	total := int64(-1)
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && have > 0:
@@ -289,29 +397,52 @@ func (c *ModelCache) download(ctx context.Context, u, dst, want, label string) e
 		total = have
 	case resp.StatusCode == http.StatusOK:
 		// No resume (fresh download, or the server ignores Range).
+		have = 0
+		total = resp.ContentLength
+	default:
+		return fmt.Errorf("%w: GET %s: %s", ErrDownload, u, resp.Status)
+	}
+	// Refused before a byte is written (a 200 has not yet emptied the part
+	// file, whose bytes may still be right).
+	if total > limit {
+		return fmt.Errorf("%w: %s: the server announces %d bytes, more than %s", ErrDownload, u, total, bound)
+	}
+	if size > 0 && total >= 0 && total != size {
+		return fmt.Errorf("%w: %s: the server announces %d bytes, but %s is %d bytes long", ErrDownload, u, total, label, size)
+	}
+	if resp.StatusCode == http.StatusOK {
 		if err := f.Truncate(0); err != nil {
 			return fmt.Errorf("embedder: %w", err)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("embedder: %w", err)
 		}
-		have = 0
-		total = resp.ContentLength
-	default:
-		return fmt.Errorf("%w: GET %s: %s", ErrDownload, u, resp.Status)
 	}
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+		room := limit - have
+		if total >= 0 {
+			room = min(room, total-have)
+		}
 		pw := newProgress(c.progress, label, have, total)
-		_, err = io.Copy(io.MultiWriter(f, pw), resp.Body)
+		body := &stallReader{r: resp.Body, watchdog: watchdog, stall: c.stall}
+		_, err = io.Copy(&boundedWriter{w: io.MultiWriter(f, pw), room: room}, body)
 		pw.done(err)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		switch {
+		case errors.Is(err, errTooLong):
+			f.Close()
+			os.Remove(part)
+			return fmt.Errorf("%w: %s sent more than %s; deleted the %d bytes received", ErrDownload, u, bound, have+pw.n)
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			if serr := stalled(true, have+pw.n); serr != nil {
+				return serr
 			}
 			// Keep what arrived: the next attempt resumes from it.
 			return fmt.Errorf("%w: %s interrupted after %d bytes (run again to resume): %v", ErrDownload, u, have+pw.n, err)
 		}
 	}
+	watchdog.Stop()
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("embedder: %w", err)
 	}
@@ -334,6 +465,51 @@ func (c *ModelCache) download(ctx context.Context, u, dst, want, label string) e
 		return fmt.Errorf("embedder: %w", err)
 	}
 	return syncDir(filepath.Dir(dst))
+}
+
+var (
+	errStalled = errors.New("download stalled")
+	errTooLong = errors.New("more data than the file may hold")
+)
+
+// stallReader rearms the download's watchdog each time stallMinBytes more
+// have arrived.
+type stallReader struct {
+	r        io.Reader
+	watchdog *time.Timer
+	stall    time.Duration
+	since    int // bytes since the watchdog was last rearmed
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.since += n
+	if s.since >= stallMinBytes {
+		s.watchdog.Reset(s.stall)
+		s.since = 0
+	}
+	return n, err
+}
+
+// boundedWriter passes at most room bytes to w and fails with errTooLong
+// on more, so that nothing past the bound reaches the disk.
+type boundedWriter struct {
+	w    io.Writer
+	room int64
+}
+
+func (b *boundedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > b.room {
+		n, err := b.w.Write(p[:b.room])
+		b.room -= int64(n)
+		if err == nil {
+			err = errTooLong
+		}
+		return n, err
+	}
+	n, err := b.w.Write(p)
+	b.room -= int64(n)
+	return n, err
 }
 
 // parseContentRange parses "bytes START-END/SIZE" (SIZE may be "*").

@@ -19,6 +19,16 @@ type RegistryFile struct {
 	// supplies the digest (WithFileSHA256): vecbolt never trusts an
 	// unverified download. $VECBOLT_MODEL_SHA256 supplies it too.
 	SHA256 string
+	// Size is the file's length in bytes, or 0 when it is not pinned. A
+	// download whose server announces another length is refused before
+	// anything is written, and one that sends more is cut off there; an
+	// unpinned size is bounded by MaxSize instead.
+	Size int64
+	// MaxSize bounds the file's length when Size is not pinned, 0 for no
+	// bound of its own; the cache's WithMaxDownloadSize applies as well. It
+	// need not be exact, only safe: it limits how much a wrong or hostile
+	// server can write to disk before the digest check refuses the file.
+	MaxSize int64
 }
 
 // RegistryModel describes a named model that vecbolt can download.
@@ -69,6 +79,9 @@ func (m RegistryModel) validate() error {
 		if !safeRelPath(f.Path) || f.Path == ConfigFileName {
 			return fmt.Errorf("embedder: model %s: file path %q must be relative, inside the model directory, and not %s", m.Name, f.Path, ConfigFileName)
 		}
+		if f.Size < 0 || f.MaxSize < 0 || (f.MaxSize > 0 && f.Size > f.MaxSize) {
+			return fmt.Errorf("embedder: model %s: %s: size %d or bound %d is negative, or the size exceeds the bound", m.Name, f.Path, f.Size, f.MaxSize)
+		}
 		if f.SHA256 != "" && !sha256RE.MatchString(f.SHA256) {
 			return fmt.Errorf("embedder: model %s: %s: SHA-256 %q is not 64 lowercase hex digits", m.Name, f.Path, f.SHA256)
 		}
@@ -105,14 +118,26 @@ const bgeQueryPrefix = "Represent this sentence for searching relevant passages:
 // No SHA-256 is pinned yet: the build machines cannot reach the hub to
 // compute them, and vecbolt does not pin digests it has not verified. Until
 // they are pinned, fetching one of these requires the digest of each file at
-// run time: WithFileSHA256, or $VECBOLT_MODEL_SHA256 for the CLI.
+// run time: WithFileSHA256, or $VECBOLT_MODEL_SHA256 for the CLI. Exact
+// sizes are not pinned either, for the same reason; each file has a safe
+// bound instead (MaxSize), so that a wrong server cannot fill the disk.
 func registry() []RegistryModel {
+	// Bounds, about twice the largest file they admit: these models have
+	// at most 33.4 M parameters, 134 MB as float32 in one ONNX file; their
+	// WordPiece tokenizer.json files (30,522 tokens) are under 1 MB.
+	const (
+		maxModelFile     = 256 << 20
+		maxTokenizerFile = 16 << 20
+	)
 	st := func(name, repo string, cfg ModelConfig) RegistryModel {
 		cfg.Name = name
 		cfg.Model = "onnx/model.onnx"
 		return RegistryModel{
 			Name: name, Repo: repo, Revision: "main", Dim: 384, Config: cfg,
-			Files: []RegistryFile{{Path: "onnx/model.onnx"}, {Path: "tokenizer.json"}},
+			Files: []RegistryFile{
+				{Path: "onnx/model.onnx", MaxSize: maxModelFile},
+				{Path: "tokenizer.json", MaxSize: maxTokenizerFile},
+			},
 		}
 	}
 	return []RegistryModel{

@@ -44,6 +44,13 @@ func TestRegistryEntries(t *testing.T) {
 			if !paths["tokenizer.json"] || !paths[c.Model] {
 				t.Fatalf("files %v lack tokenizer.json or %s", m.Files, c.Model)
 			}
+			// Without pinned sizes, every file has a bound, so that a
+			// wrong server cannot fill the disk (issue #12).
+			for _, f := range m.Files {
+				if f.Size == 0 && (f.MaxSize <= 0 || f.MaxSize > DefaultMaxDownloadSize) {
+					t.Errorf("%s: no size and no bound tighter than the default (%d)", f.Path, f.MaxSize)
+				}
+			}
 		})
 	}
 	// Callers get copies: changing one does not change the registry.
@@ -71,6 +78,9 @@ func TestRegistryValidate(t *testing.T) {
 		{"overwrites config", func(m *RegistryModel) { m.Files = []RegistryFile{{Path: ConfigFileName}} }, ConfigFileName},
 		{"bad digest", func(m *RegistryModel) { m.Files = []RegistryFile{{Path: "a", SHA256: "ABC"}} }, "SHA-256"},
 		{"bad config", func(m *RegistryModel) { m.Config.MaxSeqLength = 0 }, "max_seq_length"},
+		{"negative size", func(m *RegistryModel) { m.Files = []RegistryFile{{Path: "a", Size: -1}} }, "size -1"},
+		{"negative bound", func(m *RegistryModel) { m.Files = []RegistryFile{{Path: "a", MaxSize: -1}} }, "bound -1"},
+		{"size over its bound", func(m *RegistryModel) { m.Files = []RegistryFile{{Path: "a", Size: 10, MaxSize: 5}} }, "exceeds the bound"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

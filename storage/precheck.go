@@ -2,9 +2,11 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -50,21 +52,53 @@ func parseBoltMeta(b []byte) (boltMeta, bool) {
 	return boltMeta{pageSize: le.Uint32(m[8:12]), pgid: le.Uint64(m[40:48]), txid: le.Uint64(m[48:56])}, true
 }
 
-// precheck returns an error wrapping ErrCorrupt for a file bbolt must not
-// map. A missing or empty file passes: bbolt creates it.
+// precheck returns an error for a path bbolt must not open or map. Only a
+// path where nothing exists passes without a file: bbolt creates the
+// database there.
+//
+//   - Anything but a regular file (after symlinks) wraps ErrNotVecbolt. A
+//     FIFO in particular must be refused before it is opened: opening one
+//     for reading blocks until a writer appears, which may be never.
+//   - An empty file wraps ErrNotVecbolt. bbolt would initialize it (or, read
+//     only, fail with "bad file descriptor" trying to), but an existing file
+//     that is not a database is not vecbolt's to take over; the user may
+//     have named the wrong file.
+//   - A file without a bbolt meta page wraps ErrNotVecbolt if neither
+//     possible meta page even has bbolt's magic number (it is some other
+//     data), and ErrCorrupt if one has but fails its checksum.
+//   - A file shorter than its newest valid meta page claims wraps
+//     ErrCorrupt.
 func precheck(path string) error {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("storage: open %s: %w", path, err)
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := regular(path, st); err != nil {
+		return err
+	}
+	// O_NONBLOCK, and the check of what was opened, keep a FIFO put in the
+	// file's place since the Stat from blocking the open.
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
 	}
 	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := regular(path, st); err != nil {
+		return err
+	}
+	if st.Size() == 0 {
+		return fmt.Errorf("%w: %s is an empty file; vecbolt creates a database only where no file exists (remove it to start a new database there)", ErrNotVecbolt, path)
+	}
 	first := make([]byte, boltPageHeader+boltMetaSize)
 	if n, err := io.ReadFull(f, first); err != nil {
-		if n == 0 {
-			return nil // empty: bbolt initializes it
+		if !hasMagic(first[:n]) {
+			return fmt.Errorf("%w: %s (%d bytes) does not start with a bbolt meta page", ErrNotVecbolt, path, n)
 		}
 		return fmt.Errorf("%w: %s is too short (%d bytes) to be a database", ErrCorrupt, path, n)
 	}
@@ -75,14 +109,19 @@ func precheck(path string) error {
 	if ok {
 		sizes = []int64{int64(best.pageSize)}
 	}
+	magic := hasMagic(first)
 	for _, ps := range sizes {
 		second := make([]byte, boltPageHeader+boltMetaSize)
 		if _, err := f.ReadAt(second, ps); err != nil {
 			continue
 		}
+		magic = magic || hasMagic(second)
 		if m, ok2 := parseBoltMeta(second); ok2 && (!ok || m.txid > best.txid) {
 			best, ok = m, true
 		}
+	}
+	if !ok && !magic {
+		return fmt.Errorf("%w: %s is not a bbolt file (no meta page has bbolt's magic number)", ErrNotVecbolt, path)
 	}
 	if !ok {
 		return fmt.Errorf("%w: %s has no valid bbolt meta page", ErrCorrupt, path)
@@ -92,7 +131,7 @@ func precheck(path string) error {
 	}
 	// The size is read after the meta pages: a writer in another process
 	// grows the file before it commits a meta page that needs the growth.
-	st, err := f.Stat()
+	st, err = f.Stat()
 	if err != nil {
 		return fmt.Errorf("storage: stat %s: %w", path, err)
 	}
@@ -101,4 +140,51 @@ func precheck(path string) error {
 		return fmt.Errorf("%w: %s is truncated: %d bytes, its pages need %d", ErrCorrupt, path, size, need)
 	}
 	return nil
+}
+
+// hasMagic reports whether page starts like a bbolt meta page.
+func hasMagic(page []byte) bool {
+	return len(page) >= boltPageHeader+4 && binary.LittleEndian.Uint32(page[boltPageHeader:]) == boltMagic
+}
+
+// regular returns an error wrapping ErrNotVecbolt unless st is a regular
+// file's.
+func regular(path string, st fs.FileInfo) error {
+	m := st.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := fmt.Sprintf("not a regular file (mode %v)", m)
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("%w: %s is %s; a database must be a regular file", ErrNotVecbolt, path, what)
+}
+
+// openRegular is bbolt's OpenFile: it refuses anything but a regular file,
+// checked on what it opened, so that a path replaced since precheck still
+// cannot make bbolt block on a FIFO or map a device.
+func openRegular(name string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(name, flag|openNonblock, perm)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = regular(name, st)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

@@ -46,13 +46,20 @@
 //     meet the damaged pages succeed; they leave those pages as they are,
 //     and vecbolt check keeps reporting them. Snapshot and Pending report
 //     damage to their own pages themselves, as the cache it is.
+//   - A panic inside a transaction is reported as ErrCorrupt only when it
+//     comes from the file: raised in bbolt's code, which panics on damaged
+//     pages, or a memory fault at an address in the file's mapping. Any
+//     other panic, such as a nil-map write in a View or Update callback, is
+//     a bug and is raised again with its value and stack (see fileFault).
 package storage
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -76,7 +83,10 @@ var (
 	ErrCorrupt = errors.New("storage: corrupt record")
 	// ErrNewerFormat means the file was written by a newer vecbolt.
 	ErrNewerFormat = errors.New("storage: file format is newer than this vecbolt supports")
-	// ErrNotVecbolt means the file is a bbolt database without vecbolt's header.
+	// ErrNotVecbolt means the path names something that is not a vecbolt
+	// database: an empty file, a file of other data, a bbolt database
+	// without vecbolt's header, or not a regular file at all (a directory,
+	// a FIFO, a device). Open creates a database only where nothing exists.
 	ErrNotVecbolt = errors.New("storage: not a vecbolt database file")
 	// ErrReadOnly is returned for writes through a read-only store.
 	ErrReadOnly = errors.New("storage: database opened read-only")
@@ -116,7 +126,9 @@ type Store struct {
 	damage atomic.Pointer[error]
 }
 
-// Open opens or creates the database file at path and checks its header.
+// Open opens the database file at path and checks its header, or creates
+// it if nothing exists at path. It refuses (with ErrNotVecbolt) an existing
+// file that is empty or not a regular file.
 func Open(path string, opt Options) (*Store, error) {
 	timeout := opt.LockTimeout
 	switch {
@@ -142,12 +154,13 @@ func Open(path string, opt Options) (*Store, error) {
 	// The freelist is synced (bbolt's default): without it bbolt walks every
 	// page of the file on open, which costs seconds on large files.
 	var db *bolt.DB
-	err := guard(func() error {
+	err := guard(0, func() error {
 		var err error
 		db, err = bolt.Open(path, mode, &bolt.Options{
 			Timeout:      timeout,
 			ReadOnly:     opt.ReadOnly,
 			FreelistType: bolt.FreelistMapType,
+			OpenFile:     openRegular,
 		})
 		return err
 	})
@@ -158,12 +171,15 @@ func Open(path string, opt Options) (*Store, error) {
 		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
 		}
+		if errors.Is(err, ErrNotVecbolt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, readOnly: opt.ReadOnly}
 	// init reads the first pages of the file's tree, which may be damaged
 	// where the meta pages were not.
-	if err := guard(s.init); err != nil {
+	if err := guard(0, s.init); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -198,7 +214,7 @@ func (s *Store) init() error {
 		return h.FormatVersion, nil
 	}
 	var version uint32
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		version, err = check(tx)
 		return err
@@ -211,7 +227,7 @@ func (s *Store) init() error {
 	if s.readOnly {
 		return fmt.Errorf("%w: %s is empty", ErrNotVecbolt, s.path)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		version, err := check(tx)
 		if err != nil || version == FormatVersion {
 			return err
@@ -300,14 +316,19 @@ func (s *Store) Size() (int64, error) {
 }
 
 // View runs fn in a read-only transaction.
+//
+// A panic inside fn that comes from the file (see fileFault) is returned
+// as an error wrapping ErrCorrupt; any other panic, a bug in fn, is raised
+// again after the transaction is released.
 func (s *Store) View(fn func(*Tx) error) error {
-	return s.run(fn, s.db.View)
+	return s.run(fn, s.view)
 }
 
 // Update runs fn in a read-write transaction and commits it durably if fn
-// returns nil. Nothing of a failed fn is written. Once the store has met
-// damage to the file's page structure, Update refuses to run (see
-// ErrCorrupt in the package doc).
+// returns nil. Nothing of a failed fn is written. Panics are treated as in
+// View, and roll the transaction back. Once the store has met damage to the
+// file's page structure, Update refuses to run (see ErrCorrupt in the
+// package doc).
 func (s *Store) Update(fn func(*Tx) error) error {
 	if s.readOnly {
 		return ErrReadOnly
@@ -315,7 +336,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 	if err := s.damage.Load(); err != nil {
 		return fmt.Errorf("%w: writes are refused: this handle met damage to the file's page structure (%v); run vecbolt check", ErrCorrupt, *err)
 	}
-	return s.run(fn, s.db.Update)
+	return s.run(fn, s.update)
 }
 
 // run runs fn in a transaction under guard, and records damage to the
@@ -323,7 +344,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 // fault or assertion inside bbolt.
 func (s *Store) run(fn func(*Tx) error, txn func(func(*bolt.Tx) error) error) error {
 	var fnErr error
-	err := guard(func() error {
+	err := guard(0, func() error {
 		return txn(func(tx *bolt.Tx) error {
 			fnErr = fn(&Tx{tx: tx})
 			return fnErr
@@ -335,23 +356,184 @@ func (s *Store) run(fn func(*Tx) error, txn func(func(*bolt.Tx) error) error) er
 	return err
 }
 
-// guard turns a panic or memory fault inside bbolt into ErrCorrupt.
+// view and update run fn in a bbolt transaction with recoverFault deferred
+// inside it, where the mapping fn reads is known. The caller provides the
+// outer guard, which sets SetPanicOnFault and catches what happens outside
+// fn (bbolt's commit, which may remap the file), where only the frame rule
+// applies.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return s.db.View(func(tx *bolt.Tx) (err error) {
+		defer recoverFault(mapBase(tx), &err)
+		return fn(tx)
+	})
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) (err error) {
+		defer recoverFault(mapBase(tx), &err)
+		return fn(tx)
+	})
+}
+
+// guard runs fn with memory faults made recoverable and turns a panic that
+// comes from the file into an error wrapping ErrCorrupt. Any other panic is
+// raised again with its original value, from the frame that recovered it, so
+// that the traceback still shows where it started.
 //
 // bbolt trusts the page structure it reads through mmap: a damaged page can
-// make it panic on an internal assertion or read outside the mapping. Both
-// mean the file is damaged, and a database must report that rather than
-// take the program down. SetPanicOnFault turns a fault into a recoverable
-// panic for this goroutine only, for the duration of the call; bbolt's own
-// deferred rollback releases the transaction when the panic unwinds it.
-func guard(fn func() error) (err error) {
+// make it panic on an internal assertion or index, or read outside the
+// mapping (SIGSEGV) or past the end of the file (SIGBUS). Those mean the file
+// is damaged, and a database must report that rather than take the program
+// down. SetPanicOnFault turns such a fault into a recoverable panic for this
+// goroutine only, for the duration of the call; bbolt's own deferred
+// rollback releases the transaction when the panic unwinds it.
+//
+// base is the address of bbolt's mapping of the file, or 0 where it is not
+// known (see fileFault for how panics are told apart).
+func guard(base uintptr, fn func() error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: the file's structure is damaged (%v)", ErrCorrupt, r)
+		if p := recover(); p != nil {
+			err = fault(p, base)
 		}
 	}()
 	return fn()
+}
+
+// recoverFault is deferred inside every transaction callback. It sets
+// *err for a panic that comes from the file (base is the address of the
+// file's mapping) and re-panics on anything else; bbolt then rolls the
+// transaction back.
+func recoverFault(base uintptr, err *error) {
+	if p := recover(); p != nil {
+		*err = fault(p, base)
+	}
+}
+
+// mapBase returns the address of the file's mapping. It is read when a
+// callback starts, because reading it touches the mapping's first byte,
+// which faults once the file is gone. The mapping stays where it is for
+// the whole callback: bbolt remaps the file only to grow it, while a write
+// transaction commits.
+func mapBase(tx *bolt.Tx) uintptr { return tx.DB().Info().Data }
+
+// fault returns the error for a recovered panic value p that came from the
+// file, and re-panics with p otherwise. It must be called directly by the
+// deferred function that recovered p, whose stack still holds the frames
+// of the panic.
+func fault(p any, base uintptr) error {
+	where, ok := fileFault(p, base)
+	if !ok {
+		panic(p)
+	}
+	return fmt.Errorf("%w: the file's structure is damaged (%v, in %s)", ErrCorrupt, p, where)
+}
+
+// mapSpan is how far past the start of bbolt's mapping a pointer computed
+// from the file can reach: bbolt types the mapping as an array of
+// maxMapSize bytes (256 TiB on 64-bit platforms, 2 GiB on 32-bit ones) that
+// it indexes with page numbers read from the file, and a leaf element's
+// 32-bit offset and lengths can carry a value slice up to 12 GiB past its
+// page.
+const (
+	ptrIs64 = uint64(^uintptr(0) >> 63)
+	mapSpan = ptrIs64*(1<<48-1) + (1-ptrIs64)*(1<<31-1) + 1<<34
+)
+
+// bboltPkg is the import path of bbolt; its internal packages share it as a
+// prefix.
+const bboltPkg = "go.etcd.io/bbolt"
+
+// fileFault reports whether p, a panic value recovered by a deferred
+// function that called fault, came from the file, and names the frame that
+// decided it. The rule:
+//
+//   - The panic was raised by bbolt's code: the innermost frame of the
+//     panicking stack that is neither the runtime nor the standard library
+//     is in package go.etcd.io/bbolt (or one of its internal packages).
+//     bbolt panics only on what it reads from the file (its page assertions,
+//     an index computed from a damaged page, a damaged pointer); the
+//     standard library is skipped because bbolt reaches the mapping through
+//     it too (bytes.Compare on keys, sort.Search in a page).
+//   - Or the panic is a memory fault (a runtime.Error with an address, which
+//     SetPanicOnFault gives for any fault but a nil dereference) at an
+//     address in the span bbolt's pointers into the mapping can reach
+//     (mapSpan from base): a value slice handed to our decoders or the
+//     caller's callback aliases the mapping, and reading a damaged one faults
+//     there, in whatever code reads it.
+//
+// Everything else is a bug and must surface as one: a nil-map write, an
+// explicit panic, a nil dereference (whose address is near 0), an index out
+// of range in vecbolt's own decoders (which check every length and are
+// fuzzed, so such a panic means the check is wrong, not the file). The
+// callback runs below bbolt's frames, which is why only the innermost frame
+// counts. One limit: bbolt also asserts on misuse of its API (a transaction
+// used after it closed), which this rule reports as damage; storage never
+// hands out a transaction beyond its callback.
+func fileFault(p any, base uintptr) (where string, ok bool) {
+	where = panicFrame()
+	if pkg := pkgPath(where); pkg == bboltPkg || strings.HasPrefix(pkg, bboltPkg+"/") {
+		return where, true
+	}
+	if f, isFault := p.(interface {
+		runtime.Error
+		Addr() uintptr
+	}); isFault && base != 0 {
+		if a := f.Addr(); a >= base && uint64(a-base) < mapSpan {
+			return fmt.Sprintf("%s, address %#x in the file's mapping at %#x", where, a, base), true
+		}
+	}
+	return where, false
+}
+
+// panicFrame returns the function name of the innermost frame of the
+// panicking stack outside the runtime and the standard library ("" if
+// none). Called below a deferred function, the stack reads: this function,
+// fileFault, fault, the deferred function, runtime.gopanic, the runtime's
+// panic helpers (sigpanic, panicmem, panicBounds, mapassign...), then the
+// code that panicked.
+func panicFrame() string {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case !panicking:
+			panicking = f.Function == "runtime.gopanic"
+		case !isStd(f.Function):
+			return f.Function
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+// pkgPath returns the import path of a function name as runtime.Frame
+// spells it ("go.etcd.io/bbolt.(*Cursor).search" -> "go.etcd.io/bbolt").
+func pkgPath(fn string) string {
+	if i := strings.IndexByte(fn, '['); i >= 0 {
+		fn = fn[:i] // type arguments may contain paths
+	}
+	slash := strings.LastIndexByte(fn, '/') + 1
+	if dot := strings.IndexByte(fn[slash:], '.'); dot >= 0 {
+		return fn[:slash+dot]
+	}
+	return fn
+}
+
+// isStd reports whether a function belongs to the runtime or the standard
+// library, whose import paths have no dot in their first element. A module
+// named without a dot ("myapp") is taken for the standard library too,
+// which is harmless here: a caller's callback always runs below storage's
+// own frames (View and Update wrap it), so skipping the caller's frames
+// lands on storage's, never on bbolt's.
+func isStd(fn string) bool {
+	path := pkgPath(fn)
+	first, _, _ := strings.Cut(path, "/")
+	return path != "main" && !strings.Contains(first, ".")
 }
 
 // marshal is deterministic so that equal records produce equal bytes (map

@@ -341,7 +341,7 @@ func (c *CollectionTx) ForEachID(fn func(id []byte, label uint64) error) error {
 // itself, so that the caller can fall back to the documents within the same
 // transaction.
 func (c *CollectionTx) Pending() (labels []uint64, err error) {
-	err = guard(func() error {
+	err = guard(mapBase(c.b.Tx()), func() error {
 		var err error
 		labels, err = c.pending()
 		return err
@@ -408,7 +408,7 @@ func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) err
 // caller can go on to rebuild the index from the documents in the same
 // transaction.
 func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error) {
-	err = guard(func() error {
+	err = guard(mapBase(c.b.Tx()), func() error {
 		var err error
 		kind, r, ok, err = c.snapshot()
 		return err
@@ -444,17 +444,22 @@ func (c *CollectionTx) snapshot() (kind string, r io.Reader, ok bool, err error)
 	if total != info.TotalBytes || crc.Sum32() != info.Crc32C {
 		return "", nil, false, fmt.Errorf("%w: the chunks fail their checksum", ErrCorrupt)
 	}
-	return info.Kind, faultReader{io.MultiReader(readers...)}, true, nil
+	return info.Kind, faultReader{r: io.MultiReader(readers...), base: mapBase(c.b.Tx())}, true, nil
 }
 
-// faultReader reads mmap-backed bytes and turns a memory fault into
-// ErrCorrupt. guard protects only the goroutine that runs the transaction;
-// a snapshot may be decoded on another one while the transaction reads
-// something else.
-type faultReader struct{ r io.Reader }
+// faultReader reads mmap-backed bytes and turns a memory fault in the
+// file's mapping, which starts at base, into ErrCorrupt. guard protects
+// only the goroutine that runs the transaction; a snapshot may be decoded
+// on another one while the transaction reads something else. base is taken
+// when the reader is made: the reader is only valid inside its
+// transaction, during which bbolt keeps the mapping where it is.
+type faultReader struct {
+	r    io.Reader
+	base uintptr
+}
 
 func (f faultReader) Read(p []byte) (n int, err error) {
-	err = guard(func() error {
+	err = guard(f.base, func() error {
 		var err error
 		n, err = f.r.Read(p)
 		return err

@@ -20,8 +20,11 @@ func backupCommand() *command {
 		summary: "write a consistent copy of a database file",
 		help: `Copies the database to OUT as of one moment (bbolt's hot backup inside a
 read transaction), so the copy is consistent even if writes happen in the
-meantime. The copy is written to a temporary file next to OUT, synced, and
-renamed into place; an existing OUT is refused unless --force is given.
+meantime. The copy is written to OUT.vecbolt-backup-tmp next to OUT, synced,
+and renamed into place; an existing OUT is refused unless --force is given.
+A backup that was killed leaves that temporary file behind; the next backup
+to the same OUT replaces it (or delete it by hand). Two backups to the same
+OUT at once are refused.
 
 Flags:
   --db FILE            database file
@@ -73,19 +76,31 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
+// backupTmpSuffix names the temporary file of a backup to OUT: a fixed
+// name next to OUT (the same directory, so that the rename into place is
+// atomic), so that the next backup to OUT finds what a killed one left and
+// replaces it instead of leaving files the size of the database behind.
+const backupTmpSuffix = ".vecbolt-backup-tmp"
+
+// errBackupBusy means another backup to the same OUT holds its temporary
+// file.
+var errBackupBusy = errors.New("another backup to the same output is in progress")
+
 // backup writes a consistent copy of d to out and returns its size. It is
 // safe while other goroutines write to d: the copy is one read
 // transaction's view of the file. A cancelled ctx stops the copy (and
 // removes the temporary file).
 func backup(ctx context.Context, d *db.DB, out string, force bool) (n int64, err error) {
 	dir := filepath.Dir(out)
-	tmp, err := os.CreateTemp(dir, filepath.Base(out)+".tmp-*")
+	tmp, err := openBackupTmp(out + backupTmpSuffix)
 	if err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
+	// Closing releases the lock, after the rename (or the removal on
+	// failure), so no other backup can take the file in between.
+	defer tmp.Close()
 	defer func() {
 		if err != nil {
-			tmp.Close()
 			os.Remove(tmp.Name())
 		}
 	}()
@@ -103,8 +118,10 @@ func backup(ctx context.Context, d *db.DB, out string, force bool) (n int64, err
 	if err := tmp.Sync(); err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("backup: %w", err)
+	if !renameOpenFile {
+		if err := tmp.Close(); err != nil {
+			return 0, fmt.Errorf("backup: %w", err)
+		}
 	}
 	if force {
 		err = os.Rename(tmp.Name(), out)
@@ -142,4 +159,46 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.w.Write(p)
+}
+
+// openBackupTmp opens the temporary file at path, locked against another
+// backup to the same output, and empties it: whatever is there was left by
+// a backup that was killed (a running one holds the lock).
+//
+// The lock is taken on the open file, and the path is then checked to
+// still name that file: a backup that finishes renames its file to OUT
+// and only then releases the lock, so a file locked after that is OUT
+// itself and must not be emptied; it is opened again.
+func openBackupTmp(path string) (*os.File, error) {
+	for range 10 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|openNoFollow, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if err := lockFile(f); err != nil {
+			f.Close()
+			if errors.Is(err, errBackupBusy) {
+				return nil, fmt.Errorf("%w (%s is locked)", errBackupBusy, path)
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Lstat(path)
+		if err := errors.Join(err1, err2); err == nil && os.SameFile(held, now) {
+			if !held.Mode().IsRegular() {
+				f.Close()
+				return nil, fmt.Errorf("%s is not a regular file; remove it", path)
+			}
+			if err := f.Truncate(0); err != nil {
+				f.Close()
+				return nil, err
+			}
+			return f, nil
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f.Close()
+			return nil, err
+		}
+		f.Close()
+	}
+	return nil, fmt.Errorf("%w (%s keeps changing)", errBackupBusy, path)
 }
