@@ -24,6 +24,9 @@
 //     serialized; searches run concurrently with them and with each other.
 //   - A search never loses results to its filter or to concurrent deletes:
 //     it returns min(K, matching documents) results.
+//   - A write's memory is bounded by its batch: Insert and Upsert refuse a
+//     call of more than MaxBatchBytes, and hold about three times the
+//     batch's bytes at their peak (see MaxBatchBytes).
 //
 // Scores are similarities, higher is closer: the cosine similarity for
 // Cosine, the dot product for Dot, and the negated Euclidean distance for L2.
