@@ -62,7 +62,7 @@ func TestCheckBatchBytes(t *testing.T) {
 		{"two halves of text", []prepared{{rec: rec(big, nil), embed: true}, {rec: rec(big[:len(big)-100], nil), embed: true}}, 4, true},
 		{"two halves and their vectors", []prepared{{rec: rec(big, nil), embed: true}, {rec: rec(big, nil), embed: true}}, 4, false},
 		// Many small documents to embed: the vectors are most of the bytes.
-		{"embedded vectors count", manyEmbedded(MaxBatchBytes/(4*4096)+1), 4096, false},
+		{"embedded vectors count", manyEmbedded(MaxBatchBytes/(4*4096) + 1), 4096, false},
 		{"given vectors count", []prepared{{rec: rec("", make([]float32, MaxBatchBytes/4))}}, MaxBatchBytes / 4, false},
 	}
 	for _, tc := range cases {
