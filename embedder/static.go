@@ -432,43 +432,47 @@ func (s *Static) embedInto(text string, dst []float32) error {
 		b := make([]int32, 0, 64)
 		bp = &b
 	}
-	ids := s.tok.AppendIDs((*bp)[:0], text)
-	defer func() {
-		*bp = ids[:0]
-		s.bufs.Put(bp)
-	}()
-	if s.maxTokens > 0 && len(ids) > s.maxTokens {
-		ids = ids[:s.maxTokens]
-	}
 	clear(dst)
 	dim := s.dim
 	dst = dst[:dim]
-	n := 0
+	n, seen := 0, 0
 	vocab := int32(len(s.emb) / dim)
 	if s.mapping != nil {
 		vocab = int32(len(s.mapping))
 	}
-	for _, id := range ids {
-		if (s.hasUnk && id == s.unk) || id < 0 || id >= vocab {
-			continue
+	// The ids come in runs (Tokenizer.EachIDs), so a long text costs no
+	// memory per token.
+	*bp = s.tok.EachIDs(text, *bp, func(ids []int32) {
+		if s.maxTokens > 0 {
+			if seen >= s.maxTokens {
+				return
+			}
+			ids = ids[:min(len(ids), s.maxTokens-seen)]
 		}
-		row := int(id)
-		if s.mapping != nil {
-			row = int(s.mapping[id])
+		seen += len(ids)
+		for _, id := range ids {
+			if (s.hasUnk && id == s.unk) || id < 0 || id >= vocab {
+				continue
+			}
+			row := int(id)
+			if s.mapping != nil {
+				row = int(s.mapping[id])
+			}
+			w := float32(1)
+			if s.weights != nil {
+				w = s.weights[id]
+			}
+			n++
+			if w == 0 {
+				continue
+			}
+			r := s.emb[row*dim : row*dim+dim]
+			for j, v := range r {
+				dst[j] += w * v
+			}
 		}
-		w := float32(1)
-		if s.weights != nil {
-			w = s.weights[id]
-		}
-		n++
-		if w == 0 {
-			continue
-		}
-		r := s.emb[row*dim : row*dim+dim]
-		for j, v := range r {
-			dst[j] += w * v
-		}
-	}
+	})
+	s.bufs.Put(bp)
 	if n == 0 {
 		return ErrNoTokens
 	}
