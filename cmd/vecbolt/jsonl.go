@@ -41,7 +41,7 @@ const maxLineBytes = 3*(db.MaxTextBytes+db.MaxMetadataBytes+db.MaxIDBytes) + 26*
 // bounded whatever --batch says (a batch of 256 texts of 8 MiB would
 // otherwise hold 2 GiB of text in one transaction), while staying well
 // under db.MaxBatchBytes, which counts the same bytes slightly encoded.
-const importBatchBytes = 64 << 20
+const importBatchBytes = 32 << 20
 
 // docBytes is what a document counts against importBatchBytes: its ID,
 // text, metadata keys and values (8 bytes per number or boolean), and its
@@ -250,6 +250,19 @@ func newLineReader(r io.Reader, max int) *lineReader {
 	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
+// grow makes room for n more bytes by doubling, capped at the longest line
+// it may hold: append's gentler growth for large slices leaves about five
+// times a long line's size in discarded buffers for the collector.
+func (lr *lineReader) grow(n int) {
+	need := len(lr.buf) + n
+	if need <= cap(lr.buf) {
+		return
+	}
+	b := make([]byte, len(lr.buf), min(max(2*cap(lr.buf), need), lr.max+2))
+	copy(b, lr.buf)
+	lr.buf = b
+}
+
 // next returns the next line without its line ending, its number, and
 // tooLong if it exceeded max (its content is then dropped). It returns
 // io.EOF after the last line.
@@ -267,6 +280,7 @@ func (lr *lineReader) next() (line []byte, num int, tooLong bool, err error) {
 				tooLong = true
 				lr.buf = lr.buf[:0]
 			} else {
+				lr.grow(len(chunk))
 				lr.buf = append(lr.buf, chunk...)
 			}
 		}

@@ -13,6 +13,10 @@
 //     documents never load a model.
 //   - Flags may come before or after the positional arguments; "--" ends
 //     the flags (for a text starting with "-").
+//   - JSON input (import lines, --meta key:=JSON, --vector) is read
+//     strictly: an escape that encodes no character (\ud800) is an error,
+//     never silently U+FFFD. import's memory is bounded by its line limit
+//     and its batch budget (see `vecbolt help import`), not by the file.
 //
 // The entry point is run, which takes its arguments, streams and options
 // explicitly so that tests drive the whole tool in-process. The argument

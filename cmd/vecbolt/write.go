@@ -171,15 +171,16 @@ func importCommand() *command {
 "id" (default: generated), "metadata" and "vector" are optional; a line
 needs "text" or "vector". Other keys are errors. Metadata values follow the
 JSON: strings, booleans, lists of strings, integers (int64) and other
-numbers (float64). Blank lines are skipped. A line may hold up to 25.7 MiB
+numbers (float64). Blank lines are skipped. A line may hold up to 25.8 MiB
 (the largest document vecbolt stores, 8 MiB of text, written with every
 non-ASCII character escaped); a longer line is a bad line, found without
-reading it into memory.
+reading it into memory. An unpaired UTF-16 escape such as \ud800 encodes
+no character and makes a line bad.
 
 Documents are written in batches of --batch, each one transaction; a batch
-is also written early when it reaches 64 MiB of documents (text, IDs,
-metadata and vectors), which bounds the import's memory (at most about
-400 MB for the largest documents). A bad
+is also written early when it reaches 32 MiB of documents (text, IDs,
+metadata and vectors), which bounds the import's memory: about 0.5 GB at
+the peak for a file of 8 MiB texts, 0.12 GB of it the built-in model. A bad
 line is reported with its line number: with --skip-bad it is skipped (and
 counted), otherwise the import stops there, with every line before it
 committed. Without --upsert an ID that exists already is a bad line.
