@@ -629,10 +629,23 @@ func (t *Tokenizer) AppendIDs(dst []int32, text string) []int32 {
 // is fine); EachIDs returns it, possibly grown, for reuse. f must not keep
 // the slice it is given.
 func (t *Tokenizer) EachIDs(text string, buf []int32, f func(ids []int32)) []int32 {
-	s := sink{ids: buf[:0], drain: f}
+	return t.eachIDs(text, buf, funcConsumer(f))
+}
+
+// idConsumer takes the runs of ids of EachIDs. Static pools through one
+// without allocating: a func stored in a sink escapes to the heap, a
+// pointer already there does not.
+type idConsumer interface{ consumeIDs(ids []int32) }
+
+type funcConsumer func([]int32)
+
+func (f funcConsumer) consumeIDs(ids []int32) { f(ids) }
+
+func (t *Tokenizer) eachIDs(text string, buf []int32, c idConsumer) []int32 {
+	s := sink{ids: buf[:0], drain: c}
 	t.tokenize(&s, text)
 	if len(s.ids) > 0 {
-		f(s.ids)
+		c.consumeIDs(s.ids)
 	}
 	return s.ids[:0]
 }
@@ -646,7 +659,7 @@ type sink struct {
 	ids     []int32
 	offs    [][2]int
 	offsets bool
-	drain   func([]int32)
+	drain   idConsumer
 }
 
 // drainIfFull hands the ids over to drain when there are enough of them.
@@ -654,7 +667,7 @@ type sink struct {
 // back the pieces of the word it is splitting.
 func (s *sink) drainIfFull() {
 	if s.drain != nil && len(s.ids) >= drainRun {
-		s.drain(s.ids)
+		s.drain.consumeIDs(s.ids)
 		s.ids = s.ids[:0]
 	}
 }
