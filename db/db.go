@@ -49,6 +49,9 @@
 //     succeed; they leave those pages as they were, and `vecbolt check`
 //     keeps finding them. A record that fails its checksum does not block
 //     writes: deleting or overwriting it is the repair.
+//   - A write's memory is bounded by its batch: Insert and Upsert refuse a
+//     call of more than MaxBatchBytes, and hold about three times the
+//     batch's bytes at their peak (see MaxBatchBytes).
 //
 // Scores are similarities, higher is closer: the cosine similarity for
 // Cosine, the dot product for Dot, and the negated Euclidean distance for L2.

@@ -46,7 +46,7 @@ type Static struct {
 	hasUnk    bool
 	maxTokens int
 	id        Identity
-	bufs      sync.Pool // *[]int32 token id buffers
+	bufs      sync.Pool // *staticScratch
 }
 
 // ErrNoTokens is returned for a non-empty text none of whose tokens is in
@@ -423,27 +423,27 @@ func (s *Static) Embed(text string, dst []float32) error {
 	return s.embedInto(text, dst)
 }
 
-func (s *Static) embedInto(text string, dst []float32) error {
-	if strings.TrimFunc(text, unicode.IsSpace) == "" {
-		return ErrEmptyText
+// staticScratch is the pooled state of one embedding: the id runs and the
+// running sum of their rows.
+type staticScratch struct {
+	s       *Static
+	ids     []int32
+	acc     []float32 // sum of weighted rows, length dim
+	n, seen int       // tokens pooled, tokens seen (for maxTokens)
+}
+
+// consumeIDs adds a run of token ids to the sum, in order, skipping
+// [UNK] and ids without a row, and stopping at maxTokens tokens.
+func (sc *staticScratch) consumeIDs(ids []int32) {
+	s := sc.s
+	if s.maxTokens > 0 {
+		if sc.seen >= s.maxTokens {
+			return
+		}
+		ids = ids[:min(len(ids), s.maxTokens-sc.seen)]
 	}
-	bp, _ := s.bufs.Get().(*[]int32)
-	if bp == nil {
-		b := make([]int32, 0, 64)
-		bp = &b
-	}
-	ids := s.tok.AppendIDs((*bp)[:0], text)
-	defer func() {
-		*bp = ids[:0]
-		s.bufs.Put(bp)
-	}()
-	if s.maxTokens > 0 && len(ids) > s.maxTokens {
-		ids = ids[:s.maxTokens]
-	}
-	clear(dst)
-	dim := s.dim
-	dst = dst[:dim]
-	n := 0
+	sc.seen += len(ids)
+	dim, acc, n := s.dim, sc.acc, sc.n
 	vocab := int32(len(s.emb) / dim)
 	if s.mapping != nil {
 		vocab = int32(len(s.mapping))
@@ -466,9 +466,29 @@ func (s *Static) embedInto(text string, dst []float32) error {
 		}
 		r := s.emb[row*dim : row*dim+dim]
 		for j, v := range r {
-			dst[j] += w * v
+			acc[j] += w * v
 		}
 	}
+	sc.n = n
+}
+
+func (s *Static) embedInto(text string, dst []float32) error {
+	if strings.TrimFunc(text, unicode.IsSpace) == "" {
+		return ErrEmptyText
+	}
+	sc, _ := s.bufs.Get().(*staticScratch)
+	if sc == nil {
+		sc = &staticScratch{s: s, ids: make([]int32, 0, 64), acc: make([]float32, s.dim)}
+	}
+	clear(sc.acc)
+	sc.n, sc.seen = 0, 0
+	// The ids come in runs (Tokenizer.EachIDs), so a long text costs no
+	// memory per token.
+	sc.ids = s.tok.eachIDs(text, sc.ids, sc)
+	dst = dst[:s.dim]
+	copy(dst, sc.acc)
+	n := sc.n
+	s.bufs.Put(sc)
 	if n == 0 {
 		return ErrNoTokens
 	}

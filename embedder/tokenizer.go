@@ -83,6 +83,9 @@ type Tokenizer struct {
 	specialToks map[string][]int32 // template special tokens, for MarshalJSON
 
 	scratch sync.Pool // *scratch, for the general (non-ASCII) path
+	// chunk overrides normChunk when positive; tests vary it to show that
+	// where the general path cuts a text does not change its tokens.
+	chunk int
 }
 
 // addedToken is an entry of tokenizer.json's "added_tokens" (or a BERT
@@ -619,11 +622,54 @@ func (t *Tokenizer) AppendIDs(dst []int32, text string) []int32 {
 	return s.ids
 }
 
-// sink collects tokens, with offsets only when asked.
+// EachIDs calls f with the token ids of text, in order, as AppendIDs would
+// return them, in runs of a few thousand: its memory is bounded by the run,
+// where AppendIDs holds an id for every token of the text (4 bytes per
+// byte of a text of punctuation). buf is scratch space for the runs (nil
+// is fine); EachIDs returns it, possibly grown, for reuse. f must not keep
+// the slice it is given.
+func (t *Tokenizer) EachIDs(text string, buf []int32, f func(ids []int32)) []int32 {
+	return t.eachIDs(text, buf, funcConsumer(f))
+}
+
+// idConsumer takes the runs of ids of EachIDs. Static pools through one
+// without allocating: a func stored in a sink escapes to the heap, a
+// pointer already there does not.
+type idConsumer interface{ consumeIDs(ids []int32) }
+
+type funcConsumer func([]int32)
+
+func (f funcConsumer) consumeIDs(ids []int32) { f(ids) }
+
+func (t *Tokenizer) eachIDs(text string, buf []int32, c idConsumer) []int32 {
+	s := sink{ids: buf[:0], drain: c}
+	t.tokenize(&s, text)
+	if len(s.ids) > 0 {
+		c.consumeIDs(s.ids)
+	}
+	return s.ids[:0]
+}
+
+// drainRun is how many ids EachIDs collects before handing them over.
+const drainRun = 4096
+
+// sink collects tokens, with offsets only when asked. With drain set it
+// hands its ids over whenever it holds drainRun of them between words.
 type sink struct {
 	ids     []int32
 	offs    [][2]int
 	offsets bool
+	drain   idConsumer
+}
+
+// drainIfFull hands the ids over to drain when there are enough of them.
+// It is called only between words, never while wordPiece may still take
+// back the pieces of the word it is splitting.
+func (s *sink) drainIfFull() {
+	if s.drain != nil && len(s.ids) >= drainRun {
+		s.drain.consumeIDs(s.ids)
+		s.ids = s.ids[:0]
+	}
 }
 
 func (s *sink) emit(id int32, start, end int) {
@@ -653,6 +699,7 @@ func (t *Tokenizer) tokenize(s *sink, text string) {
 		if ms > pos {
 			t.segment(s, text, pos, ms)
 		}
+		s.drainIfFull()
 		s.emit(a.id, ms, me)
 		pos, i = me, me
 	}
@@ -810,6 +857,7 @@ func (t *Tokenizer) segmentASCII(s *sink, text string, from, to int) {
 			j++
 		}
 		if j-i > t.maxWordChars {
+			s.drainIfFull()
 			s.emit(t.unk, i, j)
 			i = j
 			continue
@@ -839,6 +887,7 @@ func (t *Tokenizer) wordPiece(s *sink, w []byte, orig [][2]int, base int) {
 	if len(w) == 0 {
 		return
 	}
+	s.drainIfFull()
 	off := func(ps, pe int) (int, int) {
 		if orig == nil {
 			return base + ps, base + pe

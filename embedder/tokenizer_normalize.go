@@ -9,17 +9,34 @@ import (
 
 // scratch holds the buffers of the general path; Tokenizer pools them so a
 // call allocates only when a text outgrows every buffer seen before.
+//
+// Without normalized added tokens the general path streams: it normalizes a
+// segment normChunk bytes at a time and keeps at most maxWordChars
+// characters of the current word (a longer word becomes [UNK] whatever its
+// content), so the buffers stay small however long the text runs without
+// ASCII whitespace. Holding a whole 8 MiB segment took 20 bytes per
+// character.
 type scratch struct {
-	runes    []rune   // normalized characters of the current segment
-	offs     [][2]int // original byte range of each normalized character
-	word     []byte   // current word, UTF-8
-	wordOffs [][2]int // original byte range of each byte of word
-	src      [utf8.UTFMax]byte
+	runes     []rune   // normalized characters of the current chunk
+	offs      [][2]int // original byte range of each normalized character
+	word      []byte   // current word, UTF-8, while it has at most maxWordChars characters
+	wordOffs  [][2]int // original byte range of each byte of word
+	wordChars int      // characters in the current word, kept or not
+	wordSpan  [2]int   // original byte range of the whole current word
+	src       [utf8.UTFMax]byte
 }
+
+// normChunk is how many bytes of text the streaming general path
+// normalizes at a time.
+const normChunk = 4096
 
 func (sc *scratch) reset() {
 	sc.runes, sc.offs = sc.runes[:0], sc.offs[:0]
-	sc.word, sc.wordOffs = sc.word[:0], sc.wordOffs[:0]
+	sc.resetWord()
+}
+
+func (sc *scratch) resetWord() {
+	sc.word, sc.wordOffs, sc.wordChars = sc.word[:0], sc.wordOffs[:0], 0
 }
 
 func (sc *scratch) push(r rune, o [2]int) {
@@ -179,11 +196,31 @@ func (t *Tokenizer) normalizeString(s string) string {
 
 // segmentGeneral tokenizes text[from:to] through full normalization.
 func (t *Tokenizer) segmentGeneral(s *sink, sc *scratch, text string, from, to int) {
-	t.normalize(sc, text, from, to)
 	if len(t.normAdded) == 0 {
-		t.preTokenize(s, sc, 0, len(sc.runes))
+		// Normalization and pre-tokenization work character by character,
+		// so the segment can be cut anywhere a character starts: no
+		// character spans such a cut, valid or not (an invalid byte decodes
+		// alone either way). Only the current word carries over.
+		chunk := normChunk
+		if t.chunk > 0 {
+			chunk = t.chunk
+		}
+		sc.resetWord()
+		for from < to {
+			end := min(from+chunk, to)
+			for end < to && !utf8.RuneStart(text[end]) {
+				end++
+			}
+			sc.runes, sc.offs = sc.runes[:0], sc.offs[:0]
+			t.normalize(sc, text, from, end)
+			t.splitWords(s, sc, 0, len(sc.runes))
+			from = end
+		}
+		t.flushWord(s, sc)
 		return
 	}
+	// A normalized added token may span any cut: normalize it all.
+	t.normalize(sc, text, from, to)
 	pos := 0
 	for i := 0; i < len(sc.runes); {
 		a, me, ok := t.matchNormAdded(sc.runes, i)
@@ -192,6 +229,7 @@ func (t *Tokenizer) segmentGeneral(s *sink, sc *scratch, text string, from, to i
 			continue
 		}
 		t.preTokenize(s, sc, pos, i)
+		s.drainIfFull()
 		s.emit(a.id, sc.offs[i][0], sc.offs[me-1][1])
 		pos, i = me, me
 	}
@@ -223,30 +261,53 @@ outer:
 // preTokenize splits normalized characters lo..hi on whitespace and
 // punctuation (BertPreTokenizer) and word-pieces each word.
 func (t *Tokenizer) preTokenize(s *sink, sc *scratch, lo, hi int) {
-	sc.word, sc.wordOffs = sc.word[:0], sc.wordOffs[:0]
-	flush := func() {
-		if len(sc.word) > 0 {
-			t.wordPiece(s, sc.word, sc.wordOffs, 0)
-			sc.word, sc.wordOffs = sc.word[:0], sc.wordOffs[:0]
-		}
-	}
+	sc.resetWord()
+	t.splitWords(s, sc, lo, hi)
+	t.flushWord(s, sc)
+}
+
+// splitWords is preTokenize without its ends: the word in progress before
+// lo is continued, and the one at hi is left in progress.
+func (t *Tokenizer) splitWords(s *sink, sc *scratch, lo, hi int) {
 	for k := lo; k < hi; k++ {
 		r, o := sc.runes[k], sc.offs[k]
 		switch {
 		case isWhitespaceHF(r):
-			flush()
+			t.flushWord(s, sc)
 		case isPunctHF(r):
-			flush()
-			sc.appendRune(r, o)
-			flush()
+			t.flushWord(s, sc)
+			t.appendRune(sc, r, o)
+			t.flushWord(s, sc)
 		default:
-			sc.appendRune(r, o)
+			t.appendRune(sc, r, o)
 		}
 	}
-	flush()
 }
 
-func (sc *scratch) appendRune(r rune, o [2]int) {
+// flushWord word-pieces the word in progress, if any. A word of more than
+// maxWordChars characters is one [UNK] spanning it, as wordPiece makes it.
+func (t *Tokenizer) flushWord(s *sink, sc *scratch) {
+	switch {
+	case sc.wordChars > t.maxWordChars:
+		s.drainIfFull()
+		s.emit(t.unk, sc.wordSpan[0], sc.wordSpan[1])
+	case sc.wordChars > 0:
+		t.wordPiece(s, sc.word, sc.wordOffs, 0)
+	}
+	sc.resetWord()
+}
+
+// appendRune adds a character to the word in progress. Past maxWordChars
+// characters only the word's span is kept: it will be [UNK].
+func (t *Tokenizer) appendRune(sc *scratch, r rune, o [2]int) {
+	sc.wordChars++
+	if sc.wordChars == 1 {
+		sc.wordSpan = o
+	}
+	sc.wordSpan[1] = o[1]
+	if sc.wordChars > t.maxWordChars {
+		return
+	}
 	n := len(sc.word)
 	sc.word = utf8.AppendRune(sc.word, r)
 	for ; n < len(sc.word); n++ {

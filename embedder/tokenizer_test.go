@@ -692,6 +692,13 @@ func FuzzTokenize(f *testing.F) {
 	}
 	tok := bertTokenizer(f)
 	short := bertTokenizer(f, WithMaxLength(8))
+	// The general path normalizes a text in chunks; cutting it after
+	// every character, or every few bytes, must not change a token.
+	var cut [2]*Tokenizer
+	for i, n := range []int{1, 5} {
+		cut[i] = bertTokenizer(f)
+		cut[i].chunk = n
+	}
 	f.Fuzz(func(t *testing.T, text string) {
 		bounds := make(map[int]bool, len(text)+1)
 		for i := range text {
@@ -725,6 +732,16 @@ func FuzzTokenize(f *testing.F) {
 					t.Fatalf("offset %v of token %d splits a character", o, i)
 				}
 			}
+		}
+		for _, c := range cut {
+			if e := c.Encode(text, false); !reflect.DeepEqual(e.IDs, enc.IDs) || !reflect.DeepEqual(e.Offsets, enc.Offsets) {
+				t.Fatalf("normalizing in chunks of %d bytes gave %v %v, want %v %v", c.chunk, e.IDs, e.Offsets, enc.IDs, enc.Offsets)
+			}
+		}
+		var each []int32
+		tok.EachIDs(text, nil, func(ids []int32) { each = append(each, ids...) })
+		if !reflect.DeepEqual(nonNil(each), got) {
+			t.Fatalf("EachIDs gave %v, AppendIDs %v", each, got)
 		}
 		s := short.Encode(text, true)
 		if len(s.IDs) > 8 || s.IDs[0] != 101 || s.IDs[len(s.IDs)-1] != 102 || s.Truncated != max(0, len(enc.IDs)+enc.Truncated-6) {

@@ -12,8 +12,11 @@ import (
 
 // FuzzImportLine checks that parseImportLine never panics, that what it
 // accepts is a storable shape (text or vector, finite vector, metadata of
-// the supported types), and that an accepted document written back as JSON
-// parses to the same ID, text and vector.
+// the supported types), that an accepted document written back as JSON
+// parses to the same ID, text and vector, and that it agrees with
+// encoding/json: what it accepts is valid JSON decoding to the same ID and
+// text, with no U+FFFD that the line did not spell (encoding/json makes
+// one of an unpaired surrogate escape; parseImportLine refuses those).
 func FuzzImportLine(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"a","text":"hello","metadata":{"n":1,"f":1.5,"b":true,"s":"x","l":["a","b"]}}`,
@@ -28,6 +31,13 @@ func FuzzImportLine(f *testing.F) {
 		`{`,
 		"",
 		"\xff",
+		`{"id":"\ud800","text":"a"}`,
+		`{"id":"\udc00","text":"a"}`,
+		`{"id":"\ud800\u0041","text":"a"}`,
+		`{"id":"\ud83d\ude00","text":"\\ud800"}`,
+		`{"text":"a","metadata":{"\udbff\udfff":["\ud800"]}}`,
+		`{"text":"\ufffd\uFFFD\u0000"}`,
+		`{"text":"a\u00"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -41,6 +51,20 @@ func FuzzImportLine(f *testing.F) {
 		}
 		if !utf8.Valid(line) {
 			t.Fatal("accepted invalid UTF-8")
+		}
+		if !json.Valid(line) {
+			t.Fatalf("accepted %q, which is not JSON", line)
+		}
+		var ref struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(line, &ref); err != nil || ref.ID != doc.ID || ref.Text != doc.Text {
+			t.Fatalf("encoding/json decodes %q to %q %q (%v), parseImportLine to %q %q", line, ref.ID, ref.Text, err, doc.ID, doc.Text)
+		}
+		spelled := bytes.Count(line, []byte("\ufffd")) + bytes.Count(bytes.ToLower(line), []byte(`\ufffd`))
+		if n := strings.Count(doc.ID+doc.Text, "\ufffd"); n > spelled {
+			t.Fatalf("%q decodes to %d U+FFFD, but spells only %d", line, n, spelled)
 		}
 		if strings.TrimSpace(doc.Text) == "" && len(doc.Vector) == 0 {
 			t.Fatal("accepted a document with neither text nor vector")

@@ -22,50 +22,45 @@ import (
 // lists holding anything but strings are errors. `add --meta key=value`
 // is always the string "value"; `add --meta key:=JSON` gives a typed value.
 
-// maxLineBytes bounds one JSONL line; the longest legal document is 8 MiB
-// of text plus metadata and a vector, so 16 MiB leaves room without letting
-// a file with no newlines exhaust memory.
-const maxLineBytes = 16 << 20
+// maxLineBytes bounds one JSONL line. It follows from db's limits: the
+// largest document db stores (MaxTextBytes of text, MaxMetadataBytes of
+// metadata, an ID of MaxIDBytes, a vector of MaxDimension components) fits
+// in a line even when written in JSON's ASCII form, the default of common
+// encoders such as Python's json.dumps, where every non-ASCII character is
+// a \uXXXX escape (at most 3 bytes per byte of UTF-8), and with each
+// vector component written in up to 26 bytes (a float32 printed as the
+// float64 it widens to takes up to 23, and Python separates list elements
+// with ", "). A longer line cannot hold a document db would store, so the
+// line reader refuses it as it reads, without buffering it. About
+// 25.8 MiB.
+const maxLineBytes = 3*(db.MaxTextBytes+db.MaxMetadataBytes+db.MaxIDBytes) + 26*db.MaxDimension + 64
 
-// metaValue converts a JSON value decoded with UseNumber to a metadata value.
-func metaValue(v any) (any, error) {
-	switch x := v.(type) {
-	case string, bool:
-		return x, nil
-	case json.Number:
-		return parseNumber(string(x))
-	case []any:
-		out := make([]string, len(x))
-		for i, el := range x {
-			s, ok := el.(string)
-			if !ok {
-				return nil, fmt.Errorf("list element %d is %s; lists may hold only strings", i, jsonKind(el))
+// importBatchBytes is the byte budget of one import transaction: a batch is
+// written when it reaches --batch documents or this many bytes of documents
+// (see docBytes), whichever comes first. It keeps an import's memory
+// bounded whatever --batch says (a batch of 256 texts of 8 MiB would
+// otherwise hold 2 GiB of text in one transaction), while staying well
+// under db.MaxBatchBytes, which counts the same bytes slightly encoded.
+const importBatchBytes = 32 << 20
+
+// docBytes is what a document counts against importBatchBytes: its ID,
+// text, metadata keys and values (8 bytes per number or boolean), and its
+// vector or the dim-component vector it will be given, 4 bytes per
+// component, plus 64 bytes of bookkeeping.
+func docBytes(d db.Document, dim int) int {
+	n := 64 + len(d.ID) + len(d.Text) + 4*max(len(d.Vector), dim)
+	for k, v := range d.Metadata {
+		n += len(k) + 8
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		case []string:
+			for _, s := range x {
+				n += len(s) + 8
 			}
-			out[i] = s
 		}
-		return out, nil
-	case nil:
-		return nil, errors.New("null is not a metadata value (omit the key instead)")
-	default:
-		return nil, fmt.Errorf("%s is not a metadata value (use a string, number, boolean or list of strings)", jsonKind(v))
 	}
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case []any:
-		return "a list"
-	case nil:
-		return "null"
-	default:
-		return "an object"
-	}
+	return n
 }
 
 // parseNumber applies the integer/float rule to a JSON number literal.
@@ -84,20 +79,6 @@ func parseNumber(s string) (any, error) {
 	return f, nil
 }
 
-// decodeJSONValue decodes exactly one JSON value from b (UseNumber).
-func decodeJSONValue(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON value")
-	}
-	return v, nil
-}
-
 // metaFlag collects repeated --meta key=value / key:=JSON flags.
 type metaFlag struct{ m map[string]any }
 
@@ -111,11 +92,18 @@ func (f *metaFlag) Set(s string) error {
 	var val any = v
 	if strings.HasSuffix(k, ":") {
 		k = strings.TrimSuffix(k, ":")
-		j, err := decodeJSONValue([]byte(v))
-		if err != nil {
+		var j any
+		if err := json.Unmarshal([]byte(v), &j); err != nil {
 			return fmt.Errorf("%s: value is not JSON: %v", k, err)
 		}
-		if val, err = metaValue(j); err != nil {
+		sc := jscan{b: []byte(v)}
+		sc.ws()
+		var err error
+		budget := db.MaxMetadataBytes
+		if val, err = sc.metaValue(&budget); err == nil {
+			err = sc.end("value")
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %v", k, err)
 		}
 	}
@@ -141,63 +129,56 @@ const importFields = `"id", "text", "metadata" and "vector"`
 //
 // Everything is optional except that a document needs text or a vector.
 // It is strict: the line must be valid UTF-8 holding exactly one JSON
-// object; unknown keys, duplicate keys, nulls and wrong types are errors.
+// object; unknown keys, duplicate keys, nulls, wrong types and escapes that
+// encode no character (an unpaired UTF-16 surrogate such as \ud800) are
+// errors. The text and vector are held to db's limits as they are decoded,
+// so an oversized field costs no more than its line.
 func parseImportLine(line []byte) (db.Document, error) {
 	var doc db.Document
 	if !utf8.Valid(line) {
-		return doc, errors.New("line is not valid UTF-8")
+		return doc, fmt.Errorf("line is not valid UTF-8 (first bad byte at %d)", firstInvalidUTF8(line)+1)
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if err := expectDelim(dec, '{', "a JSON object"); err != nil {
-		return doc, err
-	}
-	seen := map[string]bool{}
+	s := jscan{b: line}
 	hasVector := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return doc, jsonErr(err)
+	err := s.object("a JSON object", func(key string) error {
+		if s.isNull() {
+			return fmt.Errorf("%q is null (omit the key instead)", key)
 		}
-		key, _ := tok.(string) // object keys are always strings
-		if seen[key] {
-			return doc, fmt.Errorf("key %q appears twice", key)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return doc, jsonErr(err)
-		}
-		if string(raw) == "null" {
-			return doc, fmt.Errorf("%q is null (omit the key instead)", key)
-		}
+		var err error
 		switch key {
 		case "id":
-			if err := json.Unmarshal(raw, &doc.ID); err != nil {
-				return doc, fmt.Errorf(`"id" must be a string`)
+			if s.kind() != "a string" {
+				return errors.New(`"id" must be a string`)
+			}
+			if doc.ID, err = s.str(0, ""); err != nil { // db checks its length
+				return fmt.Errorf(`"id": %w`, err)
 			}
 		case "text":
-			if err := json.Unmarshal(raw, &doc.Text); err != nil {
-				return doc, fmt.Errorf(`"text" must be a string`)
+			if s.kind() != "a string" {
+				return errors.New(`"text" must be a string`)
+			}
+			if doc.Text, err = s.str(db.MaxTextBytes, "text"); err != nil {
+				return fmt.Errorf(`"text": %w`, err)
 			}
 		case "metadata":
-			if doc.Metadata, err = parseMetadataObject(raw); err != nil {
-				return doc, fmt.Errorf("metadata: %w", err)
+			if doc.Metadata, err = s.metadata(); err != nil {
+				return fmt.Errorf("metadata: %w", err)
 			}
 		case "vector":
-			if doc.Vector, err = parseVector(raw); err != nil {
-				return doc, fmt.Errorf("vector: %w", err)
+			if doc.Vector, err = s.vector(db.MaxDimension); err != nil {
+				return fmt.Errorf("vector: %w", err)
 			}
 			hasVector = true
 		default:
-			return doc, fmt.Errorf("unknown key %q (allowed: %s)", key, importFields)
+			return fmt.Errorf("unknown key %q (allowed: %s)", key, importFields)
 		}
+		return nil
+	})
+	if err == nil {
+		err = s.end("object")
 	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return doc, jsonErr(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return doc, errors.New("trailing data after the JSON object")
+	if err != nil {
+		return db.Document{}, err
 	}
 	if !hasVector && strings.TrimSpace(doc.Text) == "" {
 		return doc, errors.New(`document has neither "text" nor "vector"`)
@@ -205,101 +186,54 @@ func parseImportLine(line []byte) (db.Document, error) {
 	return doc, nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim, what string) error {
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return fmt.Errorf("expected %s, found nothing", what)
-	}
-	if err != nil {
-		return jsonErr(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("expected %s, found %s", what, describeToken(tok))
-	}
-	return nil
-}
-
-func describeToken(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		if t == '[' {
-			return "a list"
+// firstInvalidUTF8 returns the offset of the first byte of b that is not
+// part of a valid UTF-8 sequence, or len(b).
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
 		}
-		return fmt.Sprintf("%q", string(t))
-	case nil:
-		return "null"
-	default:
-		return jsonKind(t)
+		i += n
 	}
+	return len(b)
 }
 
-func jsonErr(err error) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return errors.New("invalid JSON: unexpected end of line")
-	}
-	return fmt.Errorf("invalid JSON: %w", err)
-}
-
-func parseMetadataObject(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := expectDelim(dec, '{', "an object"); err != nil {
-		return nil, err
-	}
+// metadata decodes a metadata object; an empty one is nil.
+func (s *jscan) metadata() (map[string]any, error) {
 	md := map[string]any{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, jsonErr(err)
-		}
-		key, _ := tok.(string)
-		if _, dup := md[key]; dup {
-			return nil, fmt.Errorf("key %q appears twice", key)
-		}
+	budget := db.MaxMetadataBytes
+	err := s.object("an object", func(key string) error {
 		if key == "" {
-			return nil, errors.New("empty key")
+			return errors.New("empty key")
 		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, jsonErr(err)
+		// An entry's record is its key and value plus at least 6 bytes of
+		// protobuf framing; see metaValue for the value.
+		if budget -= 6 + len(key); budget < 0 {
+			return errMetaTooBig
 		}
-		if md[key], err = metaValue(v); err != nil {
-			return nil, fmt.Errorf("%q: %w", key, err)
+		v, err := s.metaValue(&budget)
+		if err != nil {
+			return fmt.Errorf("%q: %w", key, err)
 		}
-	}
-	if len(md) == 0 {
-		return nil, nil
+		md[key] = v
+		return nil
+	})
+	if err != nil || len(md) == 0 {
+		return nil, err
 	}
 	return md, nil
 }
 
+// parseVector parses a --vector flag: a JSON list of numbers.
 func parseVector(raw []byte) ([]float32, error) {
-	v, err := decodeJSONValue(raw)
-	if err != nil {
-		return nil, fmt.Errorf("must be a JSON list of numbers: %v", err)
+	s := jscan{b: raw}
+	s.ws()
+	v, err := s.vector(db.MaxDimension)
+	if err == nil {
+		err = s.end("list")
 	}
-	xs, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("must be a list of numbers, not %s", jsonKind(v))
-	}
-	if len(xs) == 0 {
-		return nil, errors.New("is empty")
-	}
-	out := make([]float32, len(xs))
-	for i, x := range xs {
-		// A json.Number only comes from a number literal here: decoding
-		// into it directly would also accept strings such as "2".
-		n, ok := x.(json.Number)
-		if !ok {
-			return nil, fmt.Errorf("must be a list of numbers: component %d is %s", i, jsonKind(x))
-		}
-		f, err := strconv.ParseFloat(string(n), 32)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("component %d (%s) does not fit in float32", i, n)
-		}
-		out[i] = float32(f)
-	}
-	return out, nil
+	return v, err
 }
 
 // lineReader reads lines of at most max bytes; a longer line is reported
@@ -314,6 +248,19 @@ type lineReader struct {
 
 func newLineReader(r io.Reader, max int) *lineReader {
 	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// grow makes room for n more bytes by doubling, capped at the longest line
+// it may hold: append's gentler growth for large slices leaves about five
+// times a long line's size in discarded buffers for the collector.
+func (lr *lineReader) grow(n int) {
+	need := len(lr.buf) + n
+	if need <= cap(lr.buf) {
+		return
+	}
+	b := make([]byte, len(lr.buf), min(max(2*cap(lr.buf), need), lr.max+2))
+	copy(b, lr.buf)
+	lr.buf = b
 }
 
 // next returns the next line without its line ending, its number, and
@@ -333,6 +280,7 @@ func (lr *lineReader) next() (line []byte, num int, tooLong bool, err error) {
 				tooLong = true
 				lr.buf = lr.buf[:0]
 			} else {
+				lr.grow(len(chunk))
 				lr.buf = append(lr.buf, chunk...)
 			}
 		}

@@ -31,6 +31,10 @@
 //     works: the index is rebuilt from the documents, with a note on
 //     stderr (and progress on a terminal); a writable command then stores
 //     a good snapshot, and `reindex` does so on demand.
+//   - JSON input (import lines, --meta key:=JSON, --vector) is read
+//     strictly: an escape that encodes no character (\ud800) is an error,
+//     never silently U+FFFD. import's memory is bounded by its line limit
+//     and its batch budget (see `vecbolt help import`), not by the file.
 //
 // The entry point is run, which takes its arguments, streams and options
 // explicitly so that tests drive the whole tool in-process. The argument
