@@ -584,47 +584,15 @@ Flags:
 	}
 }
 
-func runReembed(e *env, args []string) (err error) {
-	fs := newFlagSet("reembed")
-	var f dbFlags
-	var coll string
-	f.register(fs, true)
-	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("reembed takes no arguments")
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if _, err := existing(f.path); err != nil {
-		return err
-	}
-	d, done, err := e.open(&f, writeText)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	var prog *progress
-	total := 0
-	err = d.Reembed(e.ctx, coll, func(n, t int) {
-		total = t
-		if e.terminal && prog == nil {
-			prog = newDocProgress(e.stderr, "re-embedding", t)
-		}
-		prog.update(-1, n)
-	})
-	prog.finish()
-	if err != nil {
-		return err
-	}
-	emb, err := d.Embedder()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, escapeText(fmt.Sprint(emb.Identity())))
-	return nil
+func runReembed(e *env, args []string) error {
+	return rebuildCollection(e, "reembed", "re-embedding", args, true, writeText,
+		func(d *db.DB, coll string, progress func(int, int)) error { return d.Reembed(e.ctx, coll, progress) },
+		func(d *db.DB, coll string, total int) error {
+			emb, err := d.Embedder()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, escapeText(fmt.Sprint(emb.Identity())))
+			return nil
+		})
 }

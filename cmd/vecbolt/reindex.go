@@ -30,18 +30,32 @@ Flags:
 	}
 }
 
-func runReindex(e *env, args []string) (err error) {
-	fs := newFlagSet("reindex")
+func runReindex(e *env, args []string) error {
+	return rebuildCollection(e, "reindex", "reindexing", args, false, writeDocs,
+		func(d *db.DB, coll string, progress func(int, int)) error { return d.Reindex(e.ctx, coll, progress) },
+		func(d *db.DB, coll string, total int) error {
+			fmt.Fprintf(e.stdout, "reindexed %d documents of %q\n", total, coll)
+			return nil
+		})
+}
+
+// rebuildCollection is what reembed and reindex share: their flags, the
+// existing file opened for writing, and op run with progress drawn on a
+// terminal; report then prints the outcome while the file is still open.
+func rebuildCollection(e *env, name, label string, args []string, withModel bool, mode openMode,
+	op func(d *db.DB, coll string, progress func(done, total int)) error,
+	report func(d *db.DB, coll string, total int) error) (err error) {
+	fs := newFlagSet(name)
 	var f dbFlags
 	var coll string
-	f.register(fs, false)
+	f.register(fs, withModel)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
-		return usagef("reindex takes no arguments")
+		return usagef("%s takes no arguments", name)
 	}
 	if coll == "" {
 		return usagef("--collection NAME is required")
@@ -49,17 +63,17 @@ func runReindex(e *env, args []string) (err error) {
 	if _, err := existing(f.path); err != nil {
 		return err
 	}
-	d, done, err := e.open(&f, writeDocs)
+	d, done, err := e.open(&f, mode)
 	if err != nil {
 		return err
 	}
 	defer done(&err)
 	var prog *progress
 	total := 0
-	err = d.Reindex(e.ctx, coll, func(n, t int) {
+	err = op(d, coll, func(n, t int) {
 		total = t
 		if e.terminal && prog == nil {
-			prog = newDocProgress(e.stderr, "reindexing", t)
+			prog = newDocProgress(e.stderr, label, t)
 		}
 		prog.update(-1, n)
 	})
@@ -67,8 +81,7 @@ func runReindex(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "reindexed %d documents of %q\n", total, coll)
-	return nil
+	return report(d, coll, total)
 }
 
 // recoveryLog returns the db option that tells the user when a collection's
