@@ -22,6 +22,17 @@ type DocumentRecord = pb.Document
 // CollectionConfig is the stored configuration of a collection.
 type CollectionConfig = pb.CollectionConfig
 
+// FieldType is the stored type of a metadata field.
+type FieldType = pb.FieldType
+
+// bucketFields is a collection's record of its metadata fields' types:
+// field name -> FieldRecord. It has a bucket of its own rather than a field
+// in CollectionConfig so that recording a new field is one small put (a
+// collection may have thousands of fields) and so that no rewrite of the
+// configuration (Reembed builds a new one) can drop it. Collections created
+// before it existed lack it until their first write.
+var bucketFields = []byte("fields")
+
 // Errors about collections.
 var (
 	ErrCollectionNotFound = errors.New("storage: collection not found")
@@ -64,6 +75,9 @@ func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
 		if _, err := b.CreateBucket(sub); err != nil {
 			return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 		}
+	}
+	if _, err := b.CreateBucket(bucketFields); err != nil {
+		return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 	}
 	c := &CollectionTx{name: cfg.Name, b: b}
 	if err := c.PutConfig(cfg); err != nil {
@@ -144,6 +158,54 @@ func (c *CollectionTx) PutConfig(cfg *CollectionConfig) error {
 		return err
 	}
 	return c.b.Put(keyConfig, v)
+}
+
+// FieldTypes reads the recorded types of the collection's metadata fields.
+// recorded is false for a collection written before types were recorded
+// (it has no record yet, and the types must be inferred from its
+// documents); types is then empty.
+func (c *CollectionTx) FieldTypes() (types map[string]FieldType, recorded bool, err error) {
+	b := c.b.Bucket(bucketFields)
+	if b == nil {
+		return nil, false, nil
+	}
+	types = make(map[string]FieldType)
+	err = b.ForEach(func(k, v []byte) error {
+		var r pb.FieldRecord
+		if err := unseal(v, &r); err != nil {
+			return fmt.Errorf("collection %q, type of field %q: %w", c.name, k, err)
+		}
+		types[string(k)] = r.Type
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return types, true, nil
+}
+
+// PutFieldTypes records the types of the given fields, replacing earlier
+// records of the same fields; other fields keep theirs. It creates the
+// record of a collection that had none, after which FieldTypes reports it
+// as recorded: the caller must then pass every field's type.
+func (c *CollectionTx) PutFieldTypes(types map[string]FieldType) error {
+	b, err := c.b.CreateBucketIfNotExists(bucketFields)
+	if err != nil {
+		return fmt.Errorf("storage: collection %q fields: %w", c.name, err)
+	}
+	for k, t := range types {
+		if k == "" {
+			return fmt.Errorf("storage: collection %q: empty field name", c.name)
+		}
+		v, err := seal(&pb.FieldRecord{Type: t})
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(k), v); err != nil {
+			return fmt.Errorf("storage: collection %q, type of field %q: %w", c.name, k, err)
+		}
+	}
+	return nil
 }
 
 // LabelKey encodes a label as a bbolt key; big endian keeps cursor order
