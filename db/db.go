@@ -307,6 +307,9 @@ func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 			}
 			info := infoFromConfig(cfg)
 			info.Count = c.Count()
+			if info.Fields, err = storedFieldTypes(c); err != nil {
+				return err
+			}
 			out = append(out, info)
 		}
 		return nil

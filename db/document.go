@@ -64,6 +64,7 @@ type prepared struct {
 	rec   *storage.DocumentRecord
 	md    query.Metadata
 	embed bool // Text must be embedded into rec.Vector
+	newID bool // the ID was generated here
 }
 
 // newID returns a random UUID (version 4).
@@ -107,7 +108,7 @@ func (st *colState) prepare(docs []Document) ([]prepared, error) {
 		if !utf8.ValidString(d.Text) {
 			return fail(invalid("text is not valid UTF-8"))
 		}
-		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}}
+		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}, newID: d.ID == ""}
 		if d.Vector != nil {
 			if err := checkNewVector(d.Vector, dim, st.metric); err != nil {
 				return fail(err)
@@ -141,6 +142,9 @@ func (st *colState) prepare(docs []Document) ([]prepared, error) {
 		if n := proto.Size(&pb.Document{Metadata: p.rec.Metadata}); n > maxMetadataBytes {
 			return nil, &DocumentError{Index: i, ID: docs[i].ID, Err: invalid("metadata of %d encoded bytes exceeds %d", n, maxMetadataBytes)}
 		}
+	}
+	if err := st.checkBatchFields(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -189,6 +189,9 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 	// Delete marks its labels in deleting first, and the filter skips them.
 	st.liveMu.RLock()
 	defer st.liveMu.RUnlock()
+	if err := st.checkFilter(o.filter); err != nil {
+		return nil, err
+	}
 
 	var filter index.Filter
 	var filterErr error
