@@ -41,8 +41,8 @@ func crashVector(id string) []float32 {
 
 func crashDoc(id string, gen int) Document {
 	return Document{
-		ID:       id,
-		Text:     fmt.Sprintf("text of %s generation %d", id, gen),
+		ID:   id,
+		Text: fmt.Sprintf("text of %s generation %d", id, gen),
 		// A field per generation modulo 64: batches keep introducing fields
 		// whose types must be recorded with them.
 		Metadata: map[string]any{"gen": gen, "tags": []string{id, "x"}, fmt.Sprintf("f%d", gen%64): gen%2 == 0},
