@@ -25,6 +25,8 @@ type Document struct {
 	Text string
 	// Metadata holds typed values: string, int64 (and the smaller integer
 	// types), float64 (and float32), bool and []string. Filters search it.
+	// Each field keeps the type its first value in the collection had
+	// (ints and floats are both numbers; see FieldType).
 	Metadata map[string]any
 	// Vector, when set, is stored as given instead of embedding Text. It
 	// must have the collection's dimension, finite components and a norm

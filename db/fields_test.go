@@ -377,8 +377,9 @@ func TestPropertyFilterOutcome(t *testing.T) {
 }
 
 // removeFieldRecords makes a file look written by vecbolt before field
-// types were recorded: no collection has a "fields" bucket.
-func removeFieldRecords(t *testing.T, path string) {
+// types were recorded: no collection has the keys that record them
+// ("fields" and "field:NAME").
+func removeFieldRecords(t testing.TB, path string) {
 	t.Helper()
 	b, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -388,7 +389,23 @@ func removeFieldRecords(t *testing.T, path string) {
 	err = b.Update(func(tx *bolt.Tx) error {
 		cs := tx.Bucket([]byte("collections"))
 		return cs.ForEachBucket(func(name []byte) error {
-			return cs.Bucket(name).DeleteBucket([]byte("fields"))
+			c := cs.Bucket(name)
+			var keys [][]byte
+			cur := c.Cursor()
+			for k, v := cur.Seek([]byte("field")); k != nil && strings.HasPrefix(string(k), "field"); k, v = cur.Next() {
+				if v != nil {
+					keys = append(keys, slices.Clone(k))
+				}
+			}
+			if len(keys) == 0 {
+				return errors.New("no field records")
+			}
+			for _, k := range keys {
+				if err := c.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	})
 	if err != nil {

@@ -25,13 +25,21 @@ type CollectionConfig = pb.CollectionConfig
 // FieldType is the stored type of a metadata field.
 type FieldType = pb.FieldType
 
-// bucketFields is a collection's record of its metadata fields' types:
-// field name -> FieldRecord. It has a bucket of its own rather than a field
-// in CollectionConfig so that recording a new field is one small put (a
-// collection may have thousands of fields) and so that no rewrite of the
-// configuration (Reembed builds a new one) can drop it. Collections created
-// before it existed lack it until their first write.
-var bucketFields = []byte("fields")
+// A collection records its metadata fields' types as keys of its own
+// bucket: keyFieldsRecorded marks a collection whose record is complete
+// (those created before records existed lack it), and keyFieldPrefix+name
+// holds a FieldRecord per field. Not a field of CollectionConfig, so that
+// recording a new field is one small put (a collection may have thousands
+// of fields) and no rewrite of the configuration (Reembed builds a new
+// one) can drop it. Not a sub-bucket either: a small sub-bucket is stored
+// inline, and bbolt copies an unaligned inline bucket to the heap, where a
+// damaged one makes reads fault outside the file's mapping, which guard
+// cannot tell from a bug. A collection's bucket holds sub-buckets, so it is
+// never inline, and its values are read from the mapping.
+var (
+	keyFieldsRecorded = []byte("fields")
+	keyFieldPrefix    = []byte("field:")
+)
 
 // Errors about collections.
 var (
@@ -76,11 +84,11 @@ func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
 			return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 		}
 	}
-	if _, err := b.CreateBucket(bucketFields); err != nil {
-		return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
-	}
 	c := &CollectionTx{name: cfg.Name, b: b}
 	if err := c.PutConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := c.PutFieldTypes(nil); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -165,47 +173,50 @@ func (c *CollectionTx) PutConfig(cfg *CollectionConfig) error {
 // (it has no record yet, and the types must be inferred from its
 // documents); types is then empty.
 func (c *CollectionTx) FieldTypes() (types map[string]FieldType, recorded bool, err error) {
-	b := c.b.Bucket(bucketFields)
-	if b == nil {
+	if v := c.b.Get(keyFieldsRecorded); v == nil {
 		return nil, false, nil
+	} else if err := unseal(v, new(pb.FieldRecord)); err != nil {
+		return nil, false, fmt.Errorf("collection %q, field types: %w", c.name, err)
 	}
 	types = make(map[string]FieldType)
-	err = b.ForEach(func(k, v []byte) error {
+	cur := c.b.Cursor()
+	for k, v := cur.Seek(keyFieldPrefix); k != nil && bytes.HasPrefix(k, keyFieldPrefix); k, v = cur.Next() {
+		name := string(k[len(keyFieldPrefix):])
 		var r pb.FieldRecord
 		if err := unseal(v, &r); err != nil {
-			return fmt.Errorf("collection %q, type of field %q: %w", c.name, k, err)
+			return nil, false, fmt.Errorf("collection %q, type of field %q: %w", c.name, name, err)
 		}
-		types[string(k)] = r.Type
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
+		types[name] = r.Type
 	}
 	return types, true, nil
 }
 
 // PutFieldTypes records the types of the given fields, replacing earlier
-// records of the same fields; other fields keep theirs. It creates the
-// record of a collection that had none, after which FieldTypes reports it
-// as recorded: the caller must then pass every field's type.
+// records of the same fields; other fields keep theirs. It marks the record
+// complete (FieldTypes then reports it as recorded), so the first call on
+// a collection that had no record must pass every field's type.
 func (c *CollectionTx) PutFieldTypes(types map[string]FieldType) error {
-	b, err := c.b.CreateBucketIfNotExists(bucketFields)
-	if err != nil {
-		return fmt.Errorf("storage: collection %q fields: %w", c.name, err)
-	}
-	for k, t := range types {
-		if k == "" {
+	for name, t := range types {
+		if name == "" {
 			return fmt.Errorf("storage: collection %q: empty field name", c.name)
 		}
 		v, err := seal(&pb.FieldRecord{Type: t})
 		if err != nil {
 			return err
 		}
-		if err := b.Put([]byte(k), v); err != nil {
-			return fmt.Errorf("storage: collection %q, type of field %q: %w", c.name, k, err)
+		k := append(bytes.Clone(keyFieldPrefix), name...)
+		if err := c.b.Put(k, v); err != nil {
+			return fmt.Errorf("storage: collection %q, type of field %q: %w", c.name, name, err)
 		}
 	}
-	return nil
+	if c.b.Get(keyFieldsRecorded) != nil {
+		return nil
+	}
+	v, err := seal(&pb.FieldRecord{})
+	if err != nil {
+		return err
+	}
+	return c.b.Put(keyFieldsRecorded, v)
 }
 
 // LabelKey encodes a label as a bbolt key; big endian keeps cursor order

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,7 +78,16 @@ func TestFieldTypesCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("collections")).Bucket([]byte("c")).DeleteBucket([]byte("fields"))
+		c := tx.Bucket([]byte("collections")).Bucket([]byte("c"))
+		for _, k := range []string{"fields", "field:kb", "field:lang", "field:tags"} {
+			if c.Get([]byte(k)) == nil {
+				return fmt.Errorf("no record %q", k)
+			}
+			if err := c.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if cerr := b.Close(); err == nil {
 		err = cerr
