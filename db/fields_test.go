@@ -549,3 +549,45 @@ func TestFieldTypesSurviveDeletes(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldTypesConcurrent: writers introducing fields while searches
+// type-check filters on them and Info copies the types (run with -race). A
+// filter on a field being introduced as a number either passes the check
+// or, once a string field of that name exists, fails it; it never fails
+// halfway through a search.
+func TestFieldTypesConcurrent(t *testing.T) {
+	d, _ := openTest(t, WithEmbedder(nil))
+	c := d.mustVecCollection(t, "c", 4)
+	done := make(chan error, 3)
+	go func() {
+		for i := range 60 {
+			md := map[string]any{fmt.Sprintf("n%d", i): i}
+			if _, err := c.Insert(bg, Document{ID: fmt.Sprint(i), Vector: vec4(i), Metadata: md}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for g := range 2 {
+		go func() {
+			for i := range 60 {
+				_, err := c.SearchVector(bg, vec4(i), TopK(3), WhereExpr(fmt.Sprintf("n%d > 3", (i+g)%60)))
+				if err != nil {
+					done <- err
+					return
+				}
+				_ = c.Info().Fields
+			}
+			done <- nil
+		}()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.Info().Fields); n != 60 {
+		t.Fatalf("%d fields, want 60", n)
+	}
+}
