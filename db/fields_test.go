@@ -550,11 +550,9 @@ func TestFieldTypesSurviveDeletes(t *testing.T) {
 	}
 }
 
-// TestFieldTypesConcurrent: writers introducing fields while searches
-// type-check filters on them and Info copies the types (run with -race). A
-// filter on a field being introduced as a number either passes the check
-// or, once a string field of that name exists, fails it; it never fails
-// halfway through a search.
+// TestFieldTypesConcurrent: a writer introduces fields while searches
+// type-check filters on them and Info copies the types (run with -race).
+// A well-typed filter passes whether or not its field exists yet.
 func TestFieldTypesConcurrent(t *testing.T) {
 	d, _ := openTest(t, WithEmbedder(nil))
 	c := d.mustVecCollection(t, "c", 4)
