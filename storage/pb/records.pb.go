@@ -712,8 +712,9 @@ func (x *SnapshotInfo) GetCreatedUnix() int64 {
 	return 0
 }
 
-// FieldRecord is the value of one entry of a collection's "fields" bucket,
-// keyed by the field's name.
+// FieldRecord is the value of a collection's key "field:" + a metadata
+// field's name, holding the field's type. An empty one under the key
+// "fields" marks the collection's record of field types as complete.
 type FieldRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          FieldType              `protobuf:"varint,1,opt,name=type,proto3,enum=vecbolt.storage.FieldType" json:"type,omitempty"`
