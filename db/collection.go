@@ -126,6 +126,10 @@ type CollectionInfo struct {
 	// except when there was nothing left to redo (the load stored a fresh
 	// snapshot and nothing was written since).
 	IndexRebuilt string
+	// Fields holds the type recorded for each metadata field (nil when no
+	// document has had metadata). A field keeps its type after the last
+	// document holding it is deleted. See FieldType.
+	Fields map[string]FieldType
 }
 
 func infoFromConfig(cfg *storage.CollectionConfig) CollectionInfo {
@@ -191,6 +195,9 @@ type colState struct {
 	// rebuilt is why the index was rebuilt from the documents on load
 	// instead of read from its snapshot; nil when nothing was wrong.
 	rebuilt error
+
+	// fields holds the metadata fields' types; see fieldSet.
+	fields fieldSet
 }
 
 // liveDoc is what searches need of a document without reading the file.
@@ -208,6 +215,7 @@ func (c *Collection) Info() CollectionInfo {
 	info := s.info
 	s.liveMu.RLock()
 	info.Count = len(s.live)
+	info.Fields = s.fieldTypes()
 	s.liveMu.RUnlock()
 	return info
 }
@@ -418,6 +426,7 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 		metric:   m,
 		live:     make(map[uint64]liveDoc),
 		deleting: make(map[uint64]struct{}),
+		fields:   fieldSet{types: make(map[string]FieldType), mixed: make(map[string][]FieldType)},
 	}
 	if cfg.Model != nil {
 		emb, err := d.Embedder()
@@ -460,7 +469,10 @@ func (d *DB) load(name string) (*colState, error) {
 		if err != nil {
 			return err
 		}
-		return st.restore(ctx, d.opts.recovery)
+		if err := st.restore(ctx, d.opts.recovery); err != nil {
+			return err
+		}
+		return st.initFields(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)

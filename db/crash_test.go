@@ -41,9 +41,11 @@ func crashVector(id string) []float32 {
 
 func crashDoc(id string, gen int) Document {
 	return Document{
-		ID:       id,
-		Text:     fmt.Sprintf("text of %s generation %d", id, gen),
-		Metadata: map[string]any{"gen": gen, "tags": []string{id, "x"}},
+		ID:   id,
+		Text: fmt.Sprintf("text of %s generation %d", id, gen),
+		// A field per generation modulo 64: batches keep introducing fields
+		// whose types must be recorded with them.
+		Metadata: map[string]any{"gen": gen, "tags": []string{id, "x"}, fmt.Sprintf("f%d", gen%64): gen%2 == 0},
 		Vector:   crashVector(fmt.Sprint(id, "/", gen)),
 	}
 }
@@ -230,6 +232,18 @@ func verifyCrash(t *testing.T, path string, want map[string]*docState, inflight 
 	defer d.Close()
 	if c == nil {
 		return
+	}
+	// The file's record of field types (what Collections reads; the
+	// collection was created with one) holds every type the documents do:
+	// no crash leaves a document whose field type is unrecorded.
+	infos, err := d.Collections(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f, ft := range c.Info().Fields {
+		if infos[0].Fields[f] != ft {
+			t.Fatalf("field %q: the documents hold %s, the file records %q", f, ft, infos[0].Fields[f])
+		}
 	}
 	landed := 0
 	total, _ := c.Count(bg)

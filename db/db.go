@@ -49,6 +49,18 @@
 //     succeed; they leave those pages as they were, and `vecbolt check`
 //     keeps finding them. A record that fails its checksum does not block
 //     writes: deleting or overwriting it is the repair.
+//   - Metadata fields are typed: a collection records each field's type
+//     (string, number for int and float alike, bool, or list of strings;
+//     see FieldType) in the transaction of the first write that has it,
+//     and keeps it when the documents holding it are deleted. A document
+//     that gives a field another type is a *DocumentError wrapping
+//     ErrInvalidDocument, and its batch writes nothing. A filter is
+//     type-checked against the recorded types before a search visits any
+//     document, so whether it fails never depends on which documents
+//     exist; a field no document has had yet is not an error. Collections
+//     written before types were recorded have them inferred from their
+//     documents when loaded (recorded on their next write); a field whose
+//     documents hold several types is TypeMixed (see there).
 //   - A write's memory is bounded by its batch: Insert and Upsert refuse a
 //     call of more than MaxBatchBytes, and hold about three times the
 //     batch's bytes at their peak (see MaxBatchBytes).
@@ -307,6 +319,9 @@ func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 			}
 			info := infoFromConfig(cfg)
 			info.Count = c.Count()
+			if info.Fields, err = storedFieldTypes(c); err != nil {
+				return err
+			}
 			out = append(out, info)
 		}
 		return nil

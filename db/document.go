@@ -25,6 +25,8 @@ type Document struct {
 	Text string
 	// Metadata holds typed values: string, int64 (and the smaller integer
 	// types), float64 (and float32), bool and []string. Filters search it.
+	// Each field keeps the type its first value in the collection had
+	// (ints and floats are both numbers; see FieldType).
 	Metadata map[string]any
 	// Vector, when set, is stored as given instead of embedding Text. It
 	// must have the collection's dimension, finite components and a norm
@@ -64,6 +66,7 @@ type prepared struct {
 	rec   *storage.DocumentRecord
 	md    query.Metadata
 	embed bool // Text must be embedded into rec.Vector
+	newID bool // the ID was generated here
 }
 
 // newID returns a random UUID (version 4).
@@ -107,7 +110,7 @@ func (st *colState) prepare(docs []Document) ([]prepared, error) {
 		if !utf8.ValidString(d.Text) {
 			return fail(invalid("text is not valid UTF-8"))
 		}
-		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}}
+		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}, newID: d.ID == ""}
 		if d.Vector != nil {
 			if err := checkNewVector(d.Vector, dim, st.metric); err != nil {
 				return fail(err)
@@ -141,6 +144,9 @@ func (st *colState) prepare(docs []Document) ([]prepared, error) {
 		if n := proto.Size(&pb.Document{Metadata: p.rec.Metadata}); n > maxMetadataBytes {
 			return nil, &DocumentError{Index: i, ID: docs[i].ID, Err: invalid("metadata of %d encoded bytes exceeds %d", n, maxMetadataBytes)}
 		}
+	}
+	if err := st.checkBatchFields(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -75,12 +75,16 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 	}
 	var items []item
 	var cfg *storage.CollectionConfig
+	var fields fieldRecord
 	err = d.store.View(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(name)
 		if err != nil {
 			return err
 		}
 		if cfg, err = ctx.Config(); err != nil {
+			return err
+		}
+		if fields, err = readFieldRecord(ctx); err != nil {
 			return err
 		}
 		return ctx.ForEachDocument(func(label uint64, r *storage.DocumentRecord) error {
@@ -130,6 +134,7 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 		labels[i], vecs[i] = it.label, batch[i].rec.Vector
 		st.live[it.label] = liveDoc{id: it.rec.Id, md: md}
 	}
+	st.mergeFields(fields)
 	if err := addAll(st.idx, labels, vecs); err != nil {
 		return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
 	}

@@ -100,8 +100,10 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 		if st, err = d.newState(cfg); err != nil {
 			return err
 		}
-		labels, vecs, err = st.readDocuments(ctx)
-		return err
+		if labels, vecs, err = st.readDocuments(ctx); err != nil {
+			return err
+		}
+		return st.initFields(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("vecbolt: reindex %q: %w", name, err)

@@ -50,7 +50,12 @@ type searchOptions struct {
 // fewer matching documents returns all of them.
 func TopK(k int) SearchOption { return func(o *searchOptions) { o.k = k } }
 
-// Where restricts results to documents whose metadata matches f.
+// Where restricts results to documents whose metadata matches f. The
+// filter is type-checked against the collection's field types before the
+// search (see FieldType): comparing a field with a literal of another type
+// is an error wrapping ErrInvalidArgument and query.ErrTypeMismatch that
+// names the field and both types, whatever documents exist. A field that
+// no document has had is not an error; it compares as a missing field.
 func Where(f query.Filter) SearchOption { return func(o *searchOptions) { o.filter = f } }
 
 // WhereExpr is Where with a filter in the text syntax of query.Parse, e.g.
@@ -189,6 +194,9 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 	// Delete marks its labels in deleting first, and the filter skips them.
 	st.liveMu.RLock()
 	defer st.liveMu.RUnlock()
+	if err := st.checkFilter(o.filter); err != nil {
+		return nil, err
+	}
 
 	var filter index.Filter
 	var filterErr error

@@ -89,9 +89,13 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		st = cur
 	}
 	labels := make([]uint64, len(batch))
+	var fields fieldUpdate
 	err = c.db.store.Update(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(c.name)
 		if err != nil {
+			return err
+		}
+		if fields, err = st.recordFields(ctx, batch); err != nil {
 			return err
 		}
 		for i, p := range batch {
@@ -132,6 +136,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 	for i, p := range batch {
 		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
 	}
+	st.applyFields(fields)
 	st.liveMu.Unlock()
 	var idxErr error
 	vecs := make([][]float32, len(batch))

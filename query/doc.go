@@ -47,6 +47,10 @@
 //     does. The cost is evaluating every clause, which is cheap (Match does
 //     not allocate on success). Not passes errors through.
 //
+// A caller that knows the kind of every stored value of each field (a
+// vecbolt collection records them) checks a filter's kinds once with Check
+// instead of meeting mismatches document by document.
+//
 // Constructors never fail. A bad field name or literal (empty name, a Go
 // value ValueOf rejects, NaN, ordering on a bool, ...) makes the filter
 // invalid: Validate reports it before use, and Match returns the same error.

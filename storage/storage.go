@@ -10,6 +10,8 @@
 //	    "ids"       bucket: document ID -> label
 //	    "snapshot"  bucket: "info" -> SnapshotInfo, chunk number -> bytes
 //	    "pending"   bucket: label -> empty; labels changed since the snapshot
+//	    "fields"    -> FieldRecord (empty): the field types below are complete
+//	    "field:" + metadata field name -> FieldRecord (the field's type)
 //
 // A label is a collection-local uint64 drawn from the docs bucket's sequence.
 // It never changes for a document ID (an upsert keeps it) and is never
@@ -29,6 +31,13 @@
 //     documents that is about 50 MB to read instead of 1.6 GB. Format 1
 //     files lack it; a writable open adds it (see migrate), and a read-only
 //     open of such a file reads the documents instead.
+//   - "field:" keys record the type of each metadata field, and package db
+//     writes it in the same transaction as the first document that has the
+//     field, so no committed document has a field whose type is missing.
+//     Collections made before records existed lack "fields" (format 2
+//     files may or may not have it; no format bump, because old readers
+//     ignore these keys); db infers their types from the documents and
+//     records them on the collection's next write.
 //   - A document written or deleted after the last snapshot has its label in
 //     "pending", written in the same transaction as the document. Recovery
 //     after a crash therefore re-indexes exactly what the snapshot lacks.

@@ -22,6 +22,25 @@ type DocumentRecord = pb.Document
 // CollectionConfig is the stored configuration of a collection.
 type CollectionConfig = pb.CollectionConfig
 
+// FieldType is the stored type of a metadata field.
+type FieldType = pb.FieldType
+
+// A collection records its metadata fields' types as keys of its own
+// bucket: keyFieldsRecorded marks a collection whose record is complete
+// (those created before records existed lack it), and keyFieldPrefix+name
+// holds a FieldRecord per field. Not a field of CollectionConfig, so that
+// recording a new field is one small put (a collection may have thousands
+// of fields) and no rewrite of the configuration (Reembed builds a new
+// one) can drop it. Not a sub-bucket either: a small sub-bucket is stored
+// inline, and bbolt copies an unaligned inline bucket to the heap, where a
+// damaged one makes reads fault outside the file's mapping, which guard
+// cannot tell from a bug. A collection's bucket holds sub-buckets, so it is
+// never inline, and its values are read from the mapping.
+var (
+	keyFieldsRecorded = []byte("fields")
+	keyFieldPrefix    = []byte("field:")
+)
+
 // Errors about collections.
 var (
 	ErrCollectionNotFound = errors.New("storage: collection not found")
@@ -67,6 +86,9 @@ func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
 	}
 	c := &CollectionTx{name: cfg.Name, b: b}
 	if err := c.PutConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := c.PutFieldTypes(nil); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -144,6 +166,57 @@ func (c *CollectionTx) PutConfig(cfg *CollectionConfig) error {
 		return err
 	}
 	return c.b.Put(keyConfig, v)
+}
+
+// FieldTypes reads the recorded types of the collection's metadata fields.
+// recorded is false for a collection written before types were recorded
+// (it has no record yet, and the types must be inferred from its
+// documents); types is then empty.
+func (c *CollectionTx) FieldTypes() (types map[string]FieldType, recorded bool, err error) {
+	if v := c.b.Get(keyFieldsRecorded); v == nil {
+		return nil, false, nil
+	} else if err := unseal(v, new(pb.FieldRecord)); err != nil {
+		return nil, false, fmt.Errorf("collection %q, field types: %w", c.name, err)
+	}
+	types = make(map[string]FieldType)
+	cur := c.b.Cursor()
+	for k, v := cur.Seek(keyFieldPrefix); k != nil && bytes.HasPrefix(k, keyFieldPrefix); k, v = cur.Next() {
+		name := string(k[len(keyFieldPrefix):])
+		var r pb.FieldRecord
+		if err := unseal(v, &r); err != nil {
+			return nil, false, fmt.Errorf("collection %q, type of field %q: %w", c.name, name, err)
+		}
+		types[name] = r.Type
+	}
+	return types, true, nil
+}
+
+// PutFieldTypes records the types of the given fields, replacing earlier
+// records of the same fields; other fields keep theirs. It marks the record
+// complete (FieldTypes then reports it as recorded), so the first call on
+// a collection that had no record must pass every field's type.
+func (c *CollectionTx) PutFieldTypes(types map[string]FieldType) error {
+	for name, t := range types {
+		if name == "" {
+			return fmt.Errorf("storage: collection %q: empty field name", c.name)
+		}
+		v, err := seal(&pb.FieldRecord{Type: t})
+		if err != nil {
+			return err
+		}
+		k := append(bytes.Clone(keyFieldPrefix), name...)
+		if err := c.b.Put(k, v); err != nil {
+			return fmt.Errorf("storage: collection %q, type of field %q: %w", c.name, name, err)
+		}
+	}
+	if c.b.Get(keyFieldsRecorded) != nil {
+		return nil
+	}
+	v, err := seal(&pb.FieldRecord{})
+	if err != nil {
+		return err
+	}
+	return c.b.Put(keyFieldsRecorded, v)
 }
 
 // LabelKey encodes a label as a bbolt key; big endian keeps cursor order

@@ -48,7 +48,9 @@ func checkCommand() *command {
      the collection's dimension and finite components;
   4. the index agrees with the documents: each collection loads, its count
      matches the stored documents, and each document is found by a search
-     for its own vector (all documents up to --sample, an even sample above).
+     for its own vector (all documents up to --sample, an even sample above);
+     and each metadata field holds values of one type (a field of mixed
+     types, written before vecbolt recorded field types, is a problem).
 Prints each problem, then a verdict per damaged collection: "damaged data"
 (documents, IDs, configuration, or the file's structure: restore from a
 backup) or "damaged cache" (the index snapshot, which the intact documents
@@ -280,6 +282,14 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 		}
 		if n != c.count {
 			rep.dataf(c.name, "collection %q: %d documents loaded, %d stored", c.name, n, c.count)
+		}
+		// Not damage, and no verdict: documents written before field types
+		// were recorded, which filters cannot compare (see db.TypeMixed).
+		fields := col.Info().Fields
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			if fields[name] == db.TypeMixed {
+				rep.addf("collection %q: metadata field %q holds values of several types; filters can only test EXISTS on it until its odd documents are replaced or deleted (or the collection is exported and imported into a new one)", c.name, name)
+			}
 		}
 		metric := col.Info().Metric
 		for _, p := range c.probes {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -374,6 +376,8 @@ type collectionJSON struct {
 	EfSearch       int        `json:"ef_search,omitempty"`
 	Quantization   string     `json:"quantization,omitempty"`
 	Created        time.Time  `json:"created"`
+	// Fields maps each metadata field to its recorded type.
+	Fields map[string]db.FieldType `json:"fields,omitempty"`
 }
 
 type modelJSON struct {
@@ -386,7 +390,7 @@ type modelJSON struct {
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
 		Name: c.Name, Count: c.Count, Dimension: c.Dimension, Metric: c.Metric.String(),
-		Index: c.Index, Created: c.Created.UTC(),
+		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields,
 	}
 	if c.Index == db.IndexHNSW {
 		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
@@ -458,7 +462,10 @@ func statsCommand() *command {
 		args:    "--db FILE [--collection NAME] [--json]",
 		summary: "show file size and collection configuration",
 		help: `Prints the file size and, for each collection (or the one named), its
-document count, dimension, metric, model identity and index parameters.
+document count, dimension, metric, model identity, index parameters and
+metadata fields with their recorded types (string, number, bool, strings
+for lists of strings, or mixed for a field whose documents, written before
+types were recorded, hold several types).
 
 Flags:
   --db FILE            database file
@@ -548,8 +555,28 @@ func runStats(e *env, args []string) (err error) {
 			fmt.Fprintf(e.stdout, "  index:      %s\n", escapeText(c.Index))
 		}
 		fmt.Fprintf(e.stdout, "  created:    %s\n", c.Created.Format(time.RFC3339))
+		fmt.Fprintf(e.stdout, "  fields:     %s\n", fieldsLine(c.Fields))
 	}
 	return nil
+}
+
+// maxFieldsShown bounds the fields line of stats; --json lists them all.
+const maxFieldsShown = 20
+
+// fieldsLine lists metadata fields with their types, in name order.
+func fieldsLine(fields map[string]db.FieldType) string {
+	if len(fields) == 0 {
+		return "none"
+	}
+	names := slices.Sorted(maps.Keys(fields))
+	parts := make([]string, 0, min(len(names), maxFieldsShown)+1)
+	for _, n := range names[:min(len(names), maxFieldsShown)] {
+		parts = append(parts, safeName(n)+" "+string(fields[n]))
+	}
+	if len(names) > maxFieldsShown {
+		parts = append(parts, fmt.Sprintf("and %d more (--json lists them all)", len(names)-maxFieldsShown))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func humanBytes(n int64) string {

@@ -29,6 +29,69 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FieldType is the type a collection records for one metadata field.
+// Integers and floats are both NUMBER.
+type FieldType int32
+
+const (
+	FieldType_FIELD_TYPE_UNSPECIFIED FieldType = 0
+	FieldType_FIELD_TYPE_STRING      FieldType = 1
+	FieldType_FIELD_TYPE_NUMBER      FieldType = 2
+	FieldType_FIELD_TYPE_BOOL        FieldType = 3
+	// A list of strings.
+	FieldType_FIELD_TYPE_STRINGS FieldType = 4
+	// Documents written before types were recorded hold values of several
+	// types for this field.
+	FieldType_FIELD_TYPE_MIXED FieldType = 5
+)
+
+// Enum value maps for FieldType.
+var (
+	FieldType_name = map[int32]string{
+		0: "FIELD_TYPE_UNSPECIFIED",
+		1: "FIELD_TYPE_STRING",
+		2: "FIELD_TYPE_NUMBER",
+		3: "FIELD_TYPE_BOOL",
+		4: "FIELD_TYPE_STRINGS",
+		5: "FIELD_TYPE_MIXED",
+	}
+	FieldType_value = map[string]int32{
+		"FIELD_TYPE_UNSPECIFIED": 0,
+		"FIELD_TYPE_STRING":      1,
+		"FIELD_TYPE_NUMBER":      2,
+		"FIELD_TYPE_BOOL":        3,
+		"FIELD_TYPE_STRINGS":     4,
+		"FIELD_TYPE_MIXED":       5,
+	}
+)
+
+func (x FieldType) Enum() *FieldType {
+	p := new(FieldType)
+	*p = x
+	return p
+}
+
+func (x FieldType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FieldType) Descriptor() protoreflect.EnumDescriptor {
+	return file_records_proto_enumTypes[0].Descriptor()
+}
+
+func (FieldType) Type() protoreflect.EnumType {
+	return &file_records_proto_enumTypes[0]
+}
+
+func (x FieldType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FieldType.Descriptor instead.
+func (FieldType) EnumDescriptor() ([]byte, []int) {
+	return file_records_proto_rawDescGZIP(), []int{0}
+}
+
 // FileHeader is stored once per file under the meta bucket.
 type FileHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -649,6 +712,53 @@ func (x *SnapshotInfo) GetCreatedUnix() int64 {
 	return 0
 }
 
+// FieldRecord is the value of a collection's key "field:" + a metadata
+// field's name, holding the field's type. An empty one under the key
+// "fields" marks the collection's record of field types as complete.
+type FieldRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          FieldType              `protobuf:"varint,1,opt,name=type,proto3,enum=vecbolt.storage.FieldType" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldRecord) Reset() {
+	*x = FieldRecord{}
+	mi := &file_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldRecord) ProtoMessage() {}
+
+func (x *FieldRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldRecord.ProtoReflect.Descriptor instead.
+func (*FieldRecord) Descriptor() ([]byte, []int) {
+	return file_records_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FieldRecord) GetType() FieldType {
+	if x != nil {
+		return x.Type
+	}
+	return FieldType_FIELD_TYPE_UNSPECIFIED
+}
+
 var File_records_proto protoreflect.FileDescriptor
 
 const file_records_proto_rawDesc = "" +
@@ -703,7 +813,16 @@ const file_records_proto_rawDesc = "" +
 	"totalBytes\x12\x16\n" +
 	"\x06chunks\x18\x03 \x01(\rR\x06chunks\x12\x16\n" +
 	"\x06crc32c\x18\x04 \x01(\rR\x06crc32c\x12!\n" +
-	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnixB'Z%github.com/vecbolt/vecbolt/storage/pbb\x06proto3"
+	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\"=\n" +
+	"\vFieldRecord\x12.\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1a.vecbolt.storage.FieldTypeR\x04type*\x98\x01\n" +
+	"\tFieldType\x12\x1a\n" +
+	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11FIELD_TYPE_STRING\x10\x01\x12\x15\n" +
+	"\x11FIELD_TYPE_NUMBER\x10\x02\x12\x13\n" +
+	"\x0fFIELD_TYPE_BOOL\x10\x03\x12\x16\n" +
+	"\x12FIELD_TYPE_STRINGS\x10\x04\x12\x14\n" +
+	"\x10FIELD_TYPE_MIXED\x10\x05B'Z%github.com/vecbolt/vecbolt/storage/pbb\x06proto3"
 
 var (
 	file_records_proto_rawDescOnce sync.Once
@@ -717,29 +836,33 @@ func file_records_proto_rawDescGZIP() []byte {
 	return file_records_proto_rawDescData
 }
 
-var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_records_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_records_proto_goTypes = []any{
-	(*FileHeader)(nil),       // 0: vecbolt.storage.FileHeader
-	(*ModelIdentity)(nil),    // 1: vecbolt.storage.ModelIdentity
-	(*IndexParams)(nil),      // 2: vecbolt.storage.IndexParams
-	(*CollectionConfig)(nil), // 3: vecbolt.storage.CollectionConfig
-	(*StringList)(nil),       // 4: vecbolt.storage.StringList
-	(*Value)(nil),            // 5: vecbolt.storage.Value
-	(*Document)(nil),         // 6: vecbolt.storage.Document
-	(*SnapshotInfo)(nil),     // 7: vecbolt.storage.SnapshotInfo
-	nil,                      // 8: vecbolt.storage.Document.MetadataEntry
+	(FieldType)(0),           // 0: vecbolt.storage.FieldType
+	(*FileHeader)(nil),       // 1: vecbolt.storage.FileHeader
+	(*ModelIdentity)(nil),    // 2: vecbolt.storage.ModelIdentity
+	(*IndexParams)(nil),      // 3: vecbolt.storage.IndexParams
+	(*CollectionConfig)(nil), // 4: vecbolt.storage.CollectionConfig
+	(*StringList)(nil),       // 5: vecbolt.storage.StringList
+	(*Value)(nil),            // 6: vecbolt.storage.Value
+	(*Document)(nil),         // 7: vecbolt.storage.Document
+	(*SnapshotInfo)(nil),     // 8: vecbolt.storage.SnapshotInfo
+	(*FieldRecord)(nil),      // 9: vecbolt.storage.FieldRecord
+	nil,                      // 10: vecbolt.storage.Document.MetadataEntry
 }
 var file_records_proto_depIdxs = []int32{
-	2, // 0: vecbolt.storage.CollectionConfig.index:type_name -> vecbolt.storage.IndexParams
-	1, // 1: vecbolt.storage.CollectionConfig.model:type_name -> vecbolt.storage.ModelIdentity
-	4, // 2: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
-	8, // 3: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
-	5, // 4: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	3,  // 0: vecbolt.storage.CollectionConfig.index:type_name -> vecbolt.storage.IndexParams
+	2,  // 1: vecbolt.storage.CollectionConfig.model:type_name -> vecbolt.storage.ModelIdentity
+	5,  // 2: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
+	10, // 3: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
+	0,  // 4: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
+	6,  // 5: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_records_proto_init() }
@@ -759,13 +882,14 @@ func file_records_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_records_proto_rawDesc), len(file_records_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   9,
+			NumEnums:      1,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_records_proto_goTypes,
 		DependencyIndexes: file_records_proto_depIdxs,
+		EnumInfos:         file_records_proto_enumTypes,
 		MessageInfos:      file_records_proto_msgTypes,
 	}.Build()
 	File_records_proto = out.File
