@@ -122,9 +122,18 @@ type Store struct {
 	path     string
 	readOnly bool
 	// damage is the first fault or assertion failure inside bbolt met by a
-	// transaction of this store; nil while none was.
+	// transaction of this store, or the first damaged tree found by the
+	// walk at open; nil while none was.
 	damage atomic.Pointer[error]
+	// damaged holds what the walk at open found wrong with the trees of
+	// collections' buckets, keyed by damageKey; nothing lets bbolt read
+	// those trees. It is not changed after Open.
+	damaged map[string]string
 }
+
+// damageKey is the key of damaged for the tree of collection name's bucket
+// (sub "") or of its sub-bucket sub.
+func damageKey(name, sub string) string { return name + "\x00" + sub }
 
 // Open opens the database file at path and checks its header, or creates
 // it if nothing exists at path. It refuses (with ErrNotVecbolt) an existing
@@ -177,6 +186,10 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, readOnly: opt.ReadOnly}
+	if err := s.checkShape(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	// init reads the first pages of the file's tree, which may be damaged
 	// where the meta pages were not.
 	if err := guard(0, s.init); err != nil {
@@ -233,7 +246,7 @@ func (s *Store) init() error {
 			return err
 		}
 		if version > 0 {
-			return migrate(tx, version)
+			return migrate(&Tx{tx: tx, damaged: s.damaged}, version)
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -258,13 +271,12 @@ func putHeader(meta *bolt.Bucket, created int64) error {
 // transaction so that a crash leaves either the old file or the new one.
 // Format 1 lacked the per-collection "heads" bucket; it is derived from the
 // documents.
-func migrate(tx *bolt.Tx, from uint32) error {
-	meta := tx.Bucket(bucketMeta)
+func migrate(t *Tx, from uint32) error {
+	meta := t.tx.Bucket(bucketMeta)
 	var h pb.FileHeader
 	if err := unseal(meta.Get(keyHeader), &h); err != nil {
 		return err
 	}
-	t := &Tx{tx: tx}
 	names, err := t.CollectionNames()
 	if err != nil {
 		return err
@@ -346,7 +358,7 @@ func (s *Store) run(fn func(*Tx) error, txn func(func(*bolt.Tx) error) error) er
 	var fnErr error
 	err := guard(0, func() error {
 		return txn(func(tx *bolt.Tx) error {
-			fnErr = fn(&Tx{tx: tx})
+			fnErr = fn(&Tx{tx: tx, damaged: s.damaged})
 			return fnErr
 		})
 	})
