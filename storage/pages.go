@@ -265,8 +265,12 @@ func slicesEqual(a, b []string) bool {
 func (w *pageWalk) claim(path []string, id, n uint64) bool {
 	for i := id; i < id+n; i++ {
 		if prev, ok := w.owner[i]; ok {
+			if prev >= 0 && slicesEqual(w.paths[prev], path) {
+				w.addf(path, "page %d is reached twice in this tree (a cycle, or two pointers to one page)", i)
+				return false
+			}
 			w.addf(path, "page %d is reached twice (also from %s)", i, w.ownerName(prev))
-			if prev >= 0 && !slicesEqual(w.paths[prev], path) {
+			if prev >= 0 {
 				w.addf(w.paths[prev], "page %d is reached twice (also from %s)", i, quotePathOrRoot(path))
 			}
 			return false
