@@ -127,9 +127,11 @@ type pageWalk struct {
 	pageSize int
 	hwm      uint64 // pages below this are in use or free
 	full     bool
-	// owner maps each page reached to the index in paths of the bucket
-	// whose tree holds it, or ownerMeta, ownerFreelist.
-	owner    map[uint64]int32
+	// owner holds, for each page below hwm, 1 + the index in paths of
+	// the bucket whose tree holds it, ownerMeta, ownerFreelist, or 0 while
+	// it was not reached. (A slice: a map cost half the shape walk's time
+	// on a file of 100,000 documents.)
+	owner    []int32
 	paths    [][]string
 	problems []PageProblem
 	// reads counts the pages read (for measuring the shape walk).
@@ -138,7 +140,7 @@ type pageWalk struct {
 
 // walkPagesAt walks size bytes of r, in full or shape mode.
 func walkPagesAt(r io.ReaderAt, size int64, pageSize int, full bool) *pageWalk {
-	w := &pageWalk{r: r, size: size, full: full, owner: make(map[uint64]int32)}
+	w := &pageWalk{r: r, size: size, full: full}
 	root, freelist, err := w.meta(pageSize)
 	if err != nil {
 		w.problems = []PageProblem{{Msg: err.Error()}}
@@ -208,6 +210,7 @@ func (w *pageWalk) meta(pageSize int) (root, freelist uint64, err error) {
 		return 0, 0, fmt.Errorf("meta page says the file has %d pages; it has %d", m.hwm, pages)
 	}
 	w.hwm = m.hwm
+	w.owner = make([]int32, m.hwm)
 	w.owner[0], w.owner[1] = ownerMeta, ownerMeta
 	return m.root, m.free, nil
 }
@@ -231,20 +234,20 @@ func (w *pageWalk) ownerName(o int32) string {
 		return "meta"
 	case o == ownerFreelist:
 		return "the freelist"
-	case len(w.paths[o]) == 0:
+	case len(w.paths[o-1]) == 0:
 		return "the root"
 	}
-	return quotePath(w.paths[o])
+	return quotePath(w.paths[o-1])
 }
 
 // pathIndex returns the index of path in w.paths, adding it if it is not
 // the last one added (a tree's pages are claimed together).
 func (w *pageWalk) pathIndex(path []string) int32 {
 	if n := len(w.paths); n > 0 && slicesEqual(w.paths[n-1], path) {
-		return int32(n - 1)
+		return int32(n)
 	}
 	w.paths = append(w.paths, append([]string(nil), path...))
-	return int32(len(w.paths) - 1)
+	return int32(len(w.paths))
 }
 
 func slicesEqual(a, b []string) bool {
@@ -264,14 +267,14 @@ func slicesEqual(a, b []string) bool {
 // reach the page are reported: either pointer may be the damaged one.
 func (w *pageWalk) claim(path []string, id, n uint64) bool {
 	for i := id; i < id+n; i++ {
-		if prev, ok := w.owner[i]; ok {
-			if prev >= 0 && slicesEqual(w.paths[prev], path) {
+		if prev := w.owner[i]; prev != 0 {
+			if prev > 0 && slicesEqual(w.paths[prev-1], path) {
 				w.addf(path, "page %d is reached twice in this tree (a cycle, or two pointers to one page)", i)
 				return false
 			}
 			w.addf(path, "page %d is reached twice (also from %s)", i, w.ownerName(prev))
-			if prev >= 0 {
-				w.addf(w.paths[prev], "page %d is reached twice (also from %s)", i, quotePathOrRoot(path))
+			if prev > 0 {
+				w.addf(w.paths[prev-1], "page %d is reached twice (also from %s)", i, quotePathOrRoot(path))
 			}
 			return false
 		}
@@ -428,7 +431,7 @@ func (w *pageWalk) freelist(id uint64) {
 		return
 	}
 	for i := id; i <= id+overflow; i++ {
-		if prev, ok := w.owner[i]; ok {
+		if prev := w.owner[i]; prev != 0 {
 			w.addf(w.ownerPath(prev), "page %d is reached from %s and is also the freelist's", i, w.ownerName(prev))
 			return
 		}
@@ -455,7 +458,7 @@ func (w *pageWalk) freelist(id uint64) {
 			w.addf(path, "the freelist lists page %d, outside the file's pages", free)
 			return
 		}
-		if prev, ok := w.owner[free]; ok {
+		if prev := w.owner[free]; prev != 0 {
 			w.addf(w.ownerPath(prev), "page %d is free but also reached from %s", free, w.ownerName(prev))
 		}
 	}
@@ -467,7 +470,7 @@ func (w *pageWalk) ownerPath(o int32) []string {
 	if o < 0 {
 		return nil
 	}
-	return w.paths[o]
+	return w.paths[o-1]
 }
 
 // checkShape walks the shape of the file's trees (the shape mode above),

@@ -41,11 +41,28 @@
 //     ones (merging with a damaged sibling, freeing page numbers read from
 //     garbage) and spread or hide the damage. A record that fails its
 //     checksum does not block writes: its damage stays inside its value,
-//     and overwriting or deleting it is the repair. Opening does not scan
-//     the file (that would cost a read of all of it), so writes that never
-//     meet the damaged pages succeed; they leave those pages as they are,
-//     and vecbolt check keeps reporting them. Snapshot and Pending report
-//     damage to their own pages themselves, as the cache it is.
+//     and overwriting or deleting it is the repair. Opening does not read
+//     every page (that would cost a read of the whole file), so writes that
+//     never meet damaged leaf pages succeed; they leave those pages as they
+//     are, and vecbolt check keeps reporting them. Snapshot and Pending
+//     report damage to their own pages themselves, as the cache it is.
+//   - Open walks the shape of every bucket's page tree with a bounds-checked
+//     reader of its own (pages.go): its branch pages, and the leaves only of
+//     the buckets that hold sub-buckets (about 1% of a file's pages: 674 of
+//     59,596 for 100,000 documents of dimension 384, 2 to 5 ms). bbolt's
+//     cursor recurses down branch pages without a limit, so a cycle in a
+//     tree would end the program with a stack overflow (or run it out of
+//     memory), which no recover catches. A damaged tree of a collection's
+//     bucket or of its documents, heads or IDs makes Collection return
+//     ErrCorrupt naming the collection, without bbolt reading that tree; a
+//     damaged snapshot or pending tree makes Snapshot and Pending do so (the
+//     collection opens by rebuilding its index); other collections read as
+//     before; and the store refuses every Update, as for damage met later.
+//     Damage to the trees every lookup passes through (the root bucket,
+//     "meta", "collections") refuses the open with ErrCorrupt: nothing in
+//     the file could be found safely. One limit: a leaf page of a big
+//     bucket overwritten with a well-formed branch page is found only by
+//     reading every leaf, which vecbolt check does (CheckPages).
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
