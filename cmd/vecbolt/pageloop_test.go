@@ -113,6 +113,11 @@ func TestDamagedTreesNeverKill(t *testing.T) {
 	second := site("second element of the documents' root", func(s pointerSite) bool {
 		return inDocs(s) && s.parent == rootOf[docs] && s.off != top.off
 	})
+	// The IDs tree: Get looks an ID up there (a cursor search, which
+	// recurses), and loading a collection does not read it.
+	idsTop := site("branch element of the IDs' root", func(s pointerSite) bool {
+		return strings.HasPrefix(s.kind, "branch element") && s.parent == rootOf["/collections/c/ids"]
+	})
 	docsHeader := site("header of the documents bucket", func(s pointerSite) bool {
 		return s.kind == "bucket root" && s.target == rootOf[docs]
 	})
@@ -128,6 +133,7 @@ func TestDamagedTreesNeverKill(t *testing.T) {
 	cases := []damage{
 		{"branch element → its own page", top.off, top.parent, false},
 		{"branch element → its parent", low.off, rootOf[docs], false},
+		{"IDs' branch element → its own page", idsTop.off, idsTop.parent, false},
 		{"branch element → the root of another bucket", low.off, rootOf["/collections/c/ids"], false},
 		{"two branch elements → one child", second.off, top.target, false},
 		{"sub-bucket root → an ancestor page", docsHeader.off, rootOf["/collections/c"], false},
