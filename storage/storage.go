@@ -249,9 +249,11 @@ func (s *Store) init() error {
 		version, err = check(tx)
 		return err
 	})
-	if err != nil || version == FormatVersion || (version > 0 && s.readOnly) {
+	if err != nil || version == FormatVersion || (version > 0 && (s.readOnly || s.damage.Load() != nil)) {
 		// A read-only handle reads an older format as it is (ForEachHead
-		// falls back to the documents).
+		// falls back to the documents), and so does one that found damaged
+		// trees at open: it refuses writes, and upgrading would read the
+		// documents of every collection.
 		return err
 	}
 	if s.readOnly {
