@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -243,23 +244,11 @@ func (w *pageWalk) ownerName(o int32) string {
 // pathIndex returns the index of path in w.paths, adding it if it is not
 // the last one added (a tree's pages are claimed together).
 func (w *pageWalk) pathIndex(path []string) int32 {
-	if n := len(w.paths); n > 0 && slicesEqual(w.paths[n-1], path) {
+	if n := len(w.paths); n > 0 && slices.Equal(w.paths[n-1], path) {
 		return int32(n)
 	}
 	w.paths = append(w.paths, append([]string(nil), path...))
 	return int32(len(w.paths))
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // claim records that the n pages from id belong to the tree at path, and
@@ -268,7 +257,7 @@ func slicesEqual(a, b []string) bool {
 func (w *pageWalk) claim(path []string, id, n uint64) bool {
 	for i := id; i < id+n; i++ {
 		if prev := w.owner[i]; prev != 0 {
-			if prev > 0 && slicesEqual(w.paths[prev-1], path) {
+			if prev > 0 && slices.Equal(w.paths[prev-1], path) {
 				w.addf(path, "page %d is reached twice in this tree (a cycle, or two pointers to one page)", i)
 				return false
 			}
