@@ -45,9 +45,14 @@
 //     file's page structure (bbolt's pages, as opposed to one record that
 //     fails its checksum), it refuses every later write with ErrCorrupt,
 //     because bbolt would build new pages out of the damaged ones. Opening
-//     does not scan the file, so writes that never meet the damaged pages
-//     succeed; they leave those pages as they were, and `vecbolt check`
-//     keeps finding them. A record that fails its checksum does not block
+//     walks the shape of the file's page trees, not every page (see the
+//     storage package): a collection whose trees are damaged (a cycle, a
+//     page reached twice, a pointer past the file) fails with ErrCorrupt
+//     naming it, other collections read as before, and the handle refuses
+//     writes; damage to the trees every lookup passes through refuses the
+//     open. Damage the walk cannot see (inside leaf pages) blocks writes
+//     only once met; writes that never meet it succeed, leave those pages
+//     as they were, and `vecbolt check` keeps finding them. A record that fails its checksum does not block
 //     writes: deleting or overwriting it is the repair.
 //   - Metadata fields are typed: a collection records each field's type
 //     (string, number for int and float alike, bool, or list of strings;

@@ -50,11 +50,28 @@
 //     ones (merging with a damaged sibling, freeing page numbers read from
 //     garbage) and spread or hide the damage. A record that fails its
 //     checksum does not block writes: its damage stays inside its value,
-//     and overwriting or deleting it is the repair. Opening does not scan
-//     the file (that would cost a read of all of it), so writes that never
-//     meet the damaged pages succeed; they leave those pages as they are,
-//     and vecbolt check keeps reporting them. Snapshot and Pending report
-//     damage to their own pages themselves, as the cache it is.
+//     and overwriting or deleting it is the repair. Opening does not read
+//     every page (that would cost a read of the whole file), so writes that
+//     never meet damaged leaf pages succeed; they leave those pages as they
+//     are, and vecbolt check keeps reporting them. Snapshot and Pending
+//     report damage to their own pages themselves, as the cache it is.
+//   - Open walks the shape of every bucket's page tree with a bounds-checked
+//     reader of its own (pages.go): its branch pages, and the leaves only of
+//     the buckets that hold sub-buckets (about 1% of a file's pages: 674 of
+//     59,596 for 100,000 documents of dimension 384, 2 to 5 ms). bbolt's
+//     cursor recurses down branch pages without a limit, so a cycle in a
+//     tree would end the program with a stack overflow (or run it out of
+//     memory), which no recover catches. A damaged tree of a collection's
+//     bucket or of its documents, heads or IDs makes Collection return
+//     ErrCorrupt naming the collection, without bbolt reading that tree; a
+//     damaged snapshot or pending tree makes Snapshot and Pending do so (the
+//     collection opens by rebuilding its index); other collections read as
+//     before; and the store refuses every Update, as for damage met later.
+//     Damage to the trees every lookup passes through (the root bucket,
+//     "meta", "collections") refuses the open with ErrCorrupt: nothing in
+//     the file could be found safely. One limit: a leaf page of a big
+//     bucket overwritten with a well-formed branch page is found only by
+//     reading every leaf, which vecbolt check does (CheckPages).
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
@@ -131,9 +148,18 @@ type Store struct {
 	path     string
 	readOnly bool
 	// damage is the first fault or assertion failure inside bbolt met by a
-	// transaction of this store; nil while none was.
+	// transaction of this store, or the first damaged tree found by the
+	// walk at open; nil while none was.
 	damage atomic.Pointer[error]
+	// damaged holds what the walk at open found wrong with the trees of
+	// collections' buckets, keyed by damageKey; nothing lets bbolt read
+	// those trees. It is not changed after Open.
+	damaged map[string]string
 }
+
+// damageKey is the key of damaged for the tree of collection name's bucket
+// (sub "") or of its sub-bucket sub.
+func damageKey(name, sub string) string { return name + "\x00" + sub }
 
 // Open opens the database file at path and checks its header, or creates
 // it if nothing exists at path. It refuses (with ErrNotVecbolt) an existing
@@ -186,6 +212,10 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, readOnly: opt.ReadOnly}
+	if err := s.checkShape(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	// init reads the first pages of the file's tree, which may be damaged
 	// where the meta pages were not.
 	if err := guard(0, s.init); err != nil {
@@ -228,9 +258,11 @@ func (s *Store) init() error {
 		version, err = check(tx)
 		return err
 	})
-	if err != nil || version == FormatVersion || (version > 0 && s.readOnly) {
+	if err != nil || version == FormatVersion || (version > 0 && (s.readOnly || s.damage.Load() != nil)) {
 		// A read-only handle reads an older format as it is (ForEachHead
-		// falls back to the documents).
+		// falls back to the documents), and so does one that found damaged
+		// trees at open: it refuses writes, and upgrading would read the
+		// documents of every collection.
 		return err
 	}
 	if s.readOnly {
@@ -242,7 +274,7 @@ func (s *Store) init() error {
 			return err
 		}
 		if version > 0 {
-			return migrate(tx, version)
+			return migrate(&Tx{tx: tx, damaged: s.damaged}, version)
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -267,13 +299,12 @@ func putHeader(meta *bolt.Bucket, created int64) error {
 // transaction so that a crash leaves either the old file or the new one.
 // Format 1 lacked the per-collection "heads" bucket; it is derived from the
 // documents.
-func migrate(tx *bolt.Tx, from uint32) error {
-	meta := tx.Bucket(bucketMeta)
+func migrate(t *Tx, from uint32) error {
+	meta := t.tx.Bucket(bucketMeta)
 	var h pb.FileHeader
 	if err := unseal(meta.Get(keyHeader), &h); err != nil {
 		return err
 	}
-	t := &Tx{tx: tx}
 	names, err := t.CollectionNames()
 	if err != nil {
 		return err
@@ -355,7 +386,7 @@ func (s *Store) run(fn func(*Tx) error, txn func(func(*bolt.Tx) error) error) er
 	var fnErr error
 	err := guard(0, func() error {
 		return txn(func(tx *bolt.Tx) error {
-			fnErr = fn(&Tx{tx: tx})
+			fnErr = fn(&Tx{tx: tx, damaged: s.damaged})
 			return fnErr
 		})
 	})

@@ -122,8 +122,8 @@ func TestCollectionsAndDocuments(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if c.Count() != 3 || c.PendingCount() != 3 {
-			t.Errorf("count %d pending %d", c.Count(), c.PendingCount())
+		if c.Count() != 3 || pendingCount(t, c) != 3 {
+			t.Errorf("count %d pending %d", c.Count(), pendingCount(t, c))
 		}
 		l, ok, err := c.Label("y")
 		if err != nil || !ok || l != 2 {
@@ -164,7 +164,7 @@ func TestSnapshotChunksAndChecksum(t *testing.T) {
 	}
 	err = s.View(func(tx *Tx) error {
 		c, _ := tx.Collection("c")
-		if c.PendingCount() != 0 {
+		if pendingCount(t, c) != 0 {
 			t.Errorf("pending not cleared")
 		}
 		kind, r, ok, err := c.Snapshot()

@@ -55,6 +55,24 @@ const snapshotChunk = 4 << 20
 // Tx is a transaction over the whole file.
 type Tx struct {
 	tx *bolt.Tx
+	// damaged is the store's record of damaged trees (see Store.damaged).
+	damaged map[string]string
+}
+
+// damagedErr returns an error wrapping ErrCorrupt if the walk at open
+// found the tree of collection name's bucket (sub "") or of its sub-bucket
+// sub damaged, and nil otherwise. bbolt must not read such a tree: a cycle
+// in it overflows the stack of bbolt's cursor, a fatal error no recover
+// catches.
+func damagedErr(damaged map[string]string, name, sub string) error {
+	msg, ok := damaged[damageKey(name, sub)]
+	if !ok {
+		return nil
+	}
+	if sub == "" {
+		return fmt.Errorf("%w: collection %q: the pages of its bucket are damaged: %s", ErrCorrupt, name, msg)
+	}
+	return fmt.Errorf("%w: collection %q: the pages of its %q bucket are damaged: %s", ErrCorrupt, name, sub, msg)
 }
 
 func (t *Tx) collections() (*bolt.Bucket, error) {
@@ -100,16 +118,27 @@ func (t *Tx) Collection(name string) (*CollectionTx, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := damagedErr(t.damaged, name, ""); err != nil {
+		return nil, err
+	}
 	b := cs.Bucket([]byte(name))
 	if b == nil {
 		return nil, fmt.Errorf("%w: %q", ErrCollectionNotFound, name)
+	}
+	// The snapshot and pending buckets are a cache: with their trees
+	// damaged the collection still opens, and Snapshot and Pending report
+	// the damage.
+	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs} {
+		if err := damagedErr(t.damaged, name, string(sub)); err != nil {
+			return nil, err
+		}
 	}
 	for _, sub := range [][]byte{bucketDocs, bucketIDs, bucketSnapshot, bucketPending} {
 		if b.Bucket(sub) == nil {
 			return nil, fmt.Errorf("%w: collection %q lacks its %q bucket", ErrCorrupt, name, sub)
 		}
 	}
-	return &CollectionTx{name: name, b: b}, nil
+	return &CollectionTx{name: name, b: b, damaged: t.damaged}, nil
 }
 
 // DeleteCollection removes a collection and everything in it.
@@ -143,8 +172,9 @@ func (t *Tx) WriteTo(w io.Writer) (int64, error) { return t.tx.WriteTo(w) }
 
 // CollectionTx is one collection inside a transaction.
 type CollectionTx struct {
-	name string
-	b    *bolt.Bucket
+	name    string
+	b       *bolt.Bucket
+	damaged map[string]string
 }
 
 // Name is the collection's name.
@@ -414,6 +444,9 @@ func (c *CollectionTx) ForEachID(fn func(id []byte, label uint64) error) error {
 // itself, so that the caller can fall back to the documents within the same
 // transaction.
 func (c *CollectionTx) Pending() (labels []uint64, err error) {
+	if err := damagedErr(c.damaged, c.name, string(bucketPending)); err != nil {
+		return nil, err
+	}
 	err = guard(mapBase(c.b.Tx()), func() error {
 		var err error
 		labels, err = c.pending()
@@ -439,11 +472,22 @@ func (c *CollectionTx) pending() ([]uint64, error) {
 }
 
 // PendingCount is the number of labels changed since the last snapshot.
-func (c *CollectionTx) PendingCount() int { return c.b.Bucket(bucketPending).Stats().KeyN }
+func (c *CollectionTx) PendingCount() (int, error) {
+	if err := damagedErr(c.damaged, c.name, string(bucketPending)); err != nil {
+		return 0, err
+	}
+	return c.b.Bucket(bucketPending).Stats().KeyN, nil
+}
 
 // PutSnapshot replaces the index snapshot with the bytes produced by write
 // and clears the pending list, atomically with the rest of the transaction.
 func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) error {
+	// Deleting a bucket frees the pages of its tree, walking all of it.
+	for _, sub := range [][]byte{bucketSnapshot, bucketPending} {
+		if err := damagedErr(c.damaged, c.name, string(sub)); err != nil {
+			return err
+		}
+	}
 	if err := c.b.DeleteBucket(bucketSnapshot); err != nil {
 		return err
 	}
@@ -481,6 +525,9 @@ func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) err
 // caller can go on to rebuild the index from the documents in the same
 // transaction.
 func (c *CollectionTx) Snapshot() (kind string, r io.Reader, ok bool, err error) {
+	if err := damagedErr(c.damaged, c.name, string(bucketSnapshot)); err != nil {
+		return "", nil, false, err
+	}
 	err = guard(mapBase(c.b.Tx()), func() error {
 		var err error
 		kind, r, ok, err = c.snapshot()

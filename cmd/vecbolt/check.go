@@ -172,11 +172,11 @@ func (r *checkReport) verdict(w io.Writer, path string) {
 func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 	rep := &checkReport{cache: map[string]bool{}, data: map[string]bool{}, cachePages: map[string]bool{}}
 	// 1. The page structure, walked by our own bounds-checked reader: bbolt
-	// follows damaged pointers blindly (see pages.go). skip holds the
+	// follows damaged pointers blindly (see storage/pages.go). skip holds the
 	// collections whose pages are not all sound: nothing reads them
 	// through bbolt.
 	skip := map[string]bool{}
-	probs, err := walkPages(d.Path(), d.Storage().Bolt().Info().PageSize)
+	probs, err := d.Storage().CheckPages()
 	if err != nil {
 		rep.file = true
 		rep.addf("cannot read the file: %v", err)
@@ -184,13 +184,13 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 	}
 	for _, p := range probs {
 		rep.addf("%s", p)
-		if len(p.path) < 2 || p.path[0] != "collections" {
+		if len(p.Path) < 2 || p.Path[0] != "collections" {
 			rep.file = true
 			continue
 		}
-		name := p.path[1]
+		name := p.Path[1]
 		skip[name] = true
-		if len(p.path) >= 3 && (p.path[2] == "snapshot" || p.path[2] == "pending") {
+		if len(p.Path) >= 3 && (p.Path[2] == "snapshot" || p.Path[2] == "pending") {
 			rep.cache[name] = true
 			rep.cachePages[name] = true
 		} else {
