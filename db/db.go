@@ -52,8 +52,9 @@
 //     writes; damage to the trees every lookup passes through refuses the
 //     open. Damage the walk cannot see (inside leaf pages) blocks writes
 //     only once met; writes that never meet it succeed, leave those pages
-//     as they were, and `vecbolt check` keeps finding them. A record that fails its checksum does not block
-//     writes: deleting or overwriting it is the repair.
+//     as they were, and `vecbolt check` keeps finding them. A record that
+//     fails its checksum does not block writes: deleting or overwriting it
+//     is the repair.
 //   - Metadata fields are typed: a collection records each field's type
 //     (string, number for int and float alike, bool, or list of strings;
 //     see FieldType) in the transaction of the first write that has it,
