@@ -470,17 +470,6 @@ func fault(p any, base uintptr) error {
 	return fmt.Errorf("%w: the file's structure is damaged (%v, in %s)", ErrCorrupt, p, where)
 }
 
-// mapSpan is how far past the start of bbolt's mapping a pointer computed
-// from the file can reach: bbolt types the mapping as an array of
-// maxMapSize bytes (256 TiB on 64-bit platforms, 2 GiB on 32-bit ones) that
-// it indexes with page numbers read from the file, and a leaf element's
-// 32-bit offset and lengths can carry a value slice up to 12 GiB past its
-// page.
-const (
-	ptrIs64 = uint64(^uintptr(0) >> 63)
-	mapSpan = ptrIs64*(1<<48-1) + (1-ptrIs64)*(1<<31-1) + 1<<34
-)
-
 // bboltPkg is the import path of bbolt; its internal packages share it as a
 // prefix.
 const bboltPkg = "go.etcd.io/bbolt"
@@ -496,12 +485,14 @@ const bboltPkg = "go.etcd.io/bbolt"
 //     an index computed from a damaged page, a damaged pointer); the
 //     standard library is skipped because bbolt reaches the mapping through
 //     it too (bytes.Compare on keys, sort.Search in a page).
-//   - Or the panic is a memory fault (a runtime.Error with an address, which
-//     SetPanicOnFault gives for any fault but a nil dereference) at an
-//     address in the span bbolt's pointers into the mapping can reach
-//     (mapSpan from base): a value slice handed to our decoders or the
-//     caller's callback aliases the mapping, and reading a damaged one faults
-//     there, in whatever code reads it.
+//   - Or the panic is a memory fault at an address (a runtime.Error with
+//     Addr, which SetPanicOnFault gives for any fault but a nil
+//     dereference), in whatever code read it. Go code without unsafe cannot
+//     make such an address; the unsafe pointers in play are bbolt's over the
+//     file's bytes: value slices that alias the mapping, and those that
+//     alias bbolt's heap copy of an unaligned inline bucket, whose damaged
+//     offsets point anywhere, outside the mapping. So the address is not
+//     compared with the mapping's (base only names it in the message).
 //
 // Everything else is a bug and must surface as one: a nil-map write, an
 // explicit panic, a nil dereference (whose address is near 0), an index out
@@ -519,10 +510,8 @@ func fileFault(p any, base uintptr) (where string, ok bool) {
 	if f, isFault := p.(interface {
 		runtime.Error
 		Addr() uintptr
-	}); isFault && base != 0 {
-		if a := f.Addr(); a >= base && uint64(a-base) < mapSpan {
-			return fmt.Sprintf("%s, address %#x in the file's mapping at %#x", where, a, base), true
-		}
+	}); isFault {
+		return fmt.Sprintf("%s, address %#x; the file is mapped at %#x", where, f.Addr(), base), true
 	}
 	return where, false
 }
