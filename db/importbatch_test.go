@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // TestImportBatchByteBudget: a batch is written when it reaches --batch

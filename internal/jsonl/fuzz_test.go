@@ -129,4 +129,3 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
-

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-
 )
 
 // jscan is a strict JSON reader over one import line or flag value. It

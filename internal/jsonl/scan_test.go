@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
 )
 
 // TestImportLineEscapes: an escape that encodes no character (an unpaired
