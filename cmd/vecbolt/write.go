@@ -180,7 +180,12 @@ metadata and vectors), which bounds the import's memory: about 0.5 GB at
 the peak for a file of 8 MiB texts, 0.12 GB of it the built-in model. A bad
 line is reported with its line number: with --skip-bad it is skipped (and
 counted), otherwise the import stops there, with every line before it
-committed. Without --upsert an ID that exists already is a bad line.
+committed. Either way the exit status is 1 when any line was rejected, and
+the last line says how many were rejected and how many documents stored.
+Without --upsert an ID that exists already is a bad line; each batch's IDs
+are looked up before anything is embedded, so re-importing a file over its
+own documents with --skip-bad costs about a lookup per line. The format is
+what export writes (see vecbolt help export).
 SIGINT (Ctrl-C) or SIGTERM stops the import at once, even while it waits
 for input: the batches committed so far stay, the batch in progress is not
 written, and the message says how many documents were committed.
