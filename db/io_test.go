@@ -357,3 +357,16 @@ func TestImportStopsOnContext(t *testing.T) {
 		t.Fatalf("%d documents stored, want 6", n)
 	}
 }
+
+// TestImportRejectionsBounded: a stream of bad lines cannot fill memory:
+// ImportResult keeps the first 1000 rejections and counts them all, and
+// ImportOnReject sees every one.
+func TestImportRejectionsBounded(t *testing.T) {
+	d, _ := openTest(t, WithEmbedder(nil))
+	c := mustCollection(t, d, "c", WithDimension(2), WithFlatIndex())
+	seen := 0
+	res, err := c.Import(bg, strings.NewReader(strings.Repeat("{bad\n", 1005)+`{"vector":[1,2]}`), ImportSkipInvalid(), ImportOnReject(func(LineError) { seen++ }))
+	if err != nil || res.Stored != 1 || res.RejectedCount != 1005 || len(res.Rejected) != 1000 || seen != 1005 || res.Rejected[999].Line != 1000 {
+		t.Fatalf("stored %d, rejected %d (%d kept, %d seen): %v", res.Stored, res.RejectedCount, len(res.Rejected), seen, err)
+	}
+}

@@ -83,7 +83,7 @@ func runDemo(e *env, args []string) (err error) {
 		return err
 	}
 	start := time.Now()
-	added, _, err := e.importInto(c, strings.NewReader(demo.Corpus), -1, strings.Count(demo.Corpus, "\n"), false, db.ImportUpsert(), db.ImportBatch(128))
+	added, _, err := e.importInto(c, strings.NewReader(demo.Corpus), "embedding the demo corpus", -1, strings.Count(demo.Corpus, "\n"), false, db.ImportUpsert(), db.ImportBatch(128))
 	if err != nil {
 		return fmt.Errorf("demo corpus: %w", err)
 	}

@@ -254,7 +254,7 @@ func runImport(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	stored, rejected, err := e.importInto(c, newCtxReader(e.ctx, in), size, -1, skipBad, importOpts(batch, upsert, skipBad)...)
+	stored, rejected, err := e.importInto(c, newCtxReader(e.ctx, in), "importing", size, -1, skipBad, importOpts(batch, upsert, skipBad)...)
 	if err != nil && e.ctx.Err() != nil {
 		return fmt.Errorf("import: %s committed in complete batches; the batch in progress was not: %w", plural(stored, "document"), err)
 	}
@@ -281,17 +281,17 @@ func importOpts(batch int, upsert, skipBad bool) []db.ImportOption {
 	return opts
 }
 
-// importInto runs db's Import with the CLI's progress line (by bytes of
-// size, or by documents of docs when docs >= 0) and, with skipBad, reports
+// importInto runs db's Import with the CLI's progress line, named label (by
+// bytes of size, or by documents of docs when docs >= 0), and, with skipBad, reports
 // each skipped line on stderr as it is met (without, the error names it).
 // It returns how many documents were stored and how many lines rejected.
-func (e *env) importInto(c *db.Collection, in io.Reader, size int64, docs int, skipBad bool, opts ...db.ImportOption) (stored, rejected int, err error) {
+func (e *env) importInto(c *db.Collection, in io.Reader, label string, size int64, docs int, skipBad bool, opts ...db.ImportOption) (stored, rejected int, err error) {
 	var prog *progress
 	if e.terminal {
 		if docs >= 0 {
-			prog = newDocProgress(e.stderr, "embedding the demo corpus", docs)
+			prog = newDocProgress(e.stderr, label, docs)
 		} else {
-			prog = newProgress(e.stderr, "importing", size)
+			prog = newProgress(e.stderr, label, size)
 		}
 	}
 	opts = append(opts,
