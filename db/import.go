@@ -227,6 +227,13 @@ func (imp *importer) report() {
 // error that stops the import, after committing the batch before the line
 // when flushFirst says the batch holds only lines before it.
 func (imp *importer) reject(ctx context.Context, le LineError, flushFirst bool) error {
+	if flushFirst && !imp.o.skip {
+		// The batch may stop the import at an earlier line of its own;
+		// then this line was never reached.
+		if err := imp.flush(ctx); err != nil {
+			return err
+		}
+	}
 	imp.res.RejectedCount++
 	if len(imp.res.Rejected) < maxReportedRejections {
 		imp.res.Rejected = append(imp.res.Rejected, le)
@@ -236,11 +243,6 @@ func (imp *importer) reject(ctx context.Context, le LineError, flushFirst bool) 
 	}
 	if imp.o.skip {
 		return nil
-	}
-	if flushFirst {
-		if err := imp.flush(ctx); err != nil {
-			return err
-		}
 	}
 	return &le
 }

@@ -263,6 +263,7 @@ func TestImport(t *testing.T) {
 		{"duplicate in the file", line("a") + "\n" + line("a"), []ImportOption{ImportSkipInvalid()}, 1, []rej{{2, "also appears"}}, nil, 3},
 		{"invalid document skipped", line("a") + "\n" + `{"id":"bad","vector":[1,2,3]}` + "\n" + line("b"), []ImportOption{ImportSkipInvalid()}, 2, []rej{{2, "dimension 3"}}, nil, 4},
 		{"invalid document stops", line("a") + "\n" + `{"id":"bad","vector":[1,2,3]}` + "\n" + line("b"), []ImportOption{ImportBatch(100)}, 1, []rej{{2, "dimension 3"}}, ErrInvalidDocument, 3},
+		{"batch stops before a later bad line", line("a") + "\n" + `{"id":"bad","vector":[1,2,3]}` + "\n{nope", []ImportOption{ImportBatch(100)}, 1, []rej{{2, "dimension 3"}}, ErrInvalidDocument, 3},
 		{"bad batch", line("a"), []ImportOption{ImportBatch(0)}, 0, nil, ErrInvalidArgument, 2},
 	}
 	for _, tc := range cases {
