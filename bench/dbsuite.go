@@ -111,7 +111,7 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	}()
 	col, err := vdb.Collection(ctx, "vectors")
 	if err == nil && b.cfg.reuseDB {
-		n, err := col.Count(ctx)
+		n, err := col.Count(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -257,7 +257,7 @@ func timeOpen(ctx context.Context, path string, q []float32, k int) (time.Durati
 		return 0, 0, err
 	}
 	el := time.Since(t0)
-	n, err := col.Count(ctx)
+	n, err := col.Count(ctx, nil)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -36,7 +36,7 @@ func TestInsertBatchBytesLimit(t *testing.T) {
 		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "MaxBatchBytes") {
 			t.Fatalf("%s of %d documents of %d bytes: %v, want ErrInvalidArgument naming MaxBatchBytes", write.name, over, MaxTextBytes, err)
 		}
-		if n, err := c.Count(bg); err != nil || n != 0 {
+		if n, err := c.Count(bg, nil); err != nil || n != 0 {
 			t.Fatalf("%s: refused batch left %d documents (%v)", write.name, n, err)
 		}
 	}

@@ -534,8 +534,15 @@ func (c *Collection) enter(write bool) (func(), *colState, error) {
 	return leave, c.st.Load(), nil
 }
 
-// Count returns the number of documents.
-func (c *Collection) Count(ctx context.Context) (int, error) {
+// Count returns the number of documents whose metadata matches f, or of
+// all documents when f is nil. It reads the collection's in-memory copy of
+// the metadata, not the file.
+func (c *Collection) Count(ctx context.Context, f query.Filter) (int, error) {
+	if f != nil {
+		if err := query.Validate(f); err != nil {
+			return 0, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, err)
+		}
+	}
 	leave, st, err := c.enter(false)
 	if err != nil {
 		return 0, err
@@ -544,7 +551,11 @@ func (c *Collection) Count(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	st.liveMu.RLock()
-	defer st.liveMu.RUnlock()
-	return len(st.live), nil
+	if f == nil {
+		st.liveMu.RLock()
+		defer st.liveMu.RUnlock()
+		return len(st.live), nil
+	}
+	labels, _, err := st.matching(f)
+	return len(labels), err
 }

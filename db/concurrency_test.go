@@ -72,7 +72,7 @@ func TestConcurrentInsertSearch(t *testing.T) {
 	for err := range errc {
 		t.Error(err)
 	}
-	if n, _ := c.Count(bg); n != 5+writes*2-writes/3 {
+	if n, _ := c.Count(bg, nil); n != 5+writes*2-writes/3 {
 		t.Fatalf("count %d", n)
 	}
 }

@@ -246,7 +246,7 @@ func verifyCrash(t *testing.T, path string, want map[string]*docState, inflight 
 		}
 	}
 	landed := 0
-	total, _ := c.Count(bg)
+	total, _ := c.Count(bg, nil)
 	// Every document is read back; a random sample of them is also searched
 	// by its own vector (an exhaustive search each, so checking all of them
 	// every round would grow quadratically with the file).
@@ -301,7 +301,7 @@ func verifyCrash(t *testing.T, path string, want map[string]*docState, inflight 
 		// the same text only if gens matched, which they cannot.
 		t.Fatalf("in-flight batch half applied: %d of %d documents", landed, len(inflight))
 	}
-	n, _ := c.Count(bg)
+	n, _ := c.Count(bg, nil)
 	if c.st.Load().idx.Len() != n {
 		t.Fatalf("index holds %d vectors for %d documents", c.st.Load().idx.Len(), n)
 	}

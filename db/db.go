@@ -70,6 +70,19 @@
 //   - A write's memory is bounded by its batch: Insert and Upsert refuse a
 //     call of more than MaxBatchBytes, and hold about three times the
 //     batch's bytes at their peak (see MaxBatchBytes).
+//   - Delete and DeleteWhere are one transaction each: every document they
+//     report deleted is gone, or, on error, none is.
+//   - Scan and Export never hold a read transaction while the caller's code
+//     runs: they read in pages (256 documents at most), each a snapshot of
+//     the collection, in ID order. A document written or deleted during a
+//     scan is seen as it was when its page was read, and never twice.
+//   - Import's memory is bounded by its line limit (MaxLineBytes) and a
+//     batch budget of 32 MiB, not by its input; each batch is one
+//     transaction, so a stopped import keeps exactly the batches it
+//     committed (ImportResult.Stored says how many documents).
+//   - Export writes what Import reads, and the round trip is exact: the
+//     same documents, with metadata of the same types and bits, and an
+//     export of the imported copy is byte-identical.
 //
 // Scores are similarities, higher is closer: the cosine similarity for
 // Cosine, the dot product for Dot, and the negated Euclidean distance for L2.

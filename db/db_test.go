@@ -56,7 +56,7 @@ func TestInsertSearchGet(t *testing.T) {
 	if !slices.Equal(ids, []string{"cat", "dog", "eagle", "shark", "parrot"}) {
 		t.Fatalf("ids = %v", ids)
 	}
-	if n, _ := c.Count(bg); n != 5 {
+	if n, _ := c.Count(bg, nil); n != 5 {
 		t.Fatalf("count = %d", n)
 	}
 	res, err := c.Search(bg, "cat on a sofa", TopK(3))
@@ -198,7 +198,7 @@ func TestUpsertAndDelete(t *testing.T) {
 	if _, err := c.Upsert(bg, Document{ID: "cat", Text: "a submarine dives deep", Metadata: map[string]any{"kind": "machine"}}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := c.Count(bg); n != 5 {
+	if n, _ := c.Count(bg, nil); n != 5 {
 		t.Fatalf("upsert changed count to %d", n)
 	}
 	res, _ := c.Search(bg, "submarine dives", TopK(1))
@@ -264,12 +264,12 @@ func TestBadDocuments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := tt.c.Count(bg)
+			before, _ := tt.c.Count(bg, nil)
 			_, err := tt.c.Insert(bg, tt.docs...)
 			if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("err = %v, want %v containing %q", err, tt.is, tt.msg)
 			}
-			if after, _ := tt.c.Count(bg); after != before {
+			if after, _ := tt.c.Count(bg, nil); after != before {
 				t.Fatalf("count changed from %d to %d", before, after)
 			}
 		})
@@ -399,7 +399,7 @@ func TestReopenAndSnapshotReplay(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Count(bg); !errors.Is(err, ErrClosed) {
+	if _, err := c.Count(bg, nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after close: %v", err)
 	}
 	d2, err := Open(path, WithEmbedder(emb))
@@ -524,7 +524,7 @@ func TestEmbedderErrorWritesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out of memory in model") {
 		t.Fatalf("%v", err)
 	}
-	if n, _ := c.Count(bg); n != 0 {
+	if n, _ := c.Count(bg, nil); n != 0 {
 		t.Fatalf("count %d", n)
 	}
 	emb.fail = nil
@@ -544,7 +544,7 @@ func TestEmbedErrorNamesDocument(t *testing.T) {
 	if !errors.As(err, &de) || de.Index != 2 || de.ID != "c" || !errors.Is(err, errPoison) {
 		t.Fatalf("%v", err)
 	}
-	if n, _ := c.Count(bg); n != 0 {
+	if n, _ := c.Count(bg, nil); n != 0 {
 		t.Fatalf("count %d", n)
 	}
 }

@@ -10,7 +10,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vecbolt/vecbolt/query"
 )
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
 
 // raceDoc is document i of the delete-race tests: its text and metadata
 // derive from its ID, so a result can be checked for completeness alone.
@@ -106,7 +116,13 @@ func TestSearchDuringDeletes(t *testing.T) {
 				for i := range ids {
 					ids[i] = docs[lo+i].ID
 				}
-				if got, err := c.Delete(bg, ids...); err != nil || got != batch {
+				// Delete and DeleteWhere share the commit path that keeps
+				// searches whole; exercise both.
+				del := func() (int, error) { return c.Delete(bg, ids...) }
+				if round%2 == 1 {
+					del = func() (int, error) { return c.DeleteWhere(bg, query.In("id", anys(ids)...)) }
+				}
+				if got, err := del(); err != nil || got != batch {
 					t.Fatalf("delete: %d %v", got, err)
 				}
 				var err error

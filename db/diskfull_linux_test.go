@@ -50,7 +50,7 @@ func TestDiskFull(t *testing.T) {
 	t.Logf("disk full after %d documents: %v", len(acked), writeErr)
 	check := func(c *Collection) {
 		t.Helper()
-		if n, _ := c.Count(bg); n != len(acked) {
+		if n, _ := c.Count(bg, nil); n != len(acked) {
 			t.Fatalf("count %d, acknowledged %d", n, len(acked))
 		}
 		for id, w := range acked {

@@ -167,7 +167,7 @@ func reembedRaceRound(t *testing.T, opts []CollectionOption, round int) {
 		if err != nil {
 			t.Fatalf("round %d, %s: open: %v", round, stage, err)
 		}
-		if got, _ := c.Count(bg); got != len(want) {
+		if got, _ := c.Count(bg, nil); got != len(want) {
 			t.Errorf("round %d, %s: %d documents, want %d", round, stage, got, len(want))
 		}
 		for id, text := range want {

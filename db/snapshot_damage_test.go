@@ -331,7 +331,7 @@ func checkEvents(t *testing.T, ev []RecoveryEvent, writable bool) {
 // vector.
 func checkAllFound(t *testing.T, c *Collection, want map[string]Document) {
 	t.Helper()
-	if n, err := c.Count(bg); err != nil || n != len(want) {
+	if n, err := c.Count(bg, nil); err != nil || n != len(want) {
 		t.Fatalf("count %d, %v; want %d", n, err, len(want))
 	}
 	for id, w := range want {

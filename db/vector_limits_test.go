@@ -197,7 +197,7 @@ func (ec *extremeCase) verify(t *testing.T, d *DB, stage string) {
 	if err != nil {
 		t.Fatalf("%s, %s: open: %v", ec.name, stage, err)
 	}
-	if n, err := c.Count(bg); err != nil || n != ec.want {
+	if n, err := c.Count(bg, nil); err != nil || n != ec.want {
 		t.Fatalf("%s, %s: count %d (%v), want %d", ec.name, stage, n, err, ec.want)
 	}
 	docs, err := c.Get(bg, "b")

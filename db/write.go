@@ -288,6 +288,14 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("vecbolt: delete from collection %q: %w", c.name, err)
 	}
+	return c.deleteLabels(st, labels, found)
+}
+
+// deleteLabels deletes the documents of labels (with their IDs) in one
+// transaction and returns how many. The caller holds writeMu, has entered
+// the collection for writing, and found the labels under writeMu, so they
+// are all stored. Delete and DeleteWhere share it.
+func (c *Collection) deleteLabels(st *colState, labels []uint64, found []string) (int, error) {
 	if len(labels) == 0 {
 		return 0, nil
 	}
@@ -296,7 +304,7 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 		st.deleting[l] = struct{}{}
 	}
 	st.liveMu.Unlock()
-	err = c.db.store.Update(func(tx *storage.Tx) error {
+	err := c.db.store.Update(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(c.name)
 		if err != nil {
 			return err

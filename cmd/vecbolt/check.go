@@ -275,7 +275,7 @@ func checkDB(ctx context.Context, d *db.DB, sample int) *checkReport {
 			// documents (reported above otherwise).
 			rep.cachef(c.name, "collection %q: %s", c.name, s)
 		}
-		n, err := col.Count(ctx)
+		n, err := col.Count(ctx, nil)
 		if err != nil {
 			rep.dataf(c.name, "collection %q: %v", c.name, err)
 			continue

@@ -83,12 +83,7 @@ func runDemo(e *env, args []string) (err error) {
 		return err
 	}
 	start := time.Now()
-	imp := &importer{e: e, c: c, upsert: true, batch: 128}
-	if e.terminal {
-		imp.prog = newDocProgress(e.stderr, "embedding the demo corpus", strings.Count(demo.Corpus, "\n"))
-	}
-	err = imp.run(strings.NewReader(demo.Corpus))
-	imp.prog.finish()
+	added, _, err := e.importInto(c, strings.NewReader(demo.Corpus), "embedding the demo corpus", -1, strings.Count(demo.Corpus, "\n"), false, db.ImportUpsert(), db.ImportBatch(128))
 	if err != nil {
 		return fmt.Errorf("demo corpus: %w", err)
 	}
@@ -97,7 +92,7 @@ func runDemo(e *env, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Stored %d Debian package descriptions in %s in %v,\nembedded with %s.\n",
-		imp.added, f.path, time.Since(start).Round(time.Millisecond), emb.Identity())
+		added, f.path, time.Since(start).Round(time.Millisecond), emb.Identity())
 	for _, q := range demoQueries() {
 		opts := []db.SearchOption{db.TopK(5)}
 		if q.where != "" {

@@ -110,20 +110,6 @@ func capLine(s string, max int) string {
 	return fmt.Sprintf("%s… (%d more bytes)", s[:cut], len(s)-cut)
 }
 
-// quoteCut quotes s for a message, cut like db cuts the IDs it quotes in
-// errors (a megabyte-long ID must not become a megabyte of message).
-func quoteCut(s string) string {
-	const max = 128
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… (%d more bytes)", strconv.Quote(s[:cut]), len(s)-cut)
-}
-
 // jsonSafe rewrites the runes that encoding/json leaves raw but a terminal
 // may act on (DEL, C1 controls, bidi controls) as \u escapes. JSON text
 // holds non-ASCII and control bytes only inside strings, where \uXXXX

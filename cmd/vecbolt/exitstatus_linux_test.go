@@ -111,7 +111,7 @@ func TestExitStatusDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.Count(context.Background()); err != nil || got != n {
+	if got, err := c.Count(context.Background(), nil); err != nil || got != n {
 		t.Errorf("count %d (%v), want %d (one added, one deleted)", got, err, n)
 	}
 	if got, err := c.Get(context.Background(), added); err != nil || got[0].Text != "new document" {

@@ -14,15 +14,16 @@
 //   - The exit status says whether a write happened: 0 means every change
 //     the command reported is committed; 1 from add, delete or reembed
 //     means no document was changed (import says how many documents it
-//     committed before the failure). Closing the file after a successful command may fail,
+//     committed before the failure, and exits 1 when it rejected any line,
+//     even with --skip-bad, saying how many it stored and rejected). Closing the file after a successful command may fail,
 //     typically writing the index snapshot on a full disk; that loses no
 //     write (the snapshot is a cache of the documents), so it is a warning
 //     on stderr and the status stays 0.
 //   - Results go to stdout; errors go to stderr as one line starting with
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
-//   - Commands that only read (search, get, stats, collections, check,
-//     backup) open the file read-only, so they never create a file by
+//   - Commands that only read (search, get, list, count, export, stats,
+//     collections, check, backup) open the file read-only, so they never create a file by
 //     accident and can run beside each other; commands that only read
 //     documents never load a model.
 //   - Flags may come before or after the positional arguments; "--" ends
@@ -35,6 +36,11 @@
 //     strictly: an escape that encodes no character (\ud800) is an error,
 //     never silently U+FFFD. import's memory is bounded by its line limit
 //     and its batch budget (see `vecbolt help import`), not by the file.
+//
+// Every operation on documents is the library's (package db): the
+// commands parse flags, call db and print; import and export are
+// db.Collection.Import and Export, list is Scan, count is Count, and
+// delete --where is DeleteWhere.
 //
 // The entry point is run, which takes its arguments, streams and options
 // explicitly so that tests drive the whole tool in-process. The argument
@@ -203,8 +209,8 @@ func (c *command) helpText() string {
 // commands lists the subcommands in the order help shows them.
 func commands() []*command {
 	return []*command{
-		addCommand(), importCommand(), searchCommand(), getCommand(), deleteCommand(),
-		collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
+		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
+		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
 		checkCommand(), backupCommand(), demoCommand(), tokenizeCommand(),
 	}
 }

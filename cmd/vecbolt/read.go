@@ -313,14 +313,17 @@ func runGet(e *env, args []string) (err error) {
 func deleteCommand() *command {
 	return &command{
 		name:    "delete",
-		args:    "--db FILE --collection NAME ID...",
-		summary: "delete documents by ID",
+		args:    "--db FILE --collection NAME (ID... | --where EXPR)",
+		summary: "delete documents by ID or by filter",
 		help: `Deletes the documents with the given IDs in one transaction and prints how
-many existed. IDs that do not exist are not an error.
+many existed. IDs that do not exist are not an error. With --where instead
+of IDs, deletes every document matching the filter, in one transaction,
+and prints how many it deleted. Giving both is a usage error.
 
 Flags:
   --db FILE            database file
   --collection NAME    collection
+  --where EXPR         delete every document matching this filter
   --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
 		run: runDelete,
@@ -330,9 +333,10 @@ Flags:
 func runDelete(e *env, args []string) (err error) {
 	fs := newFlagSet("delete")
 	var f dbFlags
-	var coll string
+	var coll, where string
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.StringVar(&where, "where", "", "metadata filter")
 	ids, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -340,8 +344,15 @@ func runDelete(e *env, args []string) (err error) {
 	if coll == "" {
 		return usagef("--collection NAME is required")
 	}
-	if len(ids) == 0 {
-		return usagef("delete needs at least one ID")
+	switch {
+	case where != "" && len(ids) > 0:
+		return usagef("give IDs or --where, not both")
+	case where == "" && len(ids) == 0:
+		return usagef("delete needs at least one ID, or --where EXPR")
+	}
+	filter, err := parseWhere(where)
+	if err != nil {
+		return err
 	}
 	if _, err := existing(f.path); err != nil {
 		return err
@@ -354,6 +365,14 @@ func runDelete(e *env, args []string) (err error) {
 	c, err := e.collection(d, coll, nil)
 	if err != nil {
 		return err
+	}
+	if filter != nil {
+		n, err := c.DeleteWhere(e.ctx, filter)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted %s\n", plural(n, "document"))
+		return nil
 	}
 	n, err := c.Delete(e.ctx, ids...)
 	if err != nil {

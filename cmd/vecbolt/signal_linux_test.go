@@ -152,7 +152,7 @@ func assertDocs(t *testing.T, dbp string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.Count(context.Background()); err != nil || got != n {
+	if got, err := c.Count(context.Background(), nil); err != nil || got != n {
 		t.Errorf("%d documents (%v), want the %d committed", got, err, n)
 	}
 	ids := make([]string, n)

@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/vecbolt/vecbolt/db"
-	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/index"
 )
 
@@ -182,7 +180,12 @@ metadata and vectors), which bounds the import's memory: about 0.5 GB at
 the peak for a file of 8 MiB texts, 0.12 GB of it the built-in model. A bad
 line is reported with its line number: with --skip-bad it is skipped (and
 counted), otherwise the import stops there, with every line before it
-committed. Without --upsert an ID that exists already is a bad line.
+committed. Either way the exit status is 1 when any line was rejected, and
+the last line says how many were rejected and how many documents stored.
+Without --upsert an ID that exists already is a bad line; each batch's IDs
+are looked up before anything is embedded, so re-importing a file over its
+own documents with --skip-bad costs about a lookup per line. The format is
+what export writes (see vecbolt help export).
 SIGINT (Ctrl-C) or SIGTERM stops the import at once, even while it waits
 for input: the batches committed so far stay, the batch in progress is not
 written, and the message says how many documents were committed.
@@ -251,190 +254,57 @@ func runImport(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	imp := &importer{e: e, c: c, upsert: upsert, skipBad: skipBad, batch: batch, budget: importBatchBytes, dim: c.Info().Dimension}
-	if e.terminal {
-		imp.prog = newProgress(e.stderr, "importing", size)
-	}
-	err = imp.run(newCtxReader(e.ctx, in))
-	imp.prog.finish()
+	stored, rejected, err := e.importInto(c, newCtxReader(e.ctx, in), "importing", size, -1, skipBad, importOpts(batch, upsert, skipBad)...)
 	if err != nil && e.ctx.Err() != nil {
-		return fmt.Errorf("import: %s committed in complete batches; the batch in progress was not: %w", plural(imp.added, "document"), err)
+		return fmt.Errorf("import: %s committed in complete batches; the batch in progress was not: %w", plural(stored, "document"), err)
 	}
 	if err != nil {
-		return fmt.Errorf("%w (%s before it committed)", err, plural(imp.added, "document"))
+		return fmt.Errorf("%w (%s before it committed)", err, plural(stored, "document"))
 	}
-	fmt.Fprintf(e.stdout, "imported %d documents into %q", imp.added, coll)
-	if imp.skipped > 0 {
-		fmt.Fprintf(e.stdout, ", skipped %d bad lines", imp.skipped)
+	fmt.Fprintf(e.stdout, "imported %d documents into %q", stored, coll)
+	if rejected > 0 {
+		fmt.Fprintf(e.stdout, ", skipped %d bad lines\n", rejected)
+		return fmt.Errorf("import: %s rejected (listed above), %s stored", plural(rejected, "line"), plural(stored, "document"))
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
 }
 
-// importer streams JSONL into a collection in batches.
-type importer struct {
-	e       *env
-	c       *db.Collection
-	upsert  bool
-	skipBad bool
-	batch   int
-	budget  int // bytes of documents (docBytes) per transaction
-	dim     int // the collection's: embedded vectors count in the byte budget
-	prog    *progress
-
-	docs    []db.Document
-	lines   []int
-	bytes   int // docBytes of docs
-	added   int
-	skipped int
-	commits int // transactions written
-}
-
-// lineError is a bad line.
-type lineError struct {
-	line int
-	id   string
-	err  error
-}
-
-func (l *lineError) Error() string {
-	if l.id != "" {
-		return fmt.Sprintf("line %d (id %s): %v", l.line, quoteCut(l.id), l.err)
+func importOpts(batch int, upsert, skipBad bool) []db.ImportOption {
+	opts := []db.ImportOption{db.ImportBatch(batch)}
+	if upsert {
+		opts = append(opts, db.ImportUpsert())
 	}
-	return fmt.Sprintf("line %d: %v", l.line, l.err)
+	if skipBad {
+		opts = append(opts, db.ImportSkipInvalid())
+	}
+	return opts
 }
 
-func (l *lineError) Unwrap() error { return l.err }
-
-func (imp *importer) run(in io.Reader) error {
-	lr := newLineReader(in, maxLineBytes)
-	for {
-		line, num, tooLong, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if cerr := imp.e.ctx.Err(); cerr != nil {
-				return cerr // stopped: the batch in progress is dropped
-			}
-			if ferr := imp.flush(); ferr != nil {
-				return ferr
-			}
-			return fmt.Errorf("reading line %d: %w", num, err)
-		}
-		if err := imp.e.ctx.Err(); err != nil {
-			return err
-		}
-		imp.prog.update(lr.read, imp.added)
-		if num == 1 {
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
-		}
-		if tooLong {
-			if err := imp.bad(&lineError{line: num, err: fmt.Errorf("line longer than %d bytes, the limit (the largest document vecbolt stores, with every non-ASCII character escaped)", maxLineBytes)}); err != nil {
-				return err
-			}
-			continue
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		doc, err := parseImportLine(line)
-		if err != nil {
-			if err := imp.bad(&lineError{line: num, err: err}); err != nil {
-				return err
-			}
-			continue
-		}
-		n := docBytes(doc, imp.dim)
-		if len(imp.docs) > 0 && imp.bytes+n > imp.budget {
-			if err := imp.flush(); err != nil {
-				return err
-			}
-		}
-		imp.docs = append(imp.docs, doc)
-		imp.lines = append(imp.lines, num)
-		imp.bytes += n
-		if len(imp.docs) >= imp.batch {
-			if err := imp.flush(); err != nil {
-				return err
-			}
+// importInto runs db's Import with the CLI's progress line, named label (by
+// bytes of size, or by documents of docs when docs >= 0), and, with skipBad, reports
+// each skipped line on stderr as it is met (without, the error names it).
+// It returns how many documents were stored and how many lines rejected.
+func (e *env) importInto(c *db.Collection, in io.Reader, label string, size int64, docs int, skipBad bool, opts ...db.ImportOption) (stored, rejected int, err error) {
+	var prog *progress
+	if e.terminal {
+		if docs >= 0 {
+			prog = newDocProgress(e.stderr, label, docs)
+		} else {
+			prog = newProgress(e.stderr, label, size)
 		}
 	}
-	return imp.flush()
-}
-
-// bad handles a bad line: skip and report it, or commit what came before
-// and stop.
-func (imp *importer) bad(le *lineError) error {
-	if imp.skipBad {
-		imp.skipped++
-		imp.prog.clear()
-		fmt.Fprintf(imp.e.stderr, "vecbolt: skipped %s\n", oneLine(le.Error()))
-		return nil
-	}
-	if err := imp.flush(); err != nil {
-		return err
-	}
-	return le
-}
-
-// flush writes the pending documents.
-func (imp *importer) flush() error {
-	docs, lines := imp.docs, imp.lines
-	imp.docs, imp.lines, imp.bytes = nil, nil, 0
-	return imp.write(docs, lines)
-}
-
-// perDocument reports embedder errors caused by one text; db reports them
-// for the batch, so the importer narrows them down by splitting it.
-func perDocument(err error) bool {
-	return errors.Is(err, embedder.ErrEmptyText) || errors.Is(err, embedder.ErrNoTokens)
-}
-
-// write stores docs, handling documents db rejects: everything before a bad
-// document is committed, then the bad one is skipped or stops the import.
-func (imp *importer) write(docs []db.Document, lines []int) error {
-	for len(docs) > 0 {
-		write := imp.c.Insert
-		if imp.upsert {
-			write = imp.c.Upsert
-		}
-		_, err := write(imp.e.ctx, docs...)
-		if err == nil {
-			imp.added += len(docs)
-			imp.commits++
-			imp.prog.update(-1, imp.added)
-			return nil
-		}
-		var de *db.DocumentError
-		if errors.As(err, &de) && de.Index >= 0 && de.Index < len(docs) {
-			i := de.Index
-			if err := imp.write(docs[:i], lines[:i]); err != nil {
-				return err
+	opts = append(opts,
+		db.ImportProgress(func(s db.ImportStatus) { prog.update(s.BytesRead, s.Stored) }),
+		db.ImportOnReject(func(le db.LineError) {
+			if skipBad {
+				prog.clear()
+				fmt.Fprintf(e.stderr, "vecbolt: skipped %s\n", oneLine(le.Error()))
 			}
-			if err := imp.bad(&lineError{line: lines[i], id: docs[i].ID, err: de.Err}); err != nil {
-				return err
-			}
-			docs, lines = docs[i+1:], lines[i+1:]
-			continue
-		}
-		if perDocument(err) {
-			if len(docs) == 1 {
-				if err := imp.bad(&lineError{line: lines[0], id: docs[0].ID, err: err}); err != nil {
-					return err
-				}
-				return nil
-			}
-			h := len(docs) / 2
-			if err := imp.write(docs[:h], lines[:h]); err != nil {
-				return err
-			}
-			docs, lines = docs[h:], lines[h:]
-			continue
-		}
-		return fmt.Errorf("lines %d..%d: %w", lines[0], lines[len(lines)-1], err)
-	}
-	return nil
+		}))
+	res, err := c.Import(e.ctx, in, opts...)
+	prog.finish()
+	return res.Stored, res.RejectedCount, err
 }
 
 // jsonOut writes v as indented JSON to w, with no rune a terminal would

@@ -1,14 +1,11 @@
-package main
+package db
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/vecbolt/vecbolt/db"
 )
 
 // TestImportBatchByteBudget: a batch is written when it reaches --batch
@@ -16,7 +13,7 @@ import (
 // go in small transactions whatever --batch says.
 func TestImportBatchByteBudget(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(filepath.Join(t.TempDir(), "b.vecbolt"), db.WithEmbedder(testModel()))
+	d, err := Open(filepath.Join(t.TempDir(), "b.vecbolt"), WithEmbedder(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +35,7 @@ func TestImportBatchByteBudget(t *testing.T) {
 		{"exactly the budget", []int{(1 << 19) - 74, (1 << 19) - 74, 10}, 256, 1 << 20, 2},
 	}
 	for k, tc := range cases {
-		c, err := d.CreateCollection(ctx, fmt.Sprint("c", k), db.WithDimension(2), db.WithFlatIndex())
+		c, err := d.CreateCollection(ctx, fmt.Sprint("c", k), WithDimension(2), WithFlatIndex())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,12 +43,12 @@ func TestImportBatchByteBudget(t *testing.T) {
 		for i, n := range tc.sizes {
 			in.WriteString(line(i, n) + "\n")
 		}
-		imp := &importer{e: &env{ctx: ctx, stderr: io.Discard}, c: c, batch: tc.batch, budget: tc.budget, dim: 2}
-		if err := imp.run(strings.NewReader(in.String())); err != nil {
+		imp := &importer{c: c, o: importOptions{batch: tc.batch, budget: tc.budget}, dim: 2}
+		if err := imp.run(ctx, strings.NewReader(in.String())); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if imp.added != len(tc.sizes) || imp.commits != tc.commits {
-			t.Errorf("%s: %d documents in %d transactions, want %d in %d", tc.name, imp.added, imp.commits, len(tc.sizes), tc.commits)
+		if imp.res.Stored != len(tc.sizes) || imp.commits != tc.commits {
+			t.Errorf("%s: %d documents in %d transactions, want %d in %d", tc.name, imp.res.Stored, imp.commits, len(tc.sizes), tc.commits)
 		}
 	}
 }
@@ -59,7 +56,10 @@ func TestImportBatchByteBudget(t *testing.T) {
 // TestImportBudgetUnderDBLimit: the import's byte budget stays under what
 // db accepts in one call, with room for the encoding's framing.
 func TestImportBudgetUnderDBLimit(t *testing.T) {
-	if importBatchBytes+maxLineBytes > db.MaxBatchBytes/2 {
-		t.Fatalf("import batches of up to %d bytes are too close to db.MaxBatchBytes %d", importBatchBytes+maxLineBytes, db.MaxBatchBytes)
+	if importBatchBytes+MaxLineBytes > MaxBatchBytes/2 {
+		t.Fatalf("import batches of up to %d bytes are too close to MaxBatchBytes %d", importBatchBytes+MaxLineBytes, MaxBatchBytes)
+	}
+	if MaxLineBytes != jsonlLimits.MaxLine() {
+		t.Fatalf("MaxLineBytes %d, but the decoder's limits make lines of %d", MaxLineBytes, jsonlLimits.MaxLine())
 	}
 }

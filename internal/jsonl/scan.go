@@ -1,4 +1,4 @@
-package main
+package jsonl
 
 import (
 	"errors"
@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/vecbolt/vecbolt/db"
 )
 
 // jscan is a strict JSON reader over one import line or flag value. It
@@ -18,7 +16,7 @@ import (
 // IDs would collide, and decoding a long list into []any costs tens of
 // bytes per element (a 16 MiB vector line took 842 MB). jscan decodes each
 // value straight into its final type, rejects bad escapes with their
-// position, and stops a vector at db.MaxDimension components.
+// position, and stops a vector at its limit of components.
 //
 // It accepts exactly RFC 8259 JSON, minus strings holding an unpaired
 // surrogate escape; FuzzImportLine checks it against encoding/json.
@@ -26,6 +24,8 @@ import (
 type jscan struct {
 	b []byte
 	i int
+	// metaMax is the metadata budget (Limits.Metadata), for errors.
+	metaMax int
 }
 
 // errEnd is the error for input that stops inside a value.
@@ -354,7 +354,9 @@ func (s *jscan) object(what string, field func(key string) error) error {
 // errMetaTooBig refuses metadata that db would refuse too, before it is
 // all decoded: a 16 MiB list of empty strings would otherwise cost 30 bytes
 // of memory per byte of line.
-var errMetaTooBig = fmt.Errorf("takes more than %d bytes once stored, the limit", db.MaxMetadataBytes)
+func (s *jscan) errMetaTooBig() error {
+	return fmt.Errorf("takes more than %d bytes once stored, the limit", s.metaMax)
+}
 
 // metaValue decodes a metadata value by the typing rule at the top of
 // jsonl.go. It takes from *budget a lower bound of the value's size in
@@ -366,13 +368,13 @@ func (s *jscan) metaValue(budget *int) (any, error) {
 		return nil, errEnd
 	}
 	if *budget -= 2; *budget < 0 {
-		return nil, errMetaTooBig
+		return nil, s.errMetaTooBig()
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
 		v, err := s.str(0, "")
 		if *budget -= len(v); *budget < 0 {
-			return nil, errMetaTooBig
+			return nil, s.errMetaTooBig()
 		}
 		return v, err
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -380,7 +382,7 @@ func (s *jscan) metaValue(budget *int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return parseNumber(lit)
+		return ParseNumber(lit)
 	case c == 't' || c == 'f' || c == 'n':
 		lit, err := s.literal()
 		if err != nil {
@@ -411,7 +413,7 @@ func (s *jscan) metaValue(budget *int) (any, error) {
 				return nil, err
 			}
 			if *budget -= 2 + len(el); *budget < 0 {
-				return nil, errMetaTooBig
+				return nil, s.errMetaTooBig()
 			}
 			out = append(out, el)
 			s.ws()
