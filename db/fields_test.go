@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -89,7 +90,7 @@ func TestFieldTypeConflicts(t *testing.T) {
 						_, err = c.Upsert(bg, doc("a", second.v))
 						wantIdx, wantID = 0, "a"
 					}
-					count, _ := c.Count(bg)
+					count, _ := c.Count(bg, nil)
 					if ok {
 						if err != nil {
 							t.Fatalf("%s: %v", mode, err)
@@ -587,5 +588,46 @@ func TestFieldTypesConcurrent(t *testing.T) {
 	}
 	if n := len(c.Info().Fields); n != 60 {
 		t.Fatalf("%d fields, want 60", n)
+	}
+}
+
+// TestFilterTypeCheckEveryOperation: Count, Scan, Export and DeleteWhere
+// type-check their filter as searches do, so a mismatch is refused whatever
+// documents exist, even in a collection where no document holds the field
+// any more.
+func TestFilterTypeCheckEveryOperation(t *testing.T) {
+	d, _ := openTest(t, WithEmbedder(nil))
+	c := d.mustVecCollection(t, "apps", 4)
+	if _, err := c.Insert(bg, Document{ID: "a", Vector: vec4(1), Metadata: map[string]any{"kb": 120}}); err != nil {
+		t.Fatal(err)
+	}
+	bad := query.Gt("kb", "100")
+	for _, deleted := range []bool{false, true} {
+		if deleted {
+			if _, err := c.Delete(bg, "a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, op := range []struct {
+			name string
+			run  func() error
+		}{
+			{"Count", func() error { _, err := c.Count(bg, bad); return err }},
+			{"DeleteWhere", func() error { _, err := c.DeleteWhere(bg, bad); return err }},
+			{"Scan", func() error {
+				for _, err := range c.Scan(bg, ScanWhere(bad)) {
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+			{"Export", func() error { _, err := c.Export(bg, io.Discard, ExportWhere(bad)); return err }},
+		} {
+			err := op.run()
+			if !errors.Is(err, ErrInvalidArgument) || !errors.Is(err, query.ErrTypeMismatch) {
+				t.Errorf("%s (document deleted: %v): %v, want ErrInvalidArgument and query.ErrTypeMismatch", op.name, deleted, err)
+			}
+		}
 	}
 }

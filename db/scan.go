@@ -144,13 +144,23 @@ func (c *Collection) Scan(ctx context.Context, opts ...ScanOption) iter.Seq2[Doc
 // documents after the ID after, at most limit of them (0: no limit), the
 // last ID it examined, and whether IDs remain beyond it.
 func (c *Collection) scanPage(ctx context.Context, o scanOptions, after string, limit int) (page []Document, last string, more bool, err error) {
-	leave, _, err := c.enter(false)
+	leave, st, err := c.enter(false)
 	if err != nil {
 		return nil, "", false, err
 	}
 	defer leave()
 	if err := ctx.Err(); err != nil {
 		return nil, "", false, err
+	}
+	if o.filter != nil {
+		// Type-checked against the recorded field types, as searches are,
+		// so that the outcome never depends on the documents a page meets.
+		st.liveMu.RLock()
+		err := st.checkFilter(o.filter)
+		st.liveMu.RUnlock()
+		if err != nil {
+			return nil, "", false, err
+		}
 	}
 	want := scanPageDocs
 	if limit > 0 {
@@ -254,6 +264,9 @@ func (c *Collection) DeleteWhere(ctx context.Context, f query.Filter) (int, erro
 func (st *colState) matching(f query.Filter) (labels []uint64, ids []string, err error) {
 	st.liveMu.RLock()
 	defer st.liveMu.RUnlock()
+	if err := st.checkFilter(f); err != nil {
+		return nil, nil, err
+	}
 	for l, d := range st.live {
 		ok, err := f.Match(d.md)
 		if err != nil {
