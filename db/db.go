@@ -18,6 +18,10 @@
 //     survives kill -9 and power loss (bbolt fsyncs on commit).
 //   - A write that returns an error has written nothing: validation and
 //     embedding happen before the single transaction that stores the batch.
+//     Every document it rejects is listed, each as a *DocumentError
+//     (matching ErrInvalidDocument) in one *BatchError. With SkipInvalid
+//     (InsertWith, UpsertWith) the rejected documents are left out and
+//     returned, and the others are stored in that one transaction.
 //     Validation runs the index's own check (index.CheckVector), so a
 //     committed vector is one the index accepts, now and on every reopen;
 //     and it bounds vector norms by index.MaxNorm, so every score is finite.
