@@ -427,10 +427,22 @@ func (e *NotFoundError) Error() string {
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 
 // Get returns the documents with the given IDs, in the order asked, with
-// text, metadata and vector. If some IDs do not exist, it returns the
-// documents it found together with a *NotFoundError (errors.Is(err,
-// ErrNotFound)) listing the missing IDs.
+// their text and metadata but not their vectors: a document read with Get,
+// edited and given back to Upsert has its text embedded anew, never the
+// old text's vector kept. GetFields chooses the fields (FieldVector for the
+// vectors). If some IDs do not exist, it returns the documents it found
+// together with a *NotFoundError (errors.Is(err, ErrNotFound)) listing the
+// missing IDs.
 func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error) {
+	return c.GetFields(ctx, FieldText|FieldMetadata, ids...)
+}
+
+// GetFields is Get with the fields to return: any of FieldText,
+// FieldMetadata and FieldVector, combined with |; the ID is always set.
+func (c *Collection) GetFields(ctx context.Context, fields Field, ids ...string) ([]Document, error) {
+	if fields&^(FieldText|FieldMetadata|FieldVector) != 0 {
+		return nil, fmt.Errorf("%w: unknown fields %#x", ErrInvalidArgument, uint8(fields&^(FieldText|FieldMetadata|FieldVector)))
+	}
 	leave, _, err := c.enter(false)
 	if err != nil {
 		return nil, err
@@ -462,7 +474,7 @@ func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error)
 			if !ok || rec.Id != id {
 				return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, short(id), label)
 			}
-			d, err := documentFromRecord(rec, FieldText|FieldMetadata|FieldVector)
+			d, err := documentFromRecord(rec, fields)
 			if err != nil {
 				return err
 			}
