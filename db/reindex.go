@@ -89,18 +89,18 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 	var labels []uint64
 	var vecs [][]float32
 	err = d.store.View(func(tx *storage.Tx) error {
-		ctx, err := tx.Collection(name)
+		c, err := tx.Collection(name)
 		if err != nil {
 			return err
 		}
-		cfg, err := ctx.Config()
+		cfg, err := c.Config()
 		if err != nil {
 			return err
 		}
 		if st, err = d.newState(cfg); err != nil {
 			return err
 		}
-		labels, vecs, err = st.readDocuments(ctx)
+		labels, vecs, err = st.readDocuments(ctx, c)
 		return err
 	})
 	if err != nil {
