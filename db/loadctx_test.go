@@ -42,7 +42,7 @@ func (c *countdownCtx) Err() error {
 // rebuild from the documents, and checks that the load returns the
 // context's error, registers nothing, and that the next load succeeds.
 func TestCollectionLoadHonoursContext(t *testing.T) {
-	const n = 5000
+	const n = 2500
 	const dim = 8
 	tests := []struct {
 		name  string
@@ -130,8 +130,8 @@ func TestCollectionLoadHonoursContext(t *testing.T) {
 // error, and the collection stays loadable. It is for -race.
 func TestCollectionLoadCancelRace(t *testing.T) {
 	d, path := openTest(t)
-	c := mustCollection(t, d, "c", WithDimension(4))
-	docs := make([]Document, 3000)
+	c := mustCollection(t, d, "c", WithDimension(4), WithFlatIndex())
+	docs := make([]Document, 2000)
 	for i := range docs {
 		docs[i] = Document{ID: fmt.Sprint(i), Vector: []float32{float32(i%7) + 1, 1, float32(i % 3), 1}}
 	}
@@ -139,7 +139,7 @@ func TestCollectionLoadCancelRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	for i := range 10 {
+	for i := range 6 {
 		d, err := Open(path, WithEmbedder(nil))
 		if err != nil {
 			t.Fatal(err)
