@@ -92,7 +92,7 @@ const QuantizationInt8 = "int8"
 // candidates with the exact float32 vectors read from the file, so scores
 // are exact and so is the order among them; recall at the same ef stays
 // within about a point of float32 from ef 16 up (BENCHMARKS.md). The
-// documents keep their float32 vectors, so Get returns them unchanged. It
+// documents keep their float32 vectors, so GetFields returns them unchanged. It
 // needs the HNSW index.
 func WithInt8() CollectionOption { return func(o *collectionOptions) { o.quant = QuantizationInt8 } }
 

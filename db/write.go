@@ -209,6 +209,9 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 func checkBatchBytes(batch []prepared, dim int) error {
 	total := 0
 	for _, p := range batch {
+		if p.rec == nil {
+			continue // rejected: it will not be written
+		}
 		n := proto.Size(p.rec)
 		if p.embed {
 			n += 4*dim + 8 // the packed floats and their tag and length
