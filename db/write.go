@@ -92,6 +92,10 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 	if rejected() {
 		return WriteResult{}, newBatchError(c.name, len(docs), bad)
 	}
+	if len(bad) == len(docs) {
+		// SkipInvalid rejected everything: no transaction to commit.
+		return WriteResult{IDs: make([]string, len(docs)), Rejected: newBatchError(c.name, len(docs), bad).Rejected}, nil
+	}
 
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
