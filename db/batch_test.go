@@ -270,6 +270,9 @@ func TestBatchErrorMessage(t *testing.T) {
 // TestBatchRejectionsBuiltin runs the rejection of texts the built-in
 // model cannot embed (no token in its vocabulary) through the real model.
 func TestBatchRejectionsBuiltin(t *testing.T) {
+	if !hasBuiltinModel {
+		t.Skip("built with vecbolt_nomodel")
+	}
 	d, err := Open(filepath.Join(t.TempDir(), "builtin.vecbolt")) // the default model
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,9 @@ import (
 	"github.com/vecbolt/vecbolt/embedder/builtin"
 )
 
+// hasBuiltinModel says whether this build links the built-in model.
+const hasBuiltinModel = true
+
 // defaultEmbedder loads the model used when Open is given no WithEmbedder:
 // the built-in static model, pure Go and compiled into the binary, so text
 // search works with no network and no native library. Its weights (about

@@ -8,6 +8,9 @@ import (
 	"github.com/vecbolt/vecbolt/embedder"
 )
 
+// hasBuiltinModel says whether this build links the built-in model.
+const hasBuiltinModel = false
+
 // defaultEmbedder, in a build with the tag vecbolt_nomodel, has no model to
 // offer: db does not import embedder/builtin, so the model's weights are not
 // linked. Opening without WithEmbedder then behaves as WithEmbedder(nil):
