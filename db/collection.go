@@ -92,7 +92,7 @@ const QuantizationInt8 = "int8"
 // candidates with the exact float32 vectors read from the file, so scores
 // are exact and so is the order among them; recall at the same ef stays
 // within about a point of float32 from ef 16 up (BENCHMARKS.md). The
-// documents keep their float32 vectors, so Get returns them unchanged. It
+// documents keep their float32 vectors, so GetFields returns them unchanged. It
 // needs the HNSW index.
 func WithInt8() CollectionOption { return func(o *collectionOptions) { o.quant = QuantizationInt8 } }
 
@@ -332,6 +332,11 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 // Collection returns the named collection, loading its index on first use.
 // It returns ErrCollectionNotFound for an unknown name and ErrModelMismatch
 // when the DB's embedder is not the collection's model (see Reembed).
+//
+// The first load reads every document's head (or every document, when the
+// index is rebuilt) and can take seconds on a large collection; it stops
+// when ctx is done, returning an error that wraps ctx.Err(), and leaves
+// nothing behind: the next call loads the collection afresh.
 func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	leave, err := d.enter()
 	if err != nil {
@@ -352,7 +357,7 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	if ok && c.st.Load() != nil {
 		return c, nil
 	}
-	st, err := d.load(name)
+	st, err := d.load(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -454,14 +459,14 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 // When the index snapshot cannot be used, the index is rebuilt from the
 // documents (see colState.restore), and the caller reports it with
 // reportRebuilt once the state has its handle.
-func (d *DB) load(name string) (*colState, error) {
+func (d *DB) load(ctx context.Context, name string) (*colState, error) {
 	var st *colState
 	err := d.store.View(func(tx *storage.Tx) error {
-		ctx, err := tx.Collection(name)
+		c, err := tx.Collection(name)
 		if err != nil {
 			return err
 		}
-		cfg, err := ctx.Config()
+		cfg, err := c.Config()
 		if err != nil {
 			return err
 		}
@@ -469,10 +474,10 @@ func (d *DB) load(name string) (*colState, error) {
 		if err != nil {
 			return err
 		}
-		if err := st.restore(ctx, d.opts.recovery); err != nil {
+		if err := st.restore(ctx, c, d.opts.recovery); err != nil {
 			return err
 		}
-		return st.initFields(ctx)
+		return st.initFields(c)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)

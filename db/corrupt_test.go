@@ -200,7 +200,7 @@ func checkDamagedCollection(t *testing.T, d *DB, name string, ids []string, want
 	}
 	failed := false
 	for _, id := range ids {
-		got, err := c.Get(bg, id)
+		got, err := c.GetFields(bg, FieldText|FieldMetadata|FieldVector, id)
 		if err != nil {
 			fromFile(t, id+": get", err)
 			failed = true

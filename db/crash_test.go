@@ -254,7 +254,7 @@ func verifyCrash(t *testing.T, path string, want map[string]*docState, inflight 
 	seen := 0
 	for id, st := range want {
 		seen++
-		got, err := c.Get(bg, id)
+		got, err := c.GetFields(bg, FieldText|FieldMetadata|FieldVector, id)
 		present := err == nil
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			t.Fatalf("get %s: %v", id, err)

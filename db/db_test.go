@@ -84,7 +84,7 @@ func TestInsertSearchGet(t *testing.T) {
 	if err != nil || res[0].ID != "dog" || res[0].Text != "" || res[0].Metadata != nil {
 		t.Fatalf("no fields: %+v %v", res, err)
 	}
-	got, err := c.Get(bg, "eagle", "cat")
+	got, err := c.GetFields(bg, FieldText|FieldMetadata|FieldVector, "eagle", "cat")
 	if err != nil || len(got) != 2 || got[0].ID != "eagle" || got[1].ID != "cat" || len(got[0].Vector) != 64 {
 		t.Fatalf("get: %+v %v", got, err)
 	}

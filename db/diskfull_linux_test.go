@@ -54,7 +54,7 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("count %d, acknowledged %d", n, len(acked))
 		}
 		for id, w := range acked {
-			got, err := c.Get(bg, id)
+			got, err := c.GetFields(bg, FieldText|FieldMetadata|FieldVector, id)
 			if err != nil || got[0].Text != w.Text || !vecEqual(got[0].Vector, w.Vector) {
 				t.Fatalf("%s after disk full: %v", id, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -38,8 +39,12 @@ type Document struct {
 	Vector []float32
 }
 
-// DocumentError reports which document of a batch was rejected. It wraps
-// ErrInvalidDocument, ErrDuplicateID or the embedder's error.
+// DocumentError reports which document of a batch was rejected and why.
+// It always matches ErrInvalidDocument with errors.Is, and it wraps the
+// cause: ErrDuplicateID for an ID that exists or repeats in the batch,
+// ErrNoEmbedder, the embedder's own error for a text the model failed on,
+// or a description of what was wrong. Writes report their rejected
+// documents in a *BatchError, or in WriteResult.Rejected with SkipInvalid.
 type DocumentError struct {
 	// Index is the document's position in the batch.
 	Index int
@@ -56,6 +61,11 @@ func (e *DocumentError) Error() string {
 }
 
 func (e *DocumentError) Unwrap() error { return e.Err }
+
+// Is makes every DocumentError match ErrInvalidDocument, whatever its cause
+// (a duplicate ID or an embedder's error included), so that callers tell a
+// rejected document from a failed write with one test.
+func (e *DocumentError) Is(target error) bool { return target == ErrInvalidDocument }
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidDocument, fmt.Sprintf(format, args...))
@@ -81,74 +91,90 @@ func newID() string {
 
 // prepare validates a batch against a collection's shape. It checks
 // everything that does not need the model or the file, so a bad batch is
-// rejected before any embedding work.
-func (st *colState) prepare(docs []Document) ([]prepared, error) {
-	dim := int(st.cfg.Dimension)
-	out := make([]prepared, len(docs))
+// rejected before any embedding work. Every document is checked: out[i].rec
+// is nil for a rejected document, and bad lists each rejection once, in
+// batch order.
+func (st *colState) prepare(docs []Document) (out []prepared, bad []*DocumentError) {
+	out = make([]prepared, len(docs))
 	seen := make(map[string]int, len(docs))
 	for i, d := range docs {
-		id := d.ID
-		if id == "" {
-			id = newID()
-		}
-		fail := func(err error) ([]prepared, error) {
-			return nil, &DocumentError{Index: i, ID: d.ID, Err: err}
-		}
-		if len(id) > maxIDBytes {
-			return fail(invalid("ID of %d bytes exceeds %d", len(id), maxIDBytes))
-		}
-		if !utf8.ValidString(id) {
-			return fail(invalid("ID is not valid UTF-8"))
-		}
-		if j, dup := seen[id]; dup {
-			return fail(fmt.Errorf("%w: %q also appears at position %d of the batch", ErrDuplicateID, short(id), j))
-		}
-		seen[id] = i
-		if len(d.Text) > maxTextBytes {
-			return fail(invalid("text of %d bytes exceeds %d", len(d.Text), maxTextBytes))
-		}
-		if !utf8.ValidString(d.Text) {
-			return fail(invalid("text is not valid UTF-8"))
-		}
-		p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}, newID: d.ID == ""}
-		if d.Vector != nil {
-			if err := checkNewVector(d.Vector, dim, st.metric); err != nil {
-				return fail(err)
+		p, err := st.prepareOne(d)
+		if err == nil {
+			// Only a document that passed its own checks claims its ID, so
+			// that a valid document is never rejected as the duplicate of
+			// an invalid one.
+			if j, dup := seen[p.rec.Id]; dup {
+				err = fmt.Errorf("%w: %q also appears at position %d of the batch", ErrDuplicateID, short(p.rec.Id), j)
+			} else {
+				seen[p.rec.Id] = i
 			}
-			p.rec.Vector = append([]float32(nil), d.Vector...)
-		} else {
-			if isBlank(d.Text) {
-				return fail(invalid("text is empty and no vector is given"))
-			}
-			if st.cfg.Model == nil {
-				return fail(invalid("collection %q holds caller-supplied vectors (created WithDimension); the document needs a Vector", st.cfg.Name))
-			}
-			if st.emb == nil {
-				return fail(fmt.Errorf("%w to embed the text: open the database WithEmbedder of %v, or give the document a Vector", ErrNoEmbedder, st.info.Model))
-			}
-			p.embed = true
 		}
-		md, rec, err := convertMetadata(d.Metadata)
 		if err != nil {
-			return fail(err)
-		}
-		p.md, p.rec.Metadata = md, rec
-		out[i] = p
-	}
-	// Size of the encoded metadata, checked once per document after the
-	// cheap checks so a huge batch of bad documents fails fast.
-	for i, p := range out {
-		if len(p.rec.Metadata) == 0 {
+			bad = append(bad, &DocumentError{Index: i, ID: d.ID, Err: err})
 			continue
 		}
-		if n := proto.Size(&pb.Document{Metadata: p.rec.Metadata}); n > maxMetadataBytes {
-			return nil, &DocumentError{Index: i, ID: docs[i].ID, Err: invalid("metadata of %d encoded bytes exceeds %d", n, maxMetadataBytes)}
+		out[i] = p
+	}
+	// Field types last: only documents that passed their own checks claim
+	// a field's type for the rest of the batch.
+	if fieldBad := st.checkBatchFields(out); len(fieldBad) > 0 {
+		for _, de := range fieldBad {
+			out[de.Index] = prepared{}
+		}
+		bad = append(bad, fieldBad...)
+		slices.SortFunc(bad, func(a, b *DocumentError) int { return a.Index - b.Index })
+	}
+	return out, bad
+}
+
+// prepareOne validates one document, generating its ID if it has none.
+func (st *colState) prepareOne(d Document) (prepared, error) {
+	dim := int(st.cfg.Dimension)
+	id := d.ID
+	if id == "" {
+		id = newID()
+	}
+	if len(id) > maxIDBytes {
+		return prepared{}, invalid("ID of %d bytes exceeds %d", len(id), maxIDBytes)
+	}
+	if !utf8.ValidString(id) {
+		return prepared{}, invalid("ID is not valid UTF-8")
+	}
+	if len(d.Text) > maxTextBytes {
+		return prepared{}, invalid("text of %d bytes exceeds %d", len(d.Text), maxTextBytes)
+	}
+	if !utf8.ValidString(d.Text) {
+		return prepared{}, invalid("text is not valid UTF-8")
+	}
+	p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}, newID: d.ID == ""}
+	if d.Vector != nil {
+		if err := checkNewVector(d.Vector, dim, st.metric); err != nil {
+			return prepared{}, err
+		}
+		p.rec.Vector = append([]float32(nil), d.Vector...)
+	} else {
+		if isBlank(d.Text) {
+			return prepared{}, invalid("text is empty and no vector is given")
+		}
+		if st.cfg.Model == nil {
+			return prepared{}, invalid("collection %q holds caller-supplied vectors (created WithDimension); the document needs a Vector", st.cfg.Name)
+		}
+		if st.emb == nil {
+			return prepared{}, fmt.Errorf("%w to embed the text: open the database WithEmbedder of %v, or give the document a Vector", ErrNoEmbedder, st.info.Model)
+		}
+		p.embed = true
+	}
+	md, rec, err := convertMetadata(d.Metadata)
+	if err != nil {
+		return prepared{}, err
+	}
+	if len(rec) > 0 {
+		if n := proto.Size(&pb.Document{Metadata: rec}); n > maxMetadataBytes {
+			return prepared{}, invalid("metadata of %d encoded bytes exceeds %d", n, maxMetadataBytes)
 		}
 	}
-	if err := st.checkBatchFields(out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	p.md, p.rec.Metadata = md, rec
+	return p, nil
 }
 
 func isBlank(s string) bool {

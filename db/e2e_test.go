@@ -8,6 +8,9 @@ import (
 // The end-to-end path with nothing mocked: db.Open's default (built-in)
 // model, bbolt storage, the HNSW index, a filter, a reopen.
 func TestEndToEndBuiltinModel(t *testing.T) {
+	if !hasBuiltinModel {
+		t.Skip("built with vecbolt_nomodel")
+	}
 	path := filepath.Join(t.TempDir(), "e2e.vecbolt")
 	d, err := Open(path)
 	if err != nil {

@@ -231,39 +231,59 @@ type fieldUpdate struct {
 }
 
 // checkFields checks a batch's metadata against the field types known
-// (types) and against itself, and returns the types the batch introduces.
-// A document that gives a field another type than known, or than an
-// earlier document of the batch, is a *DocumentError wrapping
-// ErrInvalidDocument; TypeMixed fields take any type.
-func checkFields(coll string, types map[string]FieldType, batch []prepared) (map[string]FieldType, error) {
+// (types) and against itself, and returns the types the batch introduces
+// and every document that conflicts: one that gives a field another type
+// than known, or than an earlier accepted document of the batch, is a
+// *DocumentError wrapping ErrInvalidDocument, and its fields introduce
+// nothing. TypeMixed fields take any type. Entries without a record
+// (rejected already) are skipped.
+func checkFields(coll string, types map[string]FieldType, batch []prepared) (map[string]FieldType, []*DocumentError) {
 	var added map[string]FieldType
 	var first map[string]int // batch position that introduced each added field
+	var bad []*DocumentError
 	for i, p := range batch {
+		if p.rec == nil {
+			continue
+		}
+		if err := conflict(coll, types, added, first, p); err != nil {
+			bad = append(bad, p.fail(i, err))
+			continue
+		}
 		for k, v := range p.md {
-			t := typeOfKind(v.Kind())
-			known, ok := types[k]
-			if !ok {
-				if known, ok = added[k]; ok && known != t {
-					return nil, p.fail(i, invalid("metadata field %q is %s (%s), but document %d of the same batch made it %s", short(k), t.phrase(), short(v.String()), first[k], known.phrase()))
-				}
-				if !ok {
-					if added == nil {
-						added, first = make(map[string]FieldType), make(map[string]int)
-					}
-					added[k], first[k] = t, i
-				}
+			if _, ok := types[k]; ok {
 				continue
 			}
-			if known != t && known != TypeMixed {
-				return nil, p.fail(i, invalid("metadata field %q is %s (%s), but collection %q records it as %s", short(k), t.phrase(), short(v.String()), short(coll), known.phrase()))
+			if _, ok := added[k]; !ok {
+				if added == nil {
+					added, first = make(map[string]FieldType), make(map[string]int)
+				}
+				added[k], first[k] = typeOfKind(v.Kind()), i
 			}
 		}
 	}
-	return added, nil
+	return added, bad
+}
+
+// conflict returns the first field of p whose type disagrees with the
+// known types or with those added by earlier documents of the batch.
+func conflict(coll string, types, added map[string]FieldType, first map[string]int, p prepared) error {
+	for k, v := range p.md {
+		t := typeOfKind(v.Kind())
+		if known, ok := types[k]; ok {
+			if known != t && known != TypeMixed {
+				return invalid("metadata field %q is %s (%s), but collection %q records it as %s", short(k), t.phrase(), short(v.String()), short(coll), known.phrase())
+			}
+			continue
+		}
+		if known, ok := added[k]; ok && known != t {
+			return invalid("metadata field %q is %s (%s), but document %d of the same batch made it %s", short(k), t.phrase(), short(v.String()), first[k], known.phrase())
+		}
+	}
+	return nil
 }
 
 // fail makes the error of the document at batch position i.
-func (p prepared) fail(i int, err error) error {
+func (p prepared) fail(i int, err error) *DocumentError {
 	id := p.rec.Id
 	if p.newID {
 		id = "" // generated: the caller never saw it
@@ -272,26 +292,25 @@ func (p prepared) fail(i int, err error) error {
 }
 
 // checkBatchFields is checkFields against the collection's current types,
-// run before embedding so that a batch that cannot be stored costs no
+// run before embedding so that a document that cannot be stored costs no
 // model time. The write's transaction checks again (recordFields), since
 // another write may introduce a field meanwhile.
-func (st *colState) checkBatchFields(batch []prepared) error {
+func (st *colState) checkBatchFields(batch []prepared) []*DocumentError {
 	st.liveMu.RLock()
 	defer st.liveMu.RUnlock()
-	_, err := checkFields(st.cfg.Name, st.fields.types, batch)
-	return err
+	_, bad := checkFields(st.cfg.Name, st.fields.types, batch)
+	return bad
 }
 
-// recordFields checks a batch's field types inside the write's transaction
-// and records the fields it introduces there, so that no committed
-// document has a field whose type is not recorded. The caller holds
-// writeMu, and applies the result with applyFields once the transaction
-// has committed.
-func (st *colState) recordFields(c *storage.CollectionTx, batch []prepared) (fieldUpdate, error) {
-	added, err := checkFields(st.cfg.Name, st.fields.types, batch)
-	if err != nil {
-		return fieldUpdate{}, err
-	}
+// recordFields checks the field types of the documents a write will store
+// (the entries of batch with a record) inside the write's transaction, and
+// records the fields they introduce there, so that no committed document
+// has a field whose type is not recorded. It returns the documents that
+// conflict, which the caller must leave out (or fail the write); their
+// fields are not recorded. The caller holds writeMu, and applies the result
+// with applyFields once the transaction has committed.
+func (st *colState) recordFields(c *storage.CollectionTx, batch []prepared) (fieldUpdate, []*DocumentError, error) {
+	added, bad := checkFields(st.cfg.Name, st.fields.types, batch)
 	u := fieldUpdate{added: added, wrote: st.fields.stale}
 	put := added
 	if u.wrote {
@@ -300,13 +319,13 @@ func (st *colState) recordFields(c *storage.CollectionTx, batch []prepared) (fie
 	}
 	u.changed = u.wrote || len(added) > 0
 	if !u.changed {
-		return u, nil
+		return u, bad, nil
 	}
 	rec := make(map[string]storage.FieldType, len(put))
 	for k, t := range put {
 		rec[k] = typeToRecord[t]
 	}
-	return u, c.PutFieldTypes(rec)
+	return u, bad, c.PutFieldTypes(rec)
 }
 
 // applyFields makes a committed write's field types visible. The caller

@@ -631,3 +631,46 @@ func TestFilterTypeCheckEveryOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldTypeRejectionsListed: every document of a batch that gives a
+// field another type is reported, not only the first; with SkipInvalid the
+// others are stored, and a rejected document's fields record nothing.
+func TestFieldTypeRejectionsListed(t *testing.T) {
+	d, _ := openTest(t, WithEmbedder(nil))
+	c := d.mustVecCollection(t, "apps", 4)
+	if _, err := c.Insert(bg, Document{ID: "a", Vector: vec4(1), Metadata: map[string]any{"kb": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	batch := []Document{
+		{ID: "b", Vector: vec4(2), Metadata: map[string]any{"kb": "big"}},
+		{ID: "c", Vector: vec4(3), Metadata: map[string]any{"kb": 3, "tag": "x"}},
+		{ID: "d", Vector: vec4(4), Metadata: map[string]any{"kb": true, "new": 1}},
+		{ID: "e", Vector: vec4(5), Metadata: map[string]any{"tag": false}},
+	}
+	_, err := c.Insert(bg, batch...)
+	var be *BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("Insert: %v, want a *BatchError", err)
+	}
+	var got []string
+	for _, de := range be.Rejected {
+		got = append(got, de.ID)
+	}
+	if want := []string{"b", "d", "e"}; !slices.Equal(got, want) {
+		t.Fatalf("rejected %v, want %v", got, want)
+	}
+	if n, _ := c.Count(bg, nil); n != 1 {
+		t.Fatalf("count %d after a failed batch, want 1", n)
+	}
+	res, err := c.InsertWith(bg, batch, SkipInvalid())
+	if err != nil || len(res.Rejected) != 3 || res.IDs[1] != "c" {
+		t.Fatalf("InsertWith: %+v %v", res, err)
+	}
+	fields := c.Info().Fields
+	if _, ok := fields["new"]; ok {
+		t.Errorf("field %q of a rejected document was recorded: %v", "new", fields)
+	}
+	if fields["tag"] != TypeString {
+		t.Errorf("field tag is %v, want string", fields["tag"])
+	}
+}

@@ -96,7 +96,7 @@ func TestInt8Collection(t *testing.T) {
 			}
 			check(q8)
 			// Get returns the stored float32 vector, not the codes.
-			got, err := q8.Get(bg, "d5")
+			got, err := q8.GetFields(bg, FieldText|FieldMetadata|FieldVector, "d5")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -78,8 +78,12 @@ func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader) (index.Index, erro
 // st.rebuilt records why; only damage to the documents, heads or ID map
 // (the data) fails the load. report, if not nil, hears of such a rebuild
 // and its progress.
-func (st *colState) restore(c *storage.CollectionTx, report func(RecoveryEvent)) error {
-	used, err := st.restoreFromSnapshot(c)
+//
+// ctx is checked every loadCheckEvery documents and between the index's
+// chunks, so that a cancelled load returns ctx's error within moments; st
+// is then unusable and must be dropped.
+func (st *colState) restore(ctx context.Context, c *storage.CollectionTx, report func(RecoveryEvent)) error {
+	used, err := st.restoreFromSnapshot(ctx, c)
 	var unusable *snapshotError
 	switch {
 	case err == nil && used:
@@ -98,7 +102,40 @@ func (st *colState) restore(c *storage.CollectionTx, report func(RecoveryEvent))
 	case err != nil:
 		return err
 	}
-	return st.rebuild(c, report)
+	return st.rebuild(ctx, c, report)
+}
+
+// loadCheckEvery is how many documents a load reads between checks of its
+// context: often enough to stop within milliseconds, rarely enough to cost
+// nothing measurable.
+const loadCheckEvery = 1024
+
+// ticker checks a context every loadCheckEvery calls of tick.
+type ticker struct {
+	ctx context.Context
+	n   int
+}
+
+func (t *ticker) tick() error {
+	t.n++
+	if t.n%loadCheckEvery == 0 {
+		return t.ctx.Err()
+	}
+	return nil
+}
+
+// ctxReader fails its reads once ctx is done, so that decoding a large
+// snapshot stops on cancellation.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }
 
 // snapshotError marks a failure of the snapshot or the pending list, which
@@ -121,7 +158,7 @@ func snapshotErrorf(format string, args ...any) error {
 // The graph is decoded on a second goroutine while this one reads the
 // documents' heads (IDs and metadata): the two are independent and each
 // takes about half of the open time of a large collection.
-func (st *colState) restoreFromSnapshot(c *storage.CollectionTx) (used bool, err error) {
+func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.CollectionTx) (used bool, err error) {
 	kind, r, ok, err := c.Snapshot()
 	if err != nil {
 		return false, &snapshotError{err}
@@ -138,16 +175,20 @@ func (st *colState) restoreFromSnapshot(c *storage.CollectionTx) (used bool, err
 	}
 	snap := make(chan loaded, 1)
 	go func() {
-		idx, err := loadSnapshot(st.cfg, r)
+		idx, err := loadSnapshot(st.cfg, ctxReader{ctx, r})
 		snap <- loaded{idx, err}
 	}()
 	pending, pendErr := c.Pending()
 	// live sums the (ID, label) pairs as the live set is filled, for the
 	// ID map check.
 	var live pairSum
+	tick := ticker{ctx: ctx}
 	// Heads first, then wait: the snapshot goroutine must finish before the
 	// transaction (and the memory its reader points into) ends.
 	headErr := c.ForEachHead(func(label uint64, payload []byte) error {
+		if err := tick.tick(); err != nil {
+			return err
+		}
 		id, md, err := readHead(payload)
 		if err != nil {
 			return fmt.Errorf("label %d: %w", label, err)
@@ -157,6 +198,10 @@ func (st *colState) restoreFromSnapshot(c *storage.CollectionTx) (used bool, err
 		return nil
 	})
 	l := <-snap
+	if err := ctx.Err(); err != nil {
+		// Not the snapshot's fault, whatever its decoder made of it.
+		return false, err
+	}
 	if headErr != nil {
 		// The heads are data: their damage is reported, not rebuilt around.
 		return false, headErr
@@ -171,12 +216,15 @@ func (st *colState) restoreFromSnapshot(c *storage.CollectionTx) (used bool, err
 		return false, snapshotErrorf("%w: index snapshot has dimension %d and metric %v, collection has %d and %v", ErrCorrupt, l.idx.Dim(), l.idx.Metric(), st.cfg.Dimension, st.metric)
 	}
 	st.idx = l.idx
-	if err := st.checkIDs(c, live); err != nil {
+	if err := st.checkIDs(ctx, c, live); err != nil {
 		return false, err
 	}
 	// Replay what the snapshot lacks: a pending label is either stored (add
 	// or replace its vector) or gone (delete it).
 	for _, label := range pending {
+		if err := tick.tick(); err != nil {
+			return false, err
+		}
 		if _, ok := st.live[label]; !ok {
 			st.idx.Delete(label)
 			continue
@@ -206,8 +254,8 @@ func (st *colState) restoreFromSnapshot(c *storage.CollectionTx) (used bool, err
 }
 
 // rebuild fills the live set and the index from the documents.
-func (st *colState) rebuild(c *storage.CollectionTx, report func(RecoveryEvent)) error {
-	labels, vecs, err := st.readDocuments(c)
+func (st *colState) rebuild(ctx context.Context, c *storage.CollectionTx, report func(RecoveryEvent)) error {
+	labels, vecs, err := st.readDocuments(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -216,7 +264,7 @@ func (st *colState) rebuild(c *storage.CollectionTx, report func(RecoveryEvent))
 		// failed; the next open with a good snapshot reads them again. A
 		// damaged head must fail this open as it would that one, not go
 		// unnoticed until then.
-		if err := st.checkHeads(c); err != nil {
+		if err := st.checkHeads(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -226,7 +274,10 @@ func (st *colState) rebuild(c *storage.CollectionTx, report func(RecoveryEvent))
 			report(RecoveryEvent{Collection: st.cfg.Name, Reason: st.rebuilt, Done: done, Total: total})
 		}
 	}
-	if err := addAllProgress(context.Background(), st.idx, labels, vecs, progress); err != nil {
+	if err := addAllProgress(ctx, st.idx, labels, vecs, progress); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return fmt.Errorf("%w: rebuilding the index: %v", ErrCorrupt, err)
 	}
 	if st.rebuilt != nil {
@@ -251,11 +302,15 @@ func (st *colState) rebuild(c *storage.CollectionTx, report func(RecoveryEvent))
 
 // readDocuments fills the live set from the documents, checks them against
 // the ID map, and returns every label with its vector for the index.
-func (st *colState) readDocuments(c *storage.CollectionTx) ([]uint64, [][]float32, error) {
+func (st *colState) readDocuments(ctx context.Context, c *storage.CollectionTx) ([]uint64, [][]float32, error) {
 	var live pairSum
 	var labels []uint64
 	var vecs [][]float32
+	tick := ticker{ctx: ctx}
 	err := c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
+		if err := tick.tick(); err != nil {
+			return err
+		}
 		md, err := metadataFromRecord(d.Metadata)
 		if err != nil {
 			return fmt.Errorf("document %q: %w", d.Id, err)
@@ -272,7 +327,7 @@ func (st *colState) readDocuments(c *storage.CollectionTx) ([]uint64, [][]float3
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := st.checkIDs(c, live); err != nil {
+	if err := st.checkIDs(ctx, c, live); err != nil {
 		return nil, nil, err
 	}
 	return labels, vecs, nil
@@ -280,9 +335,13 @@ func (st *colState) readDocuments(c *storage.CollectionTx) ([]uint64, [][]float3
 
 // checkHeads checks that every head decodes and that the heads hold the
 // live set's (ID, label) pairs.
-func (st *colState) checkHeads(c *storage.CollectionTx) error {
+func (st *colState) checkHeads(ctx context.Context, c *storage.CollectionTx) error {
 	var heads, live pairSum
+	tick := ticker{ctx: ctx}
 	err := c.ForEachHead(func(label uint64, payload []byte) error {
+		if err := tick.tick(); err != nil {
+			return err
+		}
 		id, _, err := readHead(payload)
 		if err != nil {
 			return fmt.Errorf("label %d: %w", label, err)
@@ -311,9 +370,13 @@ func (st *colState) checkHeads(c *storage.CollectionTx) error {
 // order-independent sums of a 64-bit hash of each pair checks that with two
 // sequential scans, where looking each ID up in the live set cost a cache
 // miss per document (half a second at a million).
-func (st *colState) checkIDs(c *storage.CollectionTx, live pairSum) error {
+func (st *colState) checkIDs(ctx context.Context, c *storage.CollectionTx, live pairSum) error {
 	var stored pairSum
+	tick := ticker{ctx: ctx}
 	err := c.ForEachID(func(id []byte, label uint64) error {
+		if err := tick.tick(); err != nil {
+			return err
+		}
 		addPair(&stored, id, label)
 		return nil
 	})

@@ -117,8 +117,15 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 	size := d.opts.embedBatch
 	for start := 0; start < len(batch); start += size {
 		end := min(start+size, len(batch))
-		if err := c.embed(ctx, st, docs[start:end], batch[start:end]); err != nil {
+		bad, err := c.embed(ctx, st, docs[start:end], batch[start:end])
+		if err != nil {
 			return fmt.Errorf("vecbolt: re-embed %q: %w", name, err)
+		}
+		if len(bad) > 0 {
+			for _, de := range bad {
+				de.Index += start
+			}
+			return fmt.Errorf("vecbolt: re-embed %q: %w", name, newBatchError(name, len(batch), bad))
 		}
 		if progress != nil {
 			progress(end, len(batch))

@@ -171,7 +171,7 @@ func reembedRaceRound(t *testing.T, opts []CollectionOption, round int) {
 			t.Errorf("round %d, %s: %d documents, want %d", round, stage, got, len(want))
 		}
 		for id, text := range want {
-			got, err := c.Get(bg, id)
+			got, err := c.GetFields(bg, FieldText|FieldMetadata|FieldVector, id)
 			if err != nil {
 				t.Errorf("round %d, %s: acknowledged %s: %v", round, stage, id, err)
 				continue

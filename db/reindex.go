@@ -89,21 +89,21 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 	var labels []uint64
 	var vecs [][]float32
 	err = d.store.View(func(tx *storage.Tx) error {
-		ctx, err := tx.Collection(name)
+		c, err := tx.Collection(name)
 		if err != nil {
 			return err
 		}
-		cfg, err := ctx.Config()
+		cfg, err := c.Config()
 		if err != nil {
 			return err
 		}
 		if st, err = d.newState(cfg); err != nil {
 			return err
 		}
-		if labels, vecs, err = st.readDocuments(ctx); err != nil {
+		if labels, vecs, err = st.readDocuments(ctx, c); err != nil {
 			return err
 		}
-		return st.initFields(ctx)
+		return st.initFields(c)
 	})
 	if err != nil {
 		return fmt.Errorf("vecbolt: reindex %q: %w", name, err)

@@ -12,10 +12,12 @@ import (
 	"github.com/vecbolt/vecbolt/storage"
 )
 
-// Field selects what a search result carries besides ID and score.
+// Field selects what a search result (WithFields) or a document read by
+// GetFields carries besides its ID (and score).
 type Field uint8
 
-// Fields of a result. The default is FieldText|FieldMetadata.
+// Fields of a result or document. The default of Search and Get is
+// FieldText|FieldMetadata.
 const (
 	FieldText Field = 1 << iota
 	FieldMetadata

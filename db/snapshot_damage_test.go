@@ -335,7 +335,7 @@ func checkAllFound(t *testing.T, c *Collection, want map[string]Document) {
 		t.Fatalf("count %d, %v; want %d", n, err, len(want))
 	}
 	for id, w := range want {
-		got, err := c.Get(bg, id)
+		got, err := c.GetFields(bg, FieldText|FieldMetadata|FieldVector, id)
 		if err != nil || got[0].Text != w.Text || !vecEqual(got[0].Vector, w.Vector) {
 			t.Fatalf("get %s: %+v, %v", id, got, err)
 		}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -35,48 +36,72 @@ const (
 )
 
 // Insert stores new documents and returns their IDs in order (generated
-// where a document had none). An ID that exists already is an error
-// wrapping ErrDuplicateID that names it. The batch is written in one
-// transaction: when Insert returns nil every document is durable, and when
-// it returns an error none was written. A batch of more than MaxBatchBytes
-// is refused with ErrInvalidArgument.
+// where a document had none). The batch is written in one transaction:
+// when Insert returns nil every document is durable, and when it returns
+// an error none was written. Documents that cannot be stored fail the
+// call with a *BatchError listing every one of them, each a
+// *DocumentError (an ID that exists already wraps ErrDuplicateID); see
+// InsertWith and SkipInvalid to store the others. A batch of more than
+// MaxBatchBytes is refused with ErrInvalidArgument.
 func (c *Collection) Insert(ctx context.Context, docs ...Document) ([]string, error) {
-	return c.write(ctx, docs, false)
+	res, err := c.write(ctx, docs, false, nil)
+	return res.IDs, err
 }
 
 // Upsert stores documents, replacing those whose IDs exist (text, metadata
-// and vector are all replaced). Otherwise it behaves like Insert.
+// and vector are all replaced; a document without a Vector has its text
+// embedded anew). Otherwise it behaves like Insert.
 func (c *Collection) Upsert(ctx context.Context, docs ...Document) ([]string, error) {
-	return c.write(ctx, docs, true)
+	res, err := c.write(ctx, docs, true, nil)
+	return res.IDs, err
 }
 
-func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([]string, error) {
+// write validates, embeds and stores a batch. Every per-document failure
+// becomes a *DocumentError in bad; without SkipInvalid any of them fails
+// the batch (validation failures before any embedding), with it the
+// rejected documents are left out and reported.
+func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, opts []WriteOption) (WriteResult, error) {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	leave, st, err := c.enter(true)
 	if err != nil {
-		return nil, err
+		return WriteResult{}, err
 	}
 	defer leave()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return WriteResult{}, err
 	}
 	if len(docs) == 0 {
-		return nil, nil
+		return WriteResult{}, nil
 	}
-	batch, err := st.prepare(docs)
-	if err != nil {
-		return nil, err
+	batch, bad := st.prepare(docs)
+	// rejected says whether the batch must fail for what bad holds.
+	rejected := func() bool { return len(bad) > 0 && !o.skipInvalid }
+	if rejected() {
+		return WriteResult{}, newBatchError(c.name, len(docs), bad)
 	}
 	if err := checkBatchBytes(batch, int(st.cfg.Dimension)); err != nil {
-		return nil, err
+		return WriteResult{}, err
 	}
-	if err := c.embed(ctx, st, docs, batch); err != nil {
-		return nil, err
+	embedBad, err := c.embed(ctx, st, docs, batch)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	bad = append(bad, embedBad...)
+	if rejected() {
+		return WriteResult{}, newBatchError(c.name, len(docs), bad)
+	}
+	if len(bad) == len(docs) {
+		// SkipInvalid rejected everything: no transaction to commit.
+		return WriteResult{IDs: make([]string, len(docs)), Rejected: newBatchError(c.name, len(docs), bad).Rejected}, nil
 	}
 
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if c.dropped.Load() {
-		return nil, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
+		return WriteResult{}, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
 	}
 	if cur := c.st.Load(); cur != st {
 		// Reembed or Reindex swapped the state while we embedded. Our
@@ -84,46 +109,77 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 		// same-model Reembed); after a move to another model they are
 		// from the old one.
 		if !sameVectors(cur, st) {
-			return nil, fmt.Errorf("%w: collection %q was re-embedded during the write; retry", ErrModelMismatch, c.name)
+			return WriteResult{}, fmt.Errorf("%w: collection %q was re-embedded during the write; retry", ErrModelMismatch, c.name)
 		}
 		st = cur
 	}
 	labels := make([]uint64, len(batch))
 	var fields fieldUpdate
+	var txBad []*DocumentError
 	err = c.db.store.Update(func(tx *storage.Tx) error {
+		txBad = nil
 		ctx, err := tx.Collection(c.name)
 		if err != nil {
 			return err
 		}
-		if fields, err = st.recordFields(ctx, batch); err != nil {
-			return err
+		// The documents to store: those not rejected before the
+		// transaction, less those the file rejects now (an ID that exists
+		// already, a field another write gave another type meanwhile).
+		keep := slices.Clone(batch)
+		exists := make([]bool, len(batch))
+		reject := func(i int, err error) {
+			txBad = append(txBad, &DocumentError{Index: i, ID: docs[i].ID, Err: err})
+			keep[i] = prepared{}
 		}
 		for i, p := range batch {
-			label, exists, err := ctx.Label(p.rec.Id)
+			if p.rec == nil {
+				continue // rejected before the transaction
+			}
+			label, ok, err := ctx.Label(p.rec.Id)
 			if err != nil {
 				return err
 			}
-			if exists && !upsert {
-				return &DocumentError{Index: i, ID: p.rec.Id, Err: fmt.Errorf("%w: %q exists in collection %q (use Upsert to replace it)", ErrDuplicateID, short(p.rec.Id), c.name)}
+			if ok && !upsert {
+				reject(i, fmt.Errorf("%w: %q exists in collection %q (use Upsert to replace it)", ErrDuplicateID, short(p.rec.Id), c.name))
+				continue
 			}
-			if !exists {
-				if label, err = ctx.NextLabel(); err != nil {
+			labels[i], exists[i] = label, ok
+		}
+		var fieldBad []*DocumentError
+		if fields, fieldBad, err = st.recordFields(ctx, keep); err != nil {
+			return err
+		}
+		for _, de := range fieldBad {
+			reject(de.Index, de.Err)
+		}
+		if len(txBad) > 0 && !o.skipInvalid {
+			return newBatchError(c.name, len(docs), sortedRejections(bad, txBad))
+		}
+		for i, p := range keep {
+			if p.rec == nil {
+				continue
+			}
+			if !exists[i] {
+				if labels[i], err = ctx.NextLabel(); err != nil {
 					return err
 				}
 			}
-			if err := ctx.PutDocument(label, p.rec); err != nil {
+			if err := ctx.PutDocument(labels[i], p.rec); err != nil {
 				return err
 			}
-			labels[i] = label
 		}
 		return nil
 	})
 	if err != nil {
-		if _, ok := err.(*DocumentError); ok {
-			return nil, err
+		if _, ok := err.(*BatchError); ok {
+			return WriteResult{}, err
 		}
-		return nil, fmt.Errorf("vecbolt: write to collection %q: %w", c.name, err)
+		return WriteResult{}, fmt.Errorf("vecbolt: write to collection %q: %w", c.name, err)
 	}
+	for _, de := range txBad {
+		batch[de.Index].rec = nil
+	}
+	bad = sortedRejections(bad, txBad)
 
 	// Durable from here on. The live set and the index follow the file.
 	// The index cannot refuse these vectors (checkNewVector ran its own
@@ -132,34 +188,40 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 	// re-indexes them. The live set is updated first: a search that finds
 	// a label in the index reads its ID and metadata from the live set, so
 	// the index must never hold a label the live set lacks.
+	res := WriteResult{IDs: make([]string, len(batch))}
+	if len(bad) > 0 {
+		res.Rejected = newBatchError(c.name, len(docs), bad).Rejected
+	}
+	var stored []uint64
+	var vecs [][]float32
 	st.liveMu.Lock()
 	for i, p := range batch {
+		if p.rec == nil {
+			continue
+		}
 		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
+		stored = append(stored, labels[i])
+		vecs = append(vecs, p.rec.Vector)
+		res.IDs[i] = p.rec.Id
 	}
 	st.applyFields(fields)
 	st.liveMu.Unlock()
-	var idxErr error
-	vecs := make([][]float32, len(batch))
-	for i, p := range batch {
-		vecs[i] = p.rec.Vector
+	if len(stored) == 0 {
+		return res, nil
 	}
-	if err := addAll(st.idx, labels, vecs); err != nil {
+	var idxErr error
+	if err := addAll(st.idx, stored, vecs); err != nil {
 		st.unindexed = true
 		idxErr = fmt.Errorf("vecbolt: index documents (stored; re-indexed on reopen): %w", err)
 	}
-	st.pending += len(batch)
-
-	ids := make([]string, len(batch))
-	for i, p := range batch {
-		ids[i] = p.rec.Id
-	}
+	st.pending += len(stored)
 	if idxErr != nil {
-		return ids, idxErr
+		return res, idxErr
 	}
 	// The write itself succeeded; a failed snapshot only costs reopening
 	// time, and the next write retries it.
 	_ = c.checkpointLocked(false)
-	return ids, nil
+	return res, nil
 }
 
 // checkBatchBytes enforces MaxBatchBytes on a prepared batch. Records to
@@ -167,6 +229,9 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool) ([
 func checkBatchBytes(batch []prepared, dim int) error {
 	total := 0
 	for _, p := range batch {
+		if p.rec == nil {
+			continue // rejected: it will not be written
+		}
 		n := proto.Size(p.rec)
 		if p.embed {
 			n += 4*dim + 8 // the packed floats and their tag and length
@@ -180,11 +245,14 @@ func checkBatchBytes(batch []prepared, dim int) error {
 }
 
 // embed fills the vectors of documents that need one, in batches, checking
-// ctx between batches. It holds no lock and no transaction.
-func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, batch []prepared) error {
+// ctx between batches. It holds no lock and no transaction. A document the
+// embedder fails on, or whose vector the index would refuse, is rejected:
+// its rec is set to nil and its error returned in bad; err is for failures
+// that are not one document's (a cancelled context, a broken embedder).
+func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, batch []prepared) (bad []*DocumentError, err error) {
 	var idx []int
 	for i, p := range batch {
-		if p.embed {
+		if p.rec != nil && p.embed {
 			idx = append(idx, i)
 		}
 	}
@@ -192,7 +260,7 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 	dim := int(st.cfg.Dimension)
 	for start := 0; start < len(idx); start += size {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		part := idx[start:min(start+size, len(idx))]
 		texts := make([]string, len(part))
@@ -201,39 +269,67 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 		}
 		vecs, err := st.emb.EmbedDocuments(ctx, texts)
 		if err != nil {
-			return blame(ctx, st, docs, part, texts, err)
+			var culprits []*DocumentError
+			if vecs, culprits, err = blame(ctx, st, docs, part, texts, err); err != nil {
+				return nil, err
+			}
+			for _, de := range culprits {
+				batch[de.Index].rec = nil
+			}
+			bad = append(bad, culprits...)
 		}
 		if len(vecs) != len(part) {
-			return fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(part))
+			return nil, fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(part))
 		}
 		for j, i := range part {
+			if batch[i].rec == nil {
+				continue // blamed
+			}
 			if err := checkNewVector(vecs[j], dim, st.metric); err != nil {
-				return &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embedder output: %w", err)}
+				bad = append(bad, &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embedder output: %w", err)})
+				batch[i].rec = nil
+				continue
 			}
 			batch[i].rec.Vector = vecs[j]
 		}
 	}
-	return nil
+	return bad, nil
 }
 
-// blame finds which document of a failed embedding batch caused the error,
-// by embedding them one at a time, so the caller learns its position and
-// ID (a text the model cannot represent, say). If none fails alone, the
-// batch's error is returned as it was.
-func blame(ctx context.Context, st *colState, docs []Document, part []int, texts []string, batchErr error) error {
-	if len(part) > 1 && ctx.Err() == nil {
-		for j, i := range part {
-			if _, err := st.emb.EmbedDocuments(ctx, texts[j:j+1]); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
+// blame finds which documents of a failed embedding batch caused its
+// error, by embedding them one at a time, so the caller learns the
+// position and ID of every text the model cannot represent. It returns the
+// batch's vectors (those of the culprits left nil) and one DocumentError
+// per culprit. If none fails alone (the embedder failed for the batch as a
+// whole), the batch's error is returned as it was.
+func blame(ctx context.Context, st *colState, docs []Document, part []int, texts []string, batchErr error) ([][]float32, []*DocumentError, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	vecs := make([][]float32, len(part))
+	var culprits []*DocumentError
+	for j, i := range part {
+		err := batchErr
+		if len(part) > 1 {
+			var one [][]float32
+			one, err = st.emb.EmbedDocuments(ctx, texts[j:j+1])
+			if err == nil {
+				if len(one) != 1 {
+					return nil, nil, fmt.Errorf("vecbolt: embedder returned %d vectors for 1 text", len(one))
 				}
-				return &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embed: %w", err)}
+				vecs[j] = one[0]
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
 			}
 		}
-	} else if len(part) == 1 {
-		return &DocumentError{Index: part[0], ID: docs[part[0]].ID, Err: fmt.Errorf("embed: %w", batchErr)}
+		culprits = append(culprits, &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embed: %w", err)})
 	}
-	return fmt.Errorf("vecbolt: embed documents %d..%d: %w", part[0], part[len(part)-1], batchErr)
+	if len(culprits) == 0 {
+		return nil, nil, fmt.Errorf("vecbolt: embed documents %d..%d: %w", part[0], part[len(part)-1], batchErr)
+	}
+	return vecs, culprits, nil
 }
 
 // Delete removes the documents with the given IDs and returns how many
@@ -362,10 +458,22 @@ func (e *NotFoundError) Error() string {
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 
 // Get returns the documents with the given IDs, in the order asked, with
-// text, metadata and vector. If some IDs do not exist, it returns the
-// documents it found together with a *NotFoundError (errors.Is(err,
-// ErrNotFound)) listing the missing IDs.
+// their text and metadata but not their vectors: a document read with Get,
+// edited and given back to Upsert has its text embedded anew, never the
+// old text's vector kept. GetFields chooses the fields (FieldVector for the
+// vectors). If some IDs do not exist, it returns the documents it found
+// together with a *NotFoundError (errors.Is(err, ErrNotFound)) listing the
+// missing IDs.
 func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error) {
+	return c.GetFields(ctx, FieldText|FieldMetadata, ids...)
+}
+
+// GetFields is Get with the fields to return: any of FieldText,
+// FieldMetadata and FieldVector, combined with |; the ID is always set.
+func (c *Collection) GetFields(ctx context.Context, fields Field, ids ...string) ([]Document, error) {
+	if fields&^(FieldText|FieldMetadata|FieldVector) != 0 {
+		return nil, fmt.Errorf("%w: unknown fields %#x", ErrInvalidArgument, uint8(fields&^(FieldText|FieldMetadata|FieldVector)))
+	}
 	leave, _, err := c.enter(false)
 	if err != nil {
 		return nil, err
@@ -397,7 +505,7 @@ func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error)
 			if !ok || rec.Id != id {
 				return fmt.Errorf("%w: ID %q maps to label %d, which does not hold it", ErrCorrupt, short(id), label)
 			}
-			d, err := documentFromRecord(rec, FieldText|FieldMetadata|FieldVector)
+			d, err := documentFromRecord(rec, fields)
 			if err != nil {
 				return err
 			}
@@ -419,4 +527,12 @@ func (c *Collection) Get(ctx context.Context, ids ...string) ([]Document, error)
 // replace a collection's state with one that takes the same vectors.
 func sameVectors(a, b *colState) bool {
 	return a.info.Model.Equal(b.info.Model) && a.cfg.Dimension == b.cfg.Dimension && a.metric == b.metric
+}
+
+// sortedRejections merges the rejections found before a write's
+// transaction with those found in it, in batch order.
+func sortedRejections(before, in []*DocumentError) []*DocumentError {
+	all := append(slices.Clone(before), in...)
+	slices.SortFunc(all, func(a, b *DocumentError) int { return a.Index - b.Index })
+	return all
 }

@@ -647,21 +647,10 @@ func (p *progress) done(err error) {
 // LoadModel opens a transformer model by registered name or directory: an
 // existing directory is loaded as is; otherwise nameOrDir must be a
 // registered model, fetched through cache (downloaded if missing, unless the
-// cache is offline). A nil cache means NewModelCache() with defaults.
+// cache is offline). A nil cache means NewModelCache() with defaults. Load
+// does the same for static models too.
 func LoadModel(ctx context.Context, nameOrDir string, cache *ModelCache, opts ...ONNXOption) (*ONNX, error) {
-	if st, err := os.Stat(nameOrDir); err == nil && st.IsDir() {
-		return LoadONNX(ctx, nameOrDir, opts...)
-	}
-	if _, ok := LookupModel(nameOrDir); !ok {
-		return nil, fmt.Errorf("%w %q: not a directory and not a registered model (registered: %s)", ErrUnknownModel, nameOrDir, modelNames())
-	}
-	if cache == nil {
-		var err error
-		if cache, err = NewModelCache(); err != nil {
-			return nil, err
-		}
-	}
-	dir, err := cache.Ensure(ctx, nameOrDir)
+	dir, err := modelDir(ctx, nameOrDir, loadOptions{cache: cache})
 	if err != nil {
 		return nil, err
 	}

@@ -23,46 +23,12 @@ type tokenizerHolder interface {
 	Tokenizer() *embedder.Tokenizer
 }
 
-// resolveModelDir turns --model into a directory: an existing directory is
-// used as is; otherwise the argument must be a registered model name,
-// fetched into the model cache on first use.
-func resolveModelDir(ctx context.Context, nameOrDir string) (string, error) {
-	if st, err := os.Stat(nameOrDir); err == nil {
-		if !st.IsDir() {
-			return "", fmt.Errorf("model %s is a file; give the model's directory", nameOrDir)
-		}
-		return nameOrDir, nil
-	}
-	if _, ok := embedder.LookupModel(nameOrDir); !ok {
-		return "", fmt.Errorf("%w %q: not a directory and not a registered model", embedder.ErrUnknownModel, nameOrDir)
-	}
-	cache, err := embedder.NewModelCache()
-	if err != nil {
-		return "", err
-	}
-	return cache.Ensure(ctx, nameOrDir)
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// loadModel opens the embedder named by --model. A directory holding
-// model.onnx (or onnx/model.onnx) is a transformer run on ONNX Runtime; one
-// holding model.safetensors is a static (Model2Vec layout) model.
+// loadModel opens the embedder named by --model: a directory, or a
+// registered model fetched into the cache on first use. The resolution is
+// the library's (embedder.Load), so a program opening the database finds
+// the same model from the same argument.
 func loadModel(ctx context.Context, nameOrDir string) (embedder.Embedder, error) {
-	dir, err := resolveModelDir(ctx, nameOrDir)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case exists(filepath.Join(dir, "model.onnx")) || exists(filepath.Join(dir, "onnx", "model.onnx")):
-		return embedder.LoadONNX(ctx, dir)
-	case exists(filepath.Join(dir, "model.safetensors")):
-		return embedder.LoadStatic(dir)
-	}
-	return nil, fmt.Errorf("model directory %s holds neither model.onnx (transformer) nor model.safetensors (static model)", dir)
+	return embedder.Load(ctx, nameOrDir)
 }
 
 // errNoBuiltin is returned where the built-in model is needed but is not
@@ -96,7 +62,7 @@ func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedd
 	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() {
 		return embedder.LoadTokenizer(nameOrDir)
 	}
-	dir, err := resolveModelDir(ctx, nameOrDir)
+	dir, err := embedder.ModelDir(ctx, nameOrDir)
 	if err != nil {
 		return nil, err
 	}

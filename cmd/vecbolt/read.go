@@ -274,7 +274,11 @@ func runGet(e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	docs, getErr := c.Get(e.ctx, ids...)
+	fields := db.FieldText | db.FieldMetadata
+	if withVec {
+		fields |= db.FieldVector
+	}
+	docs, getErr := c.GetFields(e.ctx, fields, ids...)
 	var nf *db.NotFoundError
 	if getErr != nil && !errors.As(getErr, &nf) {
 		return getErr
@@ -302,7 +306,9 @@ func runGet(e *env, args []string) (err error) {
 			if withVec {
 				fmt.Fprintf(e.stdout, "vector: %v\n", d.Vector)
 			} else {
-				fmt.Fprintf(e.stdout, "vector: %d dimensions\n", len(d.Vector))
+				// Every vector of a collection has its dimension; no
+				// need to read them to say so.
+				fmt.Fprintf(e.stdout, "vector: %d dimensions\n", c.Info().Dimension)
 			}
 			fmt.Fprintf(e.stdout, "text: %s\n", escapeText(d.Text))
 		}

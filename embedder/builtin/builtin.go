@@ -38,8 +38,10 @@
 // identities are interchangeable; with no query.safetensors, queries and
 // documents are embedded alike.
 //
-// This package imports embedder; embedder never imports it, so programs that
-// bring their own model do not carry the ~14 MB of weights.
+// This package imports embedder; embedder never imports it. Package db
+// imports it for its default model, except in builds with the tag
+// vecbolt_nomodel, so a program that uses db with its own model or its own
+// vectors only leaves the ~14 MB of weights out by building with that tag.
 package builtin
 
 import (
