@@ -29,6 +29,8 @@ GOARCH=386 CGO_ENABLED=0 go build ./index/
 step "32-bit and pure-Go runs of the index and storage tests (int overflow, no assembly)"
 GOARCH=386 CGO_ENABLED=0 go test -short ./index/ ./storage/ ./db/
 go test -short -tags purego ./index/
+step "db without the built-in model (-tags vecbolt_nomodel)"
+go test -short -tags vecbolt_nomodel ./db/
 
 step "go test"
 go test -timeout 30m ./...
