@@ -348,10 +348,6 @@ func (d *DB) FileSize() (int64, error) {
 	return d.store.Size()
 }
 
-// Storage exposes the underlying store for the CLI's check and backup
-// commands; it is not meant for writing.
-func (d *DB) Storage() *storage.Store { return d.store }
-
 // checkMetricDim validates a collection shape.
 func checkMetricDim(m index.Metric, dim int) error {
 	if !m.Valid() {
