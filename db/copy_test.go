@@ -444,3 +444,64 @@ func TestCopiesWhileWriting(t *testing.T) {
 		})
 	}
 }
+
+// CompactFile replaces the file only with a checked copy, holds the file's
+// write lock throughout, and leaves the file as it was (and no temporary
+// file) when cancelled at any point of the copy.
+func TestCompactFile(t *testing.T) {
+	src, kept := buildFile(t, 3000, 3)
+	orig := filepath.Join(t.TempDir(), "orig.vecbolt")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(orig, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := fileHash(t, src)
+	// Cancelled at the first, second and last (fourth) progress call (the last
+	// comes when every key is copied, before the copy is checked).
+	for _, at := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("cancel at progress call %d", at), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			calls := 0
+			_, err := db.CompactFile(ctx, src, db.WithCopyProgress(func(done, total int64) {
+				calls++
+				if calls == at {
+					cancel()
+				}
+			}))
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("calls %d: error %v, want context.Canceled", calls, err)
+			}
+			if fileHash(t, src) != before {
+				t.Error("the file changed")
+			}
+			if names := dirNames(t, filepath.Dir(src)); !slices.Equal(names, []string{"src.vecbolt"}) {
+				t.Errorf("the directory holds %v", names)
+			}
+		})
+	}
+	lockHeld := false
+	st, err := db.CompactFile(bg, src, db.WithCopyProgress(func(done, total int64) {
+		if done == 0 {
+			_, err := db.Open(src, db.WithEmbedder(nil), db.ReadOnly(), db.WithLockTimeout(-1))
+			lockHeld = errors.Is(err, db.ErrLocked)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lockHeld {
+		t.Error("another handle could open the file during the compaction")
+	}
+	t.Logf("in place: %d bytes before, %d after", st.Before, st.After)
+	if fi, _ := os.Stat(src); fi.Size() != st.After || st.After >= st.Before {
+		t.Errorf("the file has %d bytes; compaction reported %+v", fi.Size(), st)
+	}
+	if names := dirNames(t, filepath.Dir(src)); !slices.Equal(names, []string{"src.vecbolt"}) {
+		t.Errorf("the directory holds %v", names)
+	}
+	sameContent(t, orig, src, kept)
+}

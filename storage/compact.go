@@ -140,7 +140,7 @@ func copyBuckets(ctx context.Context, src *bolt.Tx, dst *bolt.DB, progress func(
 			// Pages filled to the brim: the copy's keys arrive in order.
 			parent.FillPercent = 1
 			done++
-			if progress != nil && done%4096 == 0 {
+			if progress != nil && done%1024 == 0 {
 				progress(done, total)
 			}
 			// A nil value marks a sub-bucket (an empty value reads as an
