@@ -197,7 +197,9 @@ func WithCheckProgress(fn func(CheckProgress)) CheckOption {
 //     search for its own vector (see WithCheckSample); and each metadata
 //     field holds values of one type.
 //
-// Check never crashes on a damaged file and never writes. The error is
+// Check never crashes on a damaged file and writes nothing itself (but a
+// writable handle that loads a collection whose snapshot is damaged
+// stores the rebuilt one, as DB.Collection does). The error is
 // only for failing to run at all (a closed DB, a bad option, a cancelled
 // ctx); what is wrong with the file is in the report. Check is meant for a
 // handle nobody writes through meanwhile: a concurrent write can show as a
