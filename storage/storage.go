@@ -72,6 +72,10 @@
 //     the file could be found safely. One limit: a leaf page of a big
 //     bucket overwritten with a well-formed branch page is found only by
 //     reading every leaf, which vecbolt check does (CheckPages).
+//   - The bbolt handle never leaves this package: callers read and write
+//     through Tx and CollectionTx, check through CheckPages and CheckBbolt,
+//     and copy through Tx.WriteTo and CompactTo, so every access to the
+//     file goes through guard and the damage rules above.
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
