@@ -75,7 +75,9 @@
 //   - The bbolt handle never leaves this package: callers read and write
 //     through Tx and CollectionTx, check through CheckPages and CheckBbolt,
 //     and copy through Tx.WriteTo and CompactTo, so every access to the
-//     file goes through guard and the damage rules above.
+//     file goes through guard and the damage rules above; the one
+//     exception, CheckBbolt (bbolt walks pages on a goroutine of its own),
+//     is for a file whose pages CheckPages found sound.
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
