@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
+	"time"
 
 	"github.com/vecbolt/vecbolt/db"
 )
@@ -66,13 +67,21 @@ func runCompact(e *env, args []string) (err error) {
 	if _, err := existing(f.path); err != nil {
 		return err
 	}
-	var prog *progress
+	// Progress counts keys, not documents, so it is drawn as a percentage.
+	var last time.Time
+	drawn := false
 	opts := []db.CopyOption{db.WithCopyProgress(func(done, total int64) {
-		if e.terminal && prog == nil {
-			prog = newDocProgress(e.stderr, "compacting (keys)", int(total))
+		if !e.terminal || total <= 0 || time.Since(last) < 100*time.Millisecond && done < total {
+			return
 		}
-		prog.update(-1, int(done))
+		last, drawn = time.Now(), true
+		fmt.Fprintf(e.stderr, "\r\x1b[Kcompacting: %d%% of %d keys", done*100/total, total)
 	})}
+	endProgress := func() {
+		if drawn {
+			fmt.Fprint(e.stderr, "\r\x1b[K")
+		}
+	}
 	var st db.CompactStats
 	out := f.path
 	if inPlace {
@@ -101,11 +110,11 @@ func runCompact(e *env, args []string) (err error) {
 		defer done(&err)
 		st, err = d.CompactTo(e.ctx, out, opts...)
 		if errors.Is(err, iofs.ErrExist) {
-			prog.clear()
+			endProgress()
 			return fmt.Errorf("%s exists; use --force to replace it", out)
 		}
 	}
-	prog.finish()
+	endProgress()
 	if err != nil {
 		return err
 	}
