@@ -46,7 +46,8 @@ func WithCopyProgress(fn func(done, total int64)) CopyOption {
 }
 
 // WithCopyLockTimeout bounds how long CompactFile waits for another
-// process to release the file (default 2s, as WithLockTimeout).
+// process to release the file, as WithLockTimeout does for Open: zero
+// means 2s, a negative value fails at once if the file is locked.
 func WithCopyLockTimeout(d time.Duration) CopyOption {
 	return func(o *copyOptions) { o.lockTimeout = d }
 }

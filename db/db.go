@@ -71,7 +71,8 @@
 //     entirely or not at all. BackupFile, CompactTo and CompactFile put
 //     only a complete, synced copy at their output (a rename), never part
 //     of one; CompactFile checks the copy before it replaces the file.
-//     Check reads only: what is wrong with the file is in its report.
+//     Check writes nothing itself: what is wrong with the file is in its
+//     report, not its error.
 //   - A write's memory is bounded by its batch: Insert and Upsert refuse a
 //     call of more than MaxBatchBytes, and hold about three times the
 //     batch's bytes at their peak (see MaxBatchBytes).
