@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 
 	"github.com/vecbolt/vecbolt/storage"
@@ -84,13 +85,17 @@ func (d *DB) compact(ctx context.Context, f *os.File, progress func(done, total 
 // renames the copy over path. Until that rename path is untouched: if the
 // compaction fails, is cancelled, or the process dies, path holds the
 // database as it was (a killed compaction leaves the temporary file,
-// which the next one replaces). WithCopyProgress reports keys copied;
+// which the next one replaces). A symlink at path is followed: the file it
+// names is replaced. WithCopyProgress reports keys copied;
 // WithCopyLockTimeout bounds the wait for the lock.
 func CompactFile(ctx context.Context, path string, opts ...CopyOption) (st CompactStats, err error) {
 	o := copyOpts(opts)
-	if _, err := os.Stat(path); err != nil {
+	// The copy replaces the file itself, not a symlink to it.
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
 		return CompactStats{}, fmt.Errorf("vecbolt: compact %s: %w", path, err)
 	}
+	path = real
 	d, err := Open(path, WithEmbedder(nil), WithLockTimeout(o.lockTimeout))
 	if err != nil {
 		return CompactStats{}, err

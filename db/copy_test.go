@@ -505,3 +505,26 @@ func TestCompactFile(t *testing.T) {
 	}
 	sameContent(t, orig, src, kept)
 }
+
+// CompactFile through a symlink replaces the file it names and leaves the
+// link.
+func TestCompactFileSymlink(t *testing.T) {
+	src, kept := buildFile(t, 600, 3)
+	link := filepath.Join(t.TempDir(), "link.vecbolt")
+	if err := os.Symlink(src, link); err != nil {
+		t.Skip(err)
+	}
+	st, err := db.CompactFile(bg, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+	if fi, _ := os.Stat(src); fi.Size() != st.After || st.After >= st.Before {
+		t.Errorf("the file has %d bytes; %+v", fi.Size(), st)
+	}
+	if n := count(t, link); n != len(kept) {
+		t.Errorf("%d documents, want %d", n, len(kept))
+	}
+}
