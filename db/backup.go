@@ -67,6 +67,10 @@ func copyOpts(opts []CopyOption) copyOptions {
 // collections still unsnapshotted are in the copy as documents, which its
 // next open indexes. It returns the bytes written. Cancelling ctx stops
 // the copy with an error wrapping ctx's error.
+//
+// The read transaction stays open while w takes the bytes: a write that
+// must grow the file (bbolt remaps it) waits until the copy ends, so a
+// slow w delays such writes; pages freed meanwhile are reused only after.
 func (d *DB) Backup(ctx context.Context, w io.Writer, opts ...CopyOption) (int64, error) {
 	leave, err := d.enter()
 	if err != nil {
