@@ -26,7 +26,8 @@ type CompactStats struct {
 // types and index snapshot, and the sequences that keep labels from being
 // reused) as of one moment: it is one read transaction's view, so other
 // goroutines may keep writing meanwhile, and the copy holds each of their
-// writes entirely or not at all.
+// writes entirely or not at all (and, as for Backup, a write that must
+// grow the file waits for the copy to end).
 //
 // The copy is written to path + BackupTempSuffix and moved into place as
 // BackupFile does: an existing path is refused (fs.ErrExist) unless
