@@ -139,7 +139,7 @@ func snapshotBytes(t *testing.T, path string, data []byte) (int, int) {
 			return err
 		}
 		defer d.Close()
-		return d.Storage().View(func(tx *storage.Tx) error {
+		return d.store.View(func(tx *storage.Tx) error {
 			c, err := tx.Collection("h")
 			if err != nil {
 				return err

@@ -80,6 +80,13 @@
 //     written before types were recorded have them inferred from their
 //     documents when loaded (recorded on their next write); a field whose
 //     documents hold several types is TypeMixed (see there).
+//   - Backup, BackupFile and CompactTo copy one read transaction's view
+//     of the file: writers are not blocked, and a copy holds each write
+//     entirely or not at all. BackupFile, CompactTo and CompactFile put
+//     only a complete, synced copy at their output (a rename), never part
+//     of one; CompactFile checks the copy before it replaces the file.
+//     Check writes nothing itself: what is wrong with the file is in its
+//     report, not its error.
 //   - A write's memory is bounded by its batch: Insert and Upsert refuse a
 //     call of more than MaxBatchBytes, and hold about three times the
 //     batch's bytes at their peak (see MaxBatchBytes).
@@ -375,10 +382,6 @@ func (d *DB) FileSize() (int64, error) {
 	defer leave()
 	return d.store.Size()
 }
-
-// Storage exposes the underlying store for the CLI's check and backup
-// commands; it is not meant for writing.
-func (d *DB) Storage() *storage.Store { return d.store }
 
 // checkMetricDim validates a collection shape.
 func checkMetricDim(m index.Metric, dim int) error {

@@ -291,7 +291,7 @@ func TestDamagedSnapshotRebuilds(t *testing.T) {
 			if s := c.Info().IndexRebuilt; s != "" || len(rec.events) != 0 {
 				t.Errorf("after the rewrite: IndexRebuilt %q, %d events", s, len(rec.events))
 			}
-			err = d.Storage().View(func(tx *storage.Tx) error {
+			err = d.store.View(func(tx *storage.Tx) error {
 				c, err := tx.Collection("c")
 				if err != nil {
 					return err

@@ -72,6 +72,12 @@
 //     the file could be found safely. One limit: a leaf page of a big
 //     bucket overwritten with a well-formed branch page is found only by
 //     reading every leaf, which vecbolt check does (CheckPages).
+//   - The bbolt handle never leaves this package: callers read and write
+//     through Tx and CollectionTx, check through CheckPages and CheckBbolt,
+//     and copy through Tx.WriteTo and CompactTo, so every access to the
+//     file goes through guard and the damage rules above; the one
+//     exception, CheckBbolt (bbolt walks pages on a goroutine of its own),
+//     is for a file whose pages CheckPages found sound.
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
@@ -344,9 +350,27 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 // Close releases the file.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Bolt exposes the underlying bbolt handle for consistency checks and
-// backups; callers must not write through it.
-func (s *Store) Bolt() *bolt.DB { return s.db }
+// CheckBbolt runs bbolt's own consistency check (the freelist, pages
+// neither reachable nor free, key order) in a read transaction and returns
+// what it found. bbolt walks the pages on a goroutine of its own, where no
+// guard applies and a damaged page pointer ends the program: call it only
+// when CheckPages found nothing wrong.
+func (s *Store) CheckBbolt() ([]error, error) {
+	var found []error
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			found = append(found, err)
+		}
+		return nil
+	})
+	return found, err
+}
+
+// HeadMatches reports whether head holds exactly the ID and metadata of
+// doc, as the heads invariant requires.
+func HeadMatches(head, doc *DocumentRecord) bool {
+	return head.Id == doc.Id && proto.Equal(headOf(head), headOf(doc))
+}
 
 // Size returns the file size in bytes.
 func (s *Store) Size() (int64, error) {

@@ -181,7 +181,7 @@ func TestSnapshotChunksAndChecksum(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Damage one chunk behind the store's back: reading must fail.
-	err = s.Bolt().Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCollections).Bucket([]byte("c")).Bucket(bucketSnapshot)
 		v := bytes.Clone(b.Get(chunkKey(1)))
 		v[100] ^= 1
@@ -207,7 +207,7 @@ func TestHeaderChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Bolt().Update(func(tx *bolt.Tx) error {
+	_ = s.db.Update(func(tx *bolt.Tx) error {
 		v, _ := seal(&pb.FileHeader{FormatVersion: FormatVersion + 1})
 		return tx.Bucket(bucketMeta).Put(keyHeader, v)
 	})
@@ -398,7 +398,7 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	if len(want) != 300 {
 		t.Fatalf("%d heads", len(want))
 	}
-	err = s.Bolt().Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketCollections).Bucket([]byte("c")).DeleteBucket(bucketHeads); err != nil {
 			return err
 		}
@@ -413,7 +413,7 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	}
 	s.Close()
 	version := func(s *Store) (v uint32, created int64) {
-		err := s.Bolt().View(func(tx *bolt.Tx) error {
+		err := s.db.View(func(tx *bolt.Tx) error {
 			var h pb.FileHeader
 			err := unseal(tx.Bucket(bucketMeta).Get(keyHeader), &h)
 			v, created = h.FormatVersion, h.CreatedUnix

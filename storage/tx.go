@@ -167,8 +167,13 @@ func (t *Tx) CollectionNames() ([]string, error) {
 	return names, err
 }
 
-// WriteTo writes a consistent copy of the whole file (bbolt's hot backup).
+// WriteTo writes a consistent copy of the whole file (bbolt's hot backup):
+// Size bytes.
 func (t *Tx) WriteTo(w io.Writer) (int64, error) { return t.tx.WriteTo(w) }
+
+// Size is the size of the file as this transaction sees it, which is what
+// WriteTo writes.
+func (t *Tx) Size() int64 { return t.tx.Size() }
 
 // CollectionTx is one collection inside a transaction.
 type CollectionTx struct {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vecbolt/vecbolt/db"
 )
 
 // dirNames lists the names in dir.
@@ -49,7 +51,7 @@ func TestBackupReplacesALeftoverTemporaryFile(t *testing.T) {
 			}
 			args = append(args, "--force")
 		}
-		if err := os.WriteFile(out+backupTmpSuffix, bytes.Repeat([]byte("leftover"), 1<<17), 0o600); err != nil {
+		if err := os.WriteFile(out+db.BackupTempSuffix, bytes.Repeat([]byte("leftover"), 1<<17), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if o := vb(t, "", args...); o.code != 0 {
@@ -70,7 +72,7 @@ func TestBackupRefusesAConcurrentBackupToTheSameOutput(t *testing.T) {
 	dbp := buildDB(t, 10)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "copy.vecbolt")
-	busy, err := os.OpenFile(out+backupTmpSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	busy, err := os.OpenFile(out+db.BackupTempSuffix, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,24 +80,24 @@ func TestBackupRefusesAConcurrentBackupToTheSameOutput(t *testing.T) {
 	if _, err := busy.WriteString("in progress"); err != nil {
 		t.Fatal(err)
 	}
-	if err := lockFile(busy); err != nil {
+	if err := syscall.Flock(int(busy.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Fatal(err)
 	}
 	o := vb(t, "", "backup", "--db", dbp, out)
 	if o.code != 1 || !strings.Contains(o.stderr, "another backup to the same output is in progress") {
 		t.Errorf("exit %d, stderr %q; want a refusal", o.code, o.stderr)
 	}
-	if got, _ := os.ReadFile(out + backupTmpSuffix); string(got) != "in progress" {
+	if got, _ := os.ReadFile(out + db.BackupTempSuffix); string(got) != "in progress" {
 		t.Errorf("the running backup's file was changed to %q", got)
 	}
 	// A symlink at the temporary path is not followed.
 	busy.Close()
-	os.Remove(out + backupTmpSuffix)
+	os.Remove(out + db.BackupTempSuffix)
 	victim := filepath.Join(dir, "victim")
 	if err := os.WriteFile(victim, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(victim, out+backupTmpSuffix); err != nil {
+	if err := os.Symlink(victim, out+db.BackupTempSuffix); err != nil {
 		t.Fatal(err)
 	}
 	if o := vb(t, "", "backup", "--db", dbp, out); o.code != 1 {

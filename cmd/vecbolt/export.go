@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -300,4 +301,18 @@ func listJSON(w io.Writer, docs iter.Seq2[db.Document, error]) error {
 	}
 	_, err := io.WriteString(w, end)
 	return err
+}
+
+// ctxWriter fails its writes once ctx is done, so that a long export stops
+// at the next write after SIGINT even when the library is between checks.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

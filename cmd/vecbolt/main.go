@@ -1,6 +1,6 @@
 // Command vecbolt is the command-line tool for vecbolt databases: add and
 // import documents, search them by meaning with metadata filters, inspect,
-// check and back up a database file, and run a self-contained demo.
+// check, back up and compact a database file, and run a self-contained demo.
 //
 // Conventions every command follows:
 //   - Exit status 0 on success, 1 on a runtime error, 2 on a usage error,
@@ -23,7 +23,8 @@
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
 //   - Commands that only read (search, get, list, count, export, stats,
-//     collections, check, backup) open the file read-only, so they never create a file by
+//     collections, check, backup, compact to OUT) open the file read-only,
+//     so they never create a file by
 //     accident and can run beside each other; commands that only read
 //     documents never load a model.
 //   - Flags may come before or after the positional arguments; "--" ends
@@ -211,7 +212,7 @@ func commands() []*command {
 	return []*command{
 		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
-		checkCommand(), backupCommand(), demoCommand(), tokenizeCommand(),
+		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(),
 	}
 }
 

@@ -263,7 +263,7 @@ func TestBackupWhileWriting(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		before := acked0.Load()
 		out := filepath.Join(dir, fmt.Sprintf("b%d.vecbolt", r))
-		if _, err := backup(context.Background(), d, out, false); err != nil {
+		if _, err := d.BackupFile(context.Background(), out); err != nil {
 			t.Fatal(err)
 		}
 		o := vb(t, "", "check", "--db", out)

@@ -238,7 +238,7 @@ func TestBackupStops(t *testing.T) {
 	cancel()
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "copy.vecbolt")
-	if _, err := backup(ctx, d, out, false); !errors.Is(err, context.Canceled) {
+	if _, err := d.BackupFile(ctx, out); !errors.Is(err, context.Canceled) {
 		t.Fatalf("backup with a cancelled context: %v", err)
 	}
 	if left, _ := os.ReadDir(outDir); len(left) != 0 {

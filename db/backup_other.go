@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package db
 
 import "os"
 
@@ -11,6 +11,6 @@ const renameOpenFile = false
 // openNoFollow is 0 where O_NOFOLLOW does not exist.
 const openNoFollow = 0
 
-// lockFile does nothing where flock does not exist: two backups to the same
-// OUT at once are then not detected.
+// lockFile does nothing where flock does not exist: two copies to the same
+// output at once are then not detected.
 func lockFile(*os.File) error { return nil }
