@@ -1,5 +1,11 @@
 // Package storage keeps vecbolt's data in one bbolt file.
 //
+// Storage is vecbolt's internal layer, exported only so that package db can
+// be built on it: its API may change in any release, and programs should use
+// package db, which is the public API. The protobuf messages it stores live in
+// storage/internal/pb (records.proto), which no program outside this module
+// can import; the names db needs are aliases here (DocumentRecord, Value, ...).
+//
 // Layout (bucket names in quotes):
 //
 //	"meta"          "header" -> FileHeader
@@ -93,7 +99,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vecbolt/vecbolt/storage/pb"
+	"github.com/vecbolt/vecbolt/storage/internal/pb"
 )
 
 // FormatVersion is the file format this package writes. Files with a larger
