@@ -14,7 +14,6 @@ import (
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // Metric selects how vectors are compared; see package index.
@@ -280,7 +279,7 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 		Metric:        o.metric.String(),
 		FormatVersion: collectionFormat,
 		CreatedUnix:   time.Now().Unix(),
-		Index:         &pb.IndexParams{Kind: o.kind, M: uint32(o.m), EfConstruction: uint32(o.efC), EfSearch: uint32(o.efS), Quantization: o.quant},
+		Index:         &storage.IndexParams{Kind: o.kind, M: uint32(o.m), EfConstruction: uint32(o.efC), EfSearch: uint32(o.efS), Quantization: o.quant},
 	}
 	if o.dim != 0 {
 		cfg.Dimension = uint32(o.dim)
@@ -291,7 +290,7 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 		}
 		id := emb.Identity()
 		cfg.Dimension = uint32(id.Dim)
-		cfg.Model = &pb.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling}
+		cfg.Model = &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling}
 	}
 	if err := checkMetricDim(o.metric, int(cfg.Dimension)); err != nil {
 		return nil, err

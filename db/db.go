@@ -126,7 +126,11 @@ import (
 var (
 	// ErrClosed is returned by every call on a closed DB.
 	ErrClosed = errors.New("vecbolt: database is closed")
-	// ErrLocked means another process holds the file open for writing.
+	// ErrLocked means another process (or handle) holds the file: a writer,
+	// or readers when opening for writing. The error says which and names
+	// the remedy: a program that must read its file while it writes it
+	// calls Backup, Check, Export or Scan itself, since no other process
+	// can open the file meanwhile.
 	ErrLocked = storage.ErrLocked
 	// ErrReadOnly is returned by writes on a DB opened ReadOnly.
 	ErrReadOnly = storage.ErrReadOnly

@@ -14,7 +14,6 @@ import (
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // Document is what a collection stores.
@@ -169,7 +168,7 @@ func (st *colState) prepareOne(d Document) (prepared, error) {
 		return prepared{}, err
 	}
 	if len(rec) > 0 {
-		if n := proto.Size(&pb.Document{Metadata: rec}); n > maxMetadataBytes {
+		if n := proto.Size(&storage.DocumentRecord{Metadata: rec}); n > maxMetadataBytes {
 			return prepared{}, invalid("metadata of %d encoded bytes exceeds %d", n, maxMetadataBytes)
 		}
 	}
@@ -244,7 +243,7 @@ func norm(v []float32) float64 {
 
 // convertMetadata validates user metadata and returns both its in-memory
 // and its stored form.
-func convertMetadata(m map[string]any) (query.Metadata, map[string]*pb.Value, error) {
+func convertMetadata(m map[string]any) (query.Metadata, map[string]*storage.Value, error) {
 	if len(m) == 0 {
 		return nil, nil, nil
 	}
@@ -258,7 +257,7 @@ func convertMetadata(m map[string]any) (query.Metadata, map[string]*pb.Value, er
 	if err != nil {
 		return nil, nil, invalid("metadata: %v", err)
 	}
-	rec := make(map[string]*pb.Value, len(md))
+	rec := make(map[string]*storage.Value, len(md))
 	for k, v := range md {
 		if k == "" {
 			return nil, nil, invalid("metadata has an empty key")
@@ -293,34 +292,34 @@ func checkMetadataValue(k string, v query.Value) error {
 	return nil
 }
 
-func valueToRecord(v query.Value) *pb.Value {
+func valueToRecord(v query.Value) *storage.Value {
 	switch v.Kind() {
 	case query.KindString:
-		return &pb.Value{Kind: &pb.Value_StringValue{StringValue: v.Str()}}
+		return &storage.Value{Kind: &storage.StringValue{StringValue: v.Str()}}
 	case query.KindInt:
-		return &pb.Value{Kind: &pb.Value_IntValue{IntValue: v.Int()}}
+		return &storage.Value{Kind: &storage.IntValue{IntValue: v.Int()}}
 	case query.KindFloat:
-		return &pb.Value{Kind: &pb.Value_FloatValue{FloatValue: v.Float()}}
+		return &storage.Value{Kind: &storage.FloatValue{FloatValue: v.Float()}}
 	case query.KindBool:
-		return &pb.Value{Kind: &pb.Value_BoolValue{BoolValue: v.Bool()}}
+		return &storage.Value{Kind: &storage.BoolValue{BoolValue: v.Bool()}}
 	default:
-		return &pb.Value{Kind: &pb.Value_StringsValue{StringsValue: &pb.StringList{Values: v.StringList()}}}
+		return &storage.Value{Kind: &storage.StringsValue{StringsValue: &storage.StringList{Values: v.StringList()}}}
 	}
 }
 
 var errBadValue = errors.New("stored metadata value has no kind")
 
-func valueFromRecord(v *pb.Value) (query.Value, error) {
+func valueFromRecord(v *storage.Value) (query.Value, error) {
 	switch k := v.GetKind().(type) {
-	case *pb.Value_StringValue:
+	case *storage.StringValue:
 		return query.String(k.StringValue), nil
-	case *pb.Value_IntValue:
+	case *storage.IntValue:
 		return query.Int(k.IntValue), nil
-	case *pb.Value_FloatValue:
+	case *storage.FloatValue:
 		return query.Float(k.FloatValue), nil
-	case *pb.Value_BoolValue:
+	case *storage.BoolValue:
 		return query.Bool(k.BoolValue), nil
-	case *pb.Value_StringsValue:
+	case *storage.StringsValue:
 		return query.Strings(k.StringsValue.GetValues()...), nil
 	}
 	return query.Value{}, errBadValue

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // FieldType is the type a collection records for a metadata field: the
@@ -75,15 +74,15 @@ func (t FieldType) phrase() string {
 	return "a " + string(t)
 }
 
-var typeToRecord = map[FieldType]pb.FieldType{
-	TypeString:  pb.FieldType_FIELD_TYPE_STRING,
-	TypeNumber:  pb.FieldType_FIELD_TYPE_NUMBER,
-	TypeBool:    pb.FieldType_FIELD_TYPE_BOOL,
-	TypeStrings: pb.FieldType_FIELD_TYPE_STRINGS,
-	TypeMixed:   pb.FieldType_FIELD_TYPE_MIXED,
+var typeToRecord = map[FieldType]storage.FieldType{
+	TypeString:  storage.FieldTypeString,
+	TypeNumber:  storage.FieldTypeNumber,
+	TypeBool:    storage.FieldTypeBool,
+	TypeStrings: storage.FieldTypeStrings,
+	TypeMixed:   storage.FieldTypeMixed,
 }
 
-func typeFromRecord(t pb.FieldType) (FieldType, bool) {
+func typeFromRecord(t storage.FieldType) (FieldType, bool) {
 	for ft, r := range typeToRecord {
 		if r == t {
 			return ft, true

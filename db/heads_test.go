@@ -10,26 +10,26 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vecbolt/vecbolt/query"
-	"github.com/vecbolt/vecbolt/storage/pb"
+	"github.com/vecbolt/vecbolt/storage"
 )
 
-func headDocs() []*pb.Document {
-	str := func(s string) *pb.Value { return &pb.Value{Kind: &pb.Value_StringValue{StringValue: s}} }
-	return []*pb.Document{
+func headDocs() []*storage.DocumentRecord {
+	str := func(s string) *storage.Value { return &storage.Value{Kind: &storage.StringValue{StringValue: s}} }
+	return []*storage.DocumentRecord{
 		{},
 		{Id: "a"},
 		{Id: "plain", Text: "some text", Vector: []float32{1, -2, 3.5}},
-		{Id: "all kinds", Text: "héllo", Vector: []float32{0.25}, Metadata: map[string]*pb.Value{
+		{Id: "all kinds", Text: "héllo", Vector: []float32{0.25}, Metadata: map[string]*storage.Value{
 			"s":     str("value"),
 			"empty": str(""),
-			"i":     {Kind: &pb.Value_IntValue{IntValue: -42}},
-			"big":   {Kind: &pb.Value_IntValue{IntValue: math.MaxInt64}},
-			"f":     {Kind: &pb.Value_FloatValue{FloatValue: 2.5}},
-			"zero":  {Kind: &pb.Value_FloatValue{FloatValue: 0}},
-			"t":     {Kind: &pb.Value_BoolValue{BoolValue: true}},
-			"false": {Kind: &pb.Value_BoolValue{BoolValue: false}},
-			"tags":  {Kind: &pb.Value_StringsValue{StringsValue: &pb.StringList{Values: []string{"x", "", "ü"}}}},
-			"none":  {Kind: &pb.Value_StringsValue{StringsValue: &pb.StringList{}}},
+			"i":     {Kind: &storage.IntValue{IntValue: -42}},
+			"big":   {Kind: &storage.IntValue{IntValue: math.MaxInt64}},
+			"f":     {Kind: &storage.FloatValue{FloatValue: 2.5}},
+			"zero":  {Kind: &storage.FloatValue{FloatValue: 0}},
+			"t":     {Kind: &storage.BoolValue{BoolValue: true}},
+			"false": {Kind: &storage.BoolValue{BoolValue: false}},
+			"tags":  {Kind: &storage.StringsValue{StringsValue: &storage.StringList{Values: []string{"x", "", "ü"}}}},
+			"none":  {Kind: &storage.StringsValue{StringsValue: &storage.StringList{}}},
 			"":      str("empty key"),
 		}},
 	}
@@ -116,7 +116,7 @@ func FuzzDecodeHead(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var d pb.Document
+		var d storage.DocumentRecord
 		refErr := proto.Unmarshal(b, &d)
 		var refMD query.Metadata
 		if refErr == nil {

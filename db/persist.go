@@ -9,7 +9,6 @@ import (
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // defaultIndexKind is the index new collections get.
@@ -537,7 +536,7 @@ func (c *Collection) checkpointLocked(force bool) error {
 const closeSnapshotSmall = 10000
 
 // metadataFromRecord converts stored metadata.
-func metadataFromRecord(m map[string]*pb.Value) (query.Metadata, error) {
+func metadataFromRecord(m map[string]*storage.Value) (query.Metadata, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}

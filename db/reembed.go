@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // Reembed rebuilds every vector of the named collection with the DB's
@@ -102,7 +101,7 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 	newCfg := &storage.CollectionConfig{
 		Name: cfg.Name, Dimension: uint32(id.Dim), Metric: cfg.Metric, Index: cfg.Index,
 		FormatVersion: collectionFormat, CreatedUnix: cfg.CreatedUnix,
-		Model: &pb.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
+		Model: &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
 	}
 	st, err := d.newState(newCfg)
 	if err != nil {

@@ -143,7 +143,7 @@ func TestMaxNormDistancesFinite(t *testing.T) {
 				}
 			}
 			for qname, q := range vecs {
-				res, err := h.SearchEf(q, len(vecs), len(vecs), nil)
+				res, err := h.searchEf(q, len(vecs), len(vecs), nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -2,38 +2,39 @@ package index
 
 // Distance kernels.
 //
-// Dot32 and L2Sq32 are the hot loop of every search, so on amd64 they run
+// dot32 and l2sq32 are the hot loop of every search, so on amd64 they run
 // hand-written AVX-512 or AVX2+FMA assembly (distance_amd64.s); elsewhere,
 // or with the purego build tag, the portable Go versions below. The choice
 // is made once, while the package initializes, from the CPU's features (see
 // simdLevel); nothing changes it afterwards.
 //
 // The batch forms score one query against many rows stored back to back
-// (DotBatch, for scans) or picked by index (DotRows, for neighbour lists).
-// At 384 dimensions a single kernel call is ~9 ns, so the Go call overhead
-// per row is worth amortizing, and DotRows also overlaps cache misses.
+// (dotBatch, for scans) or listed by pointer (dotPtrs in distance_ptrs.go,
+// for neighbour lists). At 384 dimensions a single kernel call is ~9 ns, so
+// the Go call overhead per row is worth amortizing, and dotPtrs also
+// overlaps cache misses.
 //
-// On a given machine every form sums in the same order as Dot32 and
-// L2Sq32, so they return bit-identical results: the exact index and the
+// On a given machine every form sums in the same order as dot32 and
+// l2sq32, so they return bit-identical results: the exact index and the
 // graph rank equal distances the same way, and ties stay ties.
 
-// Dot32 returns the dot product of a and b. It panics if b is shorter than
+// dot32 returns the dot product of a and b. It panics if b is shorter than
 // a; callers validate dimensions before reaching the kernels.
-func Dot32(a, b []float32) float32 {
+func dot32(a, b []float32) float32 {
 	b = b[:len(a)]
 	return dotArch(a, b)
 }
 
-// L2Sq32 returns the squared Euclidean distance between a and b. It panics
+// l2sq32 returns the squared Euclidean distance between a and b. It panics
 // if b is shorter than a.
-func L2Sq32(a, b []float32) float32 {
+func l2sq32(a, b []float32) float32 {
 	b = b[:len(a)]
 	return l2sqArch(a, b)
 }
 
-// DotBatch sets out[i] = Dot32(q, rows[i*dim:(i+1)*dim]) for every i in
+// dotBatch sets out[i] = dot32(q, rows[i*dim:(i+1)*dim]) for every i in
 // out. It panics unless len(q) == dim and rows holds at least len(out) rows.
-func DotBatch(q, rows []float32, dim int, out []float32) {
+func dotBatch(q, rows []float32, dim int, out []float32) {
 	checkBatch(q, rows, dim, out)
 	if dim == 0 {
 		clear(out)
@@ -42,69 +43,15 @@ func DotBatch(q, rows []float32, dim int, out []float32) {
 	dotBatchArch(q, rows, dim, out)
 }
 
-// L2SqBatch sets out[i] = L2Sq32(q, rows[i*dim:(i+1)*dim]) for every i in
-// out, under the same conditions as DotBatch.
-func L2SqBatch(q, rows []float32, dim int, out []float32) {
+// l2sqBatch sets out[i] = l2sq32(q, rows[i*dim:(i+1)*dim]) for every i in
+// out, under the same conditions as dotBatch.
+func l2sqBatch(q, rows []float32, dim int, out []float32) {
 	checkBatch(q, rows, dim, out)
 	if dim == 0 {
 		clear(out)
 		return
 	}
 	l2sqBatchArch(q, rows, dim, out)
-}
-
-// DotRows sets out[i] = Dot32(q, data[r*dim:(r+1)*dim]) with r = rows[i],
-// for every i in out: one call scores a graph node's neighbour list. On
-// AVX-512 it first prefetches every listed row, so their cache misses
-// overlap (about 30% faster than a loop of Dot32 on rows not in cache). It
-// panics unless len(q) == dim, len(rows) >= len(out) and every row index
-// lies inside data.
-func DotRows(q, data []float32, dim int, rows []uint32, out []float32) {
-	checkRows(q, data, dim, rows, out)
-	if dim == 0 {
-		clear(out)
-		return
-	}
-	dotRowsArch(q, data, dim, rows, out)
-}
-
-// L2SqRows is DotRows for squared L2.
-func L2SqRows(q, data []float32, dim int, rows []uint32, out []float32) {
-	checkRows(q, data, dim, rows, out)
-	if dim == 0 {
-		clear(out)
-		return
-	}
-	l2sqRowsArch(q, data, dim, rows, out)
-}
-
-// checkRows makes the gather kernels memory-safe: they index data with
-// rows unchecked.
-func checkRows(q, data []float32, dim int, rows []uint32, out []float32) {
-	if dim < 0 || len(q) != dim || len(rows) < len(out) {
-		panic("index: row kernel called with inconsistent lengths")
-	}
-	if dim == 0 {
-		return
-	}
-	n := uint64(len(data) / dim)
-	for _, r := range rows[:len(out)] {
-		if uint64(r) >= n {
-			panic("index: row kernel called with a row outside data")
-		}
-	}
-}
-
-func dotRowsGeneric(q, data []float32, dim int, rows []uint32, out []float32) {
-	for i, r := range rows[:len(out)] {
-		out[i] = dotGeneric(q, data[int(r)*dim:int(r)*dim+dim])
-	}
-}
-
-func l2sqRowsGeneric(q, data []float32, dim int, rows []uint32, out []float32) {
-	for i, r := range rows[:len(out)] {
-		out[i] = l2sqGeneric(q, data[int(r)*dim:int(r)*dim+dim])
-	}
 }
 
 // batch4 scores the four queries in qs (4*dim floats, back to back)
@@ -137,10 +84,6 @@ func checkBatch(q, rows []float32, dim int, out []float32) {
 		panic("index: batch kernel called with inconsistent lengths")
 	}
 }
-
-// SIMD names the kernel family this process uses: "avx512", "avx2" or
-// "generic". Benchmarks record it next to their figures.
-func SIMD() string { return simdName() }
 
 // dotGeneric is the portable reference every SIMD kernel is tested against.
 func dotGeneric(a, b []float32) float32 {

@@ -117,32 +117,6 @@ func l2sqBatchArch(q, rows []float32, dim int, out []float32) {
 }
 
 //go:noescape
-func dotGatherAVX512(q, data *float32, idx *uint32, out *float32, dim, n int)
-
-//go:noescape
-func l2sqGatherAVX512(q, data *float32, idx *uint32, out *float32, dim, n int)
-
-func dotRowsArch(q, data []float32, dim int, rows []uint32, out []float32) {
-	if simd == levelAVX512 {
-		dotGatherAVX512(unsafe.SliceData(q), unsafe.SliceData(data), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
-		return
-	}
-	for i, r := range rows[:len(out)] {
-		out[i] = dotArch(q, data[int(r)*dim:int(r)*dim+dim])
-	}
-}
-
-func l2sqRowsArch(q, data []float32, dim int, rows []uint32, out []float32) {
-	if simd == levelAVX512 {
-		l2sqGatherAVX512(unsafe.SliceData(q), unsafe.SliceData(data), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
-		return
-	}
-	for i, r := range rows[:len(out)] {
-		out[i] = l2sqArch(q, data[int(r)*dim:int(r)*dim+dim])
-	}
-}
-
-//go:noescape
 func dotBatch4AVX512(qs, rows, out *float32, dim, n int)
 
 //go:noescape

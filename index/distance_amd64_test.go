@@ -27,17 +27,6 @@ func archKernels() []kernelSet {
 			l2sqBatch: func(q, rows []float32, dim int, out []float32) {
 				l2sqBatchAVX2(unsafe.SliceData(q), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
 			},
-			// AVX2 has no gather kernel: the loop over the AVX2 single kernel.
-			dotRows: func(q, data []float32, dim int, rows []uint32, out []float32) {
-				for i, r := range rows[:len(out)] {
-					out[i] = dotAVX2(unsafe.SliceData(q), &data[int(r)*dim], dim)
-				}
-			},
-			l2sqRows: func(q, data []float32, dim int, rows []uint32, out []float32) {
-				for i, r := range rows[:len(out)] {
-					out[i] = l2sqAVX2(unsafe.SliceData(q), &data[int(r)*dim], dim)
-				}
-			},
 		})
 	}
 	if cpu.X86.HasAVX512F {
@@ -55,13 +44,10 @@ func archKernels() []kernelSet {
 			l2sqBatch: func(q, rows []float32, dim int, out []float32) {
 				l2sqBatchAVX512(unsafe.SliceData(q), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
 			},
-			dotRows: func(q, data []float32, dim int, rows []uint32, out []float32) {
-				dotGatherAVX512(unsafe.SliceData(q), unsafe.SliceData(data), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
-			},
-			l2sqRows: func(q, data []float32, dim int, rows []uint32, out []float32) {
-				l2sqGatherAVX512(unsafe.SliceData(q), unsafe.SliceData(data), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
-			},
 		})
+	}
+	for i := range ks {
+		ks[i].dotRows, ks[i].l2sqRows = rowsVia(ks[i].dot), rowsVia(ks[i].l2sq)
 	}
 	return ks
 }
@@ -74,9 +60,6 @@ func archInt8Kernels() []int8KernelSet {
 			dot: func(a, b []int8) int32 {
 				return dotInt8AVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 			},
-			l2sq: func(a, b []int8) int32 {
-				return l2sqInt8AVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
-			},
 		})
 	}
 	if cpu.X86.HasAVX512BW {
@@ -84,9 +67,6 @@ func archInt8Kernels() []int8KernelSet {
 			name: "avx512",
 			dot: func(a, b []int8) int32 {
 				return dotInt8AVX512(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
-			},
-			l2sq: func(a, b []int8) int32 {
-				return l2sqInt8AVX512(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 			},
 		})
 	}

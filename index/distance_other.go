@@ -17,14 +17,6 @@ func l2sqBatchArch(q, rows []float32, dim int, out []float32) {
 
 func simdName() string { return "generic" }
 
-func dotRowsArch(q, data []float32, dim int, rows []uint32, out []float32) {
-	dotRowsGeneric(q, data, dim, rows, out)
-}
-
-func l2sqRowsArch(q, data []float32, dim int, rows []uint32, out []float32) {
-	l2sqRowsGeneric(q, data, dim, rows, out)
-}
-
 func hasBatch4() bool { return false }
 
 func batch4Arch(l2 bool, qs, rows []float32, dim int, out []float32) {

@@ -2,12 +2,12 @@ package index
 
 import "unsafe"
 
-// Pointer-list forms of the kernels: out[i] = Dot32(q, row i) or
-// L2Sq32(q, row i), where row i is the dim floats at rows[i]. The graph
+// Pointer-list forms of the kernels: out[i] = dot32(q, row i) or
+// l2sq32(q, row i), where row i is the dim floats at rows[i]. The graph
 // search scores a node's unvisited neighbours with one call: their vectors
 // sit in different segments, so they are passed by address. On amd64 the
 // kernel overlaps the rows' cache misses (see distance_ptrs_amd64.s); the
-// sums are bit-identical to Dot32 and L2Sq32 on every machine.
+// sums are bit-identical to dot32 and l2sq32 on every machine.
 //
 // The callers take every pointer from a bounds-checked slice of at least
 // dim floats (h.vec), which is what makes the unchecked reads safe.

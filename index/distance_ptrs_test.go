@@ -19,8 +19,8 @@ type ptrKernel struct {
 // bit-identity with the single kernels, the guard page) covers them too.
 func ptrKernelSets() []kernelSet {
 	impls := append([]ptrKernel{
-		{name: "dispatch", dot: Dot32, l2sq: L2Sq32, dotPtrs: dotPtrs, l2sqPtrs: l2sqPtrs},
-		{name: "generic", dot: Dot32, l2sq: L2Sq32, dotPtrs: dotPtrsGeneric, l2sqPtrs: l2sqPtrsGeneric},
+		{name: "dispatch", dot: dot32, l2sq: l2sq32, dotPtrs: dotPtrs, l2sqPtrs: l2sqPtrs},
+		{name: "generic", dot: dot32, l2sq: l2sq32, dotPtrs: dotPtrsGeneric, l2sqPtrs: l2sqPtrsGeneric},
 	}, archPtrKernels()...)
 	var ks []kernelSet
 	for _, p := range impls {
@@ -77,8 +77,8 @@ func TestPtrKernelsAllLengthsAndOffsets(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
 	const maxLen, maxOff = 1024, 15
 	impls := append([]ptrKernel{
-		{name: "dispatch", dot: Dot32, l2sq: L2Sq32, dotPtrs: dotPtrs, l2sqPtrs: l2sqPtrs},
-		{name: "generic", dot: Dot32, l2sq: L2Sq32, dotPtrs: dotPtrsGeneric, l2sqPtrs: l2sqPtrsGeneric},
+		{name: "dispatch", dot: dot32, l2sq: l2sq32, dotPtrs: dotPtrs, l2sqPtrs: l2sqPtrs},
+		{name: "generic", dot: dot32, l2sq: l2sq32, dotPtrs: dotPtrsGeneric, l2sqPtrs: l2sqPtrsGeneric},
 	}, archPtrKernels()...)
 	pool := randVec(r, 4*(maxLen+maxOff+1))
 	q0 := randVec(r, maxLen+maxOff+1)
@@ -131,9 +131,9 @@ func TestPtrKernelsAllLengthsAndOffsets(t *testing.T) {
 	}
 }
 
-// BenchmarkDotPtrs is BenchmarkDotRows for the pointer-list kernel the
-// graph search uses: 16 random rows (about the unvisited part of one
-// neighbour list) of a 100k x 384 data set, against a loop over Dot32.
+// BenchmarkDotPtrs scores, with the pointer-list kernel the graph search
+// uses, 16 random rows (about the unvisited part of one
+// neighbour list) of a 100k x 384 data set, against a loop over dot32.
 func BenchmarkDotPtrs(b *testing.B) {
 	const n, dim, deg = 100_000, 384, 16
 	r := rand.New(rand.NewPCG(7, 7))
@@ -155,11 +155,11 @@ func BenchmarkDotPtrs(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*deg), "ns/row")
 	})
-	b.Run("Dot32-loop", func(b *testing.B) {
+	b.Run("dot32-loop", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			for j, p := range rows[i : i+deg] {
-				out[j] = Dot32(q, unsafe.Slice(p, dim))
+				out[j] = dot32(q, unsafe.Slice(p, dim))
 			}
 			i = (i + deg) % (len(rows) - deg)
 		}

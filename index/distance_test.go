@@ -17,17 +17,29 @@ type kernelSet struct {
 	l2sqRows  func(q, data []float32, dim int, rows []uint32, out []float32)
 }
 
-// allKernels is every implementation under test: the public dispatching
-// functions, the portable reference, and each assembly variant the CPU runs.
+// allKernels is every implementation under test: the dispatching
+// functions, the portable reference, each assembly variant the CPU runs,
+// and the pointer-list kernels. The row forms (a query against rows picked
+// by index) are the pointer-list kernels' own; the other families have
+// none, so theirs is the single kernel in a loop (rowsVia).
 func allKernels() []kernelSet {
 	ks := []kernelSet{
-		{name: "dispatch(" + SIMD() + ")", dot: Dot32, l2sq: L2Sq32, dotBatch: DotBatch, l2sqBatch: L2SqBatch,
-			dotRows: DotRows, l2sqRows: L2SqRows},
+		{name: "dispatch(" + simdName() + ")", dot: dot32, l2sq: l2sq32, dotBatch: dotBatch, l2sqBatch: l2sqBatch,
+			dotRows: rowsVia(dot32), l2sqRows: rowsVia(l2sq32)},
 		{name: "generic", dot: dotGeneric, l2sq: l2sqGeneric, dotBatch: dotBatchGeneric, l2sqBatch: l2sqBatchGeneric,
-			dotRows: dotRowsGeneric, l2sqRows: l2sqRowsGeneric},
+			dotRows: rowsVia(dotGeneric), l2sqRows: rowsVia(l2sqGeneric)},
 	}
 	ks = append(ks, archKernels()...)
 	return append(ks, ptrKernelSets()...)
+}
+
+// rowsVia is the row form of a single kernel: out[i] = f(q, row rows[i]).
+func rowsVia(f func(a, b []float32) float32) func(q, data []float32, dim int, rows []uint32, out []float32) {
+	return func(q, data []float32, dim int, rows []uint32, out []float32) {
+		for i, r := range rows[:len(out)] {
+			out[i] = f(q, data[int(r)*dim:int(r+1)*dim])
+		}
+	}
 }
 
 // refDot and refL2 compute in float64 and also return the sum of absolute
@@ -276,39 +288,7 @@ func TestBatch4(t *testing.T) {
 	}()
 }
 
-func TestRowsContract(t *testing.T) {
-	data := make([]float32, 12) // 3 rows of 4
-	cases := []struct {
-		name   string
-		q      []float32
-		dim    int
-		rows   []uint32
-		outN   int
-		panics bool
-	}{
-		{"ok", make([]float32, 4), 4, []uint32{2, 0, 1}, 3, false},
-		{"fewer outputs than rows", make([]float32, 4), 4, []uint32{2, 7}, 1, false},
-		{"row out of range", make([]float32, 4), 4, []uint32{3}, 1, true},
-		{"huge row", make([]float32, 4), 4, []uint32{1 << 31}, 1, true},
-		{"too few rows", make([]float32, 4), 4, []uint32{1}, 2, true},
-		{"query length", make([]float32, 5), 4, []uint32{1}, 1, true},
-		{"zero dim", nil, 0, []uint32{9}, 1, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			defer func() {
-				if p := recover(); (p != nil) != c.panics {
-					t.Fatalf("panic = %v, want panic %v", p, c.panics)
-				}
-			}()
-			out := make([]float32, c.outN)
-			DotRows(c.q, data, c.dim, c.rows, out)
-			L2SqRows(c.q, data, c.dim, c.rows, out)
-		})
-	}
-}
-
-// TestFormsBitIdentical checks the promise in distance.go: batch, row and
+// TestFormsBitIdentical checks the promise in distance.go: batch and
 // four-query forms return exactly what the single kernels return.
 func TestFormsBitIdentical(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
@@ -316,16 +296,14 @@ func TestFormsBitIdentical(t *testing.T) {
 		data := randVec(r, 6*dim)
 		qs := randVec(r, 4*dim)
 		q := qs[:dim]
-		rows := []uint32{5, 0, 3, 3}
-		var b, g [6]float32
+		var b [6]float32
 		var f [24]float32
 		for _, l2 := range []bool{false, true} {
-			single, batch, gather := Dot32, DotBatch, DotRows
+			single, batch := dot32, dotBatch
 			if l2 {
-				single, batch, gather = L2Sq32, L2SqBatch, L2SqRows
+				single, batch = l2sq32, l2sqBatch
 			}
 			batch(q, data, dim, b[:])
-			gather(q, data, dim, rows, g[:4])
 			batch4(l2, qs, data, dim, f[:])
 			for i := range 6 {
 				row := data[i*dim : (i+1)*dim]
@@ -336,11 +314,6 @@ func TestFormsBitIdentical(t *testing.T) {
 					if want := single(qs[j*dim:(j+1)*dim], row); f[4*i+j] != want {
 						t.Fatalf("l2=%v dim=%d row %d query %d: four-query %v, single %v", l2, dim, i, j, f[4*i+j], want)
 					}
-				}
-			}
-			for i, row := range rows {
-				if want := single(q, data[int(row)*dim:int(row+1)*dim]); g[i] != want {
-					t.Fatalf("l2=%v dim=%d: rows %v, single %v", l2, dim, g[i], want)
 				}
 			}
 		}
@@ -397,7 +370,7 @@ func TestBatchContract(t *testing.T) {
 				}
 			}()
 			out := fill(c.outN, 9)
-			DotBatch(c.q, c.rows, c.dim, out)
+			dotBatch(c.q, c.rows, c.dim, out)
 			for _, x := range out {
 				if x != 0 {
 					t.Fatalf("out = %v, want zeros", out)
@@ -410,10 +383,10 @@ func TestBatchContract(t *testing.T) {
 func TestDot32PanicsOnShortB(t *testing.T) {
 	defer func() {
 		if recover() == nil {
-			t.Fatal("Dot32 with short b did not panic")
+			t.Fatal("dot32 with short b did not panic")
 		}
 	}()
-	Dot32(make([]float32, 5), make([]float32, 4))
+	dot32(make([]float32, 5), make([]float32, 4))
 }
 
 var sink float32
@@ -423,12 +396,12 @@ func BenchmarkKernels(b *testing.B) {
 	for _, dim := range []int{128, 384, 768} {
 		x, y := randVec(r, dim), randVec(r, dim)
 		for _, k := range allKernels() {
-			b.Run(fmt.Sprintf("Dot32/%s/%d", k.name, dim), func(b *testing.B) {
+			b.Run(fmt.Sprintf("dot32/%s/%d", k.name, dim), func(b *testing.B) {
 				for b.Loop() {
 					sink += k.dot(x, y)
 				}
 			})
-			b.Run(fmt.Sprintf("L2Sq32/%s/%d", k.name, dim), func(b *testing.B) {
+			b.Run(fmt.Sprintf("l2sq32/%s/%d", k.name, dim), func(b *testing.B) {
 				for b.Loop() {
 					sink += k.l2sq(x, y)
 				}
@@ -444,7 +417,7 @@ func BenchmarkDot32(b *testing.B) {
 		x, y := randVec(r, dim), randVec(r, dim)
 		b.Run(fmt.Sprint(dim), func(b *testing.B) {
 			for b.Loop() {
-				sink += Dot32(x, y)
+				sink += dot32(x, y)
 			}
 		})
 	}
@@ -457,46 +430,10 @@ func BenchmarkL2Sq32(b *testing.B) {
 		x, y := randVec(r, dim), randVec(r, dim)
 		b.Run(fmt.Sprint(dim), func(b *testing.B) {
 			for b.Loop() {
-				sink += L2Sq32(x, y)
+				sink += l2sq32(x, y)
 			}
 		})
 	}
-}
-
-// BenchmarkDotRows scores 32 random rows of a 100k x 384 data set (too
-// big for cache), as a graph search does for one neighbour list, against
-// a loop over Dot32.
-func BenchmarkDotRows(b *testing.B) {
-	const n, dim, deg = 100_000, 384, 32
-	r := rand.New(rand.NewPCG(7, 7))
-	data := make([]float32, n*dim)
-	for i := range data {
-		data[i] = r.Float32()
-	}
-	q := data[:dim]
-	lists := make([]uint32, 1<<16)
-	for i := range lists {
-		lists[i] = uint32(r.IntN(n))
-	}
-	out := make([]float32, deg)
-	b.Run("DotRows", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			DotRows(q, data, dim, lists[i:i+deg], out)
-			i = (i + deg) % (len(lists) - deg)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*deg), "ns/row")
-	})
-	b.Run("Dot32-loop", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			for j, row := range lists[i : i+deg] {
-				out[j] = Dot32(q, data[int(row)*dim:int(row+1)*dim])
-			}
-			i = (i + deg) % (len(lists) - deg)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*deg), "ns/row")
-	})
 }
 
 // BenchmarkDotBatch reports time per row for 64 rows that fit in cache, to

@@ -169,7 +169,7 @@ func (f *Flat) SearchBatch(qs [][]float32, k int, filter Filter) ([][]Result, er
 		}
 		p := prepared[i*f.dim : (i+1)*f.dim]
 		copy(p, q)
-		if f.metric == Cosine && !Normalize(p) {
+		if f.metric == Cosine && !normalize(p) {
 			return nil, fmt.Errorf("index: search batch query %d: %w", i, ErrZeroNorm)
 		}
 	}
@@ -243,10 +243,10 @@ func (f *Flat) blockRows() int {
 func (f *Flat) score(q []float32, start int, sc []float32) {
 	rows := f.data[start*f.dim : (start+len(sc))*f.dim]
 	if f.metric == L2 {
-		L2SqBatch(q, rows, f.dim, sc)
+		l2sqBatch(q, rows, f.dim, sc)
 		return
 	}
-	DotBatch(q, rows, f.dim, sc)
+	dotBatch(q, rows, f.dim, sc)
 	f.toDistance(sc)
 }
 

@@ -126,11 +126,11 @@ func AutoEf(live int) int {
 // Default 1 (builds are deterministic unless a different seed is given).
 func WithSeed(seed int64) HNSWOption { return func(c *hnswConfig) { c.seed = uint64(seed) } }
 
-// WithCompactThreshold sets the fraction of tombstoned slots (of all slots)
+// withCompactThreshold sets the fraction of tombstoned slots (of all slots)
 // at which a write triggers a repair that reconnects the neighbours of
 // deleted nodes and recycles their slots. 0 disables automatic repair
 // (Compact can still be called). Default 0.1.
-func WithCompactThreshold(frac float64) HNSWOption {
+func withCompactThreshold(frac float64) HNSWOption {
 	return func(c *hnswConfig) { c.compact = frac }
 }
 
@@ -138,14 +138,14 @@ func WithCompactThreshold(frac float64) HNSWOption {
 // runtime.GOMAXPROCS(0).
 func WithBuildWorkers(n int) HNSWOption { return func(c *hnswConfig) { c.workers = n } }
 
-// WithExactFraction sets the filter selectivity (fraction of live vectors
+// withExactFraction sets the filter selectivity (fraction of live vectors
 // the filter accepts, given through SearchOptions.MatchEstimate or
 // SearchOptions.Candidates) below which a filtered search scans the matching
 // vectors exactly instead of walking the graph. Default
-// DefaultExactFraction.
-func WithExactFraction(f float64) HNSWOption { return func(c *hnswConfig) { c.exactFrac = f } }
+// defaultExactFraction.
+func withExactFraction(f float64) HNSWOption { return func(c *hnswConfig) { c.exactFrac = f } }
 
-// DefaultExactFraction is where a filtered search switches from the graph
+// defaultExactFraction is where a filtered search switches from the graph
 // walk to an exact scan. Measured on 100k × 384 clustered vectors, ef 64,
 // k 10, CPU time per query (BenchmarkHNSWFilter):
 //
@@ -161,7 +161,7 @@ func WithExactFraction(f float64) HNSWOption { return func(c *hnswConfig) { c.ex
 // pass many rejected nodes to fill its list), the exact routes faster. The
 // crossover is near 5%; 3% leaves margin for filters costlier than the
 // benchmark's, since the scan calls the filter once per vector.
-const DefaultExactFraction = 0.03
+const defaultExactFraction = 0.03
 
 func (c *hnswConfig) validate(dim int, m Metric) error {
 	switch {
@@ -271,7 +271,7 @@ type hnswScratch struct {
 // metric m.
 func NewHNSW(dim int, m Metric, opts ...HNSWOption) (*HNSW, error) {
 	c := hnswConfig{m: 16, efC: 200, seed: 1, compact: 0.1,
-		workers: runtime.GOMAXPROCS(0), exactFrac: DefaultExactFraction}
+		workers: runtime.GOMAXPROCS(0), exactFrac: defaultExactFraction}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -320,9 +320,9 @@ func (h *HNSW) Contains(id uint64) bool {
 	return ok
 }
 
-// IDs returns the live IDs in slot order (a fresh slice). Recovery uses it
-// to find what a persisted graph holds that the documents no longer do.
-func (h *HNSW) IDs() []uint64 {
+// liveIDs returns the live IDs in slot order (a fresh slice), for tests that
+// compare what a graph holds with what they inserted.
+func (h *HNSW) liveIDs() []uint64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	out := make([]uint64, 0, h.live)
@@ -1140,8 +1140,8 @@ func (h *HNSW) Search(q []float32, k int, filter Filter) ([]Result, error) {
 	return h.SearchInto(nil, q, SearchOptions{K: k, Filter: filter})
 }
 
-// SearchEf is Search with an explicit candidate list size for this query.
-func (h *HNSW) SearchEf(q []float32, k, ef int, filter Filter) ([]Result, error) {
+// searchEf is Search with an explicit candidate list size for this query.
+func (h *HNSW) searchEf(q []float32, k, ef int, filter Filter) ([]Result, error) {
 	if ef <= 0 {
 		return nil, fmt.Errorf("index: ef %d must be positive", ef)
 	}
@@ -1189,7 +1189,7 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 	}
 	qv := s.q[:h.dim]
 	copy(qv, q)
-	if h.metric == Cosine && !Normalize(qv) {
+	if h.metric == Cosine && !normalize(qv) {
 		return dst, ErrZeroNorm
 	}
 	if opts.K == 0 {

@@ -97,7 +97,7 @@ func BenchmarkHNSWSearch(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/ef=%d", n, ef), func(b *testing.B) {
 			got := make([][]Result, len(bs.queries))
 			for i, q := range bs.queries {
-				got[i], _ = bs.h.SearchEf(q, 10, ef, nil)
+				got[i], _ = bs.h.searchEf(q, 10, ef, nil)
 			}
 			rec := recallAt(got, bs.truth, 10)
 			dst := make([]Result, 0, 10)
@@ -180,7 +180,7 @@ func BenchmarkHNSWBuild(b *testing.B) {
 
 // BenchmarkHNSWFilter compares, per selectivity, the filtered graph walk
 // with the exact scan of the matching set (hint route), to place
-// DefaultExactFraction. The filter is a cheap modulus, like a bitmap
+// defaultExactFraction. The filter is a cheap modulus, like a bitmap
 // lookup the database would pass.
 func BenchmarkHNSWFilter(b *testing.B) {
 	n := benchN()
@@ -283,7 +283,7 @@ func TestHNSWBenchReport(t *testing.T) {
 	for _, ef := range []int{10, 16, 24, 32, 48, 64, 96, 128, 256} {
 		got := make([][]Result, len(bs.queries))
 		for i, q := range bs.queries {
-			got[i], _ = bs.h.SearchEf(q, 10, ef, nil)
+			got[i], _ = bs.h.searchEf(q, 10, ef, nil)
 		}
 		const reps = 3
 		start := time.Now()

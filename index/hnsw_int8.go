@@ -9,8 +9,8 @@ package index
 //	norm    uint32, L2 only: Σ code², so squared distances need no second
 //	        pass over the codes
 //
-// The scale is per vector (max |component| / 127), not the global trained
-// scale of Quantizer: it needs no training pass and no state shared
+// The scale is per vector (max |component| / 127), not one global trained
+// scale: it needs no training pass and no state shared
 // between vectors, so inserts, upserts, repairs and snapshots work exactly
 // as on float32 rows, and a vector never clips. Distances come from the
 // exact integer dot product of two code rows times both scales:
@@ -182,7 +182,7 @@ func (h *HNSW) dist(n uint32, q *hnswQuery) float32 {
 // dist8 is the int8 distance from slot n to q.
 func (h *HNSW) dist8(n uint32, q *q8Ref) float32 {
 	r := h.ref8Row(h.row8(n))
-	d := DotInt8(q.c, r.c)
+	d := dotInt8(q.c, r.c)
 	switch h.metric {
 	case Cosine:
 		return 1 - q.scale*r.scale*float32(d)
@@ -340,7 +340,7 @@ func (h *HNSW) rerank(s *hnswScratch, dst []Result, qv []float32, opts SearchOpt
 		if len(v) != h.dim {
 			return dst, fmt.Errorf("%w: ID %d: %w: got %d, want %d", ErrRerank, c.ID, ErrDimension, len(v), h.dim)
 		}
-		n2 := float64(Dot32(v, v))
+		n2 := float64(dot32(v, v))
 		if math.IsNaN(n2) || math.IsInf(n2, 0) {
 			// Either a non-finite component or finite ones whose squares
 			// overflow (which Add accepts under Dot and L2).
@@ -350,7 +350,7 @@ func (h *HNSW) rerank(s *hnswScratch, dst []Result, qv []float32, opts SearchOpt
 		}
 		x := v
 		if h.metric == Cosine {
-			// Normalize's arithmetic, on the same squared norm.
+			// normalize's arithmetic, on the same squared norm.
 			n := math.Sqrt(n2)
 			if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
 				return dst, fmt.Errorf("%w: ID %d: %w", ErrRerank, c.ID, ErrZeroNorm)

@@ -333,7 +333,7 @@ func TestHNSWInt8RerankCount(t *testing.T) {
 				t.Fatalf("%d Rerank calls, want %d", c, tc.calls)
 			}
 			// Exact distance (buildHNSW graphs use Dot).
-			if len(got) != tc.k || got[0].ID != 5 || got[0].Distance != -Dot32(data[5], data[5]) {
+			if len(got) != tc.k || got[0].ID != 5 || got[0].Distance != -dot32(data[5], data[5]) {
 				t.Fatalf("results %v", got)
 			}
 		})
@@ -348,7 +348,7 @@ func TestHNSWInt8RerankCount(t *testing.T) {
 
 func TestHNSWInt8BadRerank(t *testing.T) {
 	data := clusteredData(200, 8, 4, 0.35, 9)
-	h := mustHNSW(t, 8, Cosine, WithCompactThreshold(0), WithInt8())
+	h := mustHNSW(t, 8, Cosine, withCompactThreshold(0), WithInt8())
 	store := newVecStore()
 	for i, v := range data {
 		if err := h.Add(uint64(i), v); err != nil {
@@ -482,7 +482,7 @@ func TestHNSWInt8DeleteCompact(t *testing.T) {
 	}
 	// Vector decodes the approximation: within half a code step of the
 	// normalized-for-nothing (Dot) input.
-	for _, id := range h.IDs()[:5] {
+	for _, id := range h.liveIDs()[:5] {
 		got, ok := h.Vector(id)
 		store.mu.RLock()
 		orig := store.vecs[id]
@@ -511,7 +511,7 @@ func TestHNSWInt8Concurrent(t *testing.T) {
 		total = 700
 	}
 	data := clusteredData(total, dim, 16, 0.35, 12)
-	h := mustHNSW(t, dim, L2, WithM(8), WithEfConstruction(50), WithCompactThreshold(0.05), WithInt8())
+	h := mustHNSW(t, dim, L2, WithM(8), WithEfConstruction(50), withCompactThreshold(0.05), WithInt8())
 	store := newVecStore()
 	for i := range 300 {
 		if err := h.Add(uint64(i), data[i]); err != nil {
@@ -598,7 +598,7 @@ func TestHNSWInt8Concurrent(t *testing.T) {
 func TestHNSWInt8Snapshot(t *testing.T) {
 	for _, m := range []Metric{Cosine, Dot, L2} {
 		t.Run(m.String(), func(t *testing.T) {
-			h := mustHNSW(t, 12, m, WithM(4), WithEfConstruction(20), WithCompactThreshold(0), WithInt8())
+			h := mustHNSW(t, 12, m, WithM(4), WithEfConstruction(20), withCompactThreshold(0), WithInt8())
 			data := clusteredData(hnswSegSize+50, 12, 4, 0.35, 19)
 			store := newVecStore()
 			for i, v := range data {

@@ -18,7 +18,7 @@ import (
 // every section of the format is exercised.
 func snapshotGraph(t testing.TB, n, dim int, metric Metric) *HNSW {
 	t.Helper()
-	h := mustHNSW(t, dim, metric, WithM(4), WithEfConstruction(20), WithCompactThreshold(0))
+	h := mustHNSW(t, dim, metric, WithM(4), WithEfConstruction(20), withCompactThreshold(0))
 	data := clusteredData(n, dim, 4, 0.35, 17)
 	for i, v := range data {
 		if err := h.Add(uint64(i*3+1), v); err != nil {
@@ -80,8 +80,8 @@ func TestHNSWSnapshotRoundTrip(t *testing.T) {
 				for j := range q {
 					q[j] = float32(r.NormFloat64())
 				}
-				a, err1 := h.SearchEf(q, 5, 20, nil)
-				b, err2 := g.SearchEf(q, 5, 20, nil)
+				a, err1 := h.searchEf(q, 5, 20, nil)
+				b, err2 := g.searchEf(q, 5, 20, nil)
 				if err1 != nil || err2 != nil {
 					t.Fatal(err1, err2)
 				}
@@ -231,7 +231,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // int8SnapshotGraph is snapshotGraph on int8 storage.
 func int8SnapshotGraph(t testing.TB, n, dim int, metric Metric) *HNSW {
 	t.Helper()
-	h := mustHNSW(t, dim, metric, WithM(4), WithEfConstruction(20), WithCompactThreshold(0), WithInt8())
+	h := mustHNSW(t, dim, metric, WithM(4), WithEfConstruction(20), withCompactThreshold(0), WithInt8())
 	for i, v := range clusteredData(n, dim, 4, 0.35, 17) {
 		if err := h.Add(uint64(i*3+1), v); err != nil {
 			t.Fatal(err)
@@ -351,7 +351,7 @@ func FuzzReadHNSW(f *testing.F) {
 			// Whatever loads must be usable: search it, write it back.
 			q := make([]float32, h.Dim())
 			q[0] = 1
-			if _, err := h.SearchEf(q, 3, 10, nil); err != nil && !errors.Is(err, ErrZeroNorm) {
+			if _, err := h.searchEf(q, 3, 10, nil); err != nil && !errors.Is(err, ErrZeroNorm) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer

@@ -82,7 +82,7 @@ func TestHNSWSearchMatchesReference(t *testing.T) {
 					for qi, q := range queries {
 						q = append([]float32(nil), q...)
 						if m == Cosine {
-							Normalize(q)
+							normalize(q)
 						}
 						want := refGraphSearch(h, q, ef)
 						h.graphSearch(s, q, ef, nil, 0)

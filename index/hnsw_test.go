@@ -85,10 +85,10 @@ func TestHNSWConfigErrors(t *testing.T) {
 		{"M=1", 4, L2, []HNSWOption{WithM(1)}},
 		{"efC=0", 4, L2, []HNSWOption{WithEfConstruction(0)}},
 		{"efS<0", 4, L2, []HNSWOption{WithEfSearch(-1)}},
-		{"threshold NaN", 4, L2, []HNSWOption{WithCompactThreshold(math.NaN())}},
-		{"threshold 2", 4, L2, []HNSWOption{WithCompactThreshold(2)}},
+		{"threshold NaN", 4, L2, []HNSWOption{withCompactThreshold(math.NaN())}},
+		{"threshold 2", 4, L2, []HNSWOption{withCompactThreshold(2)}},
 		{"workers 0", 4, L2, []HNSWOption{WithBuildWorkers(0)}},
-		{"exact fraction -1", 4, L2, []HNSWOption{WithExactFraction(-1)}},
+		{"exact fraction -1", 4, L2, []HNSWOption{withExactFraction(-1)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,8 +129,8 @@ func TestHNSWBadInput(t *testing.T) {
 	if _, err := h.Search([]float32{1, 0, 0}, -1, nil); err == nil {
 		t.Error("negative k accepted")
 	}
-	if _, err := h.SearchEf([]float32{1, 0, 0}, 1, 0, nil); err == nil {
-		t.Error("ef 0 accepted by SearchEf")
+	if _, err := h.searchEf([]float32{1, 0, 0}, 1, 0, nil); err == nil {
+		t.Error("ef 0 accepted by searchEf")
 	}
 	if _, err := h.SearchWith([]float32{1, 0, 0}, SearchOptions{K: 1, Candidates: []uint64{1}}); err == nil {
 		t.Error("Candidates without Filter accepted")
@@ -218,7 +218,7 @@ func TestHNSWMatchesFlat(t *testing.T) {
 			}
 			h.mu.RUnlock()
 			h.putScratch(s)
-			got, err := h.SearchEf(q, k, n+k, nil)
+			got, err := h.searchEf(q, k, n+k, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func TestHNSWMatchesFlat(t *testing.T) {
 			}
 		}
 	}
-	// SearchEf stays exact through the fallback even when the walk misses a
+	// searchEf stays exact through the fallback even when the walk misses a
 	// node, but the graph itself must keep nearly everything reachable
 	// despite upserts and repairs.
 	t.Logf("graph walk missed %d of %d live nodes (all configurations: %d of %d)", unreached, total, allMissed, allTotal)
@@ -271,7 +271,7 @@ func searchAll(t testing.TB, h *HNSW, qs [][]float32, k, ef int, filter Filter) 
 	t.Helper()
 	out := make([][]Result, len(qs))
 	for i, q := range qs {
-		r, err := h.SearchEf(q, k, ef, filter)
+		r, err := h.searchEf(q, k, ef, filter)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +380,7 @@ func TestHNSWDeleteReinsertRecall(t *testing.T) {
 }
 
 func TestHNSWDeleteAndUpsert(t *testing.T) {
-	h := mustHNSW(t, 2, L2, WithCompactThreshold(0))
+	h := mustHNSW(t, 2, L2, withCompactThreshold(0))
 	vecs := map[uint64][]float32{1: {0, 0}, 2: {1, 0}, 3: {0, 1}, 4: {5, 5}}
 	for id, v := range vecs {
 		if err := h.Add(id, v); err != nil {
@@ -410,7 +410,7 @@ func TestHNSWDeleteAndUpsert(t *testing.T) {
 			t.Fatalf("got %v, want IDs %v", got, want)
 		}
 	}
-	if ids := h.IDs(); len(ids) != 3 || !h.Contains(4) || h.Contains(1) {
+	if ids := h.liveIDs(); len(ids) != 3 || !h.Contains(4) || h.Contains(1) {
 		t.Fatalf("IDs %v; Contains(4)=%v Contains(1)=%v", ids, h.Contains(4), h.Contains(1))
 	}
 	if v, ok := h.Vector(4); !ok || v[0] != 0.1 || v[1] != 0 {
@@ -523,7 +523,7 @@ func TestHNSWConcurrent(t *testing.T) {
 		total = 1200
 	}
 	data := clusteredData(total, dim, 16, 0.35, 11)
-	h := mustHNSW(t, dim, Cosine, WithM(8), WithEfConstruction(50), WithCompactThreshold(0.05))
+	h := mustHNSW(t, dim, Cosine, WithM(8), WithEfConstruction(50), withCompactThreshold(0.05))
 	for i := range 500 {
 		if err := h.Add(uint64(i), data[i]); err != nil {
 			t.Fatal(err)
@@ -605,7 +605,7 @@ func TestHNSWConcurrent(t *testing.T) {
 
 func TestHNSWAddBatchCancel(t *testing.T) {
 	data := clusteredData(2000, 16, 8, 0.35, 2)
-	h := mustHNSW(t, 16, Dot, WithBuildWorkers(2), WithCompactThreshold(0))
+	h := mustHNSW(t, 16, Dot, WithBuildWorkers(2), withCompactThreshold(0))
 	ids := make([]uint64, len(data))
 	for i := range ids {
 		ids[i] = uint64(i)
@@ -649,7 +649,7 @@ func TestHNSWUpsertAll(t *testing.T) {
 	const n, dim = 600, 16
 	first := clusteredData(n, dim, 8, 0.35, 21)
 	second := clusteredData(n, dim, 8, 0.35, 22)
-	h := buildHNSW(t, first, 0, WithCompactThreshold(0))
+	h := buildHNSW(t, first, 0, withCompactThreshold(0))
 	ids := make([]uint64, n)
 	for i := range ids {
 		ids[i] = uint64(i)
@@ -682,7 +682,7 @@ func TestHNSWUpsertAll(t *testing.T) {
 // live entry point at the top remaining level must take over each time.
 func TestHNSWDeleteEntryPoint(t *testing.T) {
 	data := clusteredData(800, 16, 8, 0.35, 31)
-	h := buildHNSW(t, data, 0, WithCompactThreshold(0))
+	h := buildHNSW(t, data, 0, withCompactThreshold(0))
 	f := NewFlat(16, Dot)
 	for i, v := range data {
 		_ = f.Add(uint64(i), v)

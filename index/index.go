@@ -136,9 +136,9 @@ func checkVector(vec []float32, dim int) error {
 // CheckVector reports whether Add accepts vec in an index of dimension dim
 // and metric m, with the error Add would return: the length must be dim,
 // every component finite, and under Cosine the squared norm, summed in
-// float32 by Dot32 exactly as Normalize sums it, must be neither zero (it
-// underflows for components below about 1e-23) nor infinite (it overflows
-// above about 1.8e19). A float64 norm says nothing about either, so a caller
+// float32 exactly as a Cosine index sums it to normalize, must be neither
+// zero (it underflows for components below about 1e-23) nor infinite (it
+// overflows above about 1.8e19). A float64 norm says nothing about either, so a caller
 // that must not store what an index would then refuse checks with this.
 //
 // It does not bound the magnitude under Dot and L2: see MaxNorm.
@@ -178,7 +178,7 @@ func prepare(vec []float32, dim int, m Metric) ([]float32, error) {
 	out := make([]float32, dim)
 	copy(out, vec)
 	if m == Cosine {
-		if !Normalize(out) {
+		if !normalize(out) {
 			return nil, ErrZeroNorm
 		}
 	}
@@ -186,19 +186,19 @@ func prepare(vec []float32, dim int, m Metric) ([]float32, error) {
 }
 
 // unitScale returns the factor that scales v to unit L2 norm, and false
-// when v's norm is zero or not finite. Normalize and CheckVector share it
-// so that a vector CheckVector accepts is one Normalize can scale.
+// when v's norm is zero or not finite. normalize and CheckVector share it
+// so that a vector CheckVector accepts is one normalize can scale.
 func unitScale(v []float32) (float32, bool) {
-	n := math.Sqrt(float64(Dot32(v, v)))
+	n := math.Sqrt(float64(dot32(v, v)))
 	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
 		return 0, false
 	}
 	return float32(1 / n), true
 }
 
-// Normalize scales v to unit L2 norm in place. It reports false, leaving v
+// normalize scales v to unit L2 norm in place. It reports false, leaving v
 // unchanged, when v has zero (or non-finite) norm.
-func Normalize(v []float32) bool {
+func normalize(v []float32) bool {
 	inv, ok := unitScale(v)
 	if !ok {
 		return false
@@ -214,10 +214,10 @@ func Normalize(v []float32) bool {
 func distance(m Metric, a, b []float32) float32 {
 	switch m {
 	case Cosine:
-		return 1 - Dot32(a, b)
+		return 1 - dot32(a, b)
 	case Dot:
-		return -Dot32(a, b)
+		return -dot32(a, b)
 	default:
-		return L2Sq32(a, b)
+		return l2sq32(a, b)
 	}
 }

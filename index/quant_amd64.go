@@ -26,13 +26,7 @@ func detectSIMDInt8() simdLevel {
 func dotInt8AVX512(a, b *int8, n int) int32
 
 //go:noescape
-func l2sqInt8AVX512(a, b *int8, n int) int32
-
-//go:noescape
 func dotInt8AVX2(a, b *int8, n int) int32
-
-//go:noescape
-func l2sqInt8AVX2(a, b *int8, n int) int32
 
 func dotInt8Arch(a, b []int8) int32 {
 	switch simdInt8 {
@@ -42,27 +36,4 @@ func dotInt8Arch(a, b []int8) int32 {
 		return dotInt8AVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 	}
 	return dotInt8Generic(a, b)
-}
-
-func l2sqInt8Arch(a, b []int8) int32 {
-	switch simdInt8 {
-	case levelAVX512:
-		return l2sqInt8AVX512(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
-	case levelAVX2:
-		return l2sqInt8AVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
-	}
-	return l2sqInt8Generic(a, b)
-}
-
-//go:noescape
-func dotInt8GatherAVX512(q, data *int8, idx *uint32, out *int32, dim, n int)
-
-func dotInt8RowsArch(q, data []int8, dim int, rows []uint32, out []int32) {
-	if simdInt8 == levelAVX512 {
-		dotInt8GatherAVX512(unsafe.SliceData(q), unsafe.SliceData(data), unsafe.SliceData(rows), unsafe.SliceData(out), dim, len(out))
-		return
-	}
-	for i, r := range rows[:len(out)] {
-		out[i] = dotInt8Arch(q, data[int(r)*dim:int(r)*dim+dim])
-	}
 }

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vecbolt/vecbolt/storage/pb"
+	"github.com/vecbolt/vecbolt/storage/internal/pb"
 )
 
 // Envelope layout of every stored record:

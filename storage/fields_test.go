@@ -7,7 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/vecbolt/vecbolt/storage/pb"
+	"github.com/vecbolt/vecbolt/storage/internal/pb"
 )
 
 // TestFieldTypes: a new collection has an empty, complete record; puts add

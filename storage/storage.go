@@ -1,5 +1,11 @@
 // Package storage keeps vecbolt's data in one bbolt file.
 //
+// Storage is vecbolt's internal layer, exported only so that package db can
+// be built on it: its API may change in any release, and programs should use
+// package db, which is the public API. The protobuf messages it stores live in
+// storage/internal/pb (records.proto), which no program outside this module
+// can import; the names db needs are aliases here (DocumentRecord, Value, ...).
+//
 // Layout (bucket names in quotes):
 //
 //	"meta"          "header" -> FileHeader
@@ -99,7 +105,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vecbolt/vecbolt/storage/pb"
+	"github.com/vecbolt/vecbolt/storage/internal/pb"
 )
 
 // FormatVersion is the file format this package writes. Files with a larger
@@ -109,7 +115,9 @@ const FormatVersion = 2
 // Errors returned by the package. Callers branch on them with errors.Is.
 var (
 	// ErrLocked means another process (or another handle in this process)
-	// holds the file open for writing.
+	// holds the file: a writer, which keeps every other handle out, or, when
+	// opening for writing, readers, which keep writers out. Open's error says
+	// which, and what to do.
 	ErrLocked = errors.New("storage: database file is locked by another process")
 	// ErrCorrupt means a stored value failed its checksum or did not decode.
 	ErrCorrupt = errors.New("storage: corrupt record")
@@ -167,6 +175,22 @@ type Store struct {
 // (sub "") or of its sub-bucket sub.
 func damageKey(name, sub string) string { return name + "\x00" + sub }
 
+// lockRemedy says what to do about a file whose lock stayed held. bbolt
+// locks the whole file (flock): a writer excludes every other handle,
+// readers exclude only writers, and the lock holds across processes, so no
+// second process can read a file while a program has it open for writing;
+// live inspection has to run inside that program. A user who meets this
+// from the CLI, running backup or check against an app's file, needs that
+// said, not only that the file is locked.
+func lockRemedy(readOnly bool) string {
+	if readOnly {
+		return "a writer holds it, and nothing can read the file until the writer closes it; " +
+			"wait for that, or have the program that writes it call vecbolt's Backup, Check, Export or Scan from its own process"
+	}
+	return "a writer or a reader holds it, and a writer needs the file to itself; " +
+		"wait until every other handle closes it, or make the change from the program that holds it"
+}
+
 // Open opens the database file at path and checks its header, or creates
 // it if nothing exists at path. It refuses (with ErrNotVecbolt) an existing
 // file that is empty or not a regular file.
@@ -207,7 +231,7 @@ func Open(path string, opt Options) (*Store, error) {
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, timeout)
+			return nil, fmt.Errorf("%w: %s (waited %v): %s", ErrLocked, path, timeout, lockRemedy(opt.ReadOnly))
 		}
 		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)

@@ -17,7 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vecbolt/vecbolt/storage/pb"
+	"github.com/vecbolt/vecbolt/storage/internal/pb"
 )
 
 func openTemp(t *testing.T) (*Store, string) {

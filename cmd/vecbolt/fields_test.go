@@ -11,7 +11,6 @@ import (
 
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 )
 
 // TestFieldTypesCLI: add refuses a value of another type than the field's,
@@ -65,7 +64,7 @@ func TestFieldTypesCLI(t *testing.T) {
 		vec := make([]float32, 64)
 		vec[0] = 1
 		return c.PutDocument(l, &storage.DocumentRecord{Id: "odd", Text: "odd", Vector: vec,
-			Metadata: map[string]*pb.Value{"kb": {Kind: &pb.Value_StringValue{StringValue: "big"}}}})
+			Metadata: map[string]*storage.Value{"kb": {Kind: &storage.StringValue{StringValue: "big"}}}})
 	})
 	if cerr := st.Close(); err == nil {
 		err = cerr

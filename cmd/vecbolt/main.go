@@ -364,6 +364,11 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 		if model != nil {
 			model.Close()
 		}
+		if errors.Is(err, db.ErrLocked) {
+			// db's message says who holds the file and what to do; the
+			// CLI adds its own knob for the waiting.
+			err = fmt.Errorf("%w; --lock-timeout sets how long vecbolt waits", err)
+		}
 		return nil, nil, err
 	}
 	done := func(errp *error) {

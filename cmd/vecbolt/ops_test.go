@@ -21,7 +21,6 @@ import (
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/storage"
-	"github.com/vecbolt/vecbolt/storage/pb"
 	"github.com/vecbolt/vecbolt/testdata/demo"
 )
 
@@ -111,7 +110,7 @@ func TestCheckHeads(t *testing.T) {
 	}{
 		{"metadata differs", func(heads *bolt.Bucket) error {
 			v, err := storage.EncodeDocument(&storage.DocumentRecord{Id: "doc-0003",
-				Metadata: map[string]*pb.Value{"i": {Kind: &pb.Value_IntValue{IntValue: 999}}}})
+				Metadata: map[string]*storage.Value{"i": {Kind: &storage.IntValue{IntValue: 999}}}})
 			if err != nil {
 				return err
 			}

@@ -822,7 +822,7 @@ const file_records_proto_rawDesc = "" +
 	"\x11FIELD_TYPE_NUMBER\x10\x02\x12\x13\n" +
 	"\x0fFIELD_TYPE_BOOL\x10\x03\x12\x16\n" +
 	"\x12FIELD_TYPE_STRINGS\x10\x04\x12\x14\n" +
-	"\x10FIELD_TYPE_MIXED\x10\x05B'Z%github.com/vecbolt/vecbolt/storage/pbb\x06proto3"
+	"\x10FIELD_TYPE_MIXED\x10\x05B0Z.github.com/vecbolt/vecbolt/storage/internal/pbb\x06proto3"
 
 var (
 	file_records_proto_rawDescOnce sync.Once
