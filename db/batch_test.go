@@ -262,7 +262,7 @@ func TestBatchErrorMessage(t *testing.T) {
 	}
 	// One rejection reads as the DocumentError itself.
 	_, err = c.Insert(bg, Document{ID: "x", Text: "ok"}, Document{ID: "y"})
-	if want := `vecbolt: document 1 (id "y"): vecbolt: invalid document: text is empty and no vector is given`; err == nil || err.Error() != want {
+	if want := `vecbolt: document 1 (id "y"): invalid document: text is empty and no vector is given`; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }

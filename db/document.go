@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -53,10 +54,13 @@ type DocumentError struct {
 }
 
 func (e *DocumentError) Error() string {
+	// The cause usually wraps a sentinel that starts with "vecbolt: "
+	// too; one prefix per message reads better.
+	cause := strings.TrimPrefix(e.Err.Error(), "vecbolt: ")
 	if e.ID == "" {
-		return fmt.Sprintf("vecbolt: document %d: %v", e.Index, e.Err)
+		return fmt.Sprintf("vecbolt: document %d: %s", e.Index, cause)
 	}
-	return fmt.Sprintf("vecbolt: document %d (id %q): %v", e.Index, short(e.ID), e.Err)
+	return fmt.Sprintf("vecbolt: document %d (id %q): %s", e.Index, short(e.ID), cause)
 }
 
 func (e *DocumentError) Unwrap() error { return e.Err }
