@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/vecbolt/vecbolt/db"
@@ -135,11 +138,23 @@ func runAdd(e *env, args []string) (err error) {
 	if _, err := cf.options(); err != nil {
 		return err
 	}
+	// A failed add changes nothing: a file or collection made for it goes
+	// again (the document is refused only after the collection exists,
+	// since its vector is checked against the collection's dimension).
+	_, statErr := os.Stat(f.path)
+	newFile := errors.Is(statErr, os.ErrNotExist)
+	defer func() {
+		if err != nil && newFile {
+			os.Remove(f.path)
+		}
+	}()
 	d, done, err := e.open(&f, writeText)
 	if err != nil {
 		return err
 	}
 	defer done(&err)
+	_, lookErr := d.Collection(e.ctx, coll)
+	newColl := errors.Is(lookErr, db.ErrCollectionNotFound)
 	c, err := e.collection(d, coll, &cf)
 	if err != nil {
 		return err
@@ -150,6 +165,9 @@ func runAdd(e *env, args []string) (err error) {
 	}
 	ids, err := write(e.ctx, doc)
 	if err != nil {
+		if newColl && !newFile {
+			err = errors.Join(err, d.DeleteCollection(context.WithoutCancel(e.ctx), coll))
+		}
 		return err
 	}
 	fmt.Fprintln(e.stdout, safeName(ids[0]))
