@@ -258,3 +258,63 @@ func ExampleCollection_SearchVector() {
 	// east -0.22
 	// north -1.20
 }
+
+// Walk a collection in ID order, a page at a time, with a filter: the
+// documents of 2015 and later, their metadata only.
+func ExampleCollection_Scan() {
+	path, cleanup := tempPath()
+	defer cleanup()
+	ctx := context.Background()
+
+	d, err := db.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	c, err := d.CreateCollection(ctx, "notes")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Insert(ctx, notes...); err != nil {
+		log.Fatal(err)
+	}
+	for doc, err := range c.Scan(ctx, db.ScanWhereExpr(`year >= 2015`), db.ScanFields(db.FieldMetadata)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(doc.ID, doc.Metadata["lang"], doc.Metadata["year"])
+	}
+	// Output:
+	// bread en 2020
+	// pain fr 2020
+	// rust en 2015
+}
+
+// Export a collection as JSON Lines, the format Import (and `vecbolt
+// import`) reads back.
+func ExampleCollection_Export() {
+	path, cleanup := tempPath()
+	defer cleanup()
+	ctx := context.Background()
+
+	d, err := db.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	c, err := d.CreateCollection(ctx, "notes")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Insert(ctx, notes...); err != nil {
+		log.Fatal(err)
+	}
+	n, err := c.Export(ctx, os.Stdout, db.ExportWhereExpr(`lang = "fr"`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "exported")
+	// Output:
+	// {"id":"pain","text":"Le pain cuit quarante minutes au four","metadata":{"lang":"fr","year":2020}}
+	// 1 exported
+}
