@@ -47,6 +47,9 @@
 // explicitly so that tests drive the whole tool in-process. The argument
 // parsing uses the standard flag package, wrapped to allow interspersed
 // flags: no third-party CLI library is needed for a dozen commands.
+// Each command registers its flags in one function that both run and help
+// call, so `vecbolt help CMD` lists exactly the flags CMD parses, each
+// with its usage string.
 package main
 
 import (
