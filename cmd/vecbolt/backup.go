@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	iofs "io/fs"
 	"os"
@@ -21,56 +22,48 @@ and renamed into place; an existing OUT is refused unless --force is given.
 A backup that was killed leaves that temporary file behind; the next backup
 to the same OUT replaces it (or delete it by hand). Two backups to the same
 OUT at once are refused.
-
-Flags:
-  --db FILE            database file
-  --force              replace an existing OUT
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runBackup,
+		flags: backupFlags,
 	}
 }
 
-func runBackup(e *env, args []string) (err error) {
-	fs := newFlagSet("backup")
+func backupFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var force bool
 	f.register(fs, false)
 	fs.BoolVar(&force, "force", false, "replace an existing OUT")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("backup takes exactly one OUT argument, got %d", len(pos))
-	}
-	out := pos[0]
-	if f.path != "" && sameFile(f.path, out) {
-		return usagef("OUT %s is the database itself", out)
-	}
-	if !force {
-		if _, err := os.Lstat(out); err == nil {
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 1 {
+			return usagef("backup takes exactly one OUT argument, got %d", len(pos))
+		}
+		out := pos[0]
+		if f.path != "" && sameFile(f.path, out) {
+			return usagef("OUT %s is the database itself", out)
+		}
+		if !force {
+			if _, err := os.Lstat(out); err == nil {
+				return fmt.Errorf("%s exists; use --force to replace it", out)
+			}
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		var opts []db.CopyOption
+		if force {
+			opts = append(opts, db.Overwrite())
+		}
+		n, err := d.BackupFile(e.ctx, out, opts...)
+		if errors.Is(err, iofs.ErrExist) {
 			return fmt.Errorf("%s exists; use --force to replace it", out)
 		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s (%s)\n", out, humanBytes(n))
+		return nil
 	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	var opts []db.CopyOption
-	if force {
-		opts = append(opts, db.Overwrite())
-	}
-	n, err := d.BackupFile(e.ctx, out, opts...)
-	if errors.Is(err, iofs.ErrExist) {
-		return fmt.Errorf("%s exists; use --force to replace it", out)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "wrote %s (%s)\n", out, humanBytes(n))
-	return nil
 }
 
 func sameFile(a, b string) bool {

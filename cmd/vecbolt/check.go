@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,59 +48,51 @@ Prints each problem, then a verdict per damaged collection: "damaged data"
 backup) or "damaged cache" (the index snapshot, which the intact documents
 rebuild: automatically on open, or stored with 'vecbolt reindex'). The exit
 status is 1 if any problem was found.
-
-Flags:
-  --db FILE            database file
-  --sample N           self-search at most N documents per collection (default 20000; 0 = all)
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runCheck,
+		flags: checkFlags,
 	}
 }
 
 // maxProblemsShown bounds the output on a badly damaged file.
 const maxProblemsShown = 50
 
-func runCheck(e *env, args []string) (err error) {
-	fs := newFlagSet("check")
+func checkFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var sample int
 	f.register(fs, false)
-	fs.IntVar(&sample, "sample", 20000, "documents to self-search per collection")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("check takes no arguments")
-	}
-	if sample < 0 {
-		return usagef("--sample %d must not be negative", sample)
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	rep, err := d.Check(e.ctx, db.WithCheckSample(sample))
-	if err != nil {
-		return err
-	}
-	for i, p := range rep.Problems {
-		if i == maxProblemsShown {
-			fmt.Fprintf(e.stdout, "... and %d more problems\n", len(rep.Problems)-i)
-			break
+	fs.IntVar(&sample, "sample", 20000, "self-search at most `N` documents per collection (default 20000; 0 = all)")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 0 {
+			return usagef("check takes no arguments")
 		}
-		fmt.Fprintf(e.stdout, "problem: %s\n", oneLine(p.Message))
+		if sample < 0 {
+			return usagef("--sample %d must not be negative", sample)
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		rep, err := d.Check(e.ctx, db.WithCheckSample(sample))
+		if err != nil {
+			return err
+		}
+		for i, p := range rep.Problems {
+			if i == maxProblemsShown {
+				fmt.Fprintf(e.stdout, "... and %d more problems\n", len(rep.Problems)-i)
+				break
+			}
+			fmt.Fprintf(e.stdout, "problem: %s\n", oneLine(p.Message))
+		}
+		printVerdict(e.stdout, rep, f.path)
+		fmt.Fprintf(e.stdout, "%s: %d collections, %d documents, %d self-searches, %s\n",
+			filepath.Base(f.path), len(rep.Collections), rep.Documents, rep.Searched, humanBytes(rep.Size))
+		if !rep.OK() {
+			return fmt.Errorf("check failed: %d problems in %s", len(rep.Problems), f.path)
+		}
+		fmt.Fprintln(e.stdout, "ok")
+		return nil
 	}
-	printVerdict(e.stdout, rep, f.path)
-	fmt.Fprintf(e.stdout, "%s: %d collections, %d documents, %d self-searches, %s\n",
-		filepath.Base(f.path), len(rep.Collections), rep.Documents, rep.Searched, humanBytes(rep.Size))
-	if !rep.OK() {
-		return fmt.Errorf("check failed: %d problems in %s", len(rep.Problems), f.path)
-	}
-	fmt.Fprintln(e.stdout, "ok")
-	return nil
 }
 
 // printVerdict tells damaged data, which only a backup restores, from a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,13 +25,8 @@ with a metadata filter. Needs no network and no other input.
 The database goes to a temporary directory that is removed afterwards,
 unless --db names a file to keep (then try: vecbolt search --db FILE
 --collection demo "your query").
-
-Flags:
-  --db FILE            keep the database in FILE
-  --model DIR|NAME     embedding model (default: the built-in model)
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runDemo,
+		flags: demoFlags,
 	}
 }
 
@@ -54,61 +50,59 @@ func demoQueries() []demoQuery {
 	}
 }
 
-func runDemo(e *env, args []string) (err error) {
-	fs := newFlagSet("demo")
+func demoFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	f.register(fs, true)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("demo takes no arguments")
-	}
-	if f.path == "" {
-		dir, err := os.MkdirTemp("", "vecbolt-demo-")
+	setUsage(fs, "db", "keep the database in `FILE`")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 0 {
+			return usagef("demo takes no arguments")
+		}
+		if f.path == "" {
+			dir, err := os.MkdirTemp("", "vecbolt-demo-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			f.path = filepath.Join(dir, "demo.vecbolt")
+		}
+		d, done, err := e.open(&f, writeText)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		f.path = filepath.Join(dir, "demo.vecbolt")
-	}
-	d, done, err := e.open(&f, writeText)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := d.CreateCollection(e.ctx, "demo", db.IfNotExists())
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	added, _, err := e.importInto(c, strings.NewReader(demo.Corpus), "embedding the demo corpus", -1, strings.Count(demo.Corpus, "\n"), false, db.ImportUpsert(), db.ImportBatch(128))
-	if err != nil {
-		return fmt.Errorf("demo corpus: %w", err)
-	}
-	emb, err := d.Embedder()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Stored %d Debian package descriptions in %s in %v,\nembedded with %s.\n",
-		added, f.path, time.Since(start).Round(time.Millisecond), emb.Identity())
-	for _, q := range demoQueries() {
-		opts := []db.SearchOption{db.TopK(5)}
-		if q.where != "" {
-			opts = append(opts, db.WhereExpr(q.where))
-		}
-		t := time.Now()
-		res, err := c.Search(e.ctx, q.text, opts...)
+		defer done(&err)
+		c, err := d.CreateCollection(e.ctx, "demo", db.IfNotExists())
 		if err != nil {
-			return fmt.Errorf("demo search %q: %w", q.text, err)
+			return err
 		}
-		fmt.Fprintf(e.stdout, "\n$ vecbolt search --collection demo --k 5")
-		if q.where != "" {
-			fmt.Fprintf(e.stdout, " --where '%s'", q.where)
+		start := time.Now()
+		added, _, err := e.importInto(c, strings.NewReader(demo.Corpus), "embedding the demo corpus", -1, strings.Count(demo.Corpus, "\n"), false, db.ImportUpsert(), db.ImportBatch(128))
+		if err != nil {
+			return fmt.Errorf("demo corpus: %w", err)
 		}
-		fmt.Fprintf(e.stdout, " %q\n  (%s; %v)\n", q.text, q.why, time.Since(t).Round(time.Microsecond))
-		printResults(e.stdout, res)
+		emb, err := d.Embedder()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Stored %d Debian package descriptions in %s in %v,\nembedded with %s.\n",
+			added, f.path, time.Since(start).Round(time.Millisecond), emb.Identity())
+		for _, q := range demoQueries() {
+			opts := []db.SearchOption{db.TopK(5)}
+			if q.where != "" {
+				opts = append(opts, db.WhereExpr(q.where))
+			}
+			t := time.Now()
+			res, err := c.Search(e.ctx, q.text, opts...)
+			if err != nil {
+				return fmt.Errorf("demo search %q: %w", q.text, err)
+			}
+			fmt.Fprintf(e.stdout, "\n$ vecbolt search --collection demo --k 5")
+			if q.where != "" {
+				fmt.Fprintf(e.stdout, " --where '%s'", q.where)
+			}
+			fmt.Fprintf(e.stdout, " %q\n  (%s; %v)\n", q.text, q.why, time.Since(t).Round(time.Microsecond))
+			printResults(e.stdout, res)
+		}
+		return nil
 	}
-	return nil
 }

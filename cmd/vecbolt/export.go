@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"iter"
@@ -50,87 +51,77 @@ complete, so an interrupted export leaves no partial OUT. The database is
 opened read-only and no model is loaded. The export reads in pages of 256
 documents, each a consistent snapshot (another goroutine of an app could
 write in between; no other process can, see README).
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --where EXPR         export only the documents matching this filter
-  --vectors            include the vectors
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runExport,
+		flags: exportFlags,
 	}
 }
 
-func runExport(e *env, args []string) (err error) {
-	fs := newFlagSet("export")
+func exportFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll, where string
 	var vectors bool
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.StringVar(&where, "where", "", "metadata filter")
-	fs.BoolVar(&vectors, "vectors", false, "include vectors")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if len(pos) > 1 {
-		return usagef("export takes at most one OUT argument (- for stdout), got %d", len(pos))
-	}
-	filter, err := parseWhere(where)
-	if err != nil {
-		return err
-	}
-	opts := []db.ExportOption{}
-	if filter != nil {
-		opts = append(opts, db.ExportWhere(filter))
-	}
-	if vectors {
-		opts = append(opts, db.ExportVectors())
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, nil)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 || pos[0] == "-" {
-		_, err = c.Export(e.ctx, ctxWriter{e.ctx, e.stdout}, opts...)
-		return err
-	}
-	out := pos[0]
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	fs.StringVar(&where, "where", "", "export only the documents matching this filter `EXPR`")
+	fs.BoolVar(&vectors, "vectors", false, "include the vectors")
+	return func(e *env, pos []string) (err error) {
+		if coll == "" {
+			return usagef("--collection NAME is required")
 		}
-	}()
-	n, err := c.Export(e.ctx, ctxWriter{e.ctx, tmp}, opts...)
-	if err != nil {
-		return err
+		if len(pos) > 1 {
+			return usagef("export takes at most one OUT argument (- for stdout), got %d", len(pos))
+		}
+		filter, err := parseWhere(where)
+		if err != nil {
+			return err
+		}
+		opts := []db.ExportOption{}
+		if filter != nil {
+			opts = append(opts, db.ExportWhere(filter))
+		}
+		if vectors {
+			opts = append(opts, db.ExportVectors())
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		c, err := e.collection(d, coll, nil)
+		if err != nil {
+			return err
+		}
+		if len(pos) == 0 || pos[0] == "-" {
+			_, err = c.Export(e.ctx, ctxWriter{e.ctx, e.stdout}, opts...)
+			return err
+		}
+		out := pos[0]
+		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		n, err := c.Export(e.ctx, ctxWriter{e.ctx, tmp}, opts...)
+		if err != nil {
+			return err
+		}
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := tmp.Close(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := os.Rename(tmp.Name(), out); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "vecbolt: exported %s to %s\n", plural(n, "document"), oneLine(out))
+		return nil
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	fmt.Fprintf(e.stderr, "vecbolt: exported %s to %s\n", plural(n, "document"), oneLine(out))
-	return nil
 }
 
 func countCommand() *command {
@@ -140,53 +131,44 @@ func countCommand() *command {
 		summary: "print how many documents a collection holds (or match a filter)",
 		help: `Prints the number of documents in the collection, or of those matching
 --where, alone on stdout. Read-only; no model is loaded.
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --where EXPR         count only the documents matching this filter
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runCount,
+		flags: countFlags,
 	}
 }
 
-func runCount(e *env, args []string) (err error) {
-	fs := newFlagSet("count")
+func countFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll, where string
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.StringVar(&where, "where", "", "metadata filter")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+	fs.StringVar(&where, "where", "", "count only the documents matching this filter `EXPR`")
+	return func(e *env, pos []string) (err error) {
+		if coll == "" {
+			return usagef("--collection NAME is required")
+		}
+		if len(pos) != 0 {
+			return usagef("count takes no arguments, got %d", len(pos))
+		}
+		filter, err := parseWhere(where)
+		if err != nil {
+			return err
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		c, err := e.collection(d, coll, nil)
+		if err != nil {
+			return err
+		}
+		n, err := c.Count(e.ctx, filter)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, n)
+		return nil
 	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if len(pos) != 0 {
-		return usagef("count takes no arguments, got %d", len(pos))
-	}
-	filter, err := parseWhere(where)
-	if err != nil {
-		return err
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, nil)
-	if err != nil {
-		return err
-	}
-	n, err := c.Count(e.ctx, filter)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, n)
-	return nil
 }
 
 func listCommand() *command {
@@ -198,77 +180,65 @@ func listCommand() *command {
 per line, or with --json one JSON array of {"id","text","metadata"}. --after
 starts after that ID (it need not exist), so a script pages with
 --after LAST --limit N. Read-only; no model is loaded.
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --where EXPR         list only the documents matching this filter
-  --after ID           start after this ID
-  --limit N            list at most N documents (default 0: all)
-  --json               print the documents as one JSON array
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runList,
+		flags: listFlags,
 	}
 }
 
-func runList(e *env, args []string) (err error) {
-	fs := newFlagSet("list")
+func listFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll, where, after string
 	var limit int
 	var asJSON bool
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.StringVar(&where, "where", "", "metadata filter")
+	fs.StringVar(&where, "where", "", "list only the documents matching this filter `EXPR`")
 	fs.StringVar(&after, "after", "", "start after this `ID`")
-	fs.IntVar(&limit, "limit", 0, "at most `N` documents")
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if len(pos) != 0 {
-		return usagef("list takes no arguments, got %d", len(pos))
-	}
-	if limit < 0 {
-		return usagef("--limit %d must not be negative", limit)
-	}
-	filter, err := parseWhere(where)
-	if err != nil {
-		return err
-	}
-	opts := []db.ScanOption{db.ScanAfter(after), db.ScanLimit(limit), db.ScanFields()}
-	if asJSON {
-		opts = append(opts, db.ScanFields(db.FieldText, db.FieldMetadata))
-	}
-	if filter != nil {
-		opts = append(opts, db.ScanWhere(filter))
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, nil)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return listJSON(e.stdout, c.Scan(e.ctx, opts...))
-	}
-	for doc, err := range c.Scan(e.ctx, opts...) {
+	fs.IntVar(&limit, "limit", 0, "list at most `N` documents (default 0: all)")
+	fs.BoolVar(&asJSON, "json", false, "print the documents as one JSON array")
+	return func(e *env, pos []string) (err error) {
+		if coll == "" {
+			return usagef("--collection NAME is required")
+		}
+		if len(pos) != 0 {
+			return usagef("list takes no arguments, got %d", len(pos))
+		}
+		if limit < 0 {
+			return usagef("--limit %d must not be negative", limit)
+		}
+		filter, err := parseWhere(where)
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintln(e.stdout, safeName(doc.ID)); err != nil {
+		opts := []db.ScanOption{db.ScanAfter(after), db.ScanLimit(limit), db.ScanFields()}
+		if asJSON {
+			opts = append(opts, db.ScanFields(db.FieldText, db.FieldMetadata))
+		}
+		if filter != nil {
+			opts = append(opts, db.ScanWhere(filter))
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
 			return err
 		}
+		defer done(&err)
+		c, err := e.collection(d, coll, nil)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return listJSON(e.stdout, c.Scan(e.ctx, opts...))
+		}
+		for doc, err := range c.Scan(e.ctx, opts...) {
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintln(e.stdout, safeName(doc.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
 // listJSON streams documents as one JSON array, an element per line, so

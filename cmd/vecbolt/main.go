@@ -47,6 +47,9 @@
 // explicitly so that tests drive the whole tool in-process. The argument
 // parsing uses the standard flag package, wrapped to allow interspersed
 // flags: no third-party CLI library is needed for a dozen commands.
+// Each command registers its flags in one function that both run and help
+// call, so `vecbolt help CMD` lists exactly the flags CMD parses, each
+// with its usage string.
 package main
 
 import (
@@ -56,6 +59,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,12 +203,108 @@ type command struct {
 	name    string
 	args    string // synopsis after the name
 	summary string
-	help    string // details after the synopsis
-	run     func(e *env, args []string) error
+	help    string // details after the synopsis; the flags are listed after them
+	// flags registers the command's flags on fs and returns what runs the
+	// command once fs has parsed the command line. help calls it too, on a
+	// flag set it never parses, and lists what it registered: the flags
+	// help shows are the flags the command parses, each with its usage.
+	flags func(fs *flag.FlagSet) func(e *env, pos []string) error
 }
 
+// run parses args with the command's flags and runs it.
+func (c *command) run(e *env, args []string) error {
+	fs := c.flagSet()
+	exec := c.flags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	return exec(e, pos)
+}
+
+// flagSet returns an empty flag set for the command.
+func (c *command) flagSet() *flag.FlagSet { return newFlagSet(c.name) }
+
 func (c *command) helpText() string {
-	return fmt.Sprintf("usage: vecbolt %s %s\n\n%s\n\n%s", c.name, c.args, c.summary, strings.TrimLeft(c.help, "\n"))
+	fs := c.flagSet()
+	c.flags(fs)
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: vecbolt %s %s\n\n%s\n\n%s", c.name, c.args, c.summary, strings.TrimLeft(c.help, "\n"))
+	if !strings.HasSuffix(c.help, "\n") {
+		b.WriteString("\n")
+	}
+	b.WriteString("\nFlags:\n")
+	writeFlags(&b, fs)
+	return b.String()
+}
+
+// Layout of a flag listing: names in a column of flagColumn characters
+// (after a two-space indent), usage wrapped to helpWidth.
+const (
+	flagColumn = 19
+	helpWidth  = 100
+)
+
+// writeFlags lists fs's flags the way the flag package's PrintDefaults
+// does but with two dashes: --db and --collection first, --model and
+// --lock-timeout last, the others by name in between. A backquoted name
+// in the usage is the value's placeholder ("collection `NAME`" gives
+// "--collection NAME"), and a non-zero default is appended unless the
+// usage already says what the default is.
+func writeFlags(w io.Writer, fs *flag.FlagSet) {
+	var flags []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })
+	rank := func(f *flag.Flag) int {
+		switch f.Name {
+		case "db":
+			return 0
+		case "collection":
+			return 1
+		case "model":
+			return 3
+		case "lock-timeout":
+			return 4
+		}
+		return 2
+	}
+	// VisitAll gave them by name; a stable sort keeps that within a rank.
+	slices.SortStableFunc(flags, func(a, b *flag.Flag) int { return rank(a) - rank(b) })
+	for _, f := range flags {
+		name, usage := flag.UnquoteUsage(f)
+		head := "--" + f.Name
+		if name != "" {
+			head += " " + name
+		}
+		if !strings.Contains(usage, "default") && !isZeroDefault(f) {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		indent := strings.Repeat(" ", 2+flagColumn+2)
+		line := fmt.Sprintf("  %-*s  ", flagColumn, head)
+		if len(head) > flagColumn {
+			fmt.Fprintf(w, "  %s\n", head)
+			line = indent
+		}
+		for i, word := range strings.Fields(usage) {
+			if i > 0 && len(line)+1+len(word) > helpWidth {
+				fmt.Fprintln(w, strings.TrimRight(line, " "))
+				line = indent
+			} else if i > 0 {
+				line += " "
+			}
+			line += word
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// isZeroDefault reports whether f's default is its type's zero value,
+// which help leaves unsaid.
+func isZeroDefault(f *flag.Flag) bool {
+	switch f.DefValue {
+	case "", "false", "0", "0s":
+		return true
+	}
+	return false
 }
 
 // commands lists the subcommands in the order help shows them.
@@ -298,10 +398,10 @@ type dbFlags struct {
 }
 
 func (f *dbFlags) register(fs *flag.FlagSet, withModel bool) {
-	fs.StringVar(&f.path, "db", "", "database `FILE` (required)")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "how long to wait for another process to release the file")
+	fs.StringVar(&f.path, "db", "", "database `FILE`")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "wait up to `D` for another process to release the file")
 	if withModel {
-		fs.StringVar(&f.model, "model", "", "embedding model: a model `DIR` or a registered model name (default: the built-in model)")
+		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME` (default: the built-in model)")
 	}
 }
 
@@ -421,4 +521,10 @@ func openDB(ctx context.Context, path string, opts ...db.Option) (*db.DB, error)
 		}()
 		return nil, fmt.Errorf("opening %s: %w", path, ctx.Err())
 	}
+}
+
+// setUsage rewords a shared flag's help line for one command (add creates
+// the file that search only reads).
+func setUsage(fs *flag.FlagSet, name, usage string) {
+	fs.Lookup(name).Usage = usage
 }

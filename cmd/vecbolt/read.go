@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -29,20 +30,8 @@ best first. Scores are similarities: higher is closer.
   --where 'tags CONTAINS "use::editing" OR year IN [2023, 2024]'
 Operators: = != > >= < <= IN, NOT IN, CONTAINS (lists), EXISTS, AND, OR, NOT,
 parentheses. Strings are quoted; integers and floats compare numerically.
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --k N                number of results (default 10)
-  --where EXPR         metadata filter
-  --min-score S        drop results scoring below S
-  --ef N               HNSW search breadth for this query (default: the collection's)
-  --vector JSON        search by this vector instead of a QUERY text
-  --json               print one JSON array of {"id","score","text","metadata"}
-  --model DIR|NAME     embedding model (default: the built-in model)
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runSearch,
+		flags: searchFlags,
 	}
 }
 
@@ -54,8 +43,7 @@ type jsonResult struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
-func runSearch(e *env, args []string) (err error) {
-	fs := newFlagSet("search")
+func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll, where, vec string
 	var k, ef int
@@ -63,80 +51,78 @@ func runSearch(e *env, args []string) (err error) {
 	var asJSON bool
 	f.register(fs, true)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.IntVar(&k, "k", 10, "number of results")
-	fs.StringVar(&where, "where", "", "metadata filter")
-	fs.Float64Var(&minScore, "min-score", math.Inf(-1), "minimum score")
-	fs.IntVar(&ef, "ef", 0, "HNSW search breadth")
-	fs.StringVar(&vec, "vector", "", "query vector as a JSON list")
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	var qvec []float32
-	switch {
-	case vec != "" && len(pos) != 0:
-		return usagef("give a QUERY text or --vector, not both")
-	case vec != "":
-		if qvec, err = parseVector([]byte(vec)); err != nil {
-			return usagef("--vector: %v", err)
+	fs.IntVar(&k, "k", 10, "number of results `N`")
+	fs.StringVar(&where, "where", "", "metadata filter `EXPR`")
+	fs.Float64Var(&minScore, "min-score", math.Inf(-1), "drop results scoring below `S` (default: none)")
+	fs.IntVar(&ef, "ef", 0, "HNSW search breadth `N` for this query (default: the collection's)")
+	fs.StringVar(&vec, "vector", "", "search by this `JSON` vector instead of a QUERY text")
+	fs.BoolVar(&asJSON, "json", false, `print one JSON array of {"id","score","text","metadata"}`)
+	return func(e *env, pos []string) (err error) {
+		if coll == "" {
+			return usagef("--collection NAME is required")
 		}
-	case len(pos) != 1:
-		return usagef("search takes exactly one QUERY argument, got %d (quote the query)", len(pos))
-	}
-	if k < 1 {
-		return usagef("--k %d must be at least 1", k)
-	}
-	if ef < 0 {
-		return usagef("--ef %d must not be negative", ef)
-	}
-	if math.IsNaN(minScore) {
-		return usagef("--min-score is NaN")
-	}
-	opts := []db.SearchOption{db.TopK(k)}
-	if where != "" {
-		opts = append(opts, db.WhereExpr(where))
-	}
-	if !math.IsInf(minScore, -1) {
-		opts = append(opts, db.MinScore(float32(minScore)))
-	}
-	if ef > 0 {
-		opts = append(opts, db.WithEf(ef))
-	}
-	mode := readText
-	if qvec != nil {
-		mode = readDocs
-	}
-	d, done, err := e.open(&f, mode)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, nil)
-	if err != nil {
-		return err
-	}
-	var res []db.Result
-	if qvec != nil {
-		res, err = c.SearchVector(e.ctx, qvec, opts...)
-	} else {
-		res, err = c.Search(e.ctx, pos[0], opts...)
-	}
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		out := make([]jsonResult, len(res))
-		for i, r := range res {
-			out[i] = jsonResult{ID: r.ID, Score: r.Score, Text: r.Text, Metadata: nonNil(r.Metadata)}
+		var qvec []float32
+		switch {
+		case vec != "" && len(pos) != 0:
+			return usagef("give a QUERY text or --vector, not both")
+		case vec != "":
+			if qvec, err = parseVector([]byte(vec)); err != nil {
+				return usagef("--vector: %v", err)
+			}
+		case len(pos) != 1:
+			return usagef("search takes exactly one QUERY argument, got %d (quote the query)", len(pos))
 		}
-		return jsonOut(e.stdout, out)
+		if k < 1 {
+			return usagef("--k %d must be at least 1", k)
+		}
+		if ef < 0 {
+			return usagef("--ef %d must not be negative", ef)
+		}
+		if math.IsNaN(minScore) {
+			return usagef("--min-score is NaN")
+		}
+		opts := []db.SearchOption{db.TopK(k)}
+		if where != "" {
+			opts = append(opts, db.WhereExpr(where))
+		}
+		if !math.IsInf(minScore, -1) {
+			opts = append(opts, db.MinScore(float32(minScore)))
+		}
+		if ef > 0 {
+			opts = append(opts, db.WithEf(ef))
+		}
+		mode := readText
+		if qvec != nil {
+			mode = readDocs
+		}
+		d, done, err := e.open(&f, mode)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		c, err := e.collection(d, coll, nil)
+		if err != nil {
+			return err
+		}
+		var res []db.Result
+		if qvec != nil {
+			res, err = c.SearchVector(e.ctx, qvec, opts...)
+		} else {
+			res, err = c.Search(e.ctx, pos[0], opts...)
+		}
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			out := make([]jsonResult, len(res))
+			for i, r := range res {
+				out[i] = jsonResult{ID: r.ID, Score: r.Score, Text: r.Text, Metadata: nonNil(r.Metadata)}
+			}
+			return jsonOut(e.stdout, out)
+		}
+		printResults(e.stdout, res)
+		return nil
 	}
-	printResults(e.stdout, res)
-	return nil
 }
 
 func nonNil(m map[string]any) map[string]any {
@@ -227,15 +213,8 @@ func getCommand() *command {
 		summary: "print documents by ID",
 		help: `Prints the documents with the given IDs, in order. IDs that do not exist are
 reported on stderr and make the exit status 1 (the others are still printed).
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --json               print one JSON array of {"id","text","metadata"}
-  --vector             include the vectors
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runGet,
+		flags: getFlags,
 	}
 }
 
@@ -246,74 +225,71 @@ type jsonDoc struct {
 	Vector   []float32      `json:"vector,omitempty"`
 }
 
-func runGet(e *env, args []string) (err error) {
-	fs := newFlagSet("get")
+func getFlags(fs *flag.FlagSet) func(e *env, ids []string) error {
 	var f dbFlags
 	var coll string
 	var asJSON, withVec bool
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	fs.BoolVar(&withVec, "vector", false, "include vectors")
-	ids, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if len(ids) == 0 {
-		return usagef("get needs at least one ID")
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, nil)
-	if err != nil {
-		return err
-	}
-	fields := db.FieldText | db.FieldMetadata
-	if withVec {
-		fields |= db.FieldVector
-	}
-	docs, getErr := c.GetFields(e.ctx, fields, ids...)
-	var nf *db.NotFoundError
-	if getErr != nil && !errors.As(getErr, &nf) {
-		return getErr
-	}
-	if asJSON {
-		out := make([]jsonDoc, len(docs))
-		for i, d := range docs {
-			out[i] = jsonDoc{ID: d.ID, Text: d.Text, Metadata: nonNil(d.Metadata)}
-			if withVec {
-				out[i].Vector = d.Vector
-			}
+	fs.BoolVar(&asJSON, "json", false, `print one JSON array of {"id","text","metadata"}`)
+	fs.BoolVar(&withVec, "vector", false, "include the vectors")
+	return func(e *env, ids []string) (err error) {
+		if coll == "" {
+			return usagef("--collection NAME is required")
 		}
-		if err := jsonOut(e.stdout, out); err != nil {
+		if len(ids) == 0 {
+			return usagef("get needs at least one ID")
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
 			return err
 		}
-	} else {
-		for i, d := range docs {
-			if i > 0 {
-				fmt.Fprintln(e.stdout)
-			}
-			fmt.Fprintf(e.stdout, "id: %s\n", safeName(d.ID))
-			if md := formatMetadata(d.Metadata); md != "" {
-				fmt.Fprintf(e.stdout, "metadata: %s\n", md)
-			}
-			if withVec {
-				fmt.Fprintf(e.stdout, "vector: %v\n", d.Vector)
-			} else {
-				// Every vector of a collection has its dimension; no
-				// need to read them to say so.
-				fmt.Fprintf(e.stdout, "vector: %d dimensions\n", c.Info().Dimension)
-			}
-			fmt.Fprintf(e.stdout, "text: %s\n", escapeText(d.Text))
+		defer done(&err)
+		c, err := e.collection(d, coll, nil)
+		if err != nil {
+			return err
 		}
+		fields := db.FieldText | db.FieldMetadata
+		if withVec {
+			fields |= db.FieldVector
+		}
+		docs, getErr := c.GetFields(e.ctx, fields, ids...)
+		var nf *db.NotFoundError
+		if getErr != nil && !errors.As(getErr, &nf) {
+			return getErr
+		}
+		if asJSON {
+			out := make([]jsonDoc, len(docs))
+			for i, d := range docs {
+				out[i] = jsonDoc{ID: d.ID, Text: d.Text, Metadata: nonNil(d.Metadata)}
+				if withVec {
+					out[i].Vector = d.Vector
+				}
+			}
+			if err := jsonOut(e.stdout, out); err != nil {
+				return err
+			}
+		} else {
+			for i, d := range docs {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				fmt.Fprintf(e.stdout, "id: %s\n", safeName(d.ID))
+				if md := formatMetadata(d.Metadata); md != "" {
+					fmt.Fprintf(e.stdout, "metadata: %s\n", md)
+				}
+				if withVec {
+					fmt.Fprintf(e.stdout, "vector: %v\n", d.Vector)
+				} else {
+					// Every vector of a collection has its dimension; no
+					// need to read them to say so.
+					fmt.Fprintf(e.stdout, "vector: %d dimensions\n", c.Info().Dimension)
+				}
+				fmt.Fprintf(e.stdout, "text: %s\n", escapeText(d.Text))
+			}
+		}
+		return getErr
 	}
-	return getErr
 }
 
 func deleteCommand() *command {
@@ -325,67 +301,58 @@ func deleteCommand() *command {
 many existed. IDs that do not exist are not an error. With --where instead
 of IDs, deletes every document matching the filter, in one transaction,
 and prints how many it deleted. Giving both is a usage error.
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --where EXPR         delete every document matching this filter
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runDelete,
+		flags: deleteFlags,
 	}
 }
 
-func runDelete(e *env, args []string) (err error) {
-	fs := newFlagSet("delete")
+func deleteFlags(fs *flag.FlagSet) func(e *env, ids []string) error {
 	var f dbFlags
 	var coll, where string
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.StringVar(&where, "where", "", "metadata filter")
-	ids, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	switch {
-	case where != "" && len(ids) > 0:
-		return usagef("give IDs or --where, not both")
-	case where == "" && len(ids) == 0:
-		return usagef("delete needs at least one ID, or --where EXPR")
-	}
-	filter, err := parseWhere(where)
-	if err != nil {
-		return err
-	}
-	if _, err := existing(f.path); err != nil {
-		return err
-	}
-	d, done, err := e.open(&f, writeDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, nil)
-	if err != nil {
-		return err
-	}
-	if filter != nil {
-		n, err := c.DeleteWhere(e.ctx, filter)
+	fs.StringVar(&where, "where", "", "delete every document matching this filter `EXPR`")
+	return func(e *env, ids []string) (err error) {
+		if coll == "" {
+			return usagef("--collection NAME is required")
+		}
+		switch {
+		case where != "" && len(ids) > 0:
+			return usagef("give IDs or --where, not both")
+		case where == "" && len(ids) == 0:
+			return usagef("delete needs at least one ID, or --where EXPR")
+		}
+		filter, err := parseWhere(where)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "deleted %s\n", plural(n, "document"))
+		if _, err := existing(f.path); err != nil {
+			return err
+		}
+		d, done, err := e.open(&f, writeDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		c, err := e.collection(d, coll, nil)
+		if err != nil {
+			return err
+		}
+		if filter != nil {
+			n, err := c.DeleteWhere(e.ctx, filter)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "deleted %s\n", plural(n, "document"))
+			return nil
+		}
+		n, err := c.Delete(e.ctx, ids...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted %d of %d documents\n", n, len(ids))
 		return nil
 	}
-	n, err := c.Delete(e.ctx, ids...)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "deleted %d of %d documents\n", n, len(ids))
-	return nil
 }
 
 // collectionJSON describes a collection in --json output.
@@ -432,53 +399,45 @@ func collectionsCommand() *command {
 		args:    "--db FILE [--json]",
 		summary: "list the collections",
 		help: `Lists the collections with their document counts.
-
-Flags:
-  --db FILE            database file
-  --json               print one JSON array
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runCollections,
+		flags: collectionsFlags,
 	}
 }
 
-func runCollections(e *env, args []string) (err error) {
-	fs := newFlagSet("collections")
+func collectionsFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var asJSON bool
 	f.register(fs, false)
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("collections takes no arguments")
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	infos, err := d.Collections(e.ctx)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		out := make([]collectionJSON, len(infos))
-		for i, c := range infos {
-			out[i] = toCollectionJSON(c)
+	fs.BoolVar(&asJSON, "json", false, "print one JSON array")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 0 {
+			return usagef("collections takes no arguments")
 		}
-		return jsonOut(e.stdout, out)
-	}
-	if len(infos) == 0 {
-		fmt.Fprintln(e.stdout, "no collections")
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		infos, err := d.Collections(e.ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			out := make([]collectionJSON, len(infos))
+			for i, c := range infos {
+				out[i] = toCollectionJSON(c)
+			}
+			return jsonOut(e.stdout, out)
+		}
+		if len(infos) == 0 {
+			fmt.Fprintln(e.stdout, "no collections")
+			return nil
+		}
+		for _, c := range infos {
+			fmt.Fprintf(e.stdout, "%s\t%d documents\n", safeName(c.Name), c.Count)
+		}
 		return nil
 	}
-	for _, c := range infos {
-		fmt.Fprintf(e.stdout, "%s\t%d documents\n", safeName(c.Name), c.Count)
-	}
-	return nil
 }
 
 func statsCommand() *command {
@@ -491,14 +450,8 @@ document count, dimension, metric, model identity, index parameters and
 metadata fields with their recorded types (string, number, bool, strings
 for lists of strings, or mixed for a field whose documents, written before
 types were recorded, hold several types).
-
-Flags:
-  --db FILE            database file
-  --collection NAME    only this collection
-  --json               print one JSON object
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runStats,
+		flags: statsFlags,
 	}
 }
 
@@ -508,81 +461,78 @@ type statsJSON struct {
 	Collections []collectionJSON `json:"collections"`
 }
 
-func runStats(e *env, args []string) (err error) {
-	fs := newFlagSet("stats")
+func statsFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll string
 	var asJSON bool
 	f.register(fs, false)
-	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("stats takes no arguments")
-	}
-	d, done, err := e.open(&f, readDocs)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	size, err := d.FileSize()
-	if err != nil {
-		return err
-	}
-	infos, err := d.Collections(e.ctx)
-	if err != nil {
-		return err
-	}
-	if coll != "" {
-		var keep []db.CollectionInfo
-		for _, c := range infos {
-			if c.Name == coll {
-				keep = append(keep, c)
+	fs.StringVar(&coll, "collection", "", "only this collection `NAME`")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 0 {
+			return usagef("stats takes no arguments")
+		}
+		d, done, err := e.open(&f, readDocs)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		size, err := d.FileSize()
+		if err != nil {
+			return err
+		}
+		infos, err := d.Collections(e.ctx)
+		if err != nil {
+			return err
+		}
+		if coll != "" {
+			var keep []db.CollectionInfo
+			for _, c := range infos {
+				if c.Name == coll {
+					keep = append(keep, c)
+				}
 			}
-		}
-		if len(keep) == 0 {
-			return fmt.Errorf("%w: %q", db.ErrCollectionNotFound, coll)
-		}
-		infos = keep
-	}
-	st := statsJSON{File: f.path, FileSize: size, Collections: make([]collectionJSON, len(infos))}
-	for i, c := range infos {
-		st.Collections[i] = toCollectionJSON(c)
-	}
-	if asJSON {
-		return jsonOut(e.stdout, st)
-	}
-	fmt.Fprintf(e.stdout, "file: %s (%s)\ncollections: %d\n", escapeText(f.path), humanBytes(size), len(infos))
-	for _, c := range st.Collections {
-		fmt.Fprintf(e.stdout, "\ncollection %s\n", safeName(c.Name))
-		fmt.Fprintf(e.stdout, "  documents:  %d\n", c.Count)
-		fmt.Fprintf(e.stdout, "  dimension:  %d\n", c.Dimension)
-		fmt.Fprintf(e.stdout, "  metric:     %s\n", c.Metric)
-		if c.Model != nil {
-			fmt.Fprintf(e.stdout, "  model:      %s (sha256 %s, dim %d, %s pooling)\n", safeName(c.Model.Name), escapeText(c.Model.Hash), c.Model.Dim, escapeText(c.Model.Pooling))
-		} else {
-			fmt.Fprintf(e.stdout, "  model:      none (caller-supplied vectors)\n")
-		}
-		if c.Index == db.IndexHNSW {
-			q := ""
-			if c.Quantization != "" {
-				q = ", " + escapeText(c.Quantization) + " vectors"
+			if len(keep) == 0 {
+				return fmt.Errorf("%w: %q", db.ErrCollectionNotFound, coll)
 			}
-			ef := strconv.Itoa(c.EfSearch)
-			if c.EfSearch == 0 {
-				ef = fmt.Sprintf("auto, %d now", index.AutoEf(c.Count))
-			}
-			fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%s%s)\n", c.M, c.EfConstruction, ef, q)
-		} else {
-			fmt.Fprintf(e.stdout, "  index:      %s\n", escapeText(c.Index))
+			infos = keep
 		}
-		fmt.Fprintf(e.stdout, "  created:    %s\n", c.Created.Format(time.RFC3339))
-		fmt.Fprintf(e.stdout, "  fields:     %s\n", fieldsLine(c.Fields))
+		st := statsJSON{File: f.path, FileSize: size, Collections: make([]collectionJSON, len(infos))}
+		for i, c := range infos {
+			st.Collections[i] = toCollectionJSON(c)
+		}
+		if asJSON {
+			return jsonOut(e.stdout, st)
+		}
+		fmt.Fprintf(e.stdout, "file: %s (%s)\ncollections: %d\n", escapeText(f.path), humanBytes(size), len(infos))
+		for _, c := range st.Collections {
+			fmt.Fprintf(e.stdout, "\ncollection %s\n", safeName(c.Name))
+			fmt.Fprintf(e.stdout, "  documents:  %d\n", c.Count)
+			fmt.Fprintf(e.stdout, "  dimension:  %d\n", c.Dimension)
+			fmt.Fprintf(e.stdout, "  metric:     %s\n", c.Metric)
+			if c.Model != nil {
+				fmt.Fprintf(e.stdout, "  model:      %s (sha256 %s, dim %d, %s pooling)\n", safeName(c.Model.Name), escapeText(c.Model.Hash), c.Model.Dim, escapeText(c.Model.Pooling))
+			} else {
+				fmt.Fprintf(e.stdout, "  model:      none (caller-supplied vectors)\n")
+			}
+			if c.Index == db.IndexHNSW {
+				q := ""
+				if c.Quantization != "" {
+					q = ", " + escapeText(c.Quantization) + " vectors"
+				}
+				ef := strconv.Itoa(c.EfSearch)
+				if c.EfSearch == 0 {
+					ef = fmt.Sprintf("auto, %d now", index.AutoEf(c.Count))
+				}
+				fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%s%s)\n", c.M, c.EfConstruction, ef, q)
+			} else {
+				fmt.Fprintf(e.stdout, "  index:      %s\n", escapeText(c.Index))
+			}
+			fmt.Fprintf(e.stdout, "  created:    %s\n", c.Created.Format(time.RFC3339))
+			fmt.Fprintf(e.stdout, "  fields:     %s\n", fieldsLine(c.Fields))
+		}
+		return nil
 	}
-	return nil
 }
 
 // maxFieldsShown bounds the fields line of stats; --json lists them all.
@@ -625,21 +575,17 @@ func reembedCommand() *command {
 model (default: the built-in model) and records that model as the
 collection's. Nothing changes unless it completes: the new vectors are
 written in one transaction at the end.
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --model DIR|NAME     the new model (default: the built-in model)
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runReembed,
+		flags: reembedFlags,
 	}
 }
 
-func runReembed(e *env, args []string) error {
-	return rebuildCollection(e, "reembed", "re-embedding", args, true, writeText,
-		func(d *db.DB, coll string, progress func(int, int)) error { return d.Reembed(e.ctx, coll, progress) },
-		func(d *db.DB, coll string, total int) error {
+func reembedFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
+	exec := rebuildCollection(fs, "reembed", "re-embedding", true, writeText,
+		func(e *env, d *db.DB, coll string, progress func(int, int)) error {
+			return d.Reembed(e.ctx, coll, progress)
+		},
+		func(e *env, d *db.DB, coll string, total int) error {
 			emb, err := d.Embedder()
 			if err != nil {
 				return err
@@ -647,4 +593,6 @@ func runReembed(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, escapeText(fmt.Sprint(emb.Identity())))
 			return nil
 		})
+	setUsage(fs, "model", "the new model `DIR|NAME` (default: the built-in model)")
+	return exec
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 
 	"github.com/vecbolt/vecbolt/db"
@@ -20,20 +21,17 @@ collection is opened, but only a writable open stores the result).
 Documents and IDs are read and checked first: damage to them stops reindex
 with an error, because they are the data and cannot be rebuilt. Needs no
 model. Nothing changes unless it completes.
-
-Flags:
-  --db FILE            database file
-  --collection NAME    collection
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runReindex,
+		flags: reindexFlags,
 	}
 }
 
-func runReindex(e *env, args []string) error {
-	return rebuildCollection(e, "reindex", "reindexing", args, false, writeDocs,
-		func(d *db.DB, coll string, progress func(int, int)) error { return d.Reindex(e.ctx, coll, progress) },
-		func(d *db.DB, coll string, total int) error {
+func reindexFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
+	return rebuildCollection(fs, "reindex", "reindexing", false, writeDocs,
+		func(e *env, d *db.DB, coll string, progress func(int, int)) error {
+			return d.Reindex(e.ctx, coll, progress)
+		},
+		func(e *env, d *db.DB, coll string, total int) error {
 			fmt.Fprintf(e.stdout, "reindexed %d documents of %q\n", total, coll)
 			return nil
 		})
@@ -42,46 +40,43 @@ func runReindex(e *env, args []string) error {
 // rebuildCollection is what reembed and reindex share: their flags, the
 // existing file opened for writing, and op run with progress drawn on a
 // terminal; report then prints the outcome while the file is still open.
-func rebuildCollection(e *env, name, label string, args []string, withModel bool, mode openMode,
-	op func(d *db.DB, coll string, progress func(done, total int)) error,
-	report func(d *db.DB, coll string, total int) error) (err error) {
-	fs := newFlagSet(name)
+func rebuildCollection(fs *flag.FlagSet, name, label string, withModel bool, mode openMode,
+	op func(e *env, d *db.DB, coll string, progress func(done, total int)) error,
+	report func(e *env, d *db.DB, coll string, total int) error) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll string
 	f.register(fs, withModel)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("%s takes no arguments", name)
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if _, err := existing(f.path); err != nil {
-		return err
-	}
-	d, done, err := e.open(&f, mode)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	var prog *progress
-	total := 0
-	err = op(d, coll, func(n, t int) {
-		total = t
-		if e.terminal && prog == nil {
-			prog = newDocProgress(e.stderr, label, t)
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 0 {
+			return usagef("%s takes no arguments", name)
 		}
-		prog.update(-1, n)
-	})
-	prog.finish()
-	if err != nil {
-		return err
+		if coll == "" {
+			return usagef("--collection NAME is required")
+		}
+		if _, err := existing(f.path); err != nil {
+			return err
+		}
+		d, done, err := e.open(&f, mode)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		var prog *progress
+		total := 0
+		err = op(e, d, coll, func(n, t int) {
+			total = t
+			if e.terminal && prog == nil {
+				prog = newDocProgress(e.stderr, label, t)
+			}
+			prog.update(-1, n)
+		})
+		prog.finish()
+		if err != nil {
+			return err
+		}
+		return report(e, d, coll, total)
 	}
-	return report(d, coll, total)
 }
 
 // recoveryLog returns the db option that tells the user when a collection's

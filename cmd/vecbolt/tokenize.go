@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 )
@@ -14,48 +15,40 @@ func tokenizeCommand() *command {
 range, or a JSON array of ids with --json. The tokenizer is DIR/tokenizer.json
 (or a tokenizer.json path), a registered model's, or by default the
 built-in model's.
-
-Flags:
-  --model DIR|NAME     model directory, tokenizer.json file or registered model
-  --json               print a JSON array of ids
-  --no-special         leave out the [CLS]/[SEP] template tokens
 `,
-		run: runTokenize,
+		flags: tokenizeFlags,
 	}
 }
 
-func runTokenize(e *env, args []string) error {
-	fs := newFlagSet("tokenize")
+func tokenizeFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var model string
 	var asJSON, noSpecial bool
-	fs.StringVar(&model, "model", "", "model")
-	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	fs.BoolVar(&noSpecial, "no-special", false, "no special tokens")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("tokenize takes exactly one TEXT argument, got %d (quote the text)", len(pos))
-	}
-	tok, err := loadTokenizer(e.ctx, model, e.builtin)
-	if err != nil {
-		return err
-	}
-	enc := tok.Encode(pos[0], !noSpecial)
-	if asJSON {
-		ids := enc.IDs
-		if ids == nil {
-			ids = []int32{}
+	fs.StringVar(&model, "model", "", "model directory, tokenizer.json file or registered model `DIR|NAME`")
+	fs.BoolVar(&asJSON, "json", false, "print a JSON array of ids")
+	fs.BoolVar(&noSpecial, "no-special", false, "leave out the [CLS]/[SEP] template tokens")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 1 {
+			return usagef("tokenize takes exactly one TEXT argument, got %d (quote the text)", len(pos))
 		}
-		return jsonOut(e.stdout, ids)
+		tok, err := loadTokenizer(e.ctx, model, e.builtin)
+		if err != nil {
+			return err
+		}
+		enc := tok.Encode(pos[0], !noSpecial)
+		if asJSON {
+			ids := enc.IDs
+			if ids == nil {
+				ids = []int32{}
+			}
+			return jsonOut(e.stdout, ids)
+		}
+		for i, id := range enc.IDs {
+			off := enc.Offsets[i]
+			fmt.Fprintf(e.stdout, "%6d  %-20s %d..%d\n", id, strconv.Quote(tok.Token(id)), off[0], off[1])
+		}
+		if enc.Truncated > 0 {
+			fmt.Fprintf(e.stdout, "(%d tokens truncated at the model's maximum length %d)\n", enc.Truncated, tok.MaxLength())
+		}
+		return nil
 	}
-	for i, id := range enc.IDs {
-		off := enc.Offsets[i]
-		fmt.Fprintf(e.stdout, "%6d  %-20s %d..%d\n", id, strconv.Quote(tok.Token(id)), off[0], off[1])
-	}
-	if enc.Truncated > 0 {
-		fmt.Fprintf(e.stdout, "(%d tokens truncated at the model's maximum length %d)\n", enc.Truncated, tok.MaxLength())
-	}
-	return nil
 }

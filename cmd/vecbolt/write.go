@@ -24,8 +24,8 @@ type createFlags struct {
 }
 
 func (c *createFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.metric, "metric", "cosine", "metric of a new collection: cosine, dot or l2")
-	fs.StringVar(&c.index, "index", "", "index of a new collection: hnsw or flat (default: the library's default)")
+	fs.StringVar(&c.metric, "metric", "cosine", "`METRIC` of a new collection: cosine, dot or l2")
+	fs.StringVar(&c.index, "index", "", "`INDEX` of a new collection: hnsw or flat (default: the library's default)")
 	fs.IntVar(&c.dim, "dim", 0, "make a new collection of your own vectors of dimension `N` (no model)")
 	fs.BoolVar(&c.int8, "int8", false, "keep a new HNSW collection's vectors in memory as int8 codes (about 4x less vector memory; exact scores by re-ranking)")
 }
@@ -89,89 +89,77 @@ Metadata: --meta key=value stores the string "value"; --meta key:=JSON
 stores a typed value: an integer (int64), another number (float64), true or
 false, a "string", or a list of strings, e.g. --meta year:=2024
 --meta tags:='["go","db"]'. Repeat --meta for several keys.
-
-Flags:
-  --db FILE            database file (created if missing)
-  --collection NAME    collection
-  --id ID              document ID (default: a generated UUID)
-  --meta KEY=VALUE     metadata, repeatable (see above)
-  --vector JSON        the document's vector, e.g. '[0.1,0.2,0.3]' (no embedding)
-  --upsert             replace a document with the same ID instead of failing
-  --model DIR|NAME     embedding model (default: the built-in model)
-  --metric, --index, --dim   configuration of a new collection
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runAdd,
+		flags: addFlags,
 	}
 }
 
-func runAdd(e *env, args []string) (err error) {
-	fs := newFlagSet("add")
+func addFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var cf createFlags
 	var coll, id, vec string
 	var upsert bool
 	var meta metaFlag
 	f.register(fs, true)
+	setUsage(fs, "db", "database `FILE` (created if missing)")
 	cf.register(fs)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.StringVar(&id, "id", "", "document `ID`")
-	fs.StringVar(&vec, "vector", "", "document vector as a JSON list")
-	fs.BoolVar(&upsert, "upsert", false, "replace an existing document")
-	fs.Var(&meta, "meta", "metadata key=value or key:=JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("add takes exactly one TEXT argument, got %d (quote the text)", len(pos))
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	doc := db.Document{ID: id, Text: pos[0], Metadata: meta.m}
-	if vec != "" {
-		if doc.Vector, err = parseVector([]byte(vec)); err != nil {
-			return usagef("--vector: %v", err)
+	fs.StringVar(&id, "id", "", "document `ID` (default: a generated UUID)")
+	fs.StringVar(&vec, "vector", "", "the document's vector as `JSON`, e.g. '[0.1,0.2,0.3]' (no embedding)")
+	fs.BoolVar(&upsert, "upsert", false, "replace a document with the same ID instead of failing")
+	fs.Var(&meta, "meta", "metadata `KEY=VALUE`, repeatable (see above)")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 1 {
+			return usagef("add takes exactly one TEXT argument, got %d (quote the text)", len(pos))
 		}
-	}
-	if _, err := cf.options(); err != nil {
-		return err
-	}
-	// A failed add changes nothing: a file or collection made for it goes
-	// again (the document is refused only after the collection exists,
-	// since its vector is checked against the collection's dimension).
-	_, statErr := os.Stat(f.path)
-	newFile := errors.Is(statErr, os.ErrNotExist)
-	defer func() {
-		if err != nil && newFile {
-			os.Remove(f.path)
+		if coll == "" {
+			return usagef("--collection NAME is required")
 		}
-	}()
-	d, done, err := e.open(&f, writeText)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	_, lookErr := d.Collection(e.ctx, coll)
-	newColl := errors.Is(lookErr, db.ErrCollectionNotFound)
-	c, err := e.collection(d, coll, &cf)
-	if err != nil {
-		return err
-	}
-	write := c.Insert
-	if upsert {
-		write = c.Upsert
-	}
-	ids, err := write(e.ctx, doc)
-	if err != nil {
-		if newColl && !newFile {
-			err = errors.Join(err, d.DeleteCollection(context.WithoutCancel(e.ctx), coll))
+		doc := db.Document{ID: id, Text: pos[0], Metadata: meta.m}
+		if vec != "" {
+			if doc.Vector, err = parseVector([]byte(vec)); err != nil {
+				return usagef("--vector: %v", err)
+			}
 		}
-		return err
+		if _, err := cf.options(); err != nil {
+			return err
+		}
+		// A failed add changes nothing: a file or collection made for it
+		// goes again (the document is refused only after the collection
+		// exists, since its vector is checked against the collection's
+		// dimension).
+		_, statErr := os.Stat(f.path)
+		newFile := errors.Is(statErr, os.ErrNotExist)
+		defer func() {
+			if err != nil && newFile {
+				os.Remove(f.path)
+			}
+		}()
+		d, done, err := e.open(&f, writeText)
+		if err != nil {
+			return err
+		}
+		defer done(&err)
+		_, lookErr := d.Collection(e.ctx, coll)
+		newColl := errors.Is(lookErr, db.ErrCollectionNotFound)
+		c, err := e.collection(d, coll, &cf)
+		if err != nil {
+			return err
+		}
+		write := c.Insert
+		if upsert {
+			write = c.Upsert
+		}
+		ids, err := write(e.ctx, doc)
+		if err != nil {
+			if newColl && !newFile {
+				err = errors.Join(err, d.DeleteCollection(context.WithoutCancel(e.ctx), coll))
+			}
+			return err
+		}
+		fmt.Fprintln(e.stdout, safeName(ids[0]))
+		return nil
 	}
-	fmt.Fprintln(e.stdout, safeName(ids[0]))
-	return nil
 }
 
 func importCommand() *command {
@@ -207,85 +195,73 @@ what export writes (see vecbolt help export).
 SIGINT (Ctrl-C) or SIGTERM stops the import at once, even while it waits
 for input: the batches committed so far stay, the batch in progress is not
 written, and the message says how many documents were committed.
-
-Flags:
-  --db FILE            database file (created if missing)
-  --collection NAME    collection (created if missing)
-  --batch N            documents per transaction (default 256)
-  --upsert             replace documents whose IDs exist
-  --skip-bad           skip bad lines instead of stopping
-  --model DIR|NAME     embedding model (default: the built-in model)
-  --metric, --index, --dim   configuration of a new collection
-  --lock-timeout D     wait this long for another process to release the file (default 2s)
 `,
-		run: runImport,
+		flags: importFlags,
 	}
 }
 
-func runImport(e *env, args []string) (err error) {
-	fs := newFlagSet("import")
+func importFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var cf createFlags
 	var coll string
 	var batch int
 	var upsert, skipBad bool
 	f.register(fs, true)
+	setUsage(fs, "db", "database `FILE` (created if missing)")
 	cf.register(fs)
-	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.IntVar(&batch, "batch", 256, "documents per transaction")
-	fs.BoolVar(&upsert, "upsert", false, "replace existing documents")
-	fs.BoolVar(&skipBad, "skip-bad", false, "skip bad lines")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("import takes exactly one FILE argument (- for stdin), got %d", len(pos))
-	}
-	if coll == "" {
-		return usagef("--collection NAME is required")
-	}
-	if batch < 1 || batch > 1_000_000 {
-		return usagef("--batch %d out of range 1..1000000", batch)
-	}
-	if _, err := cf.options(); err != nil {
-		return err
-	}
-	in, size := e.stdin, int64(-1)
-	if pos[0] != "-" {
-		fh, err := openInput(e.ctx, pos[0])
+	fs.StringVar(&coll, "collection", "", "collection `NAME` (created if missing)")
+	fs.IntVar(&batch, "batch", 256, "`N` documents per transaction")
+	fs.BoolVar(&upsert, "upsert", false, "replace documents whose IDs exist")
+	fs.BoolVar(&skipBad, "skip-bad", false, "skip bad lines instead of stopping")
+	return func(e *env, pos []string) (err error) {
+		if len(pos) != 1 {
+			return usagef("import takes exactly one FILE argument (- for stdin), got %d", len(pos))
+		}
+		if coll == "" {
+			return usagef("--collection NAME is required")
+		}
+		if batch < 1 || batch > 1_000_000 {
+			return usagef("--batch %d out of range 1..1000000", batch)
+		}
+		if _, err := cf.options(); err != nil {
+			return err
+		}
+		in, size := e.stdin, int64(-1)
+		if pos[0] != "-" {
+			fh, err := openInput(e.ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+				size = st.Size()
+			}
+			in = fh
+		}
+		d, done, err := e.open(&f, writeText)
 		if err != nil {
 			return err
 		}
-		defer fh.Close()
-		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
-			size = st.Size()
+		defer done(&err)
+		c, err := e.collection(d, coll, &cf)
+		if err != nil {
+			return err
 		}
-		in = fh
+		stored, rejected, err := e.importInto(c, newCtxReader(e.ctx, in), "importing", size, -1, skipBad, importOpts(batch, upsert, skipBad)...)
+		if err != nil && e.ctx.Err() != nil {
+			return fmt.Errorf("import: %s committed in complete batches; the batch in progress was not: %w", plural(stored, "document"), err)
+		}
+		if err != nil {
+			return fmt.Errorf("%w (%s before it committed)", err, plural(stored, "document"))
+		}
+		fmt.Fprintf(e.stdout, "imported %d documents into %q", stored, coll)
+		if rejected > 0 {
+			fmt.Fprintf(e.stdout, ", skipped %d bad lines\n", rejected)
+			return fmt.Errorf("import: %s rejected (listed above), %s stored", plural(rejected, "line"), plural(stored, "document"))
+		}
+		fmt.Fprintln(e.stdout)
+		return nil
 	}
-	d, done, err := e.open(&f, writeText)
-	if err != nil {
-		return err
-	}
-	defer done(&err)
-	c, err := e.collection(d, coll, &cf)
-	if err != nil {
-		return err
-	}
-	stored, rejected, err := e.importInto(c, newCtxReader(e.ctx, in), "importing", size, -1, skipBad, importOpts(batch, upsert, skipBad)...)
-	if err != nil && e.ctx.Err() != nil {
-		return fmt.Errorf("import: %s committed in complete batches; the batch in progress was not: %w", plural(stored, "document"), err)
-	}
-	if err != nil {
-		return fmt.Errorf("%w (%s before it committed)", err, plural(stored, "document"))
-	}
-	fmt.Fprintf(e.stdout, "imported %d documents into %q", stored, coll)
-	if rejected > 0 {
-		fmt.Fprintf(e.stdout, ", skipped %d bad lines\n", rejected)
-		return fmt.Errorf("import: %s rejected (listed above), %s stored", plural(rejected, "line"), plural(stored, "document"))
-	}
-	fmt.Fprintln(e.stdout)
-	return nil
 }
 
 func importOpts(batch int, upsert, skipBad bool) []db.ImportOption {
