@@ -330,6 +330,13 @@ func (w *pageWalk) page(path []string, id uint64, depth, level int, leafAt *int)
 	if !w.claim(path, id, overflow+1) {
 		return
 	}
+	if !w.full && flags == leafPageFlag && !holdsBuckets(path) {
+		// The header told the leaves' level; the elements point at no
+		// sub-bucket vecbolt opens. Not reading them matters for the
+		// snapshot's leaves: each holds a 4 MiB chunk, which cost every
+		// open about 2.5 ms (a tenth of opening 10,000 documents).
+		return
+	}
 	p := hdr
 	if overflow > 0 {
 		if p = w.read(path, id, overflow+1); p == nil {
