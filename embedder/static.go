@@ -63,8 +63,12 @@ type Static struct {
 	maxTokens int
 	id        Identity
 	bufs      sync.Pool // *staticScratch
-	// fbRows lists the non-zero rows among the first min(rows, vocab), the
-	// rows the fallback hashes into; nil when the fallback is off.
+	fallback  bool      // embed all-unknown texts (see the type doc)
+	fbLimit   int       // the fallback uses rows [0, fbLimit)
+	// fbRows lists the non-zero rows below fbLimit, the rows the fallback
+	// hashes into. Few texts need it, so it is found on first use rather
+	// than at load.
+	fbOnce sync.Once
 	fbRows []int32
 }
 
@@ -210,24 +214,10 @@ func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normali
 		}
 	}
 	// A bit test is several times faster than math.IsNaN/IsInf on the ~10M
-	// values of a model, which matters for load time. The same pass finds
-	// the non-zero rows the fallback may use.
-	fbLimit := min(rows, vocab)
-	var fbRows []int32
-	if !cfg.noFallback {
-		fbRows = make([]int32, 0, fbLimit)
-	}
-	for r := range rows {
-		var nonZero uint32
-		for j, v := range emb[r*dim : (r+1)*dim] {
-			b := math.Float32bits(v)
-			if b&0x7f800000 == 0x7f800000 {
-				return nil, fmt.Errorf("embedder: static embedding row %d holds %v (column %d)", r, v, j)
-			}
-			nonZero |= b &^ 0x80000000 // -0 is zero
-		}
-		if nonZero != 0 && r < fbLimit && fbRows != nil {
-			fbRows = append(fbRows, int32(r))
+	// values of a model, which matters for load time.
+	for i, v := range emb {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			return nil, fmt.Errorf("embedder: static embedding row %d holds %v", i/dim, v)
 		}
 	}
 	_, _, _, unk := tok.SpecialIDs()
@@ -243,7 +233,8 @@ func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normali
 		hasUnk:    unk >= 0,
 		maxTokens: cfg.maxTokens,
 		id:        Identity{Name: cfg.name, Hash: hash, Dim: dim, Pooling: "weighted-mean"},
-		fbRows:    fbRows,
+		fallback:  !cfg.noFallback,
+		fbLimit:   min(rows, vocab),
 	}
 	return s, nil
 }
@@ -537,20 +528,20 @@ func (s *Static) embedInto(text string, dst []float32) error {
 	n := sc.n
 	s.bufs.Put(sc)
 	if n == 0 {
-		if s.fbRows == nil {
+		if !s.fallback {
 			return ErrNoTokens
 		}
-		return s.fallback(text, dst)
+		return s.embedFallback(text, dst)
 	}
 	if ss := sumSquares(dst); ss >= 1e-24 {
 		s.scale(dst, n, ss)
 		return nil
 	}
 	// Every token had weight zero or the vectors cancelled exactly.
-	if s.fbRows == nil {
+	if !s.fallback {
 		return fmt.Errorf("%w (its token vectors sum to zero)", ErrNoTokens)
 	}
-	return s.fallback(text, dst)
+	return s.embedFallback(text, dst)
 }
 
 func sumSquares(v []float32) float64 {
@@ -573,11 +564,31 @@ func (s *Static) scale(dst []float32, n int, ss float64) {
 	}
 }
 
-// fallback embeds a non-blank text that pooling could not, as the Static
-// doc describes: the mean of the rows its words' character bigrams and
-// trigrams hash to. It streams over the text and allocates nothing.
-func (s *Static) fallback(text string, dst []float32) error {
-	if len(s.fbRows) == 0 {
+// fallbackRows returns the non-zero rows below fbLimit, finding them on
+// first use.
+func (s *Static) fallbackRows() []int32 {
+	s.fbOnce.Do(func() {
+		rows := make([]int32, 0, s.fbLimit)
+		for r := range s.fbLimit {
+			for _, v := range s.emb[r*s.dim : (r+1)*s.dim] {
+				if v != 0 {
+					rows = append(rows, int32(r))
+					break
+				}
+			}
+		}
+		s.fbRows = rows
+	})
+	return s.fbRows
+}
+
+// embedFallback embeds a non-blank text that pooling could not, as the
+// Static doc describes: the mean of the rows its words' character bigrams
+// and trigrams hash to. It streams over the text and allocates nothing
+// (after the first call, which lists the usable rows).
+func (s *Static) embedFallback(text string, dst []float32) error {
+	fbRows := s.fallbackRows()
+	if len(fbRows) == 0 {
 		return fmt.Errorf("%w (and every row of the model is zero)", ErrNoTokens)
 	}
 	clear(dst)
@@ -587,7 +598,7 @@ func (s *Static) fallback(text string, dst []float32) error {
 		if s.maxTokens > 0 && n >= s.maxTokens {
 			return
 		}
-		row := s.fbRows[h%uint64(len(s.fbRows))]
+		row := fbRows[h%uint64(len(fbRows))]
 		if first < 0 {
 			first = row
 		}

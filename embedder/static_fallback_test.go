@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -132,7 +133,8 @@ func TestStaticFallback(t *testing.T) {
 func fallbackRowsByDefinition(s *Static, text string) []int32 {
 	const begin, end = 0xFFFFFFFF, 0xFFFFFFFE
 	var rows []int32
-	pick := func(h uint64) { rows = append(rows, s.fbRows[h%uint64(len(s.fbRows))]) }
+	fb := s.fallbackRows()
+	pick := func(h uint64) { rows = append(rows, fb[h%uint64(len(fb))]) }
 	for _, w := range strings.Fields(text) {
 		codes := []uint32{begin}
 		for _, r := range w {
@@ -218,8 +220,8 @@ func TestStaticFallbackRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(m.fbRows, []int32{5, 6}) {
-		t.Fatalf("fallback rows %v, want the two non-zero rows [5 6]", m.fbRows)
+	if fb := m.fallbackRows(); !slices.Equal(fb, []int32{5, 6}) {
+		t.Fatalf("fallback rows %v, want the two non-zero rows [5 6]", fb)
 	}
 	cancelling := ""
 	for i := 0; i < 1000 && cancelling == ""; i++ {
@@ -256,5 +258,41 @@ func TestStaticFallbackRows(t *testing.T) {
 	}
 	if _, err := mz.EmbedQuery(ctx, "🙂"); !errors.Is(err, ErrNoTokens) {
 		t.Errorf("all-zero model: err = %v, want ErrNoTokens", err)
+	}
+}
+
+// TestStaticFallbackConcurrent has goroutines take the fallback of a fresh
+// model at once (the first use lists the usable rows); run with -race.
+func TestStaticFallbackConcurrent(t *testing.T) {
+	m, err := NewStatic(staticTestTokenizer(t), staticRows(), staticDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"🙂", "ᚠᚢᚦ", "☃", "猫 🙃"}
+	want := make([][]float32, len(texts))
+	var wg sync.WaitGroup
+	got := make([][][]float32, 4)
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, text := range texts {
+				v, err := m.EmbedQuery(context.Background(), text)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[g] = append(got[g], v)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, text := range texts {
+		want[i], _ = m.EmbedQuery(context.Background(), text)
+		for g := range got {
+			if len(got[g]) == len(texts) && !slices.Equal(got[g][i], want[i]) {
+				t.Errorf("%q: goroutine %d got %v, want %v", text, g, got[g][i], want[i])
+			}
+		}
 	}
 }
