@@ -41,10 +41,11 @@ import (
 // vector, two different texts almost surely get different ones (they share
 // a vector only if every n-gram hashes alike), and it is never zero (a zero
 // vector cannot be normalized and would score 0 against everything,
-// silently hiding the document). A text with shared words or n-grams lands
-// near another such text, not near unrelated ones by meaning: the fallback
-// makes such a document storable and findable by its own characters, not
-// understood. Vectors of texts that pooling can embed are unchanged.
+// silently hiding the document; if the hashed rows cancel, the first of
+// them alone is the vector). Such a vector carries no meaning: only shared
+// character n-grams bring two of them close, so the document is storable
+// and findable by its own text, not understood. Vectors of texts that
+// pooling can embed are unchanged.
 // WithStaticFallback(false) restores the error ErrNoTokens instead; a
 // model whose rows are all zero returns it too. The fallback is code, not
 // weights, so it does not enter the identity.
