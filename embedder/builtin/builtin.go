@@ -40,8 +40,9 @@
 // mean of document rows chosen by hashing the character bigrams and
 // trigrams of its words, normalized. It is deterministic, differs between
 // different texts, and is the same for a query as for a document (one-word
-// queries hash into the same document rows; the query rows are never
-// used), so such a document is found by searching for its own text, or for
+// queries hash into the same document rows, the query rows are never used;
+// a query transform, which the shipped model lacks, would still apply), so
+// such a document is found by searching for its own text, or for
 // text sharing its words, with a score of 1 for the exact text. It carries
 // no meaning: nothing but shared characters brings two such texts close.
 // Texts with at least one known token are embedded from their known tokens
