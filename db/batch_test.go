@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/builtin"
 )
 
 // failOnEmbedder fails any batch that holds one of its texts, the way a
@@ -267,13 +269,21 @@ func TestBatchErrorMessage(t *testing.T) {
 	}
 }
 
-// TestBatchRejectionsBuiltin runs the rejection of texts the built-in
-// model cannot embed (no token in its vocabulary) through the real model.
+// TestBatchRejectionsBuiltin runs the rejection of texts a model cannot
+// embed through the real built-in model. The default configuration embeds
+// every text that is not blank (its fallback for texts with no known
+// token), so the rejecting model here is the built-in one with the
+// fallback turned off, which fails on such texts with ErrNoTokens as the
+// default once did.
 func TestBatchRejectionsBuiltin(t *testing.T) {
 	if !hasBuiltinModel {
 		t.Skip("built with vecbolt_nomodel")
 	}
-	d, err := Open(filepath.Join(t.TempDir(), "builtin.vecbolt")) // the default model
+	strict, err := builtin.New(embedder.WithStaticFallback(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(filepath.Join(t.TempDir(), "builtin.vecbolt"), WithEmbedder(strict))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,5 +312,45 @@ func TestBatchRejectionsBuiltin(t *testing.T) {
 	hits, err := c.Search(bg, "lake", TopK(5))
 	if err != nil || len(hits) != 2 || hits[0].ID != "a" {
 		t.Fatalf("search: %v %v", hits, err)
+	}
+}
+
+// TestBuiltinStoresUnknownText checks that the default model stores texts
+// with no token in its vocabulary (emoji, symbols, Runic, a CJK character
+// it lacks), which it used to reject, and that each is found first by a
+// search for its own text without disturbing searches by meaning.
+func TestBuiltinStoresUnknownText(t *testing.T) {
+	if !hasBuiltinModel {
+		t.Skip("built with vecbolt_nomodel")
+	}
+	d, err := Open(filepath.Join(t.TempDir(), "builtin.vecbolt")) // the default model
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c := mustCollection(t, d, "c")
+	docs := []Document{{ID: "a", Text: "rivers and lakes"}, {ID: "b", Text: "ᚠᚢᚦ"}, {ID: "c", Text: "mountains"},
+		{ID: "d", Text: "🙂"}, {ID: "e", Text: "☃ ±"}, {ID: "f", Text: "鑫"}}
+	ids, err := c.Insert(bg, docs...)
+	if err != nil || len(ids) != len(docs) {
+		t.Fatalf("Insert: %v %v", ids, err)
+	}
+	for _, doc := range docs {
+		hits, err := c.Search(bg, doc.Text, TopK(3))
+		if err != nil || len(hits) == 0 || hits[0].ID != doc.ID {
+			t.Errorf("search %q: %v %v, want %s first", doc.Text, hits, err, doc.ID)
+		}
+		// A one-word query by a known word uses the query rows, so only
+		// the fallback texts score exactly 1 against themselves.
+		if unknown := strings.IndexFunc(doc.Text, unicode.IsLower) < 0; unknown && err == nil && len(hits) > 0 && hits[0].Score < 0.999 {
+			t.Errorf("search %q: score %v, want 1", doc.Text, hits[0].Score)
+		}
+	}
+	hits, err := c.Search(bg, "lake", TopK(1))
+	if err != nil || len(hits) != 1 || hits[0].ID != "a" {
+		t.Errorf("search \"lake\": %v %v, want a", hits, err)
+	}
+	if _, err := c.Insert(bg, Document{ID: "g", Text: " \n"}); !errors.Is(err, ErrInvalidDocument) {
+		t.Errorf("blank text: err = %v, want ErrInvalidDocument", err)
 	}
 }

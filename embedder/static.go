@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Static is a static embedding model: one vector per vocabulary token, and a
@@ -27,11 +28,27 @@ import (
 // to 1, mapping to the identity); divide by the token count; if the model
 // normalizes (the default), scale to unit length.
 //
-// Texts that are empty or all whitespace return ErrEmptyText. A text whose
-// tokens are all unknown to the vocabulary (e.g. only emoji or an
-// unsupported script) returns ErrNoTokens rather than a zero vector, because
-// a zero vector cannot be normalized and would score 0 against everything,
-// silently hiding the document from every search.
+// Texts that are empty or all whitespace return ErrEmptyText. Every other
+// text gets a vector. When pooling finds nothing (every token is unknown to
+// the vocabulary, e.g. only emoji, symbols or a script the model lacks, or
+// the known tokens' weighted rows sum to zero), the model falls back to a
+// vector derived from the text's characters: each whitespace-separated word,
+// with a begin and an end marker, is cut into character bigrams and
+// trigrams; each n-gram is hashed (FNV-1a over its code points) to one of
+// the model's non-zero rows among the first min(rows, vocabulary size);
+// the vector is the mean of those rows, normalized as the model normalizes.
+// So it lives in the model's space, the same text always gets the same
+// vector, two different texts almost surely get different ones (they share
+// a vector only if every n-gram hashes alike), and it is never zero (a zero
+// vector cannot be normalized and would score 0 against everything,
+// silently hiding the document; if the hashed rows cancel, the first of
+// them alone is the vector). Such a vector carries no meaning: only shared
+// character n-grams bring two of them close, so the document is storable
+// and findable by its own text, not understood. Vectors of texts that
+// pooling can embed are unchanged.
+// WithStaticFallback(false) restores the error ErrNoTokens instead; a
+// model whose rows are all zero returns it too. The fallback is code, not
+// weights, so it does not enter the identity.
 //
 // A Static is immutable after construction and safe for concurrent use.
 type Static struct {
@@ -47,10 +64,17 @@ type Static struct {
 	maxTokens int
 	id        Identity
 	bufs      sync.Pool // *staticScratch
+	fallback  bool      // embed all-unknown texts (see the type doc)
+	fbLimit   int       // the fallback uses rows [0, fbLimit)
+	// fbRows lists the non-zero rows below fbLimit, the rows the fallback
+	// hashes into. Few texts need it, so it is found on first use rather
+	// than at load.
+	fbOnce sync.Once
+	fbRows []int32
 }
 
 // ErrNoTokens is returned for a non-empty text none of whose tokens is in
-// the model's vocabulary.
+// the model's vocabulary, by a Static whose fallback is off (see Static).
 var ErrNoTokens = errors.New("embedder: text has no token in the model's vocabulary")
 
 // StaticOption configures a Static model.
@@ -62,6 +86,19 @@ type staticConfig struct {
 	weights   []float32
 	mapping   []int32
 	normalize *bool
+	// noFallback turns the all-unknown fallback off; the zero value keeps
+	// it on, the default.
+	noFallback bool
+}
+
+// WithStaticFallback sets whether a text that pooling cannot embed (no
+// known token, or known tokens whose rows sum to zero) gets the hashed
+// character n-gram vector the Static doc describes (on, the default) or
+// the error ErrNoTokens (off), e.g. for an evaluation that must count such
+// texts as misses. It does not change the identity: texts that pooling
+// embeds get the same vectors either way.
+func WithStaticFallback(on bool) StaticOption {
+	return func(c *staticConfig) { c.noFallback = !on }
 }
 
 // WithStaticName sets the model name reported in Identity (default: the
@@ -197,6 +234,8 @@ func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normali
 		hasUnk:    unk >= 0,
 		maxTokens: cfg.maxTokens,
 		id:        Identity{Name: cfg.name, Hash: hash, Dim: dim, Pooling: "weighted-mean"},
+		fallback:  !cfg.noFallback,
+		fbLimit:   min(rows, vocab),
 	}
 	return s, nil
 }
@@ -490,16 +529,33 @@ func (s *Static) embedInto(text string, dst []float32) error {
 	n := sc.n
 	s.bufs.Put(sc)
 	if n == 0 {
-		return ErrNoTokens
+		if !s.fallback {
+			return ErrNoTokens
+		}
+		return s.embedFallback(text, dst)
 	}
-	var ss float64
-	for _, v := range dst {
-		ss += float64(v) * float64(v)
+	if ss := sumSquares(dst); ss >= 1e-24 {
+		s.scale(dst, n, ss)
+		return nil
 	}
-	if ss < 1e-24 {
-		// Every token had weight zero or the vectors cancelled exactly.
+	// Every token had weight zero or the vectors cancelled exactly.
+	if !s.fallback {
 		return fmt.Errorf("%w (its token vectors sum to zero)", ErrNoTokens)
 	}
+	return s.embedFallback(text, dst)
+}
+
+func sumSquares(v []float32) float64 {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	return ss
+}
+
+// scale turns the sum of n rows, of squared norm ss > 0, into their mean,
+// or into a unit vector if the model normalizes.
+func (s *Static) scale(dst []float32, n int, ss float64) {
 	inv := float32(1 / float64(n))
 	if s.normalize {
 		inv = float32(1 / math.Sqrt(ss))
@@ -507,5 +563,114 @@ func (s *Static) embedInto(text string, dst []float32) error {
 	for j := range dst {
 		dst[j] *= inv
 	}
+}
+
+// fallbackRows returns the non-zero rows below fbLimit, finding them on
+// first use.
+func (s *Static) fallbackRows() []int32 {
+	s.fbOnce.Do(func() {
+		rows := make([]int32, 0, s.fbLimit)
+		for r := range s.fbLimit {
+			for _, v := range s.emb[r*s.dim : (r+1)*s.dim] {
+				if v != 0 {
+					rows = append(rows, int32(r))
+					break
+				}
+			}
+		}
+		s.fbRows = rows
+	})
+	return s.fbRows
+}
+
+// embedFallback embeds a non-blank text that pooling could not, as the
+// Static doc describes: the mean of the rows its words' character bigrams
+// and trigrams hash to. It streams over the text and allocates nothing
+// (after the first call, which lists the usable rows).
+func (s *Static) embedFallback(text string, dst []float32) error {
+	fbRows := s.fallbackRows()
+	if len(fbRows) == 0 {
+		return fmt.Errorf("%w (and every row of the model is zero)", ErrNoTokens)
+	}
+	clear(dst)
+	dim, n, first := s.dim, 0, int32(-1)
+	var rowsSq float64 // Σ‖row‖² of the rows added, the scale of the sum
+	add := func(h uint64) {
+		if s.maxTokens > 0 && n >= s.maxTokens {
+			return
+		}
+		row := fbRows[h%uint64(len(fbRows))]
+		if first < 0 {
+			first = row
+		}
+		for j, v := range s.emb[int(row)*dim : int(row)*dim+dim] {
+			dst[j] += v
+			rowsSq += float64(v) * float64(v)
+		}
+		n++
+	}
+	// Code points of the word's last two characters; the word's begin and
+	// end markers and invalid bytes get codes no character has.
+	const begin, end = 0xFFFFFFFF, 0xFFFFFFFE
+	prev2, prev1 := uint32(0), uint32(0)
+	inWord := false
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		code := uint32(r)
+		if r == utf8.RuneError && size == 1 {
+			code = 0x80000000 | uint32(text[i]) // keep distinct invalid bytes distinct
+		}
+		i += size
+		if unicode.IsSpace(r) {
+			if inWord {
+				add(ngramHash(prev1, end, 0, 2))
+				add(ngramHash(prev2, prev1, end, 3))
+				inWord = false
+			}
+			continue
+		}
+		if !inWord {
+			prev2, prev1, inWord = 0, begin, true
+			add(ngramHash(begin, code, 0, 2))
+		} else {
+			add(ngramHash(prev1, code, 0, 2))
+			add(ngramHash(prev2, prev1, code, 3))
+		}
+		prev2, prev1 = prev1, code
+	}
+	if inWord {
+		add(ngramHash(prev1, end, 0, 2))
+		add(ngramHash(prev2, prev1, end, 3))
+	}
+	if first < 0 {
+		return ErrEmptyText // unreachable: embedInto refuses blank texts
+	}
+	ss := sumSquares(dst)
+	if ss <= 1e-10*rowsSq {
+		// The rows cancelled, up to float32 rounding, which would be all
+		// that is left to normalize: one row alone is still a
+		// deterministic vector in the model's space.
+		copy(dst, s.emb[int(first)*dim:int(first)*dim+dim])
+		n, ss = 1, sumSquares(dst)
+	}
+	s.scale(dst, n, ss)
 	return nil
+}
+
+// ngramHash is FNV-1a over the n (2 or 3) code points a, b, c, each as 4
+// little-endian bytes, preceded by n so a bigram and a trigram differ.
+func ngramHash(a, b, c uint32, n int) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	h = (h ^ uint64(n)) * prime
+	for k, x := range [3]uint32{a, b, c} {
+		if k == n {
+			break
+		}
+		for range 4 {
+			h = (h ^ uint64(x&0xFF)) * prime
+			x >>= 8
+		}
+	}
+	return h
 }

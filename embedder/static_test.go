@@ -8,9 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 )
 
 // staticVocab is a tiny WordPiece vocabulary; ids are the indexes.
@@ -289,9 +291,13 @@ func TestStaticErrors(t *testing.T) {
 			t.Errorf("%q: err = %v, want ErrEmptyText", text, err)
 		}
 	}
+	strict, err := NewStatic(tok, emb, staticDim, WithStaticFallback(false))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, text := range []string{"zebra", "☃ ☃", "\u200b"} {
-		if _, err := m.EmbedQuery(ctx, text); !errors.Is(err, ErrNoTokens) {
-			t.Errorf("%q: err = %v, want ErrNoTokens", text, err)
+		if _, err := strict.EmbedQuery(ctx, text); !errors.Is(err, ErrNoTokens) {
+			t.Errorf("%q without fallback: err = %v, want ErrNoTokens", text, err)
 		}
 	}
 	_, err = m.EmbedDocuments(ctx, []string{"cat", "dog", ""})
@@ -307,7 +313,7 @@ func TestStaticErrors(t *testing.T) {
 		t.Error("Embed into a short buffer: no error")
 	}
 	zero := make([]float32, len(staticVocab))
-	mz, _ := NewStatic(tok, emb, staticDim, WithStaticWeights(zero))
+	mz, _ := NewStatic(tok, emb, staticDim, WithStaticWeights(zero), WithStaticFallback(false))
 	if _, err := mz.EmbedQuery(ctx, "cat"); !errors.Is(err, ErrNoTokens) {
 		t.Errorf("all-zero weights: err = %v, want ErrNoTokens", err)
 	}
@@ -434,10 +440,12 @@ func TestStaticConcurrent(t *testing.T) {
 	}
 }
 
-// FuzzStaticEmbed checks that any text either embeds to a finite unit
-// vector or fails with one of the two documented sentinels.
+// FuzzStaticEmbed checks that any text that is not blank (empty or all
+// whitespace) embeds to a finite, non-zero unit vector, the same on every
+// call, and that a blank text fails with ErrEmptyText: with the fallback,
+// no other outcome is possible.
 func FuzzStaticEmbed(f *testing.F) {
-	for _, s := range []string{"cat", "", " ", "zebra", "the playing cat .", "\xff\xfe", "ca\u00adt", "dog\u2028runs", "猫 cat"} {
+	for _, s := range []string{"cat", "", " ", "zebra", "the playing cat .", "\xff\xfe", "ca\u00adt", "dog\u2028runs", "猫 cat", "🙂", "ᚠᚢᚦ", "☃ ±", "\u200b"} {
 		f.Add(s)
 	}
 	m, err := NewStatic(staticTestTokenizer(f), staticRows(), staticDim)
@@ -446,9 +454,9 @@ func FuzzStaticEmbed(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := m.EmbedQuery(context.Background(), s)
-		if err != nil {
-			if !errors.Is(err, ErrEmptyText) && !errors.Is(err, ErrNoTokens) {
-				t.Fatalf("%q: unexpected error %v", s, err)
+		if blank := strings.TrimFunc(s, unicode.IsSpace) == ""; blank || err != nil {
+			if !blank || !errors.Is(err, ErrEmptyText) {
+				t.Fatalf("%q (blank %v): error %v", s, blank, err)
 			}
 			return
 		}
@@ -461,6 +469,9 @@ func FuzzStaticEmbed(f *testing.F) {
 		}
 		if math.Abs(n-1) > 1e-4 {
 			t.Fatalf("%q: norm² %v", s, n)
+		}
+		if again, err := m.EmbedQuery(context.Background(), s); err != nil || !slices.Equal(again, v) {
+			t.Fatalf("%q: second call gives %v (%v), first %v", s, again, err, v)
 		}
 	})
 }

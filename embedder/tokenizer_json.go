@@ -14,7 +14,11 @@ import (
 // LoadTokenizer reads a Hugging Face tokenizer.json (BertNormalizer,
 // BertPreTokenizer, WordPiece model, TemplateProcessing or BertProcessing
 // post-processor, added tokens). Components it does not implement give an
-// error wrapping ErrUnsupportedTokenizer that names them. The file's
+// error wrapping ErrUnsupportedTokenizer that names them. A "model" object
+// without a "type" key (files from early versions of Hugging Face
+// tokenizers) gets its kind from its fields, as the reference loader infers
+// it: BPE, WordPiece, WordLevel, Unigram, the first whose required fields
+// are present. The file's
 // truncation and padding blocks are ignored (copies of the same model
 // disagree on them); set the length with WithMaxLength.
 func LoadTokenizer(path string, opts ...TokenizerOption) (*Tokenizer, error) {
@@ -34,7 +38,7 @@ type jsonTokenizer struct {
 	AddedTokens   []jsonAddedToken `json:"added_tokens"`
 	Normalizer    json.RawMessage  `json:"normalizer"`
 	PreTokenizer  json.RawMessage  `json:"pre_tokenizer"`
-	Model         *jsonModel       `json:"model"`
+	Model         json.RawMessage  `json:"model"`
 	PostProcessor json.RawMessage  `json:"post_processor"`
 	Decoder       json.RawMessage  `json:"decoder"`
 	Truncation    json.RawMessage  `json:"truncation"`
@@ -52,7 +56,7 @@ type jsonAddedToken struct {
 }
 
 type jsonModel struct {
-	Type                    string           `json:"type"`
+	Type                    *string          `json:"type"`
 	UnkToken                *string          `json:"unk_token"`
 	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
 	MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
@@ -114,14 +118,25 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 	var j jsonTokenizer
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := dec.Decode(&j); err != nil {
+	err := dec.Decode(&j)
+	if err != nil {
 		return nil, fmt.Errorf("%w: tokenizer.json: %w", ErrInvalidTokenizer, err)
 	}
-	if j.Model == nil {
+	if isNull(j.Model) {
 		return nil, fmt.Errorf("%w: tokenizer.json has no model", ErrInvalidTokenizer)
 	}
-	if j.Model.Type != "WordPiece" {
-		return nil, fmt.Errorf("%w: model type %q (only WordPiece is implemented)", ErrUnsupportedTokenizer, j.Model.Type)
+	var model jsonModel
+	if err := json.Unmarshal(j.Model, &model); err != nil {
+		return nil, fmt.Errorf("%w: model: %w", ErrInvalidTokenizer, err)
+	}
+	kind := ""
+	if model.Type != nil {
+		kind = *model.Type
+	} else if kind, err = inferModelType(j.Model); err != nil {
+		return nil, err
+	}
+	if kind != "WordPiece" {
+		return nil, fmt.Errorf("%w: model type %q (only WordPiece is implemented)", ErrUnsupportedTokenizer, kind)
 	}
 	s := defaultBertSettings()
 	// Without a normalizer or pre-tokenizer HF would not lowercase or split;
@@ -132,22 +147,22 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 	if err := checkPreTokenizer(j.PreTokenizer); err != nil {
 		return nil, err
 	}
-	if j.Model.UnkToken != nil {
-		s.unkToken = *j.Model.UnkToken
+	if model.UnkToken != nil {
+		s.unkToken = *model.UnkToken
 	}
-	if j.Model.ContinuingSubwordPrefix != nil {
-		s.prefix = *j.Model.ContinuingSubwordPrefix
+	if model.ContinuingSubwordPrefix != nil {
+		s.prefix = *model.ContinuingSubwordPrefix
 	}
-	if j.Model.MaxInputCharsPerWord != nil {
-		if *j.Model.MaxInputCharsPerWord <= 0 {
-			return nil, fmt.Errorf("%w: model.max_input_chars_per_word %d must be positive", ErrInvalidTokenizer, *j.Model.MaxInputCharsPerWord)
+	if model.MaxInputCharsPerWord != nil {
+		if *model.MaxInputCharsPerWord <= 0 {
+			return nil, fmt.Errorf("%w: model.max_input_chars_per_word %d must be positive", ErrInvalidTokenizer, *model.MaxInputCharsPerWord)
 		}
-		s.maxWordChars = *j.Model.MaxInputCharsPerWord
+		s.maxWordChars = *model.MaxInputCharsPerWord
 	}
 	if err := s.apply(&cfg); err != nil {
 		return nil, err
 	}
-	vocab, err := parseVocab(j.Model.Vocab, j.AddedTokens)
+	vocab, err := parseVocab(model.Vocab, j.AddedTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +187,49 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 		return nil, err
 	}
 	return t, nil
+}
+
+// inferModelType names the model kind of a "model" object without a
+// "type" key, as files written by early versions of Hugging Face tokenizers
+// are. The reference loader tries the kinds in a fixed order and takes the
+// first whose required fields are present with the right JSON types: BPE
+// (vocab and merges), WordPiece (unk_token, continuing_subword_prefix,
+// max_input_chars_per_word, vocab), WordLevel (unk_token, vocab), Unigram
+// (vocab as a list). WordPiece comes before WordLevel because WordLevel's
+// fields are a subset of WordPiece's. Unknown keys are ignored, as there.
+func inferModelType(raw json.RawMessage) (string, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return "", fmt.Errorf("%w: model: %w", ErrInvalidTokenizer, err)
+	}
+	if _, ok := fields["type"]; ok {
+		// Present but null: the reference rejects it for every kind
+		// but BPE, whose loader ignores the key; no kind is worth that.
+		return "", fmt.Errorf("%w: model.type is null", ErrInvalidTokenizer)
+	}
+	fits := func(key string, v any) bool {
+		f, ok := fields[key]
+		return ok && !isNull(f) && json.Unmarshal(f, v) == nil
+	}
+	var (
+		str        string
+		count      uint64
+		vocabMap   map[string]uint32
+		merges     []json.RawMessage
+		vocabPairs [][2]json.RawMessage
+	)
+	hasVocabMap := fits("vocab", &vocabMap)
+	switch {
+	case hasVocabMap && fits("merges", &merges):
+		return "BPE", nil
+	case hasVocabMap && fits("unk_token", &str) && fits("continuing_subword_prefix", &str) && fits("max_input_chars_per_word", &count):
+		return "WordPiece", nil
+	case hasVocabMap && fits("unk_token", &str):
+		return "WordLevel", nil
+	case fits("vocab", &vocabPairs):
+		return "Unigram", nil
+	}
+	return "", fmt.Errorf("%w: model has no \"type\" and its fields fit no model kind (WordPiece needs unk_token, continuing_subword_prefix, max_input_chars_per_word and a vocab object of token ids)", ErrInvalidTokenizer)
 }
 
 func isNull(raw json.RawMessage) bool {

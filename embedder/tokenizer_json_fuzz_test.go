@@ -17,6 +17,10 @@ func FuzzParseTokenizerJSON(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"a":1,"##b":2},"unk_token":"[UNK]"}}`))
 	f.Add([]byte(`{"model":{"type":"BPE"}}`))
+	// Typeless models, as early Hugging Face tokenizers wrote them.
+	f.Add([]byte(`{"normalizer":{"type":"BertNormalizer"},"pre_tokenizer":{"type":"BertPreTokenizer"},"model":{"unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{"[UNK]":0,"a":1,"##b":2}}}`))
+	f.Add([]byte(`{"model":{"unk_token":"[UNK]","vocab":{"[UNK]":0},"merges":[]}}`))
+	f.Add([]byte(`{"model":{"unk_id":0,"vocab":[["[UNK]",0]]}}`))
 	f.Add([]byte(`{"normalizer":{"type":"BertNormalizer","lowercase":true},"pre_tokenizer":{"type":"BertPreTokenizer"},"model":{"type":"WordPiece","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2,"x":3},"unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100},"post_processor":{"type":"BertProcessing","cls":["[CLS]",1],"sep":["[SEP]",2]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tok, err := ParseTokenizerJSON(data)

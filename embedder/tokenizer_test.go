@@ -881,3 +881,86 @@ func TestLongWordLimit(t *testing.T) {
 		t.Fatalf("zero word limit: err = %v", err)
 	}
 }
+
+// TestParseTokenizerJSONTypeless loads "model" objects without a "type"
+// key, as early versions of Hugging Face tokenizers wrote them: the kind is
+// the first of BPE, WordPiece, WordLevel, Unigram whose required fields are
+// present with the right JSON types, as the reference loader decides.
+func TestParseTokenizerJSONTypeless(t *testing.T) {
+	const vocab = `{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3, "##b": 4, "@@b": 5, "abc": 6}`
+	file := func(model string) string {
+		return `{"normalizer": {"type": "BertNormalizer", "lowercase": true},
+  "pre_tokenizer": {"type": "BertPreTokenizer"},
+  "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 1], "sep": ["[SEP]", 2]},
+  "model": ` + model + `}`
+	}
+	wp := `"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ` + vocab
+	cases := []struct {
+		name    string
+		model   string
+		text    string  // encoded with specials when the file loads
+		ids     []int32 // want
+		wantErr error
+		mention string
+	}{
+		{name: "wordpiece", model: `{` + wp + `}`, text: "AB abc", ids: []int32{1, 3, 4, 6, 2}},
+		{name: "wordpiece, fields in another order, unknown keys", model: `{"vocab": ` + vocab + `, "dropout": null, "max_input_chars_per_word": 100, "continuing_subword_prefix": "##", "unk_token": "[UNK]"}`,
+			text: "ab", ids: []int32{1, 3, 4, 2}},
+		{name: "wordpiece honours its own prefix", model: `{"unk_token": "[UNK]", "continuing_subword_prefix": "@@", "max_input_chars_per_word": 100, "vocab": ` + vocab + `}`,
+			text: "ab", ids: []int32{1, 3, 5, 2}},
+		{name: "wordpiece honours max chars", model: `{"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 2, "vocab": ` + vocab + `}`,
+			text: "ab abc", ids: []int32{1, 3, 4, 0, 2}},
+		{name: "wordlevel", model: `{"unk_token": "[UNK]", "vocab": ` + vocab + `}`, wantErr: ErrUnsupportedTokenizer, mention: `"WordLevel"`},
+		{name: "wordpiece fields of the wrong type fall to wordlevel", model: `{"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": -1, "vocab": ` + vocab + `}`,
+			wantErr: ErrUnsupportedTokenizer, mention: `"WordLevel"`},
+		{name: "bpe", model: `{"unk_token": "[UNK]", "vocab": ` + vocab + `, "merges": ["a b"]}`, wantErr: ErrUnsupportedTokenizer, mention: `"BPE"`},
+		{name: "bpe comes before wordpiece", model: `{` + wp + `, "merges": []}`, wantErr: ErrUnsupportedTokenizer, mention: `"BPE"`},
+		{name: "unigram", model: `{"unk_id": 0, "vocab": [["[UNK]", 0], ["a", -1.5]]}`, wantErr: ErrUnsupportedTokenizer, mention: `"Unigram"`},
+		{name: "vocab alone", model: `{"vocab": ` + vocab + `}`, wantErr: ErrInvalidTokenizer, mention: "fit no model kind"},
+		{name: "null unk token", model: `{"unk_token": null, "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ` + vocab + `}`,
+			wantErr: ErrInvalidTokenizer, mention: "fit no model kind"},
+		{name: "null type", model: `{"type": null, ` + wp + `}`, wantErr: ErrInvalidTokenizer, mention: "model.type is null"},
+		{name: "model not an object", model: `[1]`, wantErr: ErrInvalidTokenizer, mention: "model"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tok, err := ParseTokenizerJSON([]byte(file(c.model)))
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) || !strings.Contains(err.Error(), c.mention) {
+					t.Fatalf("err = %v, want %v mentioning %q", err, c.wantErr, c.mention)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tok.Encode(c.text, true).IDs; !reflect.DeepEqual(got, c.ids) {
+				t.Fatalf("Encode(%q) = %v, want %v", c.text, got, c.ids)
+			}
+		})
+	}
+
+	// A real file with its "type" removed encodes exactly as the original.
+	fixture, err := os.ReadFile(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed, err := ParseTokenizerJSON(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(string(fixture), `"type": "WordPiece",
+    "unk_token"`, `"unk_token"`, 1)
+	if old == string(fixture) {
+		t.Fatal("fixture edit did not apply")
+	}
+	untyped, err := ParseTokenizerJSON([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"The brown fox jumped over the lazy dog!", "Unaffable cat", "a[MASK]b"} {
+		if a, b := typed.Encode(text, true), untyped.Encode(text, true); !reflect.DeepEqual(a, b) {
+			t.Errorf("%q: typed %v, untyped %v", text, a.IDs, b.IDs)
+		}
+	}
+}

@@ -33,6 +33,24 @@
 // model of the first three files would embed them, so those files remain a
 // valid Model2Vec model for other tools.
 //
+// Text outside the vocabulary: every text that is not blank gets a vector,
+// so the default model never rejects a document. A text none of whose
+// tokens the vocabulary knows (only emoji, symbols, or a script the model
+// was not trained on, such as Runic) gets embedder.Static's fallback: the
+// mean of document rows chosen by hashing the character bigrams and
+// trigrams of its words, normalized. It is deterministic, differs between
+// different texts, and is the same for a query as for a document (one-word
+// queries hash into the same document rows, the query rows are never used;
+// a query transform, which the shipped model lacks, would still apply), so
+// such a document is found by searching for its own text, or for
+// text sharing its words, with a score of 1 for the exact text. It carries
+// no meaning: nothing but shared characters brings two such texts close.
+// Texts with at least one known token are embedded from their known tokens
+// alone, exactly as before. Only a blank text (empty or all whitespace)
+// fails, with embedder.ErrEmptyText. The fallback is code, not weights, so
+// the identity is unchanged by it; embedder.WithStaticFallback(false)
+// restores the old error, embedder.ErrNoTokens.
+//
 // Invariants: a Model is immutable and safe for concurrent use; its
 // Identity hash covers every file, so vectors from two models with equal
 // identities are interchangeable; with no query.safetensors, queries and
@@ -76,7 +94,9 @@ var modelFiles embed.FS
 var ErrFormat = errors.New("builtin: invalid model files")
 
 // Model is a static embedding model with an optional query side (rows for
-// one-word queries, a transform for all queries).
+// one-word queries, a transform for all queries). It embeds every text that
+// is not blank, including texts with no token in its vocabulary (see the
+// package doc for the fallback); a blank text returns embedder.ErrEmptyText.
 type Model struct {
 	doc        *embedder.Static // documents: the Model2Vec rows
 	buildQuery func() (*embedder.Static, error)
@@ -331,7 +351,9 @@ func int8Rows(st *embedder.Safetensors, file string) ([]float32, int, error) {
 	return out, dim, nil
 }
 
-// Identity describes the model; its hash covers all the model's files.
+// Identity describes the model; its hash covers all the model's files and
+// nothing else, so code changes such as the all-unknown fallback leave it,
+// and the vectors stored under it, valid.
 func (m *Model) Identity() embedder.Identity { return m.id }
 
 // Dim returns the vector length.
