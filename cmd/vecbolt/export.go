@@ -82,15 +82,11 @@ func exportFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if vectors {
 			opts = append(opts, db.ExportVectors())
 		}
-		d, done, err := e.open(&f, readDocs)
+		c, done, err := e.openCollection(&f, coll, readDocs)
 		if err != nil {
 			return err
 		}
 		defer done(&err)
-		c, err := e.collection(d, coll, nil)
-		if err != nil {
-			return err
-		}
 		if len(pos) == 0 || pos[0] == "-" {
 			_, err = c.Export(e.ctx, ctxWriter{e.ctx, e.stdout}, opts...)
 			return err
@@ -153,15 +149,11 @@ func countFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if err != nil {
 			return err
 		}
-		d, done, err := e.open(&f, readDocs)
+		c, done, err := e.openCollection(&f, coll, readDocs)
 		if err != nil {
 			return err
 		}
 		defer done(&err)
-		c, err := e.collection(d, coll, nil)
-		if err != nil {
-			return err
-		}
 		n, err := c.Count(e.ctx, filter)
 		if err != nil {
 			return err
@@ -217,15 +209,11 @@ func listFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if filter != nil {
 			opts = append(opts, db.ScanWhere(filter))
 		}
-		d, done, err := e.open(&f, readDocs)
+		c, done, err := e.openCollection(&f, coll, readDocs)
 		if err != nil {
 			return err
 		}
 		defer done(&err)
-		c, err := e.collection(d, coll, nil)
-		if err != nil {
-			return err
-		}
 		if asJSON {
 			return listJSON(e.stdout, c.Scan(e.ctx, opts...))
 		}

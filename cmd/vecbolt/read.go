@@ -240,15 +240,11 @@ func getFlags(fs *flag.FlagSet) func(e *env, ids []string) error {
 		if len(ids) == 0 {
 			return usagef("get needs at least one ID")
 		}
-		d, done, err := e.open(&f, readDocs)
+		c, done, err := e.openCollection(&f, coll, readDocs)
 		if err != nil {
 			return err
 		}
 		defer done(&err)
-		c, err := e.collection(d, coll, nil)
-		if err != nil {
-			return err
-		}
 		fields := db.FieldText | db.FieldMetadata
 		if withVec {
 			fields |= db.FieldVector
@@ -329,15 +325,11 @@ func deleteFlags(fs *flag.FlagSet) func(e *env, ids []string) error {
 		if _, err := existing(f.path); err != nil {
 			return err
 		}
-		d, done, err := e.open(&f, writeDocs)
+		c, done, err := e.openCollection(&f, coll, writeDocs)
 		if err != nil {
 			return err
 		}
 		defer done(&err)
-		c, err := e.collection(d, coll, nil)
-		if err != nil {
-			return err
-		}
 		if filter != nil {
 			n, err := c.DeleteWhere(e.ctx, filter)
 			if err != nil {

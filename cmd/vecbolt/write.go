@@ -76,6 +76,22 @@ func (e *env) collection(d *db.DB, name string, create *createFlags) (*db.Collec
 	return d.CreateCollection(e.ctx, name, opts...)
 }
 
+// openCollection opens the file as open does and the existing collection
+// name in it, for the commands that act on one collection. The returned
+// func closes the file (see open).
+func (e *env) openCollection(f *dbFlags, name string, mode openMode) (*db.Collection, func(*error), error) {
+	d, done, err := e.open(f, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := e.collection(d, name, nil)
+	if err != nil {
+		done(&err)
+		return nil, nil, err
+	}
+	return c, done, nil
+}
+
 func addCommand() *command {
 	return &command{
 		name:    "add",
