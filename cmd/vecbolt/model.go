@@ -9,6 +9,7 @@ import (
 
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/builtin"
+	"github.com/vecbolt/vecbolt/embedder/remote"
 )
 
 // This file is the only place that knows how a --model argument becomes an
@@ -23,11 +24,16 @@ type tokenizerHolder interface {
 	Tokenizer() *embedder.Tokenizer
 }
 
-// loadModel opens the embedder named by --model: a directory, or a
-// registered model fetched into the cache on first use. The resolution is
-// the library's (embedder.Load), so a program opening the database finds
-// the same model from the same argument.
+// loadModel opens the embedder named by --model: a directory, a
+// registered model fetched into the cache on first use, or an embedding
+// server's model (openai:MODEL, ollama:MODEL) found through the
+// environment (OPENAI_BASE_URL, OPENAI_API_KEY, OLLAMA_HOST). The
+// resolution is the library's (embedder.Load, remote.Open), so a program
+// opening the database finds the same model from the same argument.
 func loadModel(ctx context.Context, nameOrDir string) (embedder.Embedder, error) {
+	if remote.IsRemoteName(nameOrDir) {
+		return remote.Open(ctx, nameOrDir, remote.WithEnv(os.Getenv))
+	}
 	return embedder.Load(ctx, nameOrDir)
 }
 
