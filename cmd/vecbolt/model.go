@@ -68,6 +68,9 @@ func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedd
 	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() {
 		return embedder.LoadTokenizer(nameOrDir)
 	}
+	if remote.IsRemoteName(nameOrDir) {
+		return nil, fmt.Errorf("%s is a server's model: its tokenizer runs on the server, vecbolt has no copy of it", nameOrDir)
+	}
 	dir, err := embedder.ModelDir(ctx, nameOrDir)
 	if err != nil {
 		return nil, err

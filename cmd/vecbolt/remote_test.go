@@ -126,6 +126,13 @@ func TestServerModels(t *testing.T) {
 	})
 }
 
+func TestTokenizeServerModel(t *testing.T) {
+	o := vbOpts(t, "", []option{withTerminal(false)}, "tokenize", "--model", "ollama:all-minilm", "text")
+	if o.code != exitRuntime || !strings.Contains(o.stderr, "server's model") {
+		t.Fatalf("exit %d: %s", o.code, o.stderr)
+	}
+}
+
 func TestModelsCommand(t *testing.T) {
 	t.Setenv("VECBOLT_CACHE", t.TempDir())
 	o := vbOpts(t, "", []option{withTerminal(false)}, "models", "--json")
