@@ -66,4 +66,3 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
-
