@@ -1,28 +1,33 @@
-package embedder
+package models
 
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/onnx"
+	"github.com/vecbolt/vecbolt/embedder/static"
 )
 
 // staticRegistryModel publishes a static model directory as a hub model
 // named "tinystatic", with its real digests, served by a hubServer.
-func staticRegistryModel(t testing.TB, dir string) (RegistryModel, map[string][]byte) {
+func staticRegistryModel(t testing.TB, dir string) (embedder.RegistryModel, map[string][]byte) {
 	t.Helper()
-	m := RegistryModel{Name: "tinystatic", Repo: "vecbolt/tinystatic", Revision: "v1", Dim: staticDim,
-		Config: ModelConfig{Name: "tinystatic", Pooling: PoolingMean, MaxSeqLength: 128}}
+	m := embedder.RegistryModel{Name: "tinystatic", Repo: "vecbolt/tinystatic", Revision: "v1", Dim: staticDim,
+		Config: embedder.ModelConfig{Name: "tinystatic", Pooling: embedder.PoolingMean, MaxSeqLength: 128}}
 	files := map[string][]byte{}
 	for _, name := range []string{"model.safetensors", "tokenizer.json"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Files = append(m.Files, RegistryFile{Path: name, SHA256: sha256Hex(b), Size: int64(len(b))})
+		m.Files = append(m.Files, embedder.RegistryFile{Path: name, SHA256: sha256Hex(b), Size: int64(len(b))})
 		files["/vecbolt/tinystatic/resolve/v1/"+name] = b
 	}
 	return m, files
@@ -32,8 +37,8 @@ func staticRegistryModel(t testing.TB, dir string) (RegistryModel, map[string][]
 func TestLoad(t *testing.T) {
 	ctx := context.Background()
 	staticDir := filepath.Join(t.TempDir(), "static")
-	writeStaticModelDir(t, staticDir, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{len(staticVocab), staticDim}, staticRows())}})
-	want, err := LoadStatic(staticDir)
+	writeStaticModelDir(t, staticDir)
+	want, err := static.Load(staticDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,16 +50,16 @@ func TestLoad(t *testing.T) {
 	for k, v := range tfiles {
 		sfiles[k] = v
 	}
-	_, srv := newHubServer(t, sfiles)
-	hub := func(t *testing.T) []LoadOption {
+	srv := newHubServer(t, sfiles)
+	hub := func(t *testing.T) []Option {
 		c := newTestCache(t, srv.URL)
-		return []LoadOption{WithModelCache(c), func(o *loadOptions) { o.extra = []RegistryModel{sm, tm} }}
+		return []Option{WithCache(c), func(o *options) { o.extra = []embedder.RegistryModel{sm, tm} }}
 	}
-	offline := func(t *testing.T) []LoadOption {
+	offline := func(t *testing.T) []Option {
 		zero := strings.Repeat("0", 64)
-		c := newTestCache(t, srv.URL, WithOffline(true),
-			WithFileSHA256("all-MiniLM-L6-v2", "onnx/model.onnx", zero), WithFileSHA256("all-MiniLM-L6-v2", "tokenizer.json", zero))
-		return []LoadOption{WithModelCache(c)}
+		c := newTestCache(t, srv.URL, embedder.WithOffline(true),
+			embedder.WithFileSHA256("all-MiniLM-L6-v2", "onnx/model.onnx", zero), embedder.WithFileSHA256("all-MiniLM-L6-v2", "tokenizer.json", zero))
+		return []Option{WithCache(c)}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -63,29 +68,29 @@ func TestLoad(t *testing.T) {
 		name      string
 		ctx       context.Context
 		arg       string
-		opts      func(*testing.T) []LoadOption
+		opts      func(*testing.T) []Option
 		onnx      bool   // needs ONNX Runtime
 		wantDim   int    // 0: an error is wanted
 		is        error  // the error wanted
 		contains  string // in the error message
-		sameAsDir bool   // the same identity as LoadStatic(staticDir)
+		sameAsDir bool   // the same identity as static.Load(staticDir)
 		wantName  string // the identity's name, if not ""
 	}{
 		{name: "static directory", arg: staticDir, wantDim: staticDim, sameAsDir: true},
 		{name: "static model by name, downloaded", arg: "tinystatic", opts: hub, wantDim: staticDim},
 		{name: "onnx directory", arg: tinyDir, onnx: true, wantDim: 32},
 		{name: "onnx model by name, downloaded", arg: "tinybert", opts: hub, onnx: true, wantDim: 32},
-		{name: "static options apply", arg: staticDir, opts: func(*testing.T) []LoadOption {
-			return []LoadOption{WithStaticOptions(WithStaticName("renamed"))}
+		{name: "static options apply", arg: staticDir, opts: func(*testing.T) []Option {
+			return []Option{WithStatic(static.WithName("renamed"))}
 		}, wantDim: staticDim, wantName: "renamed"},
-		{name: "onnx options apply", arg: tinyDir, opts: func(*testing.T) []LoadOption {
-			return []LoadOption{WithONNXOptions(WithONNXPooling("max"))}
-		}, is: ErrModelConfig},
+		{name: "onnx options apply", arg: tinyDir, opts: func(*testing.T) []Option {
+			return []Option{WithONNX(onnx.WithPooling("max"))}
+		}, is: embedder.ErrModelConfig},
 		{name: "empty directory", arg: empty, is: ErrNotModel, contains: "neither model.onnx"},
 		{name: "a file", arg: aFile, is: ErrNotModel, contains: "is a file"},
-		{name: "unknown name", arg: "no-such-model", is: ErrUnknownModel, contains: "all-MiniLM-L6-v2"},
-		{name: "no name", arg: "", is: ErrUnknownModel, contains: "built-in"},
-		{name: "registered name, offline and not cached", arg: "all-MiniLM-L6-v2", opts: offline, is: ErrNotCached},
+		{name: "unknown name", arg: "no-such-model", is: embedder.ErrUnknownModel, contains: "all-MiniLM-L6-v2"},
+		{name: "no name", arg: "", is: embedder.ErrUnknownModel, contains: "built-in"},
+		{name: "registered name, offline and not cached", arg: "all-MiniLM-L6-v2", opts: offline, is: embedder.ErrNotCached},
 		{name: "cancelled", ctx: cancelled, arg: staticDir, is: context.Canceled},
 	}
 	for _, tt := range tests {
@@ -97,7 +102,7 @@ func TestLoad(t *testing.T) {
 			if tt.ctx != nil {
 				c = tt.ctx
 			}
-			var opts []LoadOption
+			var opts []Option
 			if tt.opts != nil {
 				opts = tt.opts(t)
 			}
@@ -128,7 +133,11 @@ func TestLoad(t *testing.T) {
 				t.Fatalf("embed: %v %v", vecs, err)
 			}
 			// ModelDir finds the same files.
-			dir, err := ModelDir(ctx, tt.arg, opts...)
+			var o options
+			for _, opt := range opts {
+				opt(&o)
+			}
+			dir, err := modelDir(ctx, tt.arg, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,4 +165,36 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestLoadDownloadedONNX: a transformer fetched by name embeds exactly as
+// the directory it was published from, and the errors for names name the
+// registered models.
+func TestLoadDownloadedONNX(t *testing.T) {
+	ctx := context.Background()
+	off := newTestCache(t, "", embedder.WithOffline(true))
+	if _, err := Load(ctx, "no-such-model", WithCache(off)); !errors.Is(err, embedder.ErrUnknownModel) || !strings.Contains(err.Error(), "all-MiniLM-L6-v2") {
+		t.Fatalf("unknown name: %v", err)
+	}
+	if _, err := Load(ctx, "all-MiniLM-L6-v2", WithCache(off)); !errors.Is(err, embedder.ErrUnpinned) && !errors.Is(err, embedder.ErrNotCached) {
+		t.Fatalf("registered but unpinned/uncached: %v", err)
+	}
+	requireORT(t)
+	tm, files := tinyRegistryModel(t)
+	srv := newHubServer(t, files)
+	byName, err := Load(ctx, "tinybert", WithCache(newTestCache(t, srv.URL)), func(o *options) { o.extra = []embedder.RegistryModel{tm} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer byName.(io.Closer).Close()
+	local, err := onnx.Load(ctx, tinyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	a, _ := byName.EmbedQuery(ctx, "the weather today")
+	b, _ := local.EmbedQuery(ctx, "the weather today")
+	if len(a) == 0 || !slices.Equal(a, b) {
+		t.Fatalf("downloaded model embeds differently: %v vs %v", a, b)
+	}
 }

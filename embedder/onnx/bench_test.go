@@ -1,6 +1,6 @@
 //go:build cgo
 
-package embedder
+package onnx
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vecbolt/vecbolt/embedder/internal/stlayout"
 )
 
 // benchSentences are 32 everyday sentences of typical length (8-20 words).
@@ -64,7 +66,7 @@ func benchModelDir() string {
 // percentage of Run's own time. The target is under 10% for real models.
 func BenchmarkONNXEmbed(b *testing.B) {
 	requireORT(b)
-	e, err := LoadONNX(context.Background(), benchModelDir())
+	e, err := Load(context.Background(), benchModelDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func BenchmarkONNXEmbed(b *testing.B) {
 // batch, and pool + normalize a hidden-state block of the model's size.
 func BenchmarkONNXTokenizeAndPool(b *testing.B) {
 	requireORT(b)
-	e, err := LoadONNX(context.Background(), benchModelDir())
+	e, err := Load(context.Background(), benchModelDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,8 +116,8 @@ func BenchmarkONNXTokenizeAndPool(b *testing.B) {
 					mask[j] = 1
 				}
 			}
-			poolInto(out, hidden, mask, e.dim, e.cfg.Pooling)
-			normalizeL2(out)
+			stlayout.PoolInto(out, hidden, mask, e.dim, e.cfg.Pooling)
+			stlayout.NormalizeL2(out)
 		}
 	}
 }
@@ -134,7 +136,7 @@ func BenchmarkONNXConcurrentCallers(b *testing.B) {
 
 func benchCallers(b *testing.B, spin bool) {
 	requireORT(b)
-	e, err := LoadONNX(context.Background(), benchModelDir(), WithThreadSpinning(spin))
+	e, err := Load(context.Background(), benchModelDir(), WithThreadSpinning(spin))
 	if err != nil {
 		b.Fatal(err)
 	}

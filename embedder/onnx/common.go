@@ -1,4 +1,4 @@
-package embedder
+package onnx
 
 import (
 	"context"
@@ -10,14 +10,18 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/internal/stlayout"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 )
 
 // This file holds the parts of the ONNX embedder that do not need cgo:
 // options, configuration checks, identity hashing. onnx.go (cgo builds) runs
-// models; onnx_nocgo.go makes LoadONNX report why it cannot.
+// models; onnx_nocgo.go makes Load report why it cannot.
 
 const (
-	// DefaultONNXOutput is the output LoadONNX reads unless told otherwise.
+	// DefaultONNXOutput is the output Load reads unless told otherwise.
 	DefaultONNXOutput = "last_hidden_state"
 	// DefaultBatchSize is how many texts go through the network at once.
 	DefaultBatchSize = 32
@@ -28,11 +32,11 @@ const (
 // offending tensor.
 var ErrModelSignature = errors.New("embedder: model inputs/outputs not usable")
 
-// ErrEmbedderClosed is returned by an embedder used after Close.
-var ErrEmbedderClosed = errors.New("embedder: embedder is closed")
+// ErrClosed is returned by an embedder used after Close.
+var ErrClosed = errors.New("embedder: embedder is closed")
 
-// ONNXStats counts what an ONNX embedder has done since it was loaded.
-type ONNXStats struct {
+// Stats counts what an ONNX embedder has done since it was loaded.
+type Stats struct {
 	// Texts is the number of texts embedded.
 	Texts int64
 	// Truncated is how many of them exceeded the maximum sequence length
@@ -45,8 +49,8 @@ type ONNXStats struct {
 	RunTime time.Duration
 }
 
-// ONNXOption configures LoadONNX.
-type ONNXOption func(*onnxSettings)
+// Option configures Load.
+type Option func(*onnxSettings)
 
 type onnxSettings struct {
 	libPath     string
@@ -56,7 +60,7 @@ type onnxSettings struct {
 	runs        int
 	name        string
 	output      string
-	pooling     Pooling
+	pooling     embedder.Pooling
 	maxLen      int
 	normalize   *bool
 	queryPrefix *string
@@ -66,19 +70,19 @@ type onnxSettings struct {
 // WithLibraryPath loads ONNX Runtime from exactly this shared library,
 // overriding $ONNXRUNTIME_LIB and the cache. ONNX Runtime is loaded once per
 // process: asking for a different library later is an error.
-func WithLibraryPath(path string) ONNXOption {
+func WithLibraryPath(path string) Option {
 	return func(s *onnxSettings) { s.libPath = path }
 }
 
 // WithBatchSize sets how many texts run through the network at once
 // (default 32). Larger batches pad more; smaller ones call ORT more often.
-func WithBatchSize(n int) ONNXOption {
+func WithBatchSize(n int) Option {
 	return func(s *onnxSettings) { s.batchSize = n }
 }
 
 // WithIntraOpThreads sets ONNX Runtime's intra-op thread count for the
 // session (default: GOMAXPROCS). Concurrent callers share these threads.
-func WithIntraOpThreads(n int) ONNXOption {
+func WithIntraOpThreads(n int) Option {
 	return func(s *onnxSettings) { s.threads = n }
 }
 
@@ -86,7 +90,7 @@ func WithIntraOpThreads(n int) ONNXOption {
 // work between operators (ORT's default). It is off by default here: an
 // embedded database shares the CPU with its host program, and spinning
 // threads burn cores that other goroutines (and other callers' runs) need.
-func WithThreadSpinning(on bool) ONNXOption {
+func WithThreadSpinning(on bool) Option {
 	return func(s *onnxSettings) { s.spin = on }
 }
 
@@ -96,54 +100,54 @@ func WithThreadSpinning(on bool) ONNXOption {
 // runs in than the cores can hold only makes them fight over the CPU; callers
 // beyond the limit wait for a slot (their tokenization and pooling still
 // overlap with the running batch).
-func WithConcurrentRuns(n int) ONNXOption {
+func WithConcurrentRuns(n int) Option {
 	return func(s *onnxSettings) { s.runs = n }
 }
 
-// WithONNXName overrides the model name reported in Identity.
-func WithONNXName(name string) ONNXOption {
+// WithName overrides the model name reported in Identity.
+func WithName(name string) Option {
 	return func(s *onnxSettings) { s.name = name }
 }
 
-// WithONNXOutput names the output holding the token vectors
+// WithOutput names the output holding the token vectors
 // (default "last_hidden_state").
-func WithONNXOutput(name string) ONNXOption {
+func WithOutput(name string) Option {
 	return func(s *onnxSettings) { s.output = name }
 }
 
-// WithONNXPooling overrides the directory's pooling ("mean" or "cls").
-func WithONNXPooling(p Pooling) ONNXOption {
+// WithPooling overrides the directory's pooling ("mean" or "cls").
+func WithPooling(p embedder.Pooling) Option {
 	return func(s *onnxSettings) { s.pooling = p }
 }
 
-// WithONNXMaxLength overrides the maximum sequence length, counting [CLS]
+// WithMaxLength overrides the maximum sequence length, counting [CLS]
 // and [SEP].
-func WithONNXMaxLength(n int) ONNXOption {
+func WithMaxLength(n int) Option {
 	return func(s *onnxSettings) { s.maxLen = n }
 }
 
-// WithONNXNormalize overrides whether vectors are L2-normalized.
-func WithONNXNormalize(on bool) ONNXOption {
+// WithNormalize overrides whether vectors are L2-normalized.
+func WithNormalize(on bool) Option {
 	return func(s *onnxSettings) { s.normalize = &on }
 }
 
-// WithONNXPrefixes overrides the query and document prefixes.
-func WithONNXPrefixes(query, document string) ONNXOption {
+// WithPrefixes overrides the query and document prefixes.
+func WithPrefixes(query, document string) Option {
 	return func(s *onnxSettings) { s.queryPrefix, s.docPrefix = &query, &document }
 }
 
-// onnxPrepared is everything LoadONNX settles before touching ONNX Runtime.
+// onnxPrepared is everything Load settles before touching ONNX Runtime.
 type onnxPrepared struct {
 	settings           onnxSettings
-	cfg                ModelConfig
+	cfg                embedder.ModelConfig
 	modelPath, tokPath string
-	tok                *Tokenizer
+	tok                *tokenizer.Tokenizer
 }
 
 // prepareONNX applies the options, reads the directory's configuration and
 // tokenizer and finds the network: the checks that need no runtime, shared
 // by cgo and non-cgo builds so both report the same configuration errors.
-func prepareONNX(dir string, opts []ONNXOption) (onnxPrepared, error) {
+func prepareONNX(dir string, opts []Option) (onnxPrepared, error) {
 	var none onnxPrepared
 	s := onnxSettings{batchSize: DefaultBatchSize, threads: runtime.GOMAXPROCS(0), output: DefaultONNXOutput}
 	for _, o := range opts {
@@ -161,7 +165,7 @@ func prepareONNX(dir string, opts []ONNXOption) (onnxPrepared, error) {
 	if s.runs < 1 {
 		return none, fmt.Errorf("embedder: concurrent runs %d must be at least 1", s.runs)
 	}
-	cfg, err := ReadModelConfig(dir)
+	cfg, err := stlayout.ReadModelConfig(dir)
 	if err != nil {
 		return none, fmt.Errorf("loading model %s: %w", dir, err)
 	}
@@ -180,7 +184,7 @@ func prepareONNX(dir string, opts []ONNXOption) (onnxPrepared, error) {
 	if s.name != "" {
 		cfg.Name = s.name
 	}
-	if err := cfg.validate("options"); err != nil {
+	if err := cfg.Validate("options"); err != nil {
 		return none, err
 	}
 	if cfg.Name == "" {
@@ -192,19 +196,19 @@ func prepareONNX(dir string, opts []ONNXOption) (onnxPrepared, error) {
 		return none, err
 	}
 	tokPath := filepath.Join(dir, "tokenizer.json")
-	tok, err := LoadTokenizer(tokPath, WithMaxLength(cfg.MaxSeqLength))
+	tok, err := tokenizer.Load(tokPath, tokenizer.WithMaxLength(cfg.MaxSeqLength))
 	if err != nil {
 		return none, fmt.Errorf("loading model %s: %w", dir, err)
 	}
 	if cls, sep, _, _ := tok.SpecialIDs(); cls < 0 || sep < 0 {
-		return none, fmt.Errorf("%w: %s: the vocabulary lacks [CLS] or [SEP], which BERT models need", ErrModelConfig, tokPath)
+		return none, fmt.Errorf("%w: %s: the vocabulary lacks [CLS] or [SEP], which BERT models need", embedder.ErrModelConfig, tokPath)
 	}
 	return onnxPrepared{settings: s, cfg: cfg, modelPath: modelPath, tokPath: tokPath, tok: tok}, nil
 }
 
 // findONNXFile locates the network inside a model directory.
 func findONNXFile(dir, configured string) (string, error) {
-	cands := []string{defaultONNXFile, filepath.Join("onnx", defaultONNXFile)}
+	cands := []string{defaultModelFile, filepath.Join("onnx", defaultModelFile)}
 	if configured != "" {
 		cands = []string{configured}
 	}
@@ -214,8 +218,13 @@ func findONNXFile(dir, configured string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: model directory %s has no %s", ErrModelConfig, dir, strings.Join(cands, " nor "))
+	return "", fmt.Errorf("%w: model directory %s has no %s", embedder.ErrModelConfig, dir, strings.Join(cands, " nor "))
 }
+
+// defaultModelFile is the network's file name when the configuration
+// names none: "model.onnx", or "onnx/model.onnx" as the Hugging Face
+// exports lay it out.
+const defaultModelFile = "model.onnx"
 
 // ctxReader stops a long read (hashing a 90 MB model) when ctx is done.
 type ctxReader struct {

@@ -1,4 +1,4 @@
-package embedder
+package onnx
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 )
 
 const (
-	tinyDir       = "testdata/tinybert"
+	tinyDir       = "../testdata/tinybert"
 	tinyModelPath = tinyDir + "/model.onnx"
 )
 
@@ -18,7 +18,7 @@ const (
 // library first) absence fails too, so CI cannot silently skip these tests.
 func requireORT(t testing.TB) {
 	t.Helper()
-	if _, err := FindONNXRuntime(""); err != nil {
+	if _, err := FindRuntime(""); err != nil {
 		if errors.Is(err, ErrNoRuntime) && os.Getenv("VECBOLT_REQUIRE_ONNXRUNTIME") != "1" {
 			t.Skipf("ONNX Runtime not installed; run scripts/install-onnxruntime.sh (%v)", err)
 		}
@@ -26,12 +26,12 @@ func requireORT(t testing.TB) {
 	}
 }
 
-func loadTiny(t testing.TB, opts ...ONNXOption) *ONNX {
+func loadTiny(t testing.TB, opts ...Option) *Model {
 	t.Helper()
 	requireORT(t)
-	e, err := LoadONNX(context.Background(), tinyDir, opts...)
+	e, err := Load(context.Background(), tinyDir, opts...)
 	if err != nil {
-		t.Fatalf("LoadONNX: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e

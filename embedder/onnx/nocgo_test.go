@@ -1,21 +1,23 @@
 //go:build !cgo
 
-package embedder
+package onnx
 
 import (
 	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder"
 )
 
 func TestLoadONNXWithoutCgo(t *testing.T) {
-	_, err := LoadONNX(context.Background(), tinyDir)
+	_, err := Load(context.Background(), tinyDir)
 	if !errors.Is(err, ErrNoRuntime) || !strings.Contains(err.Error(), "cgo") {
 		t.Fatalf("got %v, want ErrNoRuntime explaining cgo", err)
 	}
 	// Configuration errors are still reported as such.
-	if _, err := LoadONNX(context.Background(), tinyDir, WithONNXPooling("max")); !errors.Is(err, ErrModelConfig) {
+	if _, err := Load(context.Background(), tinyDir, WithPooling("max")); !errors.Is(err, embedder.ErrModelConfig) {
 		t.Fatalf("bad pooling: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package embedder
+package onnx
 
 import (
 	"context"
@@ -18,10 +18,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/internal/stlayout"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// ONNX is a transformer embedding model run on ONNX Runtime.
+// Model is a transformer embedding model run on ONNX Runtime.
 //
 // One session serves all calls and goroutines: ONNX Runtime documents
 // Session::Run as safe to call concurrently, and onnxruntime_go's
@@ -35,15 +39,15 @@ import (
 // Texts are sorted by token count before batching and each batch is padded
 // only to its longest member. Pooling is mean over the attention mask or the
 // [CLS] vector, then L2 normalization with the norm clamped at 1e-12.
-type ONNX struct {
-	cfg       ModelConfig
-	tok       *Tokenizer
+type Model struct {
+	cfg       embedder.ModelConfig
+	tok       *tokenizer.Tokenizer
 	session   *ort.DynamicAdvancedSession
 	feed      []string // declared inputs in the order given to Run
 	output    string
 	dim       int
 	batchSize int
-	id        Identity
+	id        embedder.Identity
 	libPath   string
 
 	// mu is held shared by every Run and exclusively by Close, so Close
@@ -62,14 +66,14 @@ type ONNX struct {
 	bufs sync.Pool // *batchBuffers
 }
 
-// LoadONNX loads a transformer embedding model from a directory holding
+// Load loads a transformer embedding model from a directory holding
 // model.onnx (or onnx/model.onnx), tokenizer.json and its configuration
-// (vecbolt.json or the sentence-transformers files; see ReadModelConfig).
+// (vecbolt.json or the sentence-transformers files; see stlayout.ReadModelConfig).
 //
 // It returns an error wrapping ErrNoRuntime when ONNX Runtime cannot be
-// found, ErrModelConfig for bad configuration and ErrModelSignature when the
+// found, embedder.ErrModelConfig for bad configuration and ErrModelSignature when the
 // model lacks input_ids, attention_mask or the output.
-func LoadONNX(ctx context.Context, dir string, opts ...ONNXOption) (*ONNX, error) {
+func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	p, err := prepareONNX(dir, opts)
 	if err != nil {
 		return nil, err
@@ -112,7 +116,7 @@ func LoadONNX(ctx context.Context, dir string, opts ...ONNXOption) (*ONNX, error
 	if err != nil {
 		return nil, fmt.Errorf("embedder: creating ONNX Runtime session for %s: %w", modelPath, err)
 	}
-	e := &ONNX{
+	e := &Model{
 		cfg: cfg, tok: tok, session: sess, feed: feed, output: s.output,
 		batchSize: s.batchSize, libPath: libPath, dim: outDim,
 		slots: make(chan struct{}, s.runs),
@@ -124,7 +128,7 @@ func LoadONNX(ctx context.Context, dir string, opts ...ONNXOption) (*ONNX, error
 			return nil, err
 		}
 	}
-	e.id = Identity{Name: cfg.Name, Hash: hash, Dim: e.dim, Pooling: string(cfg.Pooling)}
+	e.id = embedder.Identity{Name: cfg.Name, Hash: hash, Dim: e.dim, Pooling: string(cfg.Pooling)}
 	return e, nil
 }
 
@@ -180,7 +184,7 @@ func ioNames(infos []ort.InputOutputInfo) string {
 }
 
 // probeDim runs the network once on [CLS] [SEP] to learn its hidden size.
-func (e *ONNX) probeDim(ctx context.Context) (int, error) {
+func (e *Model) probeDim(ctx context.Context) (int, error) {
 	cls, sep, _, _ := e.tok.SpecialIDs()
 	ids := []int64{int64(cls), int64(sep)}
 	mask := []int64{1, 1}
@@ -197,21 +201,21 @@ func (e *ONNX) probeDim(ctx context.Context) (int, error) {
 	return int(shape[2]), nil
 }
 
-// Identity describes the model: name, content hash, dimension, pooling.
-func (e *ONNX) Identity() Identity { return e.id }
+// embedder.Identity describes the model: name, content hash, dimension, pooling.
+func (e *Model) Identity() embedder.Identity { return e.id }
 
 // Config returns the model's effective configuration.
-func (e *ONNX) Config() ModelConfig { return e.cfg }
+func (e *Model) Config() embedder.ModelConfig { return e.cfg }
 
 // Tokenizer returns the model's tokenizer.
-func (e *ONNX) Tokenizer() *Tokenizer { return e.tok }
+func (e *Model) Tokenizer() *tokenizer.Tokenizer { return e.tok }
 
 // LibraryPath returns the ONNX Runtime library the process loaded.
-func (e *ONNX) LibraryPath() string { return e.libPath }
+func (e *Model) LibraryPath() string { return e.libPath }
 
 // Stats returns counters since the model was loaded.
-func (e *ONNX) Stats() ONNXStats {
-	return ONNXStats{
+func (e *Model) Stats() Stats {
+	return Stats{
 		Texts:         e.texts.Load(),
 		Truncated:     e.truncated.Load(),
 		DroppedTokens: e.droppedTokens.Load(),
@@ -221,8 +225,8 @@ func (e *ONNX) Stats() ONNXStats {
 }
 
 // Close releases the session. It waits for running batches; later calls
-// return ErrEmbedderClosed. Closing twice is not an error.
-func (e *ONNX) Close() error {
+// return ErrClosed. Closing twice is not an error.
+func (e *Model) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -236,7 +240,7 @@ func (e *ONNX) Close() error {
 }
 
 // EmbedQuery embeds a search query, with the model's query prefix.
-func (e *ONNX) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
+func (e *Model) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
 	v, err := e.embed(ctx, []string{text}, e.cfg.QueryPrefix)
 	if err != nil {
 		return nil, err
@@ -246,27 +250,27 @@ func (e *ONNX) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
 
 // EmbedDocuments embeds texts to store, with the model's document prefix,
 // one vector per text in order. An empty text fails the whole call with
-// ErrEmptyText naming its index; over-long texts are truncated and counted
+// embedder.ErrEmptyText naming its index; over-long texts are truncated and counted
 // in Stats.
-func (e *ONNX) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
+func (e *Model) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
 	return e.embed(ctx, texts, e.cfg.DocumentPrefix)
 }
 
-func (e *ONNX) embed(ctx context.Context, texts []string, prefix string) ([][]float32, error) {
+func (e *Model) embed(ctx context.Context, texts []string, prefix string) ([][]float32, error) {
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}
-	encs := make([]Encoding, len(texts))
+	encs := make([]tokenizer.Encoding, len(texts))
 	var truncated, dropped int64
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("%w: text %d is empty or only whitespace", ErrEmptyText, i)
+			return nil, fmt.Errorf("%w: text %d is empty or only whitespace", embedder.ErrEmptyText, i)
 		}
 		enc := e.tok.Encode(prefix+t, true)
 		if len(enc.IDs) <= 2 {
 			// Only [CLS] and [SEP]: normalization removed everything
 			// (control characters, zero-width spaces).
-			return nil, fmt.Errorf("%w: text %d has no tokens after normalization", ErrEmptyText, i)
+			return nil, fmt.Errorf("%w: text %d has no tokens after normalization", embedder.ErrEmptyText, i)
 		}
 		if enc.Truncated > 0 {
 			truncated++
@@ -325,11 +329,11 @@ func (e *ONNX) embed(ctx context.Context, texts []string, prefix string) ([][]fl
 		res.Destroy()
 		for r, ti := range idx {
 			v := out[ti]
-			poolInto(v, bb.hidden[r*seq*e.dim:(r+1)*seq*e.dim], bb.mask[r*seq:(r+1)*seq], e.dim, e.cfg.Pooling)
+			stlayout.PoolInto(v, bb.hidden[r*seq*e.dim:(r+1)*seq*e.dim], bb.mask[r*seq:(r+1)*seq], e.dim, e.cfg.Pooling)
 			if e.cfg.Normalize {
-				normalizeL2(v)
+				stlayout.NormalizeL2(v)
 			}
-			if err := checkFinite(v); err != nil {
+			if err := stlayout.CheckFinite(v); err != nil {
 				return nil, fmt.Errorf("embedder: model %s produced an invalid vector for text %d: %s", e.id.Name, ti, err)
 			}
 		}
@@ -343,7 +347,7 @@ func (e *ONNX) embed(ctx context.Context, texts []string, prefix string) ([][]fl
 // run executes one batch. When hidden is non-nil ORT writes the output
 // straight into it (no copy); otherwise ORT allocates it. The caller
 // destroys the returned tensor.
-func (e *ONNX) run(ctx context.Context, batch, seq int, ids, mask, types []int64, hidden []float32) (ort.Value, error) {
+func (e *Model) run(ctx context.Context, batch, seq int, ids, mask, types []int64, hidden []float32) (ort.Value, error) {
 	select {
 	case e.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -353,7 +357,7 @@ func (e *ONNX) run(ctx context.Context, batch, seq int, ids, mask, types []int64
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
-		return nil, ErrEmbedderClosed
+		return nil, ErrClosed
 	}
 	shape := ort.NewShape(int64(batch), int64(seq))
 	inputs := make([]ort.Value, 0, len(e.feed))
@@ -430,7 +434,7 @@ const (
 // tokenizer and the configuration that changes vectors (pooling,
 // normalization, length, prefixes). Each part is length-prefixed so no two
 // different inputs hash alike by concatenation.
-func modelHash(ctx context.Context, modelPath, tokPath string, cfg ModelConfig) (string, error) {
+func modelHash(ctx context.Context, modelPath, tokPath string, cfg embedder.ModelConfig) (string, error) {
 	h := sha256.New()
 	io.WriteString(h, "vecbolt-onnx-identity-v1\n")
 	for _, p := range []string{modelPath, tokPath} {
@@ -439,11 +443,11 @@ func modelHash(ctx context.Context, modelPath, tokPath string, cfg ModelConfig) 
 		}
 	}
 	c, _ := json.Marshal(struct {
-		Pooling        Pooling `json:"pooling"`
-		Normalize      bool    `json:"normalize"`
-		MaxSeqLength   int     `json:"max_seq_length"`
-		QueryPrefix    string  `json:"query_prefix"`
-		DocumentPrefix string  `json:"document_prefix"`
+		Pooling        embedder.Pooling `json:"pooling"`
+		Normalize      bool             `json:"normalize"`
+		MaxSeqLength   int              `json:"max_seq_length"`
+		QueryPrefix    string           `json:"query_prefix"`
+		DocumentPrefix string           `json:"document_prefix"`
 	}{cfg.Pooling, cfg.Normalize, cfg.MaxSeqLength, cfg.QueryPrefix, cfg.DocumentPrefix})
 	writeLenPrefixed(h, c)
 	return hex.EncodeToString(h.Sum(nil)), nil

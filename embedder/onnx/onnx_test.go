@@ -1,6 +1,6 @@
 //go:build cgo
 
-package embedder
+package onnx
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder"
 )
 
 // tinyVariant builds a model directory around one of the generated
@@ -65,21 +67,21 @@ func TestONNXMatchesReference(t *testing.T) {
 	tests := []struct {
 		name      string
 		dir       string
-		pooling   Pooling
+		pooling   embedder.Pooling
 		normalize bool
 		noTypes   bool
 		batch     int
 	}{
-		{"mean-normalized", tinyDir, PoolingMean, true, false, 32},
-		{"mean-raw", tinyDir, PoolingMean, false, false, 3},
-		{"cls-normalized", tinyDir, PoolingCLS, true, false, 32},
-		{"cls-raw-batch1", tinyDir, PoolingCLS, false, false, 1},
-		{"no-token-type-input", tinyVariant(t, "model_notype.onnx"), PoolingMean, true, true, 4},
+		{"mean-normalized", tinyDir, embedder.PoolingMean, true, false, 32},
+		{"mean-raw", tinyDir, embedder.PoolingMean, false, false, 3},
+		{"cls-normalized", tinyDir, embedder.PoolingCLS, true, false, 32},
+		{"cls-raw-batch1", tinyDir, embedder.PoolingCLS, false, false, 1},
+		{"no-token-type-input", tinyVariant(t, "model_notype.onnx"), embedder.PoolingMean, true, true, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := LoadONNX(context.Background(), tc.dir, WithONNXPooling(tc.pooling),
-				WithONNXNormalize(tc.normalize), WithBatchSize(tc.batch), WithONNXMaxLength(32))
+			e, err := Load(context.Background(), tc.dir, WithPooling(tc.pooling),
+				WithNormalize(tc.normalize), WithBatchSize(tc.batch), WithMaxLength(32))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +116,7 @@ func TestONNXReferenceDetectsDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc := e.Tokenizer().Encode(refTexts[1], true)
-	if d := maxAbsDiff(got[0], ref.refEmbed(t, enc.IDs, enc.TypeIDs, PoolingMean, true)); d < 1e-2 {
+	if d := maxAbsDiff(got[0], ref.refEmbed(t, enc.IDs, enc.TypeIDs, embedder.PoolingMean, true)); d < 1e-2 {
 		t.Fatalf("different texts agree to %g: the reference comparison is vacuous", d)
 	}
 }
@@ -172,17 +174,17 @@ func TestONNXIdentity(t *testing.T) {
 		t.Fatalf("reloading changed the identity: %v vs %v", again, id)
 	}
 	// Anything that changes vectors changes the hash.
-	for name, opt := range map[string]ONNXOption{
-		"pooling":   WithONNXPooling(PoolingCLS),
-		"normalize": WithONNXNormalize(false),
-		"maxlen":    WithONNXMaxLength(16),
-		"prefix":    WithONNXPrefixes("query: ", "passage: "),
+	for name, opt := range map[string]Option{
+		"pooling":   WithPooling(embedder.PoolingCLS),
+		"normalize": WithNormalize(false),
+		"maxlen":    WithMaxLength(16),
+		"prefix":    WithPrefixes("query: ", "passage: "),
 	} {
 		if other := loadTiny(t, opt).Identity(); other.Hash == id.Hash {
 			t.Errorf("%s: hash unchanged", name)
 		}
 	}
-	if got := loadTiny(t, WithONNXName("renamed")).Identity(); got.Name != "renamed" || got.Hash != id.Hash {
+	if got := loadTiny(t, WithName("renamed")).Identity(); got.Name != "renamed" || got.Hash != id.Hash {
 		t.Errorf("renaming: %v", got)
 	}
 }
@@ -192,7 +194,7 @@ func TestONNXSymbolicHiddenSize(t *testing.T) {
 	// learned from one probe run, and vectors match the static model's.
 	requireORT(t)
 	ctx := context.Background()
-	e, err := LoadONNX(ctx, tinyVariant(t, "model_dynhidden.onnx"), WithONNXMaxLength(32))
+	e, err := Load(ctx, tinyVariant(t, "model_dynhidden.onnx"), WithMaxLength(32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +222,7 @@ func TestONNXSymbolicHiddenSize(t *testing.T) {
 func TestONNXPrefixes(t *testing.T) {
 	ctx := context.Background()
 	plain := loadTiny(t)
-	pre := loadTiny(t, WithONNXPrefixes("query: ", "passage: "))
+	pre := loadTiny(t, WithPrefixes("query: ", "passage: "))
 	q, err := pre.EmbedQuery(ctx, "the weather today")
 	if err != nil {
 		t.Fatal(err)
@@ -261,9 +263,9 @@ func TestONNXInputErrors(t *testing.T) {
 		want  error
 		index string
 	}{
-		{"empty", []string{"ok", ""}, ErrEmptyText, "text 1"},
-		{"whitespace", []string{" \t\n"}, ErrEmptyText, "text 0"},
-		{"only invisible characters", []string{"fine", "fine", "\u200b\u00ad\ufeff"}, ErrEmptyText, "text 2"},
+		{"empty", []string{"ok", ""}, embedder.ErrEmptyText, "text 1"},
+		{"whitespace", []string{" \t\n"}, embedder.ErrEmptyText, "text 0"},
+		{"only invisible characters", []string{"fine", "fine", "\u200b\u00ad\ufeff"}, embedder.ErrEmptyText, "text 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -273,7 +275,7 @@ func TestONNXInputErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := e.EmbedQuery(ctx, ""); !errors.Is(err, ErrEmptyText) {
+	if _, err := e.EmbedQuery(ctx, ""); !errors.Is(err, embedder.ErrEmptyText) {
 		t.Fatalf("empty query: %v", err)
 	}
 	if v, err := e.EmbedDocuments(ctx, nil); err != nil || len(v) != 0 {
@@ -294,14 +296,14 @@ func TestONNXClose(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := e.EmbedQuery(context.Background(), "hello"); !errors.Is(err, ErrEmbedderClosed) {
+	if _, err := e.EmbedQuery(context.Background(), "hello"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
 
 func TestONNXCloseWhileEmbedding(t *testing.T) {
 	// Close waits for running batches and later calls fail cleanly: every
-	// call either succeeds or returns ErrEmbedderClosed, never crashes.
+	// call either succeeds or returns ErrClosed, never crashes.
 	e := loadTiny(t, WithBatchSize(2))
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -312,7 +314,7 @@ func TestONNXCloseWhileEmbedding(t *testing.T) {
 			defer wg.Done()
 			for {
 				_, err := e.EmbedDocuments(ctx, refTexts)
-				if errors.Is(err, ErrEmbedderClosed) {
+				if errors.Is(err, ErrClosed) {
 					return
 				}
 				if err != nil {
@@ -342,28 +344,28 @@ func TestONNXModelErrors(t *testing.T) {
 	noTok := t.TempDir()
 	copyFile(t, tinyModelPath, filepath.Join(noTok, "model.onnx"))
 	badCfg := tinyVariant(t, "model_notype.onnx")
-	if err := os.WriteFile(filepath.Join(badCfg, ConfigFileName), []byte(`{"pooling":"max"}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(badCfg, embedder.ConfigFileName), []byte(`{"pooling":"max"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name    string
 		dir     string
-		opts    []ONNXOption
+		opts    []Option
 		want    error
 		mention []string
 	}{
 		{"wrong output name", tinyVariant(t, "model_badoutput.onnx"), nil, ErrModelSignature, []string{`"last_hidden_state"`, "embeddings"}},
-		{"missing output", tinyDir, []ONNXOption{WithONNXOutput("sentence_embedding")}, ErrModelSignature, []string{"sentence_embedding"}},
-		{"no model.onnx", noModel, nil, ErrModelConfig, []string{"model.onnx"}},
+		{"missing output", tinyDir, []Option{WithOutput("sentence_embedding")}, ErrModelSignature, []string{"sentence_embedding"}},
+		{"no model.onnx", noModel, nil, embedder.ErrModelConfig, []string{"model.onnx"}},
 		{"no tokenizer.json", noTok, nil, nil, []string{"tokenizer.json"}},
-		{"bad pooling", badCfg, nil, ErrModelConfig, []string{"max", ConfigFileName}},
-		{"bad batch size", tinyDir, []ONNXOption{WithBatchSize(0)}, nil, []string{"batch size"}},
-		{"bad threads", tinyDir, []ONNXOption{WithIntraOpThreads(-1)}, nil, []string{"threads"}},
-		{"bad max length", tinyDir, []ONNXOption{WithONNXMaxLength(1)}, ErrModelConfig, []string{"max_seq_length"}},
+		{"bad pooling", badCfg, nil, embedder.ErrModelConfig, []string{"max", embedder.ConfigFileName}},
+		{"bad batch size", tinyDir, []Option{WithBatchSize(0)}, nil, []string{"batch size"}},
+		{"bad threads", tinyDir, []Option{WithIntraOpThreads(-1)}, nil, []string{"threads"}},
+		{"bad max length", tinyDir, []Option{WithMaxLength(1)}, embedder.ErrModelConfig, []string{"max_seq_length"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := LoadONNX(context.Background(), tc.dir, tc.opts...)
+			e, err := Load(context.Background(), tc.dir, tc.opts...)
 			if err == nil {
 				e.Close()
 				t.Fatal("loaded; want an error")
@@ -379,7 +381,7 @@ func TestONNXModelErrors(t *testing.T) {
 		})
 	}
 	// The wrong-output model works when told its output's name.
-	e, err := LoadONNX(context.Background(), tinyVariant(t, "model_badoutput.onnx"), WithONNXOutput("embeddings"))
+	e, err := Load(context.Background(), tinyVariant(t, "model_badoutput.onnx"), WithOutput("embeddings"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +429,7 @@ func TestONNXConcurrentCallers(t *testing.T) {
 // can be loaded only once per process and this process already has.
 func TestRuntimeDiscoveryErrors(t *testing.T) {
 	if os.Getenv("VECBOLT_ORT_CHILD") != "" {
-		_, err := FindONNXRuntime(os.Getenv("VECBOLT_ORT_CHILD_OPT"))
+		_, err := FindRuntime(os.Getenv("VECBOLT_ORT_CHILD_OPT"))
 		if err == nil {
 			os.Stdout.WriteString("LOADED\n")
 		} else {
@@ -456,12 +458,12 @@ func TestRuntimeDiscoveryErrors(t *testing.T) {
 		{"not a library", []string{EnvORTLib + "=" + tinyModelPath}, "",
 			[]string{"IS-ErrNoRuntime", tinyModelPath}},
 	}
-	if lib, err := FindONNXRuntime(""); err != nil || strings.HasPrefix(lib, "/") {
+	if lib, err := FindRuntime(""); err != nil || strings.HasPrefix(lib, "/") {
 		// Only meaningful where the system's library paths lack ORT.
-		tests = append(tests, discoveryCase{"nowhere at all", []string{EnvCache + "=" + empty, "LD_LIBRARY_PATH=" + empty}, "",
+		tests = append(tests, discoveryCase{"nowhere at all", []string{embedder.EnvCache + "=" + empty, "LD_LIBRARY_PATH=" + empty}, "",
 			[]string{"IS-ErrNoRuntime", "system library path", "install-onnxruntime.sh"}})
 	}
-	if lib, err := FindONNXRuntime(""); err == nil && strings.HasPrefix(lib, "/") {
+	if lib, err := FindRuntime(""); err == nil && strings.HasPrefix(lib, "/") {
 		tests = append(tests, discoveryCase{"env finds it", []string{EnvORTLib + "=" + lib}, "", []string{"LOADED"}})
 	}
 	for _, tc := range tests {
@@ -484,21 +486,21 @@ func TestRuntimeDiscoveryErrors(t *testing.T) {
 
 func TestRuntimeConflict(t *testing.T) {
 	requireORT(t)
-	lib, _ := FindONNXRuntime("")
+	lib, _ := FindRuntime("")
 	if !strings.HasPrefix(lib, "/") {
 		t.Skipf("runtime loaded by bare name %q; cannot name a conflicting path", lib)
 	}
-	if _, err := FindONNXRuntime(lib); err != nil {
+	if _, err := FindRuntime(lib); err != nil {
 		t.Fatalf("asking again for the loaded library: %v", err)
 	}
 	other := filepath.Join(t.TempDir(), "libonnxruntime.so")
 	copyFile(t, tinyModelPath, other)
-	_, err := FindONNXRuntime(other)
+	_, err := FindRuntime(other)
 	if !errors.Is(err, ErrRuntimeConflict) || !strings.Contains(err.Error(), lib) || !strings.Contains(err.Error(), other) {
 		t.Fatalf("got %v, want ErrRuntimeConflict naming both libraries", err)
 	}
 	t.Setenv(EnvORTLib, other)
-	if _, err := LoadONNX(context.Background(), tinyDir); !errors.Is(err, ErrRuntimeConflict) {
+	if _, err := Load(context.Background(), tinyDir); !errors.Is(err, ErrRuntimeConflict) {
 		t.Fatalf("env conflict: %v", err)
 	}
 }

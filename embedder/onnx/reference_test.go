@@ -1,12 +1,15 @@
 //go:build cgo
 
-package embedder
+package onnx
 
 import (
 	"fmt"
 	"math"
 	"os"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -293,11 +296,11 @@ func (r *refBERT) forward(t testing.TB, ids, typeIDs []int32) []float64 {
 }
 
 // refEmbed pools and optionally normalizes like the embedder should.
-func (r *refBERT) refEmbed(t testing.TB, ids, typeIDs []int32, pooling Pooling, normalize bool) []float64 {
+func (r *refBERT) refEmbed(t testing.TB, ids, typeIDs []int32, pooling embedder.Pooling, normalize bool) []float64 {
 	x := r.forward(t, ids, typeIDs)
 	d := refHidden
 	v := make([]float64, d)
-	if pooling == PoolingCLS {
+	if pooling == embedder.PoolingCLS {
 		copy(v, x[:d])
 	} else {
 		for i := range ids {
@@ -327,7 +330,7 @@ func (r *refBERT) refEmbed(t testing.TB, ids, typeIDs []int32, pooling Pooling, 
 // TestONNXMatchesReference could pass vacuously on a misread.
 func TestONNXInitializerDecoding(t *testing.T) {
 	r := loadRefBERT(t, tinyModelPath)
-	tok, err := LoadTokenizer(tinyDir + "/tokenizer.json")
+	tok, err := tokenizer.Load(tinyDir + "/tokenizer.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package embedder
+package onnx
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/vecbolt/vecbolt/embedder"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -68,11 +70,11 @@ func (r *ortRuntime) ensure(optPath string) (string, error) {
 	return "", fmt.Errorf("%w; tried %s; %s", ErrNoRuntime, strings.Join(tried, "; "), installHint)
 }
 
-// FindONNXRuntime loads ONNX Runtime into the process (if not already loaded)
-// and returns the library's path, following the same search as LoadONNX:
+// FindRuntime loads ONNX Runtime into the process (if not already loaded)
+// and returns the library's path, following the same search as Load:
 // libPath if non-empty, then $ONNXRUNTIME_LIB, then the vecbolt cache, then
 // the system's library paths. Tests use it to skip when no runtime exists.
-func FindONNXRuntime(libPath string) (string, error) {
+func FindRuntime(libPath string) (string, error) {
 	return ortProcess.ensure(libPath)
 }
 
@@ -105,7 +107,7 @@ func ortCandidates(optPath string) []ortCandidate {
 		return []ortCandidate{{path: p, source: EnvORTLib + " environment variable", explicit: true}}
 	}
 	var c []ortCandidate
-	if dir, err := CacheDir(); err == nil {
+	if dir, err := embedder.CacheDir(); err == nil {
 		p := filepath.Join(dir, "onnxruntime", ORTVersion, ortLibName)
 		if _, err := os.Stat(p); err == nil {
 			c = append(c, ortCandidate{path: p, source: "vecbolt cache"})

@@ -1,4 +1,4 @@
-package embedder
+package safetensors
 
 // This file reads and writes the safetensors format used by Model2Vec and
 // sentence-transformers static models. It is written here rather than taken
@@ -19,14 +19,14 @@ import (
 	"sort"
 )
 
-// MaxSafetensorsHeader caps the JSON header of a safetensors file. The
+// MaxHeader caps the JSON header of a safetensors file. The
 // reference implementation uses the same limit; a larger header is either
 // corrupt or an attempt to make the parser allocate without bound.
-const MaxSafetensorsHeader = 100 << 20
+const MaxHeader = 100 << 20
 
-// ErrSafetensors is wrapped by every error that reports a malformed
+// ErrInvalid is wrapped by every error that reports a malformed
 // safetensors file or a tensor of the wrong dtype or shape.
-var ErrSafetensors = errors.New("embedder: invalid safetensors")
+var ErrInvalid = errors.New("embedder: invalid safetensors")
 
 // Tensor is one named array of a safetensors file. Data holds the raw
 // little-endian bytes, row-major, len(Data) == product(Shape) × size of DType.
@@ -37,9 +37,9 @@ type Tensor struct {
 	Data  []byte
 }
 
-// Safetensors is a parsed safetensors file. Tensor data aliases the buffer
+// File is a parsed safetensors file. Tensor data aliases the buffer
 // it was parsed from.
-type Safetensors struct {
+type File struct {
 	// Metadata is the optional free-form "__metadata__" string map.
 	Metadata map[string]string
 	tensors  map[string]Tensor
@@ -56,7 +56,7 @@ var dtypeSize = map[string]int{
 }
 
 func stErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrSafetensors, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
 type stHeaderEntry struct {
@@ -65,18 +65,18 @@ type stHeaderEntry struct {
 	DataOffsets []int64 `json:"data_offsets"`
 }
 
-// ParseSafetensors parses a whole safetensors file held in memory. It checks
+// Parse parses a whole safetensors file held in memory. It checks
 // that the header is a JSON object of known dtypes, that every shape times
 // its element size equals the tensor's byte range, and that the ranges tile
 // the data section exactly (no gaps, no overlaps, nothing past the end),
 // as the reference implementation requires.
-func ParseSafetensors(b []byte) (*Safetensors, error) {
+func Parse(b []byte) (*File, error) {
 	if len(b) < 8 {
 		return nil, stErr("file is %d bytes, shorter than the 8-byte header length", len(b))
 	}
 	n := binary.LittleEndian.Uint64(b[:8])
-	if n > MaxSafetensorsHeader {
-		return nil, stErr("header length %d exceeds the limit of %d bytes", n, MaxSafetensorsHeader)
+	if n > MaxHeader {
+		return nil, stErr("header length %d exceeds the limit of %d bytes", n, MaxHeader)
 	}
 	if n > uint64(len(b)-8) {
 		return nil, stErr("header length %d exceeds the %d bytes after the length field", n, len(b)-8)
@@ -87,7 +87,7 @@ func ParseSafetensors(b []byte) (*Safetensors, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Safetensors{Metadata: meta, tensors: make(map[string]Tensor, len(entries))}
+	st := &File{Metadata: meta, tensors: make(map[string]Tensor, len(entries))}
 	type span struct {
 		name       string
 		begin, end int64
@@ -212,10 +212,10 @@ func parseSTHeader(h []byte) (map[string]stHeaderEntry, map[string]string, []str
 }
 
 // Names lists the tensors in name order.
-func (s *Safetensors) Names() []string { return slices.Clone(s.names) }
+func (s *File) Names() []string { return slices.Clone(s.names) }
 
 // Tensor returns the named tensor.
-func (s *Safetensors) Tensor(name string) (Tensor, bool) {
+func (s *File) Tensor(name string) (Tensor, bool) {
 	t, ok := s.tensors[name]
 	return t, ok
 }
@@ -378,11 +378,11 @@ func F32ToF16(f float32) uint16 {
 	return sign | uint16(r)
 }
 
-// WriteSafetensors writes tensors in the safetensors layout, in the order
+// Write writes tensors in the safetensors layout, in the order
 // given, with the header padded by spaces to a multiple of 8 bytes so the
 // data section is aligned. It validates each tensor's size against its
 // dtype and shape.
-func WriteSafetensors(w io.Writer, tensors []Tensor, metadata map[string]string) error {
+func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	hdr := make(map[string]any, len(tensors)+1)
 	if len(metadata) > 0 {
 		hdr["__metadata__"] = metadata

@@ -1,4 +1,4 @@
-package embedder
+package safetensors
 
 import (
 	"bytes"
@@ -28,13 +28,13 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		F32Tensor("scalar", []int{}, []float32{7}),
 	}
 	var buf bytes.Buffer
-	if err := WriteSafetensors(&buf, ts, map[string]string{"k": "v"}); err != nil {
+	if err := Write(&buf, ts, map[string]string{"k": "v"}); err != nil {
 		t.Fatal(err)
 	}
 	if hl := binary.LittleEndian.Uint64(buf.Bytes()); (hl+8)%8 != 0 {
 		t.Errorf("header length %d leaves the data unaligned", hl)
 	}
-	st, err := ParseSafetensors(buf.Bytes())
+	st, err := Parse(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +65,8 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	if err != nil || ints[0] != -128 || ints[3] != 127 {
 		t.Errorf("I8 ints = %v, %v", ints, err)
 	}
-	if _, err := c.Float32s(); !errors.Is(err, ErrSafetensors) {
-		t.Errorf("Float32s of I8: err = %v, want ErrSafetensors", err)
+	if _, err := c.Float32s(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Float32s of I8: err = %v, want ErrInvalid", err)
 	}
 	s, _ := st.Tensor("scalar")
 	if f, _ := s.Float32s(); len(f) != 1 || f[0] != 7 {
@@ -128,9 +128,9 @@ func TestSafetensorsInvalid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseSafetensors(tc.file)
-			if !errors.Is(err, ErrSafetensors) {
-				t.Fatalf("err = %v, want ErrSafetensors", err)
+			_, err := Parse(tc.file)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %q, want it to mention %q", err, tc.want)
@@ -147,8 +147,8 @@ func TestWriteSafetensorsInvalid(t *testing.T) {
 		{{Name: "", DType: "U8", Shape: []int{1}, Data: make([]byte, 1)}},
 		{{Name: "a", DType: "U8", Shape: []int{1}, Data: make([]byte, 1)}, {Name: "a", DType: "U8", Shape: []int{1}, Data: make([]byte, 1)}},
 	} {
-		if err := WriteSafetensors(&buf, ts, nil); !errors.Is(err, ErrSafetensors) {
-			t.Errorf("%v: err = %v, want ErrSafetensors", ts[0], err)
+		if err := Write(&buf, ts, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: err = %v, want ErrInvalid", ts[0], err)
 		}
 	}
 }
@@ -158,7 +158,7 @@ func TestWriteSafetensorsInvalid(t *testing.T) {
 // and lie inside the file, and a rewrite parses to the same tensors.
 func FuzzSafetensors(f *testing.F) {
 	var buf bytes.Buffer
-	_ = WriteSafetensors(&buf, []Tensor{
+	_ = Write(&buf, []Tensor{
 		F32Tensor("embeddings", []int{2, 2}, []float32{1, 2, 3, 4}),
 		F16Tensor("weights", []int{2}, []float32{0.5, 1}),
 	}, map[string]string{"format": "pt"})
@@ -167,10 +167,10 @@ func FuzzSafetensors(f *testing.F) {
 	f.Add(stFile(`{}`, nil))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := ParseSafetensors(b)
+		st, err := Parse(b)
 		if err != nil {
-			if !errors.Is(err, ErrSafetensors) {
-				t.Fatalf("error does not wrap ErrSafetensors: %v", err)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error does not wrap ErrInvalid: %v", err)
 			}
 			return
 		}
@@ -185,10 +185,10 @@ func FuzzSafetensors(f *testing.F) {
 			ts = append(ts, tt)
 		}
 		var out bytes.Buffer
-		if err := WriteSafetensors(&out, ts, st.Metadata); err != nil {
+		if err := Write(&out, ts, st.Metadata); err != nil {
 			t.Fatalf("rewrite: %v", err)
 		}
-		st2, err := ParseSafetensors(out.Bytes())
+		st2, err := Parse(out.Bytes())
 		if err != nil {
 			t.Fatalf("reparse: %v", err)
 		}

@@ -1,4 +1,4 @@
-package embedder
+package static
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder"
 )
 
 // checkUnit fails unless v is finite, of length staticDim and unit norm.
@@ -37,11 +39,11 @@ func checkUnit(t *testing.T, what string, v []float32) {
 func TestStaticFallback(t *testing.T) {
 	ctx := context.Background()
 	tok := staticTestTokenizer(t)
-	m, err := NewStatic(tok, staticRows(), staticDim)
+	m, err := New(tok, staticRows(), staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	strict, err := NewStatic(tok, staticRows(), staticDim, WithStaticFallback(false))
+	strict, err := New(tok, staticRows(), staticDim, WithFallback(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,17 +122,17 @@ func TestStaticFallback(t *testing.T) {
 		t.Errorf("\"cat 🙂\" = %v, want the vector of \"cat\" %v", mixed, cat)
 	}
 	for _, text := range []string{"", " ", "\t\n\u3000"} {
-		if _, err := m.EmbedQuery(ctx, text); err != ErrEmptyText {
-			t.Errorf("%q: err = %v, want ErrEmptyText", text, err)
+		if _, err := m.EmbedQuery(ctx, text); err != embedder.ErrEmptyText {
+			t.Errorf("%q: err = %v, want embedder.ErrEmptyText", text, err)
 		}
 	}
 }
 
 // fallbackRowsByDefinition lists the rows the fallback should average for
-// text, from the definition in the Static doc: per whitespace-separated
+// text, from the definition in the Model doc: per whitespace-separated
 // word, with begin and end markers, its character bigrams and trigrams,
 // each hashed with FNV-1a to one of the model's non-zero rows.
-func fallbackRowsByDefinition(s *Static, text string) []int32 {
+func fallbackRowsByDefinition(s *Model, text string) []int32 {
 	const begin, end = 0xFFFFFFFF, 0xFFFFFFFE
 	var rows []int32
 	fb := s.fallbackRows()
@@ -177,7 +179,7 @@ func TestStaticFallbackRows(t *testing.T) {
 	n := len(staticVocab)
 	emb := staticRows()
 	for _, normalize := range []bool{true, false} {
-		m, err := NewStatic(tok, emb, staticDim, WithStaticNormalize(normalize))
+		m, err := New(tok, emb, staticDim, WithNormalize(normalize))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +218,7 @@ func TestStaticFallbackRows(t *testing.T) {
 	for j, x := range u {
 		opposite[6*staticDim+j] = -x
 	}
-	m, err := NewStatic(tok, opposite, staticDim)
+	m, err := New(tok, opposite, staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestStaticFallbackRows(t *testing.T) {
 		checkUnit(t, "cat dog", v)
 	}
 
-	mz, err := NewStatic(tok, make([]float32, n*staticDim), staticDim)
+	mz, err := New(tok, make([]float32, n*staticDim), staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +266,7 @@ func TestStaticFallbackRows(t *testing.T) {
 // TestStaticFallbackConcurrent has goroutines take the fallback of a fresh
 // model at once (the first use lists the usable rows); run with -race.
 func TestStaticFallbackConcurrent(t *testing.T) {
-	m, err := NewStatic(staticTestTokenizer(t), staticRows(), staticDim)
+	m, err := New(staticTestTokenizer(t), staticRows(), staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}

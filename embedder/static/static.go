@@ -1,4 +1,4 @@
-package embedder
+package static
 
 import (
 	"context"
@@ -16,19 +16,23 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 )
 
-// Static is a static embedding model: one vector per vocabulary token, and a
+// Model is a static embedding model: one vector per vocabulary token, and a
 // text's embedding is the weighted mean of its tokens' vectors, L2
 // normalized. It reads the Model2Vec / sentence-transformers StaticEmbedding
-// layout (see LoadStatic) and is the family of the built-in default model.
+// layout (see Load) and is the family of the built-in default model.
 //
 // Pooling, exactly: tokenize without special tokens; drop [UNK]; for each
 // remaining token t add weights[t] × embeddings[mapping[t]] (weights default
 // to 1, mapping to the identity); divide by the token count; if the model
 // normalizes (the default), scale to unit length.
 //
-// Texts that are empty or all whitespace return ErrEmptyText. Every other
+// Texts that are empty or all whitespace return embedder.ErrEmptyText. Every other
 // text gets a vector. When pooling finds nothing (every token is unknown to
 // the vocabulary, e.g. only emoji, symbols or a script the model lacks, or
 // the known tokens' weighted rows sum to zero), the model falls back to a
@@ -46,13 +50,13 @@ import (
 // character n-grams bring two of them close, so the document is storable
 // and findable by its own text, not understood. Vectors of texts that
 // pooling can embed are unchanged.
-// WithStaticFallback(false) restores the error ErrNoTokens instead; a
+// WithFallback(false) restores the error ErrNoTokens instead; a
 // model whose rows are all zero returns it too. The fallback is code, not
 // weights, so it does not enter the identity.
 //
-// A Static is immutable after construction and safe for concurrent use.
-type Static struct {
-	tok       *Tokenizer
+// A Model is immutable after construction and safe for concurrent use.
+type Model struct {
+	tok       *tokenizer.Tokenizer
 	dim       int
 	rows      int
 	emb       []float32 // rows × dim, row-major
@@ -62,7 +66,7 @@ type Static struct {
 	unk       int32
 	hasUnk    bool
 	maxTokens int
-	id        Identity
+	id        embedder.Identity
 	bufs      sync.Pool // *staticScratch
 	fallback  bool      // embed all-unknown texts (see the type doc)
 	fbLimit   int       // the fallback uses rows [0, fbLimit)
@@ -74,11 +78,11 @@ type Static struct {
 }
 
 // ErrNoTokens is returned for a non-empty text none of whose tokens is in
-// the model's vocabulary, by a Static whose fallback is off (see Static).
+// the model's vocabulary, by a Model whose fallback is off (see Model).
 var ErrNoTokens = errors.New("embedder: text has no token in the model's vocabulary")
 
-// StaticOption configures a Static model.
-type StaticOption func(*staticConfig)
+// Option configures a Model model.
+type Option func(*staticConfig)
 
 type staticConfig struct {
 	name      string
@@ -91,54 +95,54 @@ type staticConfig struct {
 	noFallback bool
 }
 
-// WithStaticFallback sets whether a text that pooling cannot embed (no
+// WithFallback sets whether a text that pooling cannot embed (no
 // known token, or known tokens whose rows sum to zero) gets the hashed
-// character n-gram vector the Static doc describes (on, the default) or
+// character n-gram vector the Model doc describes (on, the default) or
 // the error ErrNoTokens (off), e.g. for an evaluation that must count such
 // texts as misses. It does not change the identity: texts that pooling
 // embeds get the same vectors either way.
-func WithStaticFallback(on bool) StaticOption {
+func WithFallback(on bool) Option {
 	return func(c *staticConfig) { c.noFallback = !on }
 }
 
-// WithStaticName sets the model name reported in Identity (default: the
+// WithName sets the model name reported in embedder.Identity (default: the
 // "model_name" of config.json, else the directory's base name, else
 // "static").
-func WithStaticName(name string) StaticOption {
+func WithName(name string) Option {
 	return func(c *staticConfig) { c.name = name }
 }
 
-// WithStaticMaxTokens embeds only the first n tokens of a text. The default,
+// WithMaxTokens embeds only the first n tokens of a text. The default,
 // 0, embeds all of them: a static model has no position limit, and truncating
 // would hide the end of long documents.
-func WithStaticMaxTokens(n int) StaticOption {
+func WithMaxTokens(n int) Option {
 	return func(c *staticConfig) { c.maxTokens = n }
 }
 
-// WithStaticWeights sets per-token weights (length = vocabulary size) for
-// NewStatic.
-func WithStaticWeights(w []float32) StaticOption {
+// WithWeights sets per-token weights (length = vocabulary size) for
+// New.
+func WithWeights(w []float32) Option {
 	return func(c *staticConfig) { c.weights = w }
 }
 
-// WithStaticMapping sets a token → embedding-row mapping (length =
-// vocabulary size) for NewStatic, as Model2Vec's vocabulary quantization
+// WithMapping sets a token → embedding-row mapping (length =
+// vocabulary size) for New, as Model2Vec's vocabulary quantization
 // stores it.
-func WithStaticMapping(m []int32) StaticOption {
+func WithMapping(m []int32) Option {
 	return func(c *staticConfig) { c.mapping = m }
 }
 
-// WithStaticNormalize overrides whether output vectors are L2 normalized
+// WithNormalize overrides whether output vectors are L2 normalized
 // (default true, or config.json's "normalize").
-func WithStaticNormalize(on bool) StaticOption {
+func WithNormalize(on bool) Option {
 	return func(c *staticConfig) { c.normalize = &on }
 }
 
-// NewStatic builds a static model from a tokenizer and a row-major embedding
+// New builds a static model from a tokenizer and a row-major embedding
 // matrix of rows × dim float32 values. Without a mapping, rows must equal the
 // tokenizer's vocabulary size. The identity hash covers the vocabulary,
 // matrix, weights, mapping and normalization.
-func NewStatic(tok *Tokenizer, emb []float32, dim int, opts ...StaticOption) (*Static, error) {
+func New(tok *tokenizer.Tokenizer, emb []float32, dim int, opts ...Option) (*Model, error) {
 	var cfg staticConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -178,7 +182,7 @@ func NewStatic(tok *Tokenizer, emb []float32, dim int, opts ...StaticOption) (*S
 	return newStatic(tok, emb, dim, cfg, norm, hex.EncodeToString(h.Sum(nil)))
 }
 
-func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normalize bool, hash string) (*Static, error) {
+func newStatic(tok *tokenizer.Tokenizer, emb []float32, dim int, cfg staticConfig, normalize bool, hash string) (*Model, error) {
 	if tok == nil {
 		return nil, errors.New("embedder: static model needs a tokenizer")
 	}
@@ -222,7 +226,7 @@ func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normali
 		}
 	}
 	_, _, _, unk := tok.SpecialIDs()
-	s := &Static{
+	s := &Model{
 		tok:       tok,
 		dim:       dim,
 		rows:      rows,
@@ -233,7 +237,7 @@ func newStatic(tok *Tokenizer, emb []float32, dim int, cfg staticConfig, normali
 		unk:       unk,
 		hasUnk:    unk >= 0,
 		maxTokens: cfg.maxTokens,
-		id:        Identity{Name: cfg.name, Hash: hash, Dim: dim, Pooling: "weighted-mean"},
+		id:        embedder.Identity{Name: cfg.name, Hash: hash, Dim: dim, Pooling: "weighted-mean"},
 		fallback:  !cfg.noFallback,
 		fbLimit:   min(rows, vocab),
 	}
@@ -249,7 +253,7 @@ type staticModelConfig struct {
 	ModelName string `json:"model_name"`
 }
 
-// LoadStatic opens a static model directory in the Model2Vec layout:
+// Load opens a static model directory in the Model2Vec layout:
 //
 //   - model.safetensors: tensor "embeddings" (or sentence-transformers'
 //     "embedding.weight") of shape [rows, dim] in F32, F16, BF16, or I8 with
@@ -261,7 +265,7 @@ type staticModelConfig struct {
 //     match the tensor if given), "model_name".
 //
 // The identity's hash is a SHA-256 over the three files' names and contents.
-func LoadStatic(dir string, opts ...StaticOption) (*Static, error) {
+func Load(dir string, opts ...Option) (*Model, error) {
 	name := filepath.Base(filepath.Clean(dir))
 	if name == "." || name == string(filepath.Separator) {
 		name = ""
@@ -273,19 +277,19 @@ func LoadStatic(dir string, opts ...StaticOption) (*Static, error) {
 	return m, nil
 }
 
-// LoadStaticFS opens a static model from the root of fsys, in the layout
-// LoadStatic describes. It lets a model ship inside a binary (embed.FS).
-func LoadStaticFS(fsys fs.FS, opts ...StaticOption) (*Static, error) {
+// LoadFS opens a static model from the root of fsys, in the layout
+// Load describes. It lets a model ship inside a binary (embed.FS).
+func LoadFS(fsys fs.FS, opts ...Option) (*Model, error) {
 	return loadStaticFS(fsys, "", opts)
 }
 
-func loadStaticFS(fsys fs.FS, defaultName string, opts []StaticOption) (*Static, error) {
+func loadStaticFS(fsys fs.FS, defaultName string, opts []Option) (*Model, error) {
 	var cfg staticConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.weights != nil || cfg.mapping != nil {
-		return nil, errors.New("weights and mapping options apply to NewStatic only; a model directory carries its own")
+		return nil, errors.New("weights and mapping options apply to New only; a model directory carries its own")
 	}
 	stBytes, err := fs.ReadFile(fsys, "model.safetensors")
 	if err != nil {
@@ -316,11 +320,11 @@ func loadStaticFS(fsys fs.FS, defaultName string, opts []StaticOption) (*Static,
 		h.Write(n[:])
 		h.Write(f.b)
 	}
-	tok, err := ParseTokenizerJSON(tokBytes)
+	tok, err := tokenizer.Parse(tokBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer.json: %w", err)
 	}
-	st, err := ParseSafetensors(stBytes)
+	st, err := safetensors.Parse(stBytes)
 	if err != nil {
 		return nil, fmt.Errorf("model.safetensors: %w", err)
 	}
@@ -333,7 +337,7 @@ func loadStaticFS(fsys fs.FS, defaultName string, opts []StaticOption) (*Static,
 	}
 	if t, ok := st.Tensor("weights"); ok {
 		if len(t.Shape) != 1 {
-			return nil, fmt.Errorf("model.safetensors: %w", stErr("weights has shape %v, want [vocab]", t.Shape))
+			return nil, fmt.Errorf("model.safetensors: %w", modelErr("weights has shape %v, want [vocab]", t.Shape))
 		}
 		if cfg.weights, err = t.Float32s(); err != nil {
 			return nil, fmt.Errorf("model.safetensors: %w", err)
@@ -341,7 +345,7 @@ func loadStaticFS(fsys fs.FS, defaultName string, opts []StaticOption) (*Static,
 	}
 	if t, ok := st.Tensor("mapping"); ok {
 		if len(t.Shape) != 1 {
-			return nil, fmt.Errorf("model.safetensors: %w", stErr("mapping has shape %v, want [vocab]", t.Shape))
+			return nil, fmt.Errorf("model.safetensors: %w", modelErr("mapping has shape %v, want [vocab]", t.Shape))
 		}
 		m, err := t.Ints()
 		if err != nil {
@@ -373,16 +377,16 @@ func loadStaticFS(fsys fs.FS, defaultName string, opts []StaticOption) (*Static,
 
 // staticMatrix extracts the embedding matrix as float32, dequantizing I8
 // rows with their scales.
-func staticMatrix(st *Safetensors) ([]float32, int, error) {
+func staticMatrix(st *safetensors.File) ([]float32, int, error) {
 	t, ok := st.Tensor("embeddings")
 	if !ok {
 		t, ok = st.Tensor("embedding.weight")
 	}
 	if !ok {
-		return nil, 0, stErr("no tensor named \"embeddings\" (or \"embedding.weight\"); found %v", st.Names())
+		return nil, 0, modelErr("no tensor named \"embeddings\" (or \"embedding.weight\"); found %v", st.Names())
 	}
 	if len(t.Shape) != 2 || t.Shape[0] == 0 || t.Shape[1] == 0 {
-		return nil, 0, stErr("%s has shape %v, want [rows, dim] with both positive", t.Name, t.Shape)
+		return nil, 0, modelErr("%s has shape %v, want [rows, dim] with both positive", t.Name, t.Shape)
 	}
 	rows, dim := t.Shape[0], t.Shape[1]
 	if t.DType != "I8" {
@@ -391,10 +395,10 @@ func staticMatrix(st *Safetensors) ([]float32, int, error) {
 	}
 	sc, ok := st.Tensor("scales")
 	if !ok {
-		return nil, 0, stErr("I8 %s needs a \"scales\" tensor [%d]", t.Name, rows)
+		return nil, 0, modelErr("I8 %s needs a \"scales\" tensor [%d]", t.Name, rows)
 	}
 	if len(sc.Shape) != 1 || sc.Shape[0] != rows {
-		return nil, 0, stErr("scales has shape %v, want [%d]", sc.Shape, rows)
+		return nil, 0, modelErr("scales has shape %v, want [%d]", sc.Shape, rows)
 	}
 	scales, err := sc.Float32s()
 	if err != nil {
@@ -412,17 +416,17 @@ func staticMatrix(st *Safetensors) ([]float32, int, error) {
 	return out, dim, nil
 }
 
-// Identity describes the model.
-func (s *Static) Identity() Identity { return s.id }
+// embedder.Identity describes the model.
+func (s *Model) Identity() embedder.Identity { return s.id }
 
 // Dim returns the vector length.
-func (s *Static) Dim() int { return s.dim }
+func (s *Model) Dim() int { return s.dim }
 
 // Tokenizer returns the model's tokenizer.
-func (s *Static) Tokenizer() *Tokenizer { return s.tok }
+func (s *Model) Tokenizer() *tokenizer.Tokenizer { return s.tok }
 
 // EmbedQuery embeds one search query.
-func (s *Static) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
+func (s *Model) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -435,7 +439,7 @@ func (s *Static) EmbedQuery(ctx context.Context, text string) ([]float32, error)
 
 // EmbedDocuments embeds texts in order. An error names the index of the
 // text that caused it; no partial result is returned.
-func (s *Static) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
+func (s *Model) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
 	backing := make([]float32, len(texts)*s.dim)
 	out := make([][]float32, len(texts))
 	for i, t := range texts {
@@ -455,7 +459,7 @@ func (s *Static) EmbedDocuments(ctx context.Context, texts []string) ([][]float3
 
 // Embed embeds one text into dst, which must have length Dim. It is the
 // allocation-free path for callers that reuse buffers.
-func (s *Static) Embed(text string, dst []float32) error {
+func (s *Model) Embed(text string, dst []float32) error {
 	if len(dst) != s.dim {
 		return fmt.Errorf("embedder: destination has length %d, want %d", len(dst), s.dim)
 	}
@@ -465,15 +469,15 @@ func (s *Static) Embed(text string, dst []float32) error {
 // staticScratch is the pooled state of one embedding: the id runs and the
 // running sum of their rows.
 type staticScratch struct {
-	s       *Static
+	s       *Model
 	ids     []int32
 	acc     []float32 // sum of weighted rows, length dim
 	n, seen int       // tokens pooled, tokens seen (for maxTokens)
 }
 
-// consumeIDs adds a run of token ids to the sum, in order, skipping
+// ConsumeIDs adds a run of token ids to the sum, in order, skipping
 // [UNK] and ids without a row, and stopping at maxTokens tokens.
-func (sc *staticScratch) consumeIDs(ids []int32) {
+func (sc *staticScratch) ConsumeIDs(ids []int32) {
 	s := sc.s
 	if s.maxTokens > 0 {
 		if sc.seen >= s.maxTokens {
@@ -511,9 +515,9 @@ func (sc *staticScratch) consumeIDs(ids []int32) {
 	sc.n = n
 }
 
-func (s *Static) embedInto(text string, dst []float32) error {
+func (s *Model) embedInto(text string, dst []float32) error {
 	if strings.TrimFunc(text, unicode.IsSpace) == "" {
-		return ErrEmptyText
+		return embedder.ErrEmptyText
 	}
 	sc, _ := s.bufs.Get().(*staticScratch)
 	if sc == nil {
@@ -523,7 +527,7 @@ func (s *Static) embedInto(text string, dst []float32) error {
 	sc.n, sc.seen = 0, 0
 	// The ids come in runs (Tokenizer.EachIDs), so a long text costs no
 	// memory per token.
-	sc.ids = s.tok.eachIDs(text, sc.ids, sc)
+	sc.ids = s.tok.EachIDsTo(text, sc.ids, sc)
 	dst = dst[:s.dim]
 	copy(dst, sc.acc)
 	n := sc.n
@@ -555,7 +559,7 @@ func sumSquares(v []float32) float64 {
 
 // scale turns the sum of n rows, of squared norm ss > 0, into their mean,
 // or into a unit vector if the model normalizes.
-func (s *Static) scale(dst []float32, n int, ss float64) {
+func (s *Model) scale(dst []float32, n int, ss float64) {
 	inv := float32(1 / float64(n))
 	if s.normalize {
 		inv = float32(1 / math.Sqrt(ss))
@@ -567,7 +571,7 @@ func (s *Static) scale(dst []float32, n int, ss float64) {
 
 // fallbackRows returns the non-zero rows below fbLimit, finding them on
 // first use.
-func (s *Static) fallbackRows() []int32 {
+func (s *Model) fallbackRows() []int32 {
 	s.fbOnce.Do(func() {
 		rows := make([]int32, 0, s.fbLimit)
 		for r := range s.fbLimit {
@@ -584,10 +588,10 @@ func (s *Static) fallbackRows() []int32 {
 }
 
 // embedFallback embeds a non-blank text that pooling could not, as the
-// Static doc describes: the mean of the rows its words' character bigrams
+// Model doc describes: the mean of the rows its words' character bigrams
 // and trigrams hash to. It streams over the text and allocates nothing
 // (after the first call, which lists the usable rows).
-func (s *Static) embedFallback(text string, dst []float32) error {
+func (s *Model) embedFallback(text string, dst []float32) error {
 	fbRows := s.fallbackRows()
 	if len(fbRows) == 0 {
 		return fmt.Errorf("%w (and every row of the model is zero)", ErrNoTokens)
@@ -643,7 +647,7 @@ func (s *Static) embedFallback(text string, dst []float32) error {
 		add(ngramHash(prev2, prev1, end, 3))
 	}
 	if first < 0 {
-		return ErrEmptyText // unreachable: embedInto refuses blank texts
+		return embedder.ErrEmptyText // unreachable: embedInto refuses blank texts
 	}
 	ss := sumSquares(dst)
 	if ss <= 1e-10*rowsSq {
@@ -673,4 +677,10 @@ func ngramHash(a, b, c uint32, n int) uint64 {
 		}
 	}
 	return h
+}
+
+// modelErr reports a model.safetensors whose tensors are not a static
+// model's, wrapping safetensors.ErrInvalid as the parser's errors do.
+func modelErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", safetensors.ErrInvalid, fmt.Sprintf(format, args...))
 }

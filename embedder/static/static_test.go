@@ -1,4 +1,4 @@
-package embedder
+package static
 
 import (
 	"bytes"
@@ -13,6 +13,10 @@ import (
 	"sync"
 	"testing"
 	"unicode"
+
+	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 )
 
 // staticVocab is a tiny WordPiece vocabulary; ids are the indexes.
@@ -31,9 +35,9 @@ func staticRows() []float32 {
 	return emb
 }
 
-func staticTestTokenizer(t testing.TB) *Tokenizer {
+func staticTestTokenizer(t testing.TB) *tokenizer.Tokenizer {
 	t.Helper()
-	tok, err := NewWordPiece(staticVocab)
+	tok, err := tokenizer.NewWordPiece(staticVocab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +45,7 @@ func staticTestTokenizer(t testing.TB) *Tokenizer {
 }
 
 type staticModelFiles struct {
-	tensors []Tensor
+	tensors []safetensors.Tensor
 	config  string // "" = no config.json
 }
 
@@ -51,7 +55,7 @@ func writeStaticModelDir(t testing.TB, dir string, mf staticModelFiles) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := WriteSafetensors(&buf, mf.tensors, nil); err != nil {
+	if err := safetensors.Write(&buf, mf.tensors, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644); err != nil {
@@ -158,24 +162,24 @@ func TestLoadStaticLayouts(t *testing.T) {
 		normalize bool
 		tol       float64
 	}{
-		{"f32", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
-		{"f16", staticModelFiles{tensors: []Tensor{F16Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 2e-3},
-		{"sentence-transformers name", staticModelFiles{tensors: []Tensor{F32Tensor("embedding.weight", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
-		{"i8 with scales and weights", staticModelFiles{tensors: []Tensor{
-			I8Tensor("embeddings", []int{n, staticDim}, q),
-			F32Tensor("scales", []int{n}, scales),
-			F32Tensor("weights", []int{n}, weights),
+		{"f32", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
+		{"f16", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F16Tensor("embeddings", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 2e-3},
+		{"sentence-transformers name", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embedding.weight", []int{n, staticDim}, emb)}}, emb, nil, nil, true, 1e-6},
+		{"i8 with scales and weights", staticModelFiles{tensors: []safetensors.Tensor{
+			safetensors.I8Tensor("embeddings", []int{n, staticDim}, q),
+			safetensors.F32Tensor("scales", []int{n}, scales),
+			safetensors.F32Tensor("weights", []int{n}, weights),
 		}}, deq, weights, nil, true, 1e-5},
 		{"potion-like", staticModelFiles{
-			tensors: []Tensor{
-				F16Tensor("embeddings", []int{rows, staticDim}, emb[:rows*staticDim]),
-				F32Tensor("weights", []int{n}, weights),
+			tensors: []safetensors.Tensor{
+				safetensors.F16Tensor("embeddings", []int{rows, staticDim}, emb[:rows*staticDim]),
+				safetensors.F32Tensor("weights", []int{n}, weights),
 				{Name: "mapping", DType: "I64", Shape: []int{n}, Data: mapI64},
 			},
 			config: `{"model_type":"model2vec","architectures":["StaticModel"],"tokenizer_name":"x","apply_pca":4,"apply_zipf":true,"hidden_dim":4,"seq_length":1000000,"normalize":true}`,
 		}, emb, weights, mapping, true, 2e-3},
 		{"not normalized", staticModelFiles{
-			tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)},
+			tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)},
 			config:  `{"normalize":false}`,
 		}, emb, nil, nil, false, 1e-6},
 	}
@@ -183,7 +187,7 @@ func TestLoadStaticLayouts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "mini-model")
 			writeStaticModelDir(t, dir, tc.mf)
-			m, err := LoadStatic(dir)
+			m, err := Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,17 +209,17 @@ func TestStaticIdentityHash(t *testing.T) {
 	n := len(staticVocab)
 	base := t.TempDir()
 	a, b, c := filepath.Join(base, "a"), filepath.Join(base, "b"), filepath.Join(base, "c")
-	writeStaticModelDir(t, a, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
-	writeStaticModelDir(t, b, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
+	writeStaticModelDir(t, a, staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
+	writeStaticModelDir(t, b, staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"model_name":"named"}`})
 	emb2 := append([]float32(nil), emb...)
 	emb2[7] += 0.5
-	writeStaticModelDir(t, c, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb2)}, config: `{"model_name":"named"}`})
-	ma, err := LoadStatic(a)
+	writeStaticModelDir(t, c, staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb2)}, config: `{"model_name":"named"}`})
+	ma, err := Load(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, _ := LoadStatic(b)
-	mc, _ := LoadStatic(c)
+	mb, _ := Load(b)
+	mc, _ := Load(c)
 	if ma.Identity().Name != "named" {
 		t.Errorf("name %q, want the config's model_name", ma.Identity().Name)
 	}
@@ -225,21 +229,21 @@ func TestStaticIdentityHash(t *testing.T) {
 	if ma.Identity().Equal(mc.Identity()) {
 		t.Errorf("changed weights kept the identity %v", mc.Identity())
 	}
-	md, _ := LoadStatic(a, WithStaticName("custom"))
+	md, _ := Load(a, WithName("custom"))
 	if md.Identity().Name != "custom" {
-		t.Errorf("WithStaticName ignored: %v", md.Identity())
+		t.Errorf("WithName ignored: %v", md.Identity())
 	}
-	// LoadStaticFS reads the same layout from any fs.FS.
-	me, err := LoadStaticFS(os.DirFS(a))
+	// LoadFS reads the same layout from any fs.FS.
+	me, err := LoadFS(os.DirFS(a))
 	if err != nil || me.Identity().Hash != ma.Identity().Hash {
-		t.Errorf("LoadStaticFS: %v, %v", me, err)
+		t.Errorf("LoadFS: %v, %v", me, err)
 	}
 }
 
 func TestNewStatic(t *testing.T) {
 	tok := staticTestTokenizer(t)
 	emb := staticRows()
-	m, err := NewStatic(tok, emb, staticDim, WithStaticName("mem"))
+	m, err := New(tok, emb, staticDim, WithName("mem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,15 +268,15 @@ func TestNewStatic(t *testing.T) {
 	v1, _ := m.EmbedQuery(ctx, "cat zebra")
 	staticCloseTo(t, v1, staticExpected([]int{5}, emb, nil, nil, true), 1e-6)
 	// Truncation.
-	mt, _ := NewStatic(tok, emb, staticDim, WithStaticMaxTokens(1))
+	mt, _ := New(tok, emb, staticDim, WithMaxTokens(1))
 	v2, _ := mt.EmbedQuery(ctx, "dog cat cat")
 	staticCloseTo(t, v2, staticExpected([]int{6}, emb, nil, nil, true), 1e-6)
-	// Identity hash depends on the weights.
+	// embedder.Identity hash depends on the weights.
 	w := make([]float32, len(staticVocab))
 	for i := range w {
 		w[i] = 1
 	}
-	mw, _ := NewStatic(tok, emb, staticDim, WithStaticName("mem"), WithStaticWeights(w))
+	mw, _ := New(tok, emb, staticDim, WithName("mem"), WithWeights(w))
 	if mw.Identity().Hash == m.Identity().Hash {
 		t.Error("weights do not change the identity hash")
 	}
@@ -281,17 +285,17 @@ func TestNewStatic(t *testing.T) {
 func TestStaticErrors(t *testing.T) {
 	tok := staticTestTokenizer(t)
 	emb := staticRows()
-	m, err := NewStatic(tok, emb, staticDim)
+	m, err := New(tok, emb, staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	for _, text := range []string{"", "  \n\t", "\u3000"} {
-		if _, err := m.EmbedQuery(ctx, text); !errors.Is(err, ErrEmptyText) {
-			t.Errorf("%q: err = %v, want ErrEmptyText", text, err)
+		if _, err := m.EmbedQuery(ctx, text); !errors.Is(err, embedder.ErrEmptyText) {
+			t.Errorf("%q: err = %v, want embedder.ErrEmptyText", text, err)
 		}
 	}
-	strict, err := NewStatic(tok, emb, staticDim, WithStaticFallback(false))
+	strict, err := New(tok, emb, staticDim, WithFallback(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +305,8 @@ func TestStaticErrors(t *testing.T) {
 		}
 	}
 	_, err = m.EmbedDocuments(ctx, []string{"cat", "dog", ""})
-	if !errors.Is(err, ErrEmptyText) || !strings.Contains(err.Error(), "text 2") {
-		t.Errorf("EmbedDocuments err = %v, want ErrEmptyText naming text 2", err)
+	if !errors.Is(err, embedder.ErrEmptyText) || !strings.Contains(err.Error(), "text 2") {
+		t.Errorf("EmbedDocuments err = %v, want embedder.ErrEmptyText naming text 2", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -313,7 +317,7 @@ func TestStaticErrors(t *testing.T) {
 		t.Error("Embed into a short buffer: no error")
 	}
 	zero := make([]float32, len(staticVocab))
-	mz, _ := NewStatic(tok, emb, staticDim, WithStaticWeights(zero), WithStaticFallback(false))
+	mz, _ := New(tok, emb, staticDim, WithWeights(zero), WithFallback(false))
 	if _, err := mz.EmbedQuery(ctx, "cat"); !errors.Is(err, ErrNoTokens) {
 		t.Errorf("all-zero weights: err = %v, want ErrNoTokens", err)
 	}
@@ -322,21 +326,21 @@ func TestStaticErrors(t *testing.T) {
 	nan[3] = float32(math.NaN())
 	bad := []struct {
 		name string
-		fn   func() (*Static, error)
+		fn   func() (*Model, error)
 		want string
 	}{
-		{"nil tokenizer", func() (*Static, error) { return NewStatic(nil, emb, staticDim) }, "tokenizer"},
-		{"zero dim", func() (*Static, error) { return NewStatic(tok, emb, 0) }, "positive"},
-		{"ragged", func() (*Static, error) { return NewStatic(tok, emb[:len(emb)-1], staticDim) }, "multiple"},
-		{"rows != vocab", func() (*Static, error) { return NewStatic(tok, emb[:8], staticDim) }, "rows"},
-		{"weights length", func() (*Static, error) { return NewStatic(tok, emb, staticDim, WithStaticWeights([]float32{1})) }, "weights"},
-		{"mapping range", func() (*Static, error) {
+		{"nil tokenizer", func() (*Model, error) { return New(nil, emb, staticDim) }, "tokenizer"},
+		{"zero dim", func() (*Model, error) { return New(tok, emb, 0) }, "positive"},
+		{"ragged", func() (*Model, error) { return New(tok, emb[:len(emb)-1], staticDim) }, "multiple"},
+		{"rows != vocab", func() (*Model, error) { return New(tok, emb[:8], staticDim) }, "rows"},
+		{"weights length", func() (*Model, error) { return New(tok, emb, staticDim, WithWeights([]float32{1})) }, "weights"},
+		{"mapping range", func() (*Model, error) {
 			mp := make([]int32, len(staticVocab))
 			mp[2] = 99
-			return NewStatic(tok, emb, staticDim, WithStaticMapping(mp))
+			return New(tok, emb, staticDim, WithMapping(mp))
 		}, "row 99"},
-		{"nan", func() (*Static, error) { return NewStatic(tok, nan, staticDim) }, "NaN"},
-		{"negative max tokens", func() (*Static, error) { return NewStatic(tok, emb, staticDim, WithStaticMaxTokens(-1)) }, "negative"},
+		{"nan", func() (*Model, error) { return New(tok, nan, staticDim) }, "NaN"},
+		{"negative max tokens", func() (*Model, error) { return New(tok, emb, staticDim, WithMaxTokens(-1)) }, "negative"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,22 +361,22 @@ func TestLoadStaticInvalid(t *testing.T) {
 		mf   staticModelFiles
 		want string
 	}{
-		{"no embeddings", staticModelFiles{tensors: []Tensor{F32Tensor("other", []int{n, staticDim}, emb)}}, "no tensor named"},
-		{"1-d embeddings", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n * staticDim}, emb)}}, "want [rows, dim]"},
-		{"int embeddings", staticModelFiles{tensors: []Tensor{{Name: "embeddings", DType: "I32", Shape: []int{n, staticDim}, Data: make([]byte, 4*n*staticDim)}}}, "float type"},
-		{"i8 without scales", staticModelFiles{tensors: []Tensor{I8Tensor("embeddings", []int{n, staticDim}, q)}}, "scales"},
-		{"scales shape", staticModelFiles{tensors: []Tensor{I8Tensor("embeddings", []int{n, staticDim}, q), F32Tensor("scales", []int{2}, []float32{1, 1})}}, "scales has shape"},
-		{"wrong rows", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{5, staticDim}, emb[:5*staticDim])}}, "5 rows"},
-		{"dim mismatch", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"hidden_dim": 8}`}, "dimension 8"},
-		{"bad config", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{`}, "config.json"},
-		{"weights 2-d", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb), F32Tensor("weights", []int{1, n}, make([]float32, n))}}, "weights has shape"},
-		{"mapping float", staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb), F32Tensor("mapping", []int{n}, make([]float32, n))}}, "integer"},
+		{"no embeddings", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("other", []int{n, staticDim}, emb)}}, "no tensor named"},
+		{"1-d embeddings", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n * staticDim}, emb)}}, "want [rows, dim]"},
+		{"int embeddings", staticModelFiles{tensors: []safetensors.Tensor{{Name: "embeddings", DType: "I32", Shape: []int{n, staticDim}, Data: make([]byte, 4*n*staticDim)}}}, "float type"},
+		{"i8 without scales", staticModelFiles{tensors: []safetensors.Tensor{safetensors.I8Tensor("embeddings", []int{n, staticDim}, q)}}, "scales"},
+		{"scales shape", staticModelFiles{tensors: []safetensors.Tensor{safetensors.I8Tensor("embeddings", []int{n, staticDim}, q), safetensors.F32Tensor("scales", []int{2}, []float32{1, 1})}}, "scales has shape"},
+		{"wrong rows", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{5, staticDim}, emb[:5*staticDim])}}, "5 rows"},
+		{"dim mismatch", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"hidden_dim": 8}`}, "dimension 8"},
+		{"bad config", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{`}, "config.json"},
+		{"weights 2-d", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb), safetensors.F32Tensor("weights", []int{1, n}, make([]float32, n))}}, "weights has shape"},
+		{"mapping float", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb), safetensors.F32Tensor("mapping", []int{n}, make([]float32, n))}}, "integer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeStaticModelDir(t, dir, tc.mf)
-			_, err := LoadStatic(dir)
+			_, err := Load(dir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
 				t.Errorf("err = %v, want it to name the directory and mention %q", err, tc.want)
 			}
@@ -380,29 +384,29 @@ func TestLoadStaticInvalid(t *testing.T) {
 	}
 	t.Run("missing files", func(t *testing.T) {
 		dir := t.TempDir()
-		if _, err := LoadStatic(dir); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
+		if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
 			t.Errorf("err = %v", err)
 		}
-		writeStaticModelDir(t, dir, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}})
+		writeStaticModelDir(t, dir, staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}})
 		os.Remove(filepath.Join(dir, "tokenizer.json"))
-		if _, err := LoadStatic(dir); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
+		if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("corrupt safetensors", func(t *testing.T) {
 		dir := t.TempDir()
-		writeStaticModelDir(t, dir, staticModelFiles{tensors: []Tensor{F32Tensor("embeddings", []int{n, staticDim}, emb)}})
+		writeStaticModelDir(t, dir, staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}})
 		p := filepath.Join(dir, "model.safetensors")
 		b, _ := os.ReadFile(p)
 		os.WriteFile(p, b[:len(b)-3], 0o644)
-		if _, err := LoadStatic(dir); !errors.Is(err, ErrSafetensors) {
-			t.Errorf("err = %v, want ErrSafetensors", err)
+		if _, err := Load(dir); !errors.Is(err, safetensors.ErrInvalid) {
+			t.Errorf("err = %v, want safetensors.ErrInvalid", err)
 		}
 	})
 }
 
 func TestStaticConcurrent(t *testing.T) {
-	m, err := NewStatic(staticTestTokenizer(t), staticRows(), staticDim)
+	m, err := New(staticTestTokenizer(t), staticRows(), staticDim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,20 +446,20 @@ func TestStaticConcurrent(t *testing.T) {
 
 // FuzzStaticEmbed checks that any text that is not blank (empty or all
 // whitespace) embeds to a finite, non-zero unit vector, the same on every
-// call, and that a blank text fails with ErrEmptyText: with the fallback,
+// call, and that a blank text fails with embedder.ErrEmptyText: with the fallback,
 // no other outcome is possible.
 func FuzzStaticEmbed(f *testing.F) {
 	for _, s := range []string{"cat", "", " ", "zebra", "the playing cat .", "\xff\xfe", "ca\u00adt", "dog\u2028runs", "猫 cat", "🙂", "ᚠᚢᚦ", "☃ ±", "\u200b"} {
 		f.Add(s)
 	}
-	m, err := NewStatic(staticTestTokenizer(f), staticRows(), staticDim)
+	m, err := New(staticTestTokenizer(f), staticRows(), staticDim)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := m.EmbedQuery(context.Background(), s)
 		if blank := strings.TrimFunc(s, unicode.IsSpace) == ""; blank || err != nil {
-			if !blank || !errors.Is(err, ErrEmptyText) {
+			if !blank || !errors.Is(err, embedder.ErrEmptyText) {
 				t.Fatalf("%q (blank %v): error %v", s, blank, err)
 			}
 			return

@@ -1,6 +1,6 @@
 //go:build unix
 
-package embedder
+package tokenizer
 
 import (
 	"syscall"

@@ -1,4 +1,4 @@
-package embedder
+package tokenizer
 
 import (
 	"bufio"
@@ -11,22 +11,22 @@ import (
 	"strings"
 )
 
-// LoadTokenizer reads a Hugging Face tokenizer.json (BertNormalizer,
+// Load reads a Hugging Face tokenizer.json (BertNormalizer,
 // BertPreTokenizer, WordPiece model, TemplateProcessing or BertProcessing
 // post-processor, added tokens). Components it does not implement give an
-// error wrapping ErrUnsupportedTokenizer that names them. A "model" object
+// error wrapping ErrUnsupported that names them. A "model" object
 // without a "type" key (files from early versions of Hugging Face
 // tokenizers) gets its kind from its fields, as the reference loader infers
 // it: BPE, WordPiece, WordLevel, Unigram, the first whose required fields
 // are present. The file's
 // truncation and padding blocks are ignored (copies of the same model
 // disagree on them); set the length with WithMaxLength.
-func LoadTokenizer(path string, opts ...TokenizerOption) (*Tokenizer, error) {
+func Load(path string, opts ...Option) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("embedder: reading tokenizer: %w", err)
 	}
-	t, err := ParseTokenizerJSON(data, opts...)
+	t, err := Parse(data, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -108,9 +108,9 @@ type jsonBertProcessing struct {
 	Cls [2]json.RawMessage `json:"cls"`
 }
 
-// ParseTokenizerJSON parses the content of a Hugging Face tokenizer.json;
-// see LoadTokenizer.
-func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error) {
+// Parse parses the content of a Hugging Face tokenizer.json;
+// see Load.
+func Parse(data []byte, opts ...Option) (*Tokenizer, error) {
 	var cfg tokenizerConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -120,14 +120,14 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 	dec.UseNumber()
 	err := dec.Decode(&j)
 	if err != nil {
-		return nil, fmt.Errorf("%w: tokenizer.json: %w", ErrInvalidTokenizer, err)
+		return nil, fmt.Errorf("%w: tokenizer.json: %w", ErrInvalid, err)
 	}
 	if isNull(j.Model) {
-		return nil, fmt.Errorf("%w: tokenizer.json has no model", ErrInvalidTokenizer)
+		return nil, fmt.Errorf("%w: tokenizer.json has no model", ErrInvalid)
 	}
 	var model jsonModel
 	if err := json.Unmarshal(j.Model, &model); err != nil {
-		return nil, fmt.Errorf("%w: model: %w", ErrInvalidTokenizer, err)
+		return nil, fmt.Errorf("%w: model: %w", ErrInvalid, err)
 	}
 	kind := ""
 	if model.Type != nil {
@@ -136,7 +136,7 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 		return nil, err
 	}
 	if kind != "WordPiece" {
-		return nil, fmt.Errorf("%w: model type %q (only WordPiece is implemented)", ErrUnsupportedTokenizer, kind)
+		return nil, fmt.Errorf("%w: model type %q (only WordPiece is implemented)", ErrUnsupported, kind)
 	}
 	s := defaultBertSettings()
 	// Without a normalizer or pre-tokenizer HF would not lowercase or split;
@@ -155,7 +155,7 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 	}
 	if model.MaxInputCharsPerWord != nil {
 		if *model.MaxInputCharsPerWord <= 0 {
-			return nil, fmt.Errorf("%w: model.max_input_chars_per_word %d must be positive", ErrInvalidTokenizer, *model.MaxInputCharsPerWord)
+			return nil, fmt.Errorf("%w: model.max_input_chars_per_word %d must be positive", ErrInvalid, *model.MaxInputCharsPerWord)
 		}
 		s.maxWordChars = *model.MaxInputCharsPerWord
 	}
@@ -200,12 +200,12 @@ func ParseTokenizerJSON(data []byte, opts ...TokenizerOption) (*Tokenizer, error
 func inferModelType(raw json.RawMessage) (string, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return "", fmt.Errorf("%w: model: %w", ErrInvalidTokenizer, err)
+		return "", fmt.Errorf("%w: model: %w", ErrInvalid, err)
 	}
 	if _, ok := fields["type"]; ok {
 		// Present but null: the reference rejects it for every kind
 		// but BPE, whose loader ignores the key; no kind is worth that.
-		return "", fmt.Errorf("%w: model.type is null", ErrInvalidTokenizer)
+		return "", fmt.Errorf("%w: model.type is null", ErrInvalid)
 	}
 	fits := func(key string, v any) bool {
 		f, ok := fields[key]
@@ -229,7 +229,7 @@ func inferModelType(raw json.RawMessage) (string, error) {
 	case fits("vocab", &vocabPairs):
 		return "Unigram", nil
 	}
-	return "", fmt.Errorf("%w: model has no \"type\" and its fields fit no model kind (WordPiece needs unk_token, continuing_subword_prefix, max_input_chars_per_word and a vocab object of token ids)", ErrInvalidTokenizer)
+	return "", fmt.Errorf("%w: model has no \"type\" and its fields fit no model kind (WordPiece needs unk_token, continuing_subword_prefix, max_input_chars_per_word and a vocab object of token ids)", ErrInvalid)
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -239,14 +239,14 @@ func isNull(raw json.RawMessage) bool {
 func componentType(raw json.RawMessage, what string) (string, error) {
 	var ty jsonTyped
 	if err := json.Unmarshal(raw, &ty); err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrInvalidTokenizer, what, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrInvalid, what, err)
 	}
 	return ty.Type, nil
 }
 
 func parseNormalizer(raw json.RawMessage, s *bertSettings) error {
 	if isNull(raw) {
-		return fmt.Errorf("%w: normalizer is missing (only BertNormalizer is implemented)", ErrUnsupportedTokenizer)
+		return fmt.Errorf("%w: normalizer is missing (only BertNormalizer is implemented)", ErrUnsupported)
 	}
 	ty, err := componentType(raw, "normalizer")
 	if err != nil {
@@ -255,19 +255,19 @@ func parseNormalizer(raw json.RawMessage, s *bertSettings) error {
 	if ty == "Sequence" {
 		var seq jsonSequence
 		if err := json.Unmarshal(raw, &seq); err != nil {
-			return fmt.Errorf("%w: normalizer: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: normalizer: %w", ErrInvalid, err)
 		}
 		if len(seq.Normalizers) != 1 {
-			return fmt.Errorf("%w: normalizer Sequence of %d normalizers (only a single BertNormalizer is implemented)", ErrUnsupportedTokenizer, len(seq.Normalizers))
+			return fmt.Errorf("%w: normalizer Sequence of %d normalizers (only a single BertNormalizer is implemented)", ErrUnsupported, len(seq.Normalizers))
 		}
 		return parseNormalizer(seq.Normalizers[0], s)
 	}
 	if ty != "BertNormalizer" {
-		return fmt.Errorf("%w: normalizer type %q (only BertNormalizer is implemented)", ErrUnsupportedTokenizer, ty)
+		return fmt.Errorf("%w: normalizer type %q (only BertNormalizer is implemented)", ErrUnsupported, ty)
 	}
 	var n jsonBertNormalizer
 	if err := json.Unmarshal(raw, &n); err != nil {
-		return fmt.Errorf("%w: BertNormalizer: %w", ErrInvalidTokenizer, err)
+		return fmt.Errorf("%w: BertNormalizer: %w", ErrInvalid, err)
 	}
 	if n.CleanText != nil {
 		s.cleanText = *n.CleanText
@@ -284,7 +284,7 @@ func parseNormalizer(raw json.RawMessage, s *bertSettings) error {
 
 func checkPreTokenizer(raw json.RawMessage) error {
 	if isNull(raw) {
-		return fmt.Errorf("%w: pre_tokenizer is missing (only BertPreTokenizer is implemented)", ErrUnsupportedTokenizer)
+		return fmt.Errorf("%w: pre_tokenizer is missing (only BertPreTokenizer is implemented)", ErrUnsupported)
 	}
 	ty, err := componentType(raw, "pre_tokenizer")
 	if err != nil {
@@ -293,15 +293,15 @@ func checkPreTokenizer(raw json.RawMessage) error {
 	if ty == "Sequence" {
 		var seq jsonSequence
 		if err := json.Unmarshal(raw, &seq); err != nil {
-			return fmt.Errorf("%w: pre_tokenizer: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: pre_tokenizer: %w", ErrInvalid, err)
 		}
 		if len(seq.PreTokenizers) != 1 {
-			return fmt.Errorf("%w: pre_tokenizer Sequence of %d pre-tokenizers (only a single BertPreTokenizer is implemented)", ErrUnsupportedTokenizer, len(seq.PreTokenizers))
+			return fmt.Errorf("%w: pre_tokenizer Sequence of %d pre-tokenizers (only a single BertPreTokenizer is implemented)", ErrUnsupported, len(seq.PreTokenizers))
 		}
 		return checkPreTokenizer(seq.PreTokenizers[0])
 	}
 	if ty != "BertPreTokenizer" {
-		return fmt.Errorf("%w: pre_tokenizer type %q (only BertPreTokenizer is implemented)", ErrUnsupportedTokenizer, ty)
+		return fmt.Errorf("%w: pre_tokenizer type %q (only BertPreTokenizer is implemented)", ErrUnsupported, ty)
 	}
 	return nil
 }
@@ -310,11 +310,11 @@ func checkPreTokenizer(raw json.RawMessage) error {
 // extended by added tokens whose ids lie beyond it.
 func parseVocab(raw *json.RawMessage, added []jsonAddedToken) ([]string, error) {
 	if raw == nil || isNull(*raw) {
-		return nil, fmt.Errorf("%w: model.vocab is missing", ErrInvalidTokenizer)
+		return nil, fmt.Errorf("%w: model.vocab is missing", ErrInvalid)
 	}
 	var m map[string]int64
 	if err := json.Unmarshal(*raw, &m); err != nil {
-		return nil, fmt.Errorf("%w: model.vocab must map tokens to ids: %w", ErrInvalidTokenizer, err)
+		return nil, fmt.Errorf("%w: model.vocab must map tokens to ids: %w", ErrInvalid, err)
 	}
 	size := int64(0)
 	for _, id := range m {
@@ -324,26 +324,26 @@ func parseVocab(raw *json.RawMessage, added []jsonAddedToken) ([]string, error) 
 	}
 	for i, a := range added {
 		if a.ID == nil {
-			return nil, fmt.Errorf("%w: added_tokens[%d] (%q) has no id", ErrInvalidTokenizer, i, a.Content)
+			return nil, fmt.Errorf("%w: added_tokens[%d] (%q) has no id", ErrInvalid, i, a.Content)
 		}
 		if *a.ID < 0 || *a.ID > 1<<31-2 {
-			return nil, fmt.Errorf("%w: added_tokens[%d] (%q) has id %d out of range", ErrInvalidTokenizer, i, a.Content, *a.ID)
+			return nil, fmt.Errorf("%w: added_tokens[%d] (%q) has id %d out of range", ErrInvalid, i, a.Content, *a.ID)
 		}
 		if *a.ID >= size {
 			size = *a.ID + 1
 		}
 	}
 	if size > 1<<24 {
-		return nil, fmt.Errorf("%w: vocabulary of %d ids is implausibly large", ErrInvalidTokenizer, size)
+		return nil, fmt.Errorf("%w: vocabulary of %d ids is implausibly large", ErrInvalid, size)
 	}
 	vocab := make([]string, size)
 	set := make([]bool, size)
 	for tok, id := range m {
 		if id < 0 || id >= size {
-			return nil, fmt.Errorf("%w: model.vocab: token %q has id %d outside 0..%d", ErrInvalidTokenizer, tok, id, size-1)
+			return nil, fmt.Errorf("%w: model.vocab: token %q has id %d outside 0..%d", ErrInvalid, tok, id, size-1)
 		}
 		if set[id] {
-			return nil, fmt.Errorf("%w: model.vocab: id %d is used by both %q and %q", ErrInvalidTokenizer, id, vocab[id], tok)
+			return nil, fmt.Errorf("%w: model.vocab: id %d is used by both %q and %q", ErrInvalid, id, vocab[id], tok)
 		}
 		vocab[id], set[id] = tok, true
 	}
@@ -354,7 +354,7 @@ func parseVocab(raw *json.RawMessage, added []jsonAddedToken) ([]string, error) 
 	}
 	for id, ok := range set {
 		if !ok {
-			return nil, fmt.Errorf("%w: model.vocab: no token has id %d", ErrInvalidTokenizer, id)
+			return nil, fmt.Errorf("%w: model.vocab: no token has id %d", ErrInvalid, id)
 		}
 	}
 	return vocab, nil
@@ -372,28 +372,28 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 	case "Sequence":
 		var seq jsonSequence
 		if err := json.Unmarshal(raw, &seq); err != nil {
-			return fmt.Errorf("%w: post_processor: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: post_processor: %w", ErrInvalid, err)
 		}
 		if len(seq.Processors) != 1 {
-			return fmt.Errorf("%w: post_processor Sequence of %d processors (only a single TemplateProcessing or BertProcessing is implemented)", ErrUnsupportedTokenizer, len(seq.Processors))
+			return fmt.Errorf("%w: post_processor Sequence of %d processors (only a single TemplateProcessing or BertProcessing is implemented)", ErrUnsupported, len(seq.Processors))
 		}
 		return t.parsePostProcessor(seq.Processors[0])
 	case "BertProcessing":
 		var bp jsonBertProcessing
 		if err := json.Unmarshal(raw, &bp); err != nil {
-			return fmt.Errorf("%w: BertProcessing: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: BertProcessing: %w", ErrInvalid, err)
 		}
 		var clsName, sepName string
 		var clsID, sepID int64
 		if err := unmarshalPair(bp.Cls, &clsName, &clsID); err != nil {
-			return fmt.Errorf("%w: BertProcessing.cls: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: BertProcessing.cls: %w", ErrInvalid, err)
 		}
 		if err := unmarshalPair(bp.Sep, &sepName, &sepID); err != nil {
-			return fmt.Errorf("%w: BertProcessing.sep: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: BertProcessing.sep: %w", ErrInvalid, err)
 		}
 		for _, id := range []int64{clsID, sepID} {
 			if id < 0 || id >= int64(len(t.vocab)) {
-				return fmt.Errorf("%w: BertProcessing id %d outside the vocabulary", ErrInvalidTokenizer, id)
+				return fmt.Errorf("%w: BertProcessing id %d outside the vocabulary", ErrInvalid, id)
 			}
 		}
 		c, sp := int32(clsID), int32(sepID)
@@ -406,7 +406,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 	case "TemplateProcessing":
 		var tp jsonTemplateProcessing
 		if err := json.Unmarshal(raw, &tp); err != nil {
-			return fmt.Errorf("%w: TemplateProcessing: %w", ErrInvalidTokenizer, err)
+			return fmt.Errorf("%w: TemplateProcessing: %w", ErrInvalid, err)
 		}
 		t.procKind = "TemplateProcessing"
 		t.specialToks = make(map[string][]int32, len(tp.SpecialTokens))
@@ -414,7 +414,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 			ids := make([]int32, len(st.IDs))
 			for i, id := range st.IDs {
 				if id < 0 || id >= int64(len(t.vocab)) {
-					return fmt.Errorf("%w: TemplateProcessing special token %q has id %d outside the vocabulary", ErrInvalidTokenizer, name, id)
+					return fmt.Errorf("%w: TemplateProcessing special token %q has id %d outside the vocabulary", ErrInvalid, name, id)
 				}
 				ids[i] = int32(id)
 			}
@@ -428,7 +428,7 @@ func (t *Tokenizer) parsePostProcessor(raw json.RawMessage) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: post_processor type %q (only TemplateProcessing and BertProcessing are implemented)", ErrUnsupportedTokenizer, ty)
+	return fmt.Errorf("%w: post_processor type %q (only TemplateProcessing and BertProcessing are implemented)", ErrUnsupported, ty)
 }
 
 func unmarshalPair(p [2]json.RawMessage, name *string, id *int64) error {
@@ -449,25 +449,25 @@ func (t *Tokenizer) template(pieces []jsonTemplatePiece, which string, pair bool
 		case p.SpecialToken != nil:
 			ids, ok := t.specialToks[p.SpecialToken.ID]
 			if !ok {
-				return nil, fmt.Errorf("%w: TemplateProcessing.%s[%d]: special token %q is not in special_tokens", ErrInvalidTokenizer, which, i, p.SpecialToken.ID)
+				return nil, fmt.Errorf("%w: TemplateProcessing.%s[%d]: special token %q is not in special_tokens", ErrInvalid, which, i, p.SpecialToken.ID)
 			}
 			out = append(out, tmplItem{ids: ids, name: p.SpecialToken.ID, typeID: p.SpecialToken.TypeID})
 		case p.Sequence != nil:
 			id := p.Sequence.ID
 			if id != "A" && (id != "B" || !pair) {
-				return nil, fmt.Errorf("%w: TemplateProcessing.%s[%d]: unknown sequence %q", ErrInvalidTokenizer, which, i, id)
+				return nil, fmt.Errorf("%w: TemplateProcessing.%s[%d]: unknown sequence %q", ErrInvalid, which, i, id)
 			}
 			if seen[id] {
-				return nil, fmt.Errorf("%w: TemplateProcessing.%s: sequence %q appears twice", ErrUnsupportedTokenizer, which, id)
+				return nil, fmt.Errorf("%w: TemplateProcessing.%s: sequence %q appears twice", ErrUnsupported, which, id)
 			}
 			seen[id] = true
 			out = append(out, tmplItem{name: id, typeID: p.Sequence.TypeID})
 		default:
-			return nil, fmt.Errorf("%w: TemplateProcessing.%s[%d] is neither SpecialToken nor Sequence", ErrInvalidTokenizer, which, i)
+			return nil, fmt.Errorf("%w: TemplateProcessing.%s[%d] is neither SpecialToken nor Sequence", ErrInvalid, which, i)
 		}
 	}
 	if len(pieces) > 0 && (!seen["A"] || (pair && !seen["B"])) {
-		return nil, fmt.Errorf("%w: TemplateProcessing.%s lacks a sequence placeholder", ErrInvalidTokenizer, which)
+		return nil, fmt.Errorf("%w: TemplateProcessing.%s lacks a sequence placeholder", ErrInvalid, which)
 	}
 	return out, nil
 }
@@ -490,7 +490,7 @@ func LoadVocabTxt(r io.Reader) ([]string, error) {
 		}
 	}
 	if len(vocab) == 0 {
-		return nil, fmt.Errorf("%w: vocab.txt is empty", ErrInvalidTokenizer)
+		return nil, fmt.Errorf("%w: vocab.txt is empty", ErrInvalid)
 	}
 	return vocab, nil
 }
@@ -498,7 +498,7 @@ func LoadVocabTxt(r io.Reader) ([]string, error) {
 // MarshalJSON writes a minimal valid Hugging Face tokenizer.json for this
 // tokenizer (BertNormalizer, BertPreTokenizer, WordPiece, the post-processor,
 // added tokens and a WordPiece decoder), with the vocabulary in id order.
-// ParseTokenizerJSON of the output gives a tokenizer with the same ids.
+// Parse of the output gives a tokenizer with the same ids.
 func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	str := func(s string) {

@@ -1,4 +1,4 @@
-package embedder
+package tokenizer
 
 import (
 	"errors"
@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzParseTokenizerJSON feeds arbitrary bytes to the tokenizer.json loader:
+// FuzzParse feeds arbitrary bytes to the tokenizer.json loader:
 // it must never panic, must fail only with its documented errors, and a
 // tokenizer it accepts must encode text within its vocabulary.
-func FuzzParseTokenizerJSON(f *testing.F) {
-	if b, err := os.ReadFile("testdata/tokenizer/bert-tiny-tokenizer.json"); err == nil {
+func FuzzParse(f *testing.F) {
+	if b, err := os.ReadFile("testdata/bert-tiny-tokenizer.json"); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte(`{}`))
@@ -23,9 +23,9 @@ func FuzzParseTokenizerJSON(f *testing.F) {
 	f.Add([]byte(`{"model":{"unk_id":0,"vocab":[["[UNK]",0]]}}`))
 	f.Add([]byte(`{"normalizer":{"type":"BertNormalizer","lowercase":true},"pre_tokenizer":{"type":"BertPreTokenizer"},"model":{"type":"WordPiece","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2,"x":3},"unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100},"post_processor":{"type":"BertProcessing","cls":["[CLS]",1],"sep":["[SEP]",2]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tok, err := ParseTokenizerJSON(data)
+		tok, err := Parse(data)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidTokenizer) && !errors.Is(err, ErrUnsupportedTokenizer) {
+			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("undocumented error: %v", err)
 			}
 			return

@@ -1,5 +1,5 @@
 //go:build !race
 
-package embedder
+package tokenizer
 
 const raceEnabled = false

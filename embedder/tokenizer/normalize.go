@@ -1,4 +1,4 @@
-package embedder
+package tokenizer
 
 import (
 	"unicode"

@@ -1,4 +1,4 @@
-package embedder
+package tokenizer
 
 // The BERT WordPiece tokenizer, written here rather than taken from a
 // library: github.com/daulet/tokenizers needs the Rust HF library (cgo, not
@@ -40,14 +40,14 @@ import (
 	"unicode/utf8"
 )
 
-// ErrInvalidTokenizer is wrapped by every error about a malformed tokenizer
+// ErrInvalid is wrapped by every error about a malformed tokenizer
 // definition: a bad tokenizer.json, vocabulary or option value.
-var ErrInvalidTokenizer = errors.New("embedder: invalid tokenizer")
+var ErrInvalid = errors.New("embedder: invalid tokenizer")
 
-// ErrUnsupportedTokenizer is wrapped when a tokenizer.json uses a component
+// ErrUnsupported is wrapped when a tokenizer.json uses a component
 // (normalizer, pre-tokenizer, model, post-processor or option) that this
 // tokenizer does not implement. The error message names the component.
-var ErrUnsupportedTokenizer = errors.New("embedder: unsupported tokenizer component")
+var ErrUnsupported = errors.New("embedder: unsupported tokenizer component")
 
 // defaultMaxLength is BERT's number of position embeddings.
 const defaultMaxLength = 512
@@ -126,9 +126,9 @@ type Encoding struct {
 	Truncated int
 }
 
-// TokenizerOption configures NewWordPiece, LoadTokenizer and
-// ParseTokenizerJSON. Options override what a tokenizer.json declares.
-type TokenizerOption func(*tokenizerConfig)
+// Option configures NewWordPiece, Load and
+// Parse. Options override what a tokenizer.json declares.
+type Option func(*tokenizerConfig)
 
 type tokenizerConfig struct {
 	maxLength     *int
@@ -147,55 +147,55 @@ type tokenizerConfig struct {
 // requested. Longer inputs are truncated from the right. 0 disables
 // truncation. The default is 512 (BERT's position limit); sentence-
 // transformers' all-MiniLM-L6-v2 uses 256.
-func WithMaxLength(n int) TokenizerOption {
+func WithMaxLength(n int) Option {
 	return func(c *tokenizerConfig) { c.maxLength = &n }
 }
 
 // WithLowercase sets whether text is lowercased (uncased models: true).
-func WithLowercase(on bool) TokenizerOption {
+func WithLowercase(on bool) Option {
 	return func(c *tokenizerConfig) { c.lowercase = &on }
 }
 
 // WithStripAccents sets whether accents are removed (NFD, then drop
 // nonspacing marks). Unset, it follows the lowercase setting, as in HF.
-func WithStripAccents(on bool) TokenizerOption {
+func WithStripAccents(on bool) Option {
 	return func(c *tokenizerConfig) { c.stripAccents = &on }
 }
 
 // WithCleanText sets whether control characters are removed and whitespace
 // mapped to plain spaces (default true).
-func WithCleanText(on bool) TokenizerOption {
+func WithCleanText(on bool) Option {
 	return func(c *tokenizerConfig) { c.cleanText = &on }
 }
 
 // WithChineseChars sets whether CJK ideographs become words of their own
 // (default true).
-func WithChineseChars(on bool) TokenizerOption {
+func WithChineseChars(on bool) Option {
 	return func(c *tokenizerConfig) { c.chineseChars = &on }
 }
 
 // WithUnknownToken sets the token used for words the vocabulary cannot
 // cover (default "[UNK]"); it must be in the vocabulary.
-func WithUnknownToken(tok string) TokenizerOption {
+func WithUnknownToken(tok string) Option {
 	return func(c *tokenizerConfig) { c.unkToken = &tok }
 }
 
 // WithContinuingSubwordPrefix sets the prefix of non-initial word pieces
 // (default "##").
-func WithContinuingSubwordPrefix(p string) TokenizerOption {
+func WithContinuingSubwordPrefix(p string) Option {
 	return func(c *tokenizerConfig) { c.prefix = &p }
 }
 
 // WithMaxInputCharsPerWord sets the length in characters above which a word
 // becomes [UNK] without being split (default 100).
-func WithMaxInputCharsPerWord(n int) TokenizerOption {
+func WithMaxInputCharsPerWord(n int) Option {
 	return func(c *tokenizerConfig) { c.maxWordChars = &n }
 }
 
 // WithSpecialTokens sets whether NewWordPiece treats [PAD], [UNK], [CLS],
 // [SEP] and [MASK] found in the vocabulary as added tokens matched literally
 // in the raw text, as HF's BertTokenizerFast does (default true).
-func WithSpecialTokens(on bool) TokenizerOption {
+func WithSpecialTokens(on bool) Option {
 	return func(c *tokenizerConfig) { c.specialTokens = &on }
 }
 
@@ -236,13 +236,13 @@ func (s *bertSettings) apply(c *tokenizerConfig) error {
 	}
 	if c.maxWordChars != nil {
 		if *c.maxWordChars <= 0 {
-			return fmt.Errorf("%w: max input chars per word %d must be positive", ErrInvalidTokenizer, *c.maxWordChars)
+			return fmt.Errorf("%w: max input chars per word %d must be positive", ErrInvalid, *c.maxWordChars)
 		}
 		s.maxWordChars = *c.maxWordChars
 	}
 	if c.maxLength != nil {
 		if *c.maxLength < 0 {
-			return fmt.Errorf("%w: max length %d is negative", ErrInvalidTokenizer, *c.maxLength)
+			return fmt.Errorf("%w: max length %d is negative", ErrInvalid, *c.maxLength)
 		}
 		s.maxLength = *c.maxLength
 	}
@@ -253,7 +253,7 @@ func (s *bertSettings) apply(c *tokenizerConfig) error {
 // WordPiece, [CLS] A [SEP] template) from a vocabulary whose index is the
 // token id, such as the lines of a vocab.txt. [UNK] must be present; the
 // template adds [CLS]/[SEP] only if both are in the vocabulary.
-func NewWordPiece(vocab []string, opts ...TokenizerOption) (*Tokenizer, error) {
+func NewWordPiece(vocab []string, opts ...Option) (*Tokenizer, error) {
 	var cfg tokenizerConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -294,10 +294,10 @@ func NewWordPiece(vocab []string, opts ...TokenizerOption) (*Tokenizer, error) {
 // the caller adds added tokens and the template, then calls finish.
 func newTokenizer(vocab []string, s bertSettings) (*Tokenizer, error) {
 	if len(vocab) == 0 {
-		return nil, fmt.Errorf("%w: empty vocabulary", ErrInvalidTokenizer)
+		return nil, fmt.Errorf("%w: empty vocabulary", ErrInvalid)
 	}
 	if len(vocab) > 1<<31-1 {
-		return nil, fmt.Errorf("%w: vocabulary of %d tokens is too large", ErrInvalidTokenizer, len(vocab))
+		return nil, fmt.Errorf("%w: vocabulary of %d tokens is too large", ErrInvalid, len(vocab))
 	}
 	t := &Tokenizer{
 		vocab:        append([]string(nil), vocab...),
@@ -320,7 +320,7 @@ func newTokenizer(vocab []string, s bertSettings) (*Tokenizer, error) {
 		// HF would silently keep the last id of a duplicated token, making
 		// the other id unreachable; a tokenizer.json cannot even express it.
 		if prev, dup := t.start[tok]; dup {
-			return nil, fmt.Errorf("%w: token %q appears at ids %d and %d", ErrInvalidTokenizer, tok, prev, i)
+			return nil, fmt.Errorf("%w: token %q appears at ids %d and %d", ErrInvalid, tok, prev, i)
 		}
 		t.start[tok] = int32(i)
 		if len(tok) > t.maxStart {
@@ -339,7 +339,7 @@ func newTokenizer(vocab []string, s bertSettings) (*Tokenizer, error) {
 	}
 	unk, ok := t.start[s.unkToken]
 	if !ok {
-		return nil, fmt.Errorf("%w: unknown token %q is not in the vocabulary", ErrInvalidTokenizer, s.unkToken)
+		return nil, fmt.Errorf("%w: unknown token %q is not in the vocabulary", ErrInvalid, s.unkToken)
 	}
 	t.unk = unk
 	for name, dst := range map[string]*int32{"[CLS]": &t.cls, "[SEP]": &t.sep, "[PAD]": &t.pad, "[MASK]": &t.mask} {
@@ -358,10 +358,10 @@ func (t *Tokenizer) setAdded(added []addedToken) error {
 	t.addedFirst = [256]bool{}
 	for _, a := range added {
 		if a.content == "" {
-			return fmt.Errorf("%w: added token %d has empty content", ErrInvalidTokenizer, a.id)
+			return fmt.Errorf("%w: added token %d has empty content", ErrInvalid, a.id)
 		}
 		if a.id < 0 || int(a.id) >= len(t.vocab) {
-			return fmt.Errorf("%w: added token %q has id %d outside the vocabulary of %d", ErrInvalidTokenizer, a.content, a.id, len(t.vocab))
+			return fmt.Errorf("%w: added token %q has id %d outside the vocabulary of %d", ErrInvalid, a.content, a.id, len(t.vocab))
 		}
 		if a.normalized {
 			a.match = []rune(t.normalizeString(a.content))
@@ -391,7 +391,7 @@ func (t *Tokenizer) finish() error {
 		t.nPair += len(it.ids)
 	}
 	if t.maxLength > 0 && t.maxLength < t.nSingle {
-		return fmt.Errorf("%w: max length %d cannot hold the %d special tokens of a single sequence", ErrInvalidTokenizer, t.maxLength, t.nSingle)
+		return fmt.Errorf("%w: max length %d cannot hold the %d special tokens of a single sequence", ErrInvalid, t.maxLength, t.nSingle)
 	}
 	return nil
 }
@@ -629,23 +629,28 @@ func (t *Tokenizer) AppendIDs(dst []int32, text string) []int32 {
 // is fine); EachIDs returns it, possibly grown, for reuse. f must not keep
 // the slice it is given.
 func (t *Tokenizer) EachIDs(text string, buf []int32, f func(ids []int32)) []int32 {
-	return t.eachIDs(text, buf, funcConsumer(f))
+	return t.EachIDsTo(text, buf, funcConsumer(f))
 }
 
-// idConsumer takes the runs of ids of EachIDs. Static pools through one
-// without allocating: a func stored in a sink escapes to the heap, a
-// pointer already there does not.
-type idConsumer interface{ consumeIDs(ids []int32) }
+// IDConsumer takes the runs of ids of EachIDsTo. Static models pool
+// through one without allocating: a func stored in the tokenizer's sink
+// escapes to the heap, a pointer already there does not.
+type IDConsumer interface {
+	// ConsumeIDs takes one run of ids; it must not keep the slice.
+	ConsumeIDs(ids []int32)
+}
 
 type funcConsumer func([]int32)
 
-func (f funcConsumer) consumeIDs(ids []int32) { f(ids) }
+func (f funcConsumer) ConsumeIDs(ids []int32) { f(ids) }
 
-func (t *Tokenizer) eachIDs(text string, buf []int32, c idConsumer) []int32 {
+// EachIDsTo is EachIDs handing the runs to c, which, unlike a func, need
+// not allocate per call.
+func (t *Tokenizer) EachIDsTo(text string, buf []int32, c IDConsumer) []int32 {
 	s := sink{ids: buf[:0], drain: c}
 	t.tokenize(&s, text)
 	if len(s.ids) > 0 {
-		c.consumeIDs(s.ids)
+		c.ConsumeIDs(s.ids)
 	}
 	return s.ids[:0]
 }
@@ -659,7 +664,7 @@ type sink struct {
 	ids     []int32
 	offs    [][2]int
 	offsets bool
-	drain   idConsumer
+	drain   IDConsumer
 }
 
 // drainIfFull hands the ids over to drain when there are enough of them.
@@ -667,7 +672,7 @@ type sink struct {
 // back the pieces of the word it is splitting.
 func (s *sink) drainIfFull() {
 	if s.drain != nil && len(s.ids) >= drainRun {
-		s.drain.consumeIDs(s.ids)
+		s.drain.ConsumeIDs(s.ids)
 		s.ids = s.ids[:0]
 	}
 }

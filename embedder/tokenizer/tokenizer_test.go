@@ -1,4 +1,4 @@
-package embedder
+package tokenizer
 
 import (
 	"errors"
@@ -14,11 +14,11 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-const bertVocabPath = "testdata/tokenizer/bert-base-uncased-vocab.txt"
+const bertVocabPath = "testdata/bert-base-uncased-vocab.txt"
 
 // bertTokenizer loads the bert-base-uncased vocabulary (the one of
 // all-MiniLM-L6-v2) as HF's BertTokenizerFast would configure it.
-func bertTokenizer(tb testing.TB, opts ...TokenizerOption) *Tokenizer {
+func bertTokenizer(tb testing.TB, opts ...Option) *Tokenizer {
 	tb.Helper()
 	f, err := os.Open(bertVocabPath)
 	if err != nil {
@@ -288,10 +288,10 @@ func TestTokenizerTruncation(t *testing.T) {
 	if enc := bertTokenizer(t).Encode(long, true); len(enc.IDs) != 512 {
 		t.Fatalf("default max: len %d", len(enc.IDs))
 	}
-	if _, err := NewWordPiece([]string{"[UNK]", "[CLS]", "[SEP]"}, WithMaxLength(1)); !errors.Is(err, ErrInvalidTokenizer) {
+	if _, err := NewWordPiece([]string{"[UNK]", "[CLS]", "[SEP]"}, WithMaxLength(1)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("max length below the specials: err = %v", err)
 	}
-	if _, err := NewWordPiece([]string{"[UNK]"}, WithMaxLength(-1)); !errors.Is(err, ErrInvalidTokenizer) {
+	if _, err := NewWordPiece([]string{"[UNK]"}, WithMaxLength(-1)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("negative max length: err = %v", err)
 	}
 }
@@ -384,18 +384,18 @@ func TestLoadVocabTxt(t *testing.T) {
 	if want := []string{"[PAD]", "[UNK]", "hello", "world"}; !reflect.DeepEqual(v, want) {
 		t.Fatalf("LoadVocabTxt = %q, want %q", v, want)
 	}
-	if _, err := LoadVocabTxt(strings.NewReader("")); !errors.Is(err, ErrInvalidTokenizer) {
+	if _, err := LoadVocabTxt(strings.NewReader("")); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("empty vocab.txt: err = %v", err)
 	}
 	for _, bad := range [][]string{nil, {"a", "b"}, {"[UNK]", "a", "a"}} {
-		if _, err := NewWordPiece(bad); !errors.Is(err, ErrInvalidTokenizer) {
-			t.Errorf("NewWordPiece(%q): err = %v, want ErrInvalidTokenizer", bad, err)
+		if _, err := NewWordPiece(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NewWordPiece(%q): err = %v, want ErrInvalid", bad, err)
 		}
 	}
 }
 
 func TestLoadTokenizerFixture(t *testing.T) {
-	tok, err := LoadTokenizer(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"))
+	tok, err := Load(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func TestLoadTokenizerFixture(t *testing.T) {
 	if want := []int32{3, 10, 4, 11, 4}; !reflect.DeepEqual(enc.IDs, want) || !reflect.DeepEqual(enc.TypeIDs, []int32{0, 0, 0, 1, 1}) {
 		t.Fatalf("pair = %v %v", enc.IDs, enc.TypeIDs)
 	}
-	tok, err = LoadTokenizer(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"), WithMaxLength(4), WithStripAccents(false))
+	tok, err = Load(filepath.Join("testdata", "bert-tiny-tokenizer.json"), WithMaxLength(4), WithStripAccents(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,13 +424,13 @@ func TestLoadTokenizerFixture(t *testing.T) {
 	if got := tok.AppendIDs(nil, "café"); !reflect.DeepEqual(got, []int32{2}) {
 		t.Fatalf("strip accents off: %v", got)
 	}
-	if _, err := LoadTokenizer(filepath.Join("testdata", "tokenizer", "missing.json")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Load(filepath.Join("testdata", "missing.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: err = %v", err)
 	}
 }
 
 func TestParseTokenizerJSONErrors(t *testing.T) {
-	fixture, err := os.ReadFile(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"))
+	fixture, err := os.ReadFile(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,32 +441,32 @@ func TestParseTokenizerJSONErrors(t *testing.T) {
 		wantErr error
 		mention string
 	}{
-		{"not json", "{", ErrInvalidTokenizer, "tokenizer.json"},
-		{"no model", `{"normalizer":{"type":"BertNormalizer"}}`, ErrInvalidTokenizer, "no model"},
+		{"not json", "{", ErrInvalid, "tokenizer.json"},
+		{"no model", `{"normalizer":{"type":"BertNormalizer"}}`, ErrInvalid, "no model"},
 		{"bpe model", strings.Replace(fx, `"type": "WordPiece",
     "unk_token"`, `"type": "BPE",
-    "unk_token"`, 1), ErrUnsupportedTokenizer, `"BPE"`},
-		{"nfc normalizer", strings.Replace(fx, `"type": "BertNormalizer"`, `"type": "NFC"`, 1), ErrUnsupportedTokenizer, `normalizer type "NFC"`},
-		{"null normalizer", strings.Replace(fx, `"normalizer": {`, `"normalizer": null, "x": {`, 1), ErrUnsupportedTokenizer, "normalizer is missing"},
-		{"whitespace pre-tokenizer", strings.Replace(fx, `"type": "BertPreTokenizer"`, `"type": "Whitespace"`, 1), ErrUnsupportedTokenizer, `pre_tokenizer type "Whitespace"`},
-		{"roberta processing", strings.Replace(fx, `"type": "TemplateProcessing"`, `"type": "RobertaProcessing"`, 1), ErrUnsupportedTokenizer, `post_processor type "RobertaProcessing"`},
+    "unk_token"`, 1), ErrUnsupported, `"BPE"`},
+		{"nfc normalizer", strings.Replace(fx, `"type": "BertNormalizer"`, `"type": "NFC"`, 1), ErrUnsupported, `normalizer type "NFC"`},
+		{"null normalizer", strings.Replace(fx, `"normalizer": {`, `"normalizer": null, "x": {`, 1), ErrUnsupported, "normalizer is missing"},
+		{"whitespace pre-tokenizer", strings.Replace(fx, `"type": "BertPreTokenizer"`, `"type": "Whitespace"`, 1), ErrUnsupported, `pre_tokenizer type "Whitespace"`},
+		{"roberta processing", strings.Replace(fx, `"type": "TemplateProcessing"`, `"type": "RobertaProcessing"`, 1), ErrUnsupported, `post_processor type "RobertaProcessing"`},
 		{"unknown template token", strings.Replace(fx, `"SpecialToken": {
           "id": "[CLS]"`, `"SpecialToken": {
-          "id": "[BOS]"`, 1), ErrInvalidTokenizer, `"[BOS]"`},
-		{"vocab not a map", strings.Replace(fx, `"vocab": {`, `"vocab": [1], "x": {`, 1), ErrInvalidTokenizer, "model.vocab"},
-		{"unk missing", strings.Replace(fx, `"unk_token": "[UNK]"`, `"unk_token": "<unk>"`, 1), ErrInvalidTokenizer, `"<unk>"`},
-		{"duplicate id", strings.Replace(fx, `"lazy": 19`, `"lazy": 18`, 1), ErrInvalidTokenizer, "id 18"},
-		{"gap in ids", strings.Replace(fx, `"lazy": 19`, `"lazy": 99`, 1), ErrInvalidTokenizer, "no token has id"},
-		{"negative id", strings.Replace(fx, `"lazy": 19`, `"lazy": -1`, 1), ErrInvalidTokenizer, "-1"},
-		{"added token without id", strings.Replace(fx, `"id": 0,`, ``, 1), ErrInvalidTokenizer, "has no id"},
-		{"bad max chars", strings.Replace(fx, `"max_input_chars_per_word": 100`, `"max_input_chars_per_word": 0`, 1), ErrInvalidTokenizer, "max_input_chars_per_word"},
+          "id": "[BOS]"`, 1), ErrInvalid, `"[BOS]"`},
+		{"vocab not a map", strings.Replace(fx, `"vocab": {`, `"vocab": [1], "x": {`, 1), ErrInvalid, "model.vocab"},
+		{"unk missing", strings.Replace(fx, `"unk_token": "[UNK]"`, `"unk_token": "<unk>"`, 1), ErrInvalid, `"<unk>"`},
+		{"duplicate id", strings.Replace(fx, `"lazy": 19`, `"lazy": 18`, 1), ErrInvalid, "id 18"},
+		{"gap in ids", strings.Replace(fx, `"lazy": 19`, `"lazy": 99`, 1), ErrInvalid, "no token has id"},
+		{"negative id", strings.Replace(fx, `"lazy": 19`, `"lazy": -1`, 1), ErrInvalid, "-1"},
+		{"added token without id", strings.Replace(fx, `"id": 0,`, ``, 1), ErrInvalid, "has no id"},
+		{"bad max chars", strings.Replace(fx, `"max_input_chars_per_word": 100`, `"max_input_chars_per_word": 0`, 1), ErrInvalid, "max_input_chars_per_word"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.json == fx {
 				t.Fatal("fixture edit did not apply")
 			}
-			_, err := ParseTokenizerJSON([]byte(c.json))
+			_, err := Parse([]byte(c.json))
 			if !errors.Is(err, c.wantErr) {
 				t.Fatalf("err = %v, want %v", err, c.wantErr)
 			}
@@ -478,7 +478,7 @@ func TestParseTokenizerJSONErrors(t *testing.T) {
 }
 
 func TestBertProcessing(t *testing.T) {
-	fixture, err := os.ReadFile(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"))
+	fixture, err := os.ReadFile(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +486,7 @@ func TestBertProcessing(t *testing.T) {
 	i := strings.Index(fx, `"post_processor"`)
 	j := strings.Index(fx, `"decoder"`)
 	js := fx[:i] + `"post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 4], "cls": ["[CLS]", 3]},` + "\n  " + fx[j:]
-	tok, err := ParseTokenizerJSON([]byte(js))
+	tok, err := Parse([]byte(js))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestBertProcessing(t *testing.T) {
 	if enc := tok.EncodePair("a", "b", false); !reflect.DeepEqual(enc.TypeIDs, []int32{0, 0}) {
 		t.Fatalf("BertProcessing pair without specials: type ids %v", enc.TypeIDs)
 	}
-	tmpl, err := ParseTokenizerJSON(fixture)
+	tmpl, err := Parse(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +512,7 @@ func TestBertProcessing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseTokenizerJSON(data)
+	back, err := Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func TestBertProcessing(t *testing.T) {
 // normalized ones (matched after normalization), lstrip/rstrip (absorb
 // neighbouring whitespace) and single_word (only whole words).
 func TestAddedTokenOptions(t *testing.T) {
-	fixture, err := os.ReadFile(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"))
+	fixture, err := os.ReadFile(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +537,7 @@ func TestAddedTokenOptions(t *testing.T) {
     {"id": 29, "content": "<m>", "single_word": false, "lstrip": true, "rstrip": true, "normalized": false, "special": true},
     {"id": 30, "content": "ab", "single_word": true, "lstrip": false, "rstrip": false, "normalized": false, "special": false},`
 	js := strings.Replace(string(fixture), `"added_tokens": [`, extra, 1)
-	tok, err := ParseTokenizerJSON([]byte(js))
+	tok, err := Parse([]byte(js))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +560,7 @@ func TestMarshalJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseTokenizerJSON(data, WithMaxLength(0))
+	back, err := Parse(data, WithMaxLength(0))
 	if err != nil {
 		t.Fatalf("re-parsing marshaled tokenizer.json: %v", err)
 	}
@@ -584,7 +584,7 @@ func TestMarshalJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err = ParseTokenizerJSON(data)
+	back, err = Parse(data)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, data)
 	}
@@ -877,7 +877,7 @@ func TestLongWordLimit(t *testing.T) {
 	if got := tok.AppendIDs(nil, word+strings.Repeat("x", 91)); !reflect.DeepEqual(got, []int32{100}) {
 		t.Fatalf("301-char word = %v", got)
 	}
-	if _, err := NewWordPiece([]string{"[UNK]"}, WithMaxInputCharsPerWord(0)); !errors.Is(err, ErrInvalidTokenizer) {
+	if _, err := NewWordPiece([]string{"[UNK]"}, WithMaxInputCharsPerWord(0)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("zero word limit: err = %v", err)
 	}
 }
@@ -910,21 +910,21 @@ func TestParseTokenizerJSONTypeless(t *testing.T) {
 			text: "ab", ids: []int32{1, 3, 5, 2}},
 		{name: "wordpiece honours max chars", model: `{"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 2, "vocab": ` + vocab + `}`,
 			text: "ab abc", ids: []int32{1, 3, 4, 0, 2}},
-		{name: "wordlevel", model: `{"unk_token": "[UNK]", "vocab": ` + vocab + `}`, wantErr: ErrUnsupportedTokenizer, mention: `"WordLevel"`},
+		{name: "wordlevel", model: `{"unk_token": "[UNK]", "vocab": ` + vocab + `}`, wantErr: ErrUnsupported, mention: `"WordLevel"`},
 		{name: "wordpiece fields of the wrong type fall to wordlevel", model: `{"unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": -1, "vocab": ` + vocab + `}`,
-			wantErr: ErrUnsupportedTokenizer, mention: `"WordLevel"`},
-		{name: "bpe", model: `{"unk_token": "[UNK]", "vocab": ` + vocab + `, "merges": ["a b"]}`, wantErr: ErrUnsupportedTokenizer, mention: `"BPE"`},
-		{name: "bpe comes before wordpiece", model: `{` + wp + `, "merges": []}`, wantErr: ErrUnsupportedTokenizer, mention: `"BPE"`},
-		{name: "unigram", model: `{"unk_id": 0, "vocab": [["[UNK]", 0], ["a", -1.5]]}`, wantErr: ErrUnsupportedTokenizer, mention: `"Unigram"`},
-		{name: "vocab alone", model: `{"vocab": ` + vocab + `}`, wantErr: ErrInvalidTokenizer, mention: "fit no model kind"},
+			wantErr: ErrUnsupported, mention: `"WordLevel"`},
+		{name: "bpe", model: `{"unk_token": "[UNK]", "vocab": ` + vocab + `, "merges": ["a b"]}`, wantErr: ErrUnsupported, mention: `"BPE"`},
+		{name: "bpe comes before wordpiece", model: `{` + wp + `, "merges": []}`, wantErr: ErrUnsupported, mention: `"BPE"`},
+		{name: "unigram", model: `{"unk_id": 0, "vocab": [["[UNK]", 0], ["a", -1.5]]}`, wantErr: ErrUnsupported, mention: `"Unigram"`},
+		{name: "vocab alone", model: `{"vocab": ` + vocab + `}`, wantErr: ErrInvalid, mention: "fit no model kind"},
 		{name: "null unk token", model: `{"unk_token": null, "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ` + vocab + `}`,
-			wantErr: ErrInvalidTokenizer, mention: "fit no model kind"},
-		{name: "null type", model: `{"type": null, ` + wp + `}`, wantErr: ErrInvalidTokenizer, mention: "model.type is null"},
-		{name: "model not an object", model: `[1]`, wantErr: ErrInvalidTokenizer, mention: "model"},
+			wantErr: ErrInvalid, mention: "fit no model kind"},
+		{name: "null type", model: `{"type": null, ` + wp + `}`, wantErr: ErrInvalid, mention: "model.type is null"},
+		{name: "model not an object", model: `[1]`, wantErr: ErrInvalid, mention: "model"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tok, err := ParseTokenizerJSON([]byte(file(c.model)))
+			tok, err := Parse([]byte(file(c.model)))
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) || !strings.Contains(err.Error(), c.mention) {
 					t.Fatalf("err = %v, want %v mentioning %q", err, c.wantErr, c.mention)
@@ -941,11 +941,11 @@ func TestParseTokenizerJSONTypeless(t *testing.T) {
 	}
 
 	// A real file with its "type" removed encodes exactly as the original.
-	fixture, err := os.ReadFile(filepath.Join("testdata", "tokenizer", "bert-tiny-tokenizer.json"))
+	fixture, err := os.ReadFile(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	typed, err := ParseTokenizerJSON(fixture)
+	typed, err := Parse(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -954,7 +954,7 @@ func TestParseTokenizerJSONTypeless(t *testing.T) {
 	if old == string(fixture) {
 		t.Fatal("fixture edit did not apply")
 	}
-	untyped, err := ParseTokenizerJSON([]byte(old))
+	untyped, err := Parse([]byte(old))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,55 +1,25 @@
-package embedder
+package stlayout
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vecbolt/vecbolt/embedder"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
-
-// ConfigFileName is vecbolt's own model configuration file in a model
-// directory. When present it is authoritative; otherwise the
-// sentence-transformers files (modules.json, the pooling module's
-// config.json, sentence_bert_config.json, config_sentence_transformers.json)
-// are read.
-const ConfigFileName = "vecbolt.json"
 
 // maxConfigBytes bounds every configuration file read from a model
 // directory: they are a few hundred bytes, so anything larger is not one.
 const maxConfigBytes = 1 << 20
 
-// ModelConfig holds the facts about a transformer model that are not in its
-// weights: how to pool, whether to normalize, how many tokens it reads, and
-// the prefixes that tell asymmetric models (bge, e5) queries from documents.
-type ModelConfig struct {
-	// Name is the model's name in Identity; empty means the directory name.
-	Name string `json:"name,omitempty"`
-	// Model is the ONNX file relative to the directory; empty means
-	// "model.onnx", or "onnx/model.onnx" as the Hugging Face exports lay it out.
-	Model string `json:"model,omitempty"`
-	// Pooling is "mean" or "cls".
-	Pooling Pooling `json:"pooling"`
-	// Normalize L2-normalizes every vector.
-	Normalize bool `json:"normalize"`
-	// MaxSeqLength is the most tokens fed to the model, counting [CLS] and
-	// [SEP]; longer texts are truncated (and counted in Stats).
-	MaxSeqLength int `json:"max_seq_length"`
-	// QueryPrefix is prepended to every query (bge's instruction, e5's "query: ").
-	QueryPrefix string `json:"query_prefix,omitempty"`
-	// DocumentPrefix is prepended to every document (e5's "passage: ").
-	DocumentPrefix string `json:"document_prefix,omitempty"`
-}
-
 // Defaults used when a directory says nothing: sentence-transformers' own
 // defaults for a BERT export (mean pooling, 512 positions). Normalization is
 // on because the database compares by cosine.
 const (
-	defaultMaxSeqLength = 512
-	defaultONNXFile     = "model.onnx"
+	DefaultMaxSeqLength = 512
 )
 
 // vecboltConfigFile is vecbolt.json as written on disk; pointers tell
@@ -64,12 +34,8 @@ type vecboltConfigFile struct {
 	DocumentPrefix *string `json:"document_prefix"`
 }
 
-// ErrModelConfig is returned for a model directory whose configuration
-// files are malformed or ask for something unsupported.
-var ErrModelConfig = errors.New("embedder: invalid model configuration")
-
 func configErr(file string, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrModelConfig, file, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s: %s", embedder.ErrModelConfig, file, fmt.Sprintf(format, args...))
 }
 
 // readSmallFile reads a configuration file, refusing huge ones. A missing
@@ -96,13 +62,13 @@ func readSmallFile(fsys fs.FS, name string) ([]byte, error) {
 // ReadModelConfig reads a model directory's configuration: vecbolt.json if
 // present, else the sentence-transformers files, else defaults (mean pooling,
 // normalized, 512 tokens). It does not check that model.onnx exists.
-func ReadModelConfig(dir string) (ModelConfig, error) {
-	return readModelConfig(os.DirFS(dir))
+func ReadModelConfig(dir string) (embedder.ModelConfig, error) {
+	return ReadModelConfigFS(os.DirFS(dir))
 }
 
-func readModelConfig(fsys fs.FS) (ModelConfig, error) {
-	cfg := ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: defaultMaxSeqLength}
-	b, err := readSmallFile(fsys, ConfigFileName)
+func ReadModelConfigFS(fsys fs.FS) (embedder.ModelConfig, error) {
+	cfg := embedder.ModelConfig{Pooling: embedder.PoolingMean, Normalize: true, MaxSeqLength: DefaultMaxSeqLength}
+	b, err := readSmallFile(fsys, embedder.ConfigFileName)
 	if err != nil {
 		return cfg, err
 	}
@@ -112,26 +78,26 @@ func readModelConfig(fsys fs.FS) (ModelConfig, error) {
 	if err := readSentenceTransformersConfig(fsys, &cfg); err != nil {
 		return cfg, err
 	}
-	return cfg, cfg.validate(ConfigFileName)
+	return cfg, cfg.Validate(embedder.ConfigFileName)
 }
 
 // parseVecboltConfig parses vecbolt.json over the defaults in cfg.
-func parseVecboltConfig(b []byte, cfg ModelConfig) (ModelConfig, error) {
+func parseVecboltConfig(b []byte, cfg embedder.ModelConfig) (embedder.ModelConfig, error) {
 	var f vecboltConfigFile
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return cfg, configErr(ConfigFileName, "%v", err)
+		return cfg, configErr(embedder.ConfigFileName, "%v", err)
 	}
 	if dec.More() {
-		return cfg, configErr(ConfigFileName, "trailing data after the JSON object")
+		return cfg, configErr(embedder.ConfigFileName, "trailing data after the JSON object")
 	}
 	cfg.Name = f.Name
 	cfg.Model = f.Model
 	if f.Pooling != "" {
-		p, err := parsePooling(f.Pooling)
+		p, err := embedder.ParsePooling(f.Pooling)
 		if err != nil {
-			return cfg, configErr(ConfigFileName, "%v", err)
+			return cfg, configErr(embedder.ConfigFileName, "%v", err)
 		}
 		cfg.Pooling = p
 	}
@@ -147,21 +113,7 @@ func parseVecboltConfig(b []byte, cfg ModelConfig) (ModelConfig, error) {
 	if f.DocumentPrefix != nil {
 		cfg.DocumentPrefix = *f.DocumentPrefix
 	}
-	return cfg, cfg.validate(ConfigFileName)
-}
-
-// validate checks the facts every loader relies on.
-func (c ModelConfig) validate(file string) error {
-	if _, err := parsePooling(string(c.Pooling)); err != nil {
-		return configErr(file, "%v", err)
-	}
-	if c.MaxSeqLength < 2 || c.MaxSeqLength > 1<<16 {
-		return configErr(file, "max_seq_length %d out of range [2, 65536] (it counts [CLS] and [SEP])", c.MaxSeqLength)
-	}
-	if c.Model != "" && (filepath.IsAbs(c.Model) || !fs.ValidPath(filepath.ToSlash(c.Model))) {
-		return configErr(file, "model path %q must be relative and inside the model directory", c.Model)
-	}
-	return nil
+	return cfg, cfg.Validate(embedder.ConfigFileName)
 }
 
 // stModule is one entry of sentence-transformers' modules.json.
@@ -183,7 +135,7 @@ type stPooling struct {
 // readSentenceTransformersConfig fills cfg from the files a
 // sentence-transformers model repository carries. Each is optional; what is
 // present must parse.
-func readSentenceTransformersConfig(fsys fs.FS, cfg *ModelConfig) error {
+func readSentenceTransformersConfig(fsys fs.FS, cfg *embedder.ModelConfig) error {
 	poolingDir := "1_Pooling"
 	b, err := readSmallFile(fsys, "modules.json")
 	if err != nil {
@@ -225,9 +177,9 @@ func readSentenceTransformersConfig(fsys fs.FS, cfg *ModelConfig) error {
 		case p.CLS && p.Mean:
 			return configErr(poolFile, "several pooling modes at once (concatenated) are not supported")
 		case p.CLS:
-			cfg.Pooling = PoolingCLS
+			cfg.Pooling = embedder.PoolingCLS
 		case p.Mean:
-			cfg.Pooling = PoolingMean
+			cfg.Pooling = embedder.PoolingMean
 		default:
 			return configErr(poolFile, "no pooling mode is enabled")
 		}

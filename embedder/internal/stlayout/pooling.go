@@ -1,19 +1,9 @@
-package embedder
+package stlayout
 
 import (
 	"fmt"
+	"github.com/vecbolt/vecbolt/embedder"
 	"math"
-)
-
-// Pooling names how a transformer's token vectors become one text vector.
-type Pooling string
-
-const (
-	// PoolingMean averages the token vectors where the attention mask is 1
-	// (sentence-transformers' pooling_mode_mean_tokens; all-MiniLM, e5, gte).
-	PoolingMean Pooling = "mean"
-	// PoolingCLS takes the first token's vector (pooling_mode_cls_token; bge).
-	PoolingCLS Pooling = "cls"
 )
 
 // normEpsilon is the smallest norm L2 normalization divides by, as
@@ -21,24 +11,15 @@ const (
 // instead of becoming NaN.
 const normEpsilon = 1e-12
 
-// parsePooling validates a pooling name from a configuration file or option.
-func parsePooling(s string) (Pooling, error) {
-	switch Pooling(s) {
-	case PoolingMean, PoolingCLS:
-		return Pooling(s), nil
-	}
-	return "", fmt.Errorf("unsupported pooling %q (want %q or %q)", s, PoolingMean, PoolingCLS)
-}
-
-// poolInto combines one sequence's token vectors into dst.
+// PoolInto combines one sequence's token vectors into dst.
 //
 // hidden holds seqLen*dim values (the sequence's rows of last_hidden_state),
 // mask its attention mask. Mean pooling accumulates in float64 so long
 // sequences lose no precision, and divides by max(count, 1e-9) like
 // sentence-transformers (a fully masked row yields zeros, not NaN).
-func poolInto(dst []float32, hidden []float32, mask []int64, dim int, p Pooling) {
+func PoolInto(dst []float32, hidden []float32, mask []int64, dim int, p embedder.Pooling) {
 	switch p {
-	case PoolingCLS:
+	case embedder.PoolingCLS:
 		copy(dst, hidden[:dim])
 	default:
 		// A stack buffer covers every common hidden size (384, 512 ...)
@@ -68,9 +49,9 @@ func poolInto(dst []float32, hidden []float32, mask []int64, dim int, p Pooling)
 	}
 }
 
-// normalizeL2 scales v to unit length in place; a norm below normEpsilon is
+// NormalizeL2 scales v to unit length in place; a norm below normEpsilon is
 // clamped to it.
-func normalizeL2(v []float32) {
+func NormalizeL2(v []float32) {
 	var ss float64
 	for _, x := range v {
 		ss += float64(x) * float64(x)
@@ -81,9 +62,9 @@ func normalizeL2(v []float32) {
 	}
 }
 
-// checkFinite reports the first NaN or Inf in v: a model emitting one is
+// CheckFinite reports the first NaN or Inf in v: a model emitting one is
 // broken, and such a vector must never reach the index.
-func checkFinite(v []float32) error {
+func CheckFinite(v []float32) error {
 	for i, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return fmt.Errorf("component %d is %v", i, x)

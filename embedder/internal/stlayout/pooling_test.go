@@ -1,6 +1,7 @@
-package embedder
+package stlayout
 
 import (
+	"github.com/vecbolt/vecbolt/embedder"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,18 +13,18 @@ func TestPoolInto(t *testing.T) {
 	tests := []struct {
 		name    string
 		mask    []int64
-		pooling Pooling
+		pooling embedder.Pooling
 		want    []float32
 	}{
-		{"mean over mask", []int64{1, 1, 0}, PoolingMean, []float32{2, 3}},
-		{"mean single token", []int64{1, 0, 0}, PoolingMean, []float32{1, 2}},
-		{"mean all masked is zero, not NaN", []int64{0, 0, 0}, PoolingMean, []float32{0, 0}},
-		{"cls ignores mask", []int64{1, 1, 1}, PoolingCLS, []float32{1, 2}},
+		{"mean over mask", []int64{1, 1, 0}, embedder.PoolingMean, []float32{2, 3}},
+		{"mean single token", []int64{1, 0, 0}, embedder.PoolingMean, []float32{1, 2}},
+		{"mean all masked is zero, not NaN", []int64{0, 0, 0}, embedder.PoolingMean, []float32{0, 0}},
+		{"cls ignores mask", []int64{1, 1, 1}, embedder.PoolingCLS, []float32{1, 2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := make([]float32, 2)
-			poolInto(got, hidden, tc.mask, 2, tc.pooling)
+			PoolInto(got, hidden, tc.mask, 2, tc.pooling)
 			for i := range got {
 				if got[i] != tc.want[i] {
 					t.Fatalf("got %v, want %v", got, tc.want)
@@ -42,7 +43,7 @@ func TestPoolIntoWideDim(t *testing.T) {
 		hidden[i] = r.Float32()
 	}
 	got := make([]float32, dim)
-	poolInto(got, hidden, []int64{1, 1, 1}, dim, PoolingMean)
+	PoolInto(got, hidden, []int64{1, 1, 1}, dim, embedder.PoolingMean)
 	for j := 0; j < dim; j++ {
 		want := (float64(hidden[j]) + float64(hidden[dim+j]) + float64(hidden[2*dim+j])) / 3
 		if math.Abs(float64(got[j])-want) > 1e-6 {
@@ -64,7 +65,7 @@ func TestNormalizeL2(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v := append([]float32(nil), tc.in...)
-			normalizeL2(v)
+			NormalizeL2(v)
 			for i := range v {
 				if math.Abs(float64(v[i]-tc.want[i])) > 1e-7*math.Max(1, math.Abs(float64(tc.want[i]))) {
 					t.Fatalf("got %v, want %v", v, tc.want)
@@ -81,7 +82,7 @@ func TestNormalizeL2Property(t *testing.T) {
 		for i := range v {
 			v[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(8)-4)))
 		}
-		normalizeL2(v)
+		NormalizeL2(v)
 		var ss float64
 		for _, x := range v {
 			ss += float64(x) * float64(x)
@@ -93,11 +94,11 @@ func TestNormalizeL2Property(t *testing.T) {
 }
 
 func TestCheckFinite(t *testing.T) {
-	if err := checkFinite([]float32{1, 2}); err != nil {
+	if err := CheckFinite([]float32{1, 2}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-		if err := checkFinite([]float32{0, bad}); err == nil {
+		if err := CheckFinite([]float32{0, bad}); err == nil {
 			t.Fatalf("%v accepted", bad)
 		}
 	}
@@ -105,12 +106,12 @@ func TestCheckFinite(t *testing.T) {
 
 func TestParsePooling(t *testing.T) {
 	for _, ok := range []string{"mean", "cls"} {
-		if _, err := parsePooling(ok); err != nil {
+		if _, err := embedder.ParsePooling(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "max", "MEAN", "weighted-mean"} {
-		if _, err := parsePooling(bad); err == nil {
+		if _, err := embedder.ParsePooling(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
