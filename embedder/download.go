@@ -221,7 +221,7 @@ func parseDigestList(s string, m map[string]string) error {
 func (c *ModelCache) Dir() string { return c.dir }
 
 // Ensure returns the local directory of a registered model, downloading
-// and verifying whatever is missing. The directory can be passed to LoadONNX.
+// and verifying whatever is missing. The directory can be passed to onnx.Load (embedder/onnx).
 func (c *ModelCache) Ensure(ctx context.Context, name string) (string, error) {
 	m, ok := LookupModel(name)
 	if !ok {

@@ -223,7 +223,7 @@ func Load(fsys fs.FS, opts ...static.Option) (*Model, error) {
 			return nil, fmt.Errorf("%w: query.safetensors holds neither query rows nor a transform", ErrFormat)
 		}
 	}
-	// The identity hashes the four files (as LoadStaticFS hashes its
+	// The identity hashes the four files (as static.LoadFS hashes its
 	// three), so a model with a different query side has another identity.
 	h := sha256.New()
 	for _, f := range []struct {

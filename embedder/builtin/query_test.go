@@ -237,7 +237,7 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatal("loaded")
 			}
 			if !errors.Is(err, ErrFormat) && !errors.Is(err, safetensors.ErrInvalid) {
-				t.Errorf("error %v is neither ErrFormat nor ErrSafetensors", err)
+				t.Errorf("error %v is neither ErrFormat nor safetensors.ErrInvalid", err)
 			}
 		})
 	}

@@ -18,11 +18,11 @@ import (
 
 // This file holds the parts of the ONNX embedder that do not need cgo:
 // options, configuration checks, identity hashing. onnx.go (cgo builds) runs
-// models; onnx_nocgo.go makes Load report why it cannot.
+// models; nocgo.go makes Load report why it cannot.
 
 const (
-	// DefaultONNXOutput is the output Load reads unless told otherwise.
-	DefaultONNXOutput = "last_hidden_state"
+	// DefaultOutput is the output Load reads unless told otherwise.
+	DefaultOutput = "last_hidden_state"
 	// DefaultBatchSize is how many texts go through the network at once.
 	DefaultBatchSize = 32
 )
@@ -149,7 +149,7 @@ type onnxPrepared struct {
 // by cgo and non-cgo builds so both report the same configuration errors.
 func prepareONNX(dir string, opts []Option) (onnxPrepared, error) {
 	var none onnxPrepared
-	s := onnxSettings{batchSize: DefaultBatchSize, threads: runtime.GOMAXPROCS(0), output: DefaultONNXOutput}
+	s := onnxSettings{batchSize: DefaultBatchSize, threads: runtime.GOMAXPROCS(0), output: DefaultOutput}
 	for _, o := range opts {
 		o(&s)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/vecbolt/vecbolt/embedder"
 )
 
-func TestLoadONNXWithoutCgo(t *testing.T) {
+func TestLoadWithoutCgo(t *testing.T) {
 	_, err := Load(context.Background(), tinyDir)
 	if !errors.Is(err, ErrNoRuntime) || !strings.Contains(err.Error(), "cgo") {
 		t.Fatalf("got %v, want ErrNoRuntime explaining cgo", err)

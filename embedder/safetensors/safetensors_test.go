@@ -139,7 +139,7 @@ func TestSafetensorsInvalid(t *testing.T) {
 	}
 }
 
-func TestWriteSafetensorsInvalid(t *testing.T) {
+func TestWriteInvalid(t *testing.T) {
 	var buf bytes.Buffer
 	for _, ts := range [][]Tensor{
 		{{Name: "a", DType: "F32", Shape: []int{2}, Data: make([]byte, 4)}},

@@ -117,7 +117,7 @@ func staticCloseTo(t *testing.T, got []float32, want []float64, tol float64) {
 	}
 }
 
-func TestLoadStaticLayouts(t *testing.T) {
+func TestLoadLayouts(t *testing.T) {
 	emb := staticRows()
 	n := len(staticVocab)
 	weights := make([]float32, n)
@@ -240,7 +240,7 @@ func TestStaticIdentityHash(t *testing.T) {
 	}
 }
 
-func TestNewStatic(t *testing.T) {
+func TestNew(t *testing.T) {
 	tok := staticTestTokenizer(t)
 	emb := staticRows()
 	m, err := New(tok, emb, staticDim, WithName("mem"))
@@ -352,7 +352,7 @@ func TestStaticErrors(t *testing.T) {
 	}
 }
 
-func TestLoadStaticInvalid(t *testing.T) {
+func TestLoadInvalid(t *testing.T) {
 	emb := staticRows()
 	n := len(staticVocab)
 	q := make([]int8, len(emb))

@@ -394,7 +394,7 @@ func TestLoadVocabTxt(t *testing.T) {
 	}
 }
 
-func TestLoadTokenizerFixture(t *testing.T) {
+func TestLoadFixture(t *testing.T) {
 	tok, err := Load(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestLoadTokenizerFixture(t *testing.T) {
 	}
 }
 
-func TestParseTokenizerJSONErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	fixture, err := os.ReadFile(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -882,11 +882,11 @@ func TestLongWordLimit(t *testing.T) {
 	}
 }
 
-// TestParseTokenizerJSONTypeless loads "model" objects without a "type"
+// TestParseTypeless loads "model" objects without a "type"
 // key, as early versions of Hugging Face tokenizers wrote them: the kind is
 // the first of BPE, WordPiece, WordLevel, Unigram whose required fields are
 // present with the right JSON types, as the reference loader decides.
-func TestParseTokenizerJSONTypeless(t *testing.T) {
+func TestParseTypeless(t *testing.T) {
 	const vocab = `{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3, "##b": 4, "@@b": 5, "abc": 6}`
 	file := func(model string) string {
 		return `{"normalizer": {"type": "BertNormalizer", "lowercase": true},
