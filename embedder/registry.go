@@ -117,7 +117,7 @@ func (m RegistryModel) validate() error {
 	}
 	switch m.Kind {
 	case "", KindONNX:
-		return m.Config.validate("registry entry " + m.Name)
+		return m.Config.Validate("registry entry " + m.Name)
 	case KindStatic:
 		for _, need := range []string{"model.safetensors", "tokenizer.json", "config.json"} {
 			if !slices.ContainsFunc(m.Files, func(f RegistryFile) bool { return f.Path == need }) {
@@ -184,10 +184,10 @@ const (
 // ONNX exports. The pinned onnx/model.onnx files are the optimum exports the
 // model authors (or sentence-transformers) published: inputs input_ids,
 // attention_mask, token_type_ids and one output last_hidden_state
-// [batch, sequence, hidden], which LoadONNX pools itself (mean or CLS, per
+// [batch, sequence, hidden], which onnx.Load pools itself (mean or CLS, per
 // Config). None is a pooled sentence_embedding export; a directory holding
-// one is refused by LoadONNX's signature check (ErrModelSignature) unless
-// WithONNXOutput names that output.
+// one is refused by onnx.Load's signature check (onnx.ErrModelSignature)
+// unless onnx.WithOutput names that output.
 func registry() []RegistryModel {
 	// Bounds for files not pinned yet, about twice the largest file they
 	// admit: these models have at most 33.4 M parameters, 134 MB as
