@@ -30,6 +30,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -541,7 +542,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 func (c *Client) post(ctx context.Context, body []byte) (status int, data []byte, retryAfter time.Duration, err error) {
 	actx, cancel := context.WithTimeout(ctx, c.o.attemptTO)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.endpoint, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, -1, fmt.Errorf("remote: building the request: %w", err)
 	}
