@@ -497,6 +497,9 @@ func (c *Client) embed(ctx context.Context, batch []string, dim int) ([][]float3
 		}
 		var last error
 		if err != nil {
+			if errors.Is(err, ErrBadResponse) {
+				return nil, err // too large: sending it again would not help
+			}
 			last = err
 		} else {
 			last = &StatusError{Provider: c.provider, Model: c.model, Host: c.host, StatusCode: status,

@@ -277,6 +277,24 @@ func TestBadResponses(t *testing.T) {
 	}
 }
 
+func TestResponseTooLarge(t *testing.T) {
+	s := &server{provider: Ollama, dim: 4, reply: func(w http.ResponseWriter, _ int, _ wireRequest) bool {
+		io.WriteString(w, `{"embeddings":[[`+strings.Repeat("0.125,", 400)+`1]]}`)
+		return true
+	}}
+	_, base := start(t, s)
+	c, err := New(context.Background(), Ollama, "m", WithBaseURL(base), WithDimension(4), WithMaxResponseBytes(1024), (&noSleep{}).opt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EmbedQuery(context.Background(), "x"); !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), "exceeds 1024 bytes") {
+		t.Fatalf("error %v, want the size bound named", err)
+	}
+	if s.count() != 1 {
+		t.Fatalf("%d requests: an oversized answer must not be retried", s.count())
+	}
+}
+
 func TestDimensionLearnedAndChecked(t *testing.T) {
 	dim := atomic.Int32{}
 	dim.Store(6)
