@@ -312,7 +312,7 @@ func commands() []*command {
 	return []*command{
 		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
-		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(),
+		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
 	}
 }
 
@@ -401,7 +401,7 @@ func (f *dbFlags) register(fs *flag.FlagSet, withModel bool) {
 	fs.StringVar(&f.path, "db", "", "database `FILE`")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "wait up to `D` for another process to release the file")
 	if withModel {
-		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME` (default: the built-in model)")
+		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME`: a model directory, a registered name (vecbolt models), openai:MODEL or ollama:MODEL (default: the built-in model)")
 	}
 }
 

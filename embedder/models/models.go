@@ -4,7 +4,7 @@
 // command line used.
 //
 // It is the one package that imports every model family (embedder/static,
-// embedder/onnx); an app that knows its model's family imports that
+// embedder/onnx, embedder/remote); an app that knows its model's family imports that
 // family's package alone. Invariants:
 //   - Load never guesses: a directory is a transformer when it holds
 //     model.onnx (or onnx/model.onnx), a static model when it holds
@@ -12,6 +12,11 @@
 //   - A registered model is fetched into the model cache and verified
 //     against its pinned digests before anything loads it (see
 //     embedder.ModelCache).
+//   - "openai:MODEL" and "ollama:MODEL" name a model behind an embedding
+//     server (remote.Open). Load reads no environment variable itself: the
+//     caller passes WithRemote(remote.WithEnv(os.Getenv)) to let
+//     OPENAI_BASE_URL, OPENAI_API_KEY and OLLAMA_HOST configure it, as the
+//     vecbolt command does.
 package models
 
 import (
@@ -22,6 +27,7 @@ import (
 
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/onnx"
+	"github.com/vecbolt/vecbolt/embedder/remote"
 	"github.com/vecbolt/vecbolt/embedder/static"
 )
 
@@ -37,6 +43,7 @@ type options struct {
 	cache  *embedder.ModelCache
 	onnx   []onnx.Option
 	static []static.Option
+	remote []remote.Option
 	// extra are models looked up by name besides the registry's, for
 	// tests (the registry itself is fixed at build time).
 	extra []embedder.RegistryModel
@@ -57,8 +64,18 @@ func WithStatic(opts ...static.Option) Option {
 	return func(o *options) { o.static = append(o.static, opts...) }
 }
 
-// Load opens an embedding model by registered name or by directory:
+// WithRemote passes options to remote.Open when the name is a server's
+// model (openai:MODEL, ollama:MODEL): remote.WithEnv(os.Getenv) to follow
+// the environment, or the server, key, batch size and retries directly.
+func WithRemote(opts ...remote.Option) Option {
+	return func(o *options) { o.remote = append(o.remote, opts...) }
+}
+
+// Load opens an embedding model by registered name, by directory, or on an
+// embedding server:
 //
+//   - "openai:MODEL" and "ollama:MODEL" are a server's model (remote.Open
+//     with WithRemote's options), unless a directory of that name exists;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
 //     (embedder.RegisteredModels), which is fetched into the model cache on
@@ -79,6 +96,11 @@ func Load(ctx context.Context, nameOrDir string, opts ...Option) (embedder.Embed
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if remote.IsRemoteName(nameOrDir) {
+		if _, err := os.Stat(nameOrDir); err != nil {
+			return remote.Open(ctx, nameOrDir, o.remote...)
+		}
 	}
 	dir, err := modelDir(ctx, nameOrDir, o)
 	if err != nil {
