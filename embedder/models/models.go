@@ -8,7 +8,9 @@
 // family's package alone. Invariants:
 //   - Load never guesses: a directory is a transformer when it holds
 //     model.onnx (or onnx/model.onnx), a static model when it holds
-//     model.safetensors, and ErrNotModel otherwise.
+//     model.safetensors, and ErrNotModel otherwise; a regular file is a
+//     word-vector file, whose format static.ReadWordVectors detects from
+//     the content (or refuses with static.ErrWordVectors).
 //   - A registered model is fetched into the model cache and verified
 //     against its pinned digests before anything loads it (see
 //     embedder.ModelCache).
@@ -57,8 +59,12 @@ func WithStatic(opts ...static.Option) Option {
 	return func(o *options) { o.static = append(o.static, opts...) }
 }
 
-// Load opens an embedding model by registered name or by directory:
+// Load opens an embedding model by registered name, directory or file:
 //
+//   - an existing regular file is a word-vector file (word2vec text or
+//     binary, GloVe, fastText .vec, each possibly gzip-compressed; the
+//     format is detected from the content), opened with
+//     static.LoadWordVectors and the WithStatic options;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
 //     (embedder.RegisteredModels), which is fetched into the model cache on
@@ -79,6 +85,12 @@ func Load(ctx context.Context, nameOrDir string, opts ...Option) (embedder.Embed
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if isFile(nameOrDir) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return static.LoadWordVectors(nameOrDir, o.static...)
 	}
 	dir, err := modelDir(ctx, nameOrDir, o)
 	if err != nil {
