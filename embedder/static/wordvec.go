@@ -571,9 +571,11 @@ func (r *wvReader) textRecord(line []byte, dimFrom string) error {
 			return r.errLine("%d numbers after the word, want %d (%s dimension)", k-1, dim, dimFrom)
 		}
 	}
-	word := string(line[r.fields[0][0]:r.fields[wordEnd-1][1]])
+	// One string per line, not per number: the fields are substrings.
+	ls := string(line)
+	word := ls[r.fields[0][0]:r.fields[wordEnd-1][1]]
 	for j, f := range r.fields[wordEnd:] {
-		s := string(line[f[0]:f[1]])
+		s := ls[f[0]:f[1]]
 		v, err := strconv.ParseFloat(s, 32)
 		switch {
 		case errors.Is(err, strconv.ErrRange):
@@ -592,7 +594,8 @@ func (r *wvReader) textRecord(line []byte, dimFrom string) error {
 		r.dups++
 		return nil
 	}
-	r.words[word] = int32(len(r.emb)/dim - 1)
+	// A copy, so the map does not keep the whole line alive.
+	r.words[strings.Clone(word)] = int32(len(r.emb)/dim - 1)
 	return nil
 }
 
@@ -823,6 +826,13 @@ func (m *WordVectors) lookup(word string, sc *wordScratch) (int32, bool) {
 	}
 	sc.lower = sc.lower[:0]
 	for _, c := range word {
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			sc.lower = append(sc.lower, byte(c))
+			continue
+		}
 		sc.lower = utf8.AppendRune(sc.lower, unicode.ToLower(c))
 	}
 	r, ok := m.words[string(sc.lower)] // no allocation: a map index conversion
@@ -847,13 +857,16 @@ func (m *WordVectors) fallbackRows() []int32 {
 
 // isWordRune reports whether c belongs to a word (see WordVectors).
 func isWordRune(c rune) bool {
+	if c < utf8.RuneSelf {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
 	return unicode.IsLetter(c) || unicode.IsDigit(c) || unicode.IsMark(c)
 }
 
 // isSingleRuneWord reports whether c is a word by itself: scripts that do
 // not space words.
 func isSingleRuneWord(c rune) bool {
-	return unicode.In(c, unicode.Han, unicode.Hiragana, unicode.Katakana)
+	return c >= 0x2E80 && unicode.In(c, unicode.Han, unicode.Hiragana, unicode.Katakana) // no such script below U+2E80
 }
 
 func isJoiner(c rune) bool {
