@@ -163,8 +163,12 @@ func LoadWordVectors(path string, opts ...Option) (*WordVectors, error) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("embedder: loading word vectors: %s is a directory", path)
 	}
+	var size int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
 	opts = append([]Option{WithName(wordVectorsName(path))}, opts...)
-	m, err := ReadWordVectors(f, opts...)
+	m, err := readWordVectors(f, size, opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedder: loading word vectors %s: %w", path, err)
 	}
@@ -217,6 +221,12 @@ func wordVectorsName(path string) string {
 // the options that change vectors (WithLowercase, WithSIF,
 // WithNormalize). Identity.Pooling is "mean", or "weighted-mean" with SIF.
 func ReadWordVectors(r io.Reader, opts ...Option) (*WordVectors, error) {
+	return readWordVectors(r, 0, opts)
+}
+
+// readWordVectors is ReadWordVectors with the stream's size, when known
+// (0 otherwise), so that the table can be allocated once at its size.
+func readWordVectors(r io.Reader, size int64, opts []Option) (*WordVectors, error) {
 	var cfg staticConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -238,11 +248,12 @@ func ReadWordVectors(r io.Reader, opts ...Option) (*WordVectors, error) {
 		}
 		defer zr.Close()
 		r = zr
+		size = 0 // the content's size is not the file's
 	} else {
 		r = br
 	}
 	content := sha256.New()
-	wr := &wvReader{br: bufio.NewReaderSize(io.TeeReader(r, content), 1<<16), words: make(map[string]int32)}
+	wr := &wvReader{br: bufio.NewReaderSize(io.TeeReader(r, content), 1<<16), words: make(map[string]int32), size: size}
 	if err := wr.read(); err != nil {
 		return nil, err
 	}
@@ -327,6 +338,19 @@ type wvReader struct {
 	words  map[string]int32
 	dups   int
 	fields [][2]int
+	size   int64 // the stream's size in bytes, 0 if unknown
+}
+
+// tableCap is the capacity to allocate for a header's count × dim values:
+// all of them when the stream's known size can hold them at minBytes
+// bytes a value (so a lying header costs at most a few times the file's
+// size), else a bounded start that append grows.
+func (r *wvReader) tableCap(count, minBytes int) int {
+	n := count * r.dim
+	if r.size > 0 && int64(n)*int64(minBytes) <= r.size {
+		return n
+	}
+	return min(n, 1<<20)
 }
 
 func (r *wvReader) errLine(format string, args ...any) error {
@@ -421,8 +445,8 @@ func (r *wvReader) read() error {
 	}
 	r.split(first)
 	if count, dim, ok := parseHeader(first, r.fields); ok {
-		if count < 1 || dim < 1 || dim > maxWordDim {
-			return r.errLine("header \"%s\": want count ≥ 1 and dimension in [1, %d]", first, maxWordDim)
+		if count < 1 || count > math.MaxInt32 || dim < 1 || dim > maxWordDim {
+			return r.errLine("header \"%s\": want count in [1, %d] and dimension in [1, %d]", first, math.MaxInt32, maxWordDim)
 		}
 		r.dim = dim
 		if looksBinary(r.br, dim) {
@@ -522,9 +546,7 @@ func isNumberByte(c byte) bool {
 // line (GloVe); count is the header's count, or -1.
 func (r *wvReader) readText(first []byte, count int, dimFrom string) error {
 	if count > 0 {
-		// Every number takes at least two bytes; trust the header no
-		// further than that, so a lying header cannot allocate much.
-		r.emb = make([]float32, 0, min(count*r.dim, 1<<20))
+		r.emb = make([]float32, 0, r.tableCap(count, 2)) // a digit and a separator
 	}
 	records := 0
 	line := first
@@ -594,6 +616,9 @@ func (r *wvReader) textRecord(line []byte, dimFrom string) error {
 		r.dups++
 		return nil
 	}
+	if len(r.words) == math.MaxInt32 {
+		return r.errLine("more than %d words", math.MaxInt32)
+	}
 	// A copy, so the map does not keep the whole line alive.
 	r.words[strings.Clone(word)] = int32(len(r.emb)/dim - 1)
 	return nil
@@ -601,10 +626,7 @@ func (r *wvReader) textRecord(line []byte, dimFrom string) error {
 
 func (r *wvReader) readBinary(count int) error {
 	dim := r.dim
-	// Four bytes a value: a header cannot ask for more than the data
-	// holds without failing as truncated, but the data is not read yet,
-	// so grow as it comes, from a bounded start.
-	r.emb = make([]float32, 0, min(count*dim, 1<<20))
+	r.emb = make([]float32, 0, r.tableCap(count, 4))
 	vb := make([]byte, 4*dim)
 	for i := range count {
 		// Records may be separated by a newline (word2vec's C tool

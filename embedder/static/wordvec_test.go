@@ -212,6 +212,8 @@ func TestReadWordVectorsMalformed(t *testing.T) {
 		{"header promises more", []byte("3 2\na 1 2\nb 1 2\n"), []string{"ends after 2 vectors", "header says 3"}},
 		{"header promises fewer", []byte("1 2\na 1 2\nb 1 2\n"), []string{"line 3", "more vectors than the header's 1"}},
 		{"header zero dim", []byte("2 0\n"), []string{"line 1", "dimension in [1, 65536]"}},
+		{"header huge count", []byte("99999999999999999999 2\na 1 2\n"), []string{"line 1", "want count in [1, 2147483647]"}},
+		{"header count overflowing the table size", []byte("4611686018427387904 4\na 1 2 3 4\n"), []string{"line 1", "want count in"}},
 		{"header huge dim", []byte("2 99999999999999999999999\n"), []string{"line 1", "dimension in"}},
 		{"binary truncated in vector", bin[:20], []string{"byte offset 18", `vector 2 ("cd") needs 8 bytes, the file ends after 2`}},
 		{"binary truncated in word", bin[:16], []string{"byte offset 15", "ends inside the word of vector 2"}},
