@@ -100,11 +100,14 @@ func WithLowercase(on bool) Option {
 // Embedding a text: split it into words, look each up, average the
 // vectors of the words found (weighted by SIF weights under WithSIF), and
 // scale to unit length (unless WithNormalize(false)). Words not in the
-// file are skipped. The default is the plain mean because it needs no
-// assumption about the file (SIF weights assume it is sorted by
-// frequency) and it is what the files' own tools compute for a sentence;
-// no labelled data or real word-vector file is at hand here to measure
-// which ranks better, so SIF stays an option.
+// file are skipped. The default is the plain mean, not measured against
+// SIF here (no real word-vector file is at hand, and none can be
+// fetched): it needs no assumption about the file, whereas SIF weights
+// assume it is sorted by frequency, which the loader cannot check; and it
+// is the method behind the published "averaged GloVe" figures
+// (sentence-transformers' average_word_embeddings models, mean pooling),
+// so results compare with those. The SIF paper reports gains from its
+// weighting on textual-similarity tasks; WithSIF turns it on.
 //
 // Words: maximal runs of letters, marks and digits; each Han, Hiragana
 // or Katakana character is a word of its own (those scripts do not space
@@ -196,12 +199,14 @@ func wordVectorsName(path string) string {
 //   - A header: the first line is exactly two non-negative integers,
 //     "count dim". Without one the file is GloVe, and its dimension is
 //     the first line's count of numbers.
-//   - Binary or text after a header: the bytes that follow the first
-//     word's space, up to 4×dim of them or the end of the line, are all
-//     characters of decimal numbers (digits, sign, point, exponent,
-//     spaces, "nan"/"inf" letters) in a text file; a binary file's
-//     float32 bytes practically never are (a zero byte or a high byte in
-//     any of the 4×dim bytes gives it away).
+//   - Binary or text after a header: in a text file the bytes that
+//     follow the first word's space, up to 4×dim of them or the end of
+//     the line, are all characters of decimal numbers (digits, sign,
+//     point, exponent, spaces, "nan"/"inf" letters), at least min(dim, 2)
+//     numbers if the line ends within them; a binary file's float32 bytes
+//     practically never are (a zero byte or a high byte in any of the
+//     4×dim bytes gives it away, and a newline byte before two numbers'
+//     worth of such characters does not pass for a line's end).
 //
 // Text lines split on spaces and tabs; "\r\n" endings, trailing spaces
 // (fastText writes one) and blank lines are accepted. A line with more
@@ -521,13 +526,23 @@ func looksBinary(br *bufio.Reader, dim int) bool {
 		return false // no whole word in view: the text parser will say what is wrong
 	}
 	j := i + sp + 1
+	fields, inField := 0, false
 	for _, c := range p[j:min(len(p), j+4*dim)] {
 		if c == '\n' {
-			return false
+			// A text line ends here. A binary vector holds a newline
+			// byte now and then (its first byte is one in 1/256 of
+			// files): before it, a text line has numbers, two of them
+			// if dim allows, which binary bytes almost never spell.
+			return fields < min(dim, 2)
 		}
 		if !isNumberByte(c) {
 			return true
 		}
+		sep := c == ' ' || c == '\t' || c == '\r'
+		if !sep && !inField {
+			fields++
+		}
+		inField = !sep
 	}
 	return false
 }

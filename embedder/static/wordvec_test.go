@@ -144,6 +144,18 @@ func TestReadWordVectorsBinaryDetection(t *testing.T) {
 	if err != nil || m.Format() != FormatWord2VecBinary {
 		t.Fatalf("%v %v", m, err)
 	}
+	// A first vector whose first byte is a newline (and then a digit and
+	// a space: "\n", then "5 " as the next float's low bytes).
+	for _, bits := range [][2]uint32{{0x3f80000a, 0x3f802035}, {0x3f80000a, 0x3f800000}, {0x3f80350a, 0x3f802035}} {
+		nl := []wvEntry{{"a", []float32{math.Float32frombits(bits[0]), math.Float32frombits(bits[1])}}, {"b", []float32{1, 2}}}
+		m, err := ReadWordVectors(bytes.NewReader(w2vBinary(nl, false)))
+		if err != nil || m.Format() != FormatWord2VecBinary {
+			t.Fatalf("%x: %v %v", bits, m, err)
+		}
+		if v, _ := m.Vector("a"); math.Float32bits(v[0]) != bits[0] {
+			t.Errorf("a = %v", v)
+		}
+	}
 	txt := "2 2\na -1e-3 +2.5E+1\nb 1 2\n"
 	m, err = ReadWordVectors(strings.NewReader(txt))
 	if err != nil || m.Format() != FormatWord2VecText {
