@@ -8,7 +8,9 @@
 // family's package alone. Invariants:
 //   - Load never guesses: a directory is a transformer when it holds
 //     model.onnx (or onnx/model.onnx), a static model when it holds
-//     model.safetensors, and ErrNotModel otherwise.
+//     model.safetensors, and ErrNotModel otherwise; a regular file is a
+//     word-vector file, whose format static.ReadWordVectors detects from
+//     the content (or refuses with static.ErrWordVectors).
 //   - A registered model is fetched into the model cache and verified
 //     against its pinned digests before anything loads it (see
 //     embedder.ModelCache).
@@ -71,11 +73,16 @@ func WithRemote(opts ...remote.Option) Option {
 	return func(o *options) { o.remote = append(o.remote, opts...) }
 }
 
-// Load opens an embedding model by registered name, by directory, or on an
-// embedding server:
+// Load opens an embedding model by registered name, directory or file, or
+// on an embedding server:
 //
 //   - "openai:MODEL" and "ollama:MODEL" are a server's model (remote.Open
-//     with WithRemote's options), unless a directory of that name exists;
+//     with WithRemote's options), unless a file or directory of that name
+//     exists;
+//   - an existing regular file is a word-vector file (word2vec text or
+//     binary, GloVe, fastText .vec, each possibly gzip-compressed; the
+//     format is detected from the content), opened with
+//     static.LoadWordVectors and the WithStatic options;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
 //     (embedder.RegisteredModels), which is fetched into the model cache on
@@ -101,6 +108,12 @@ func Load(ctx context.Context, nameOrDir string, opts ...Option) (embedder.Embed
 		if _, err := os.Stat(nameOrDir); err != nil {
 			return remote.Open(ctx, nameOrDir, o.remote...)
 		}
+	}
+	if isFile(nameOrDir) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return static.LoadWordVectors(nameOrDir, o.static...)
 	}
 	dir, err := modelDir(ctx, nameOrDir, o)
 	if err != nil {
