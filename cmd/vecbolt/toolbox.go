@@ -210,13 +210,17 @@ type idList []string
 
 func (l *idList) String() string { return strings.Join(*l, ",") }
 
+// Set adds the IDs of one occurrence of the flag, all of them or, when one
+// is blank, none.
 func (l *idList) Set(s string) error {
+	var ids []string
 	for id := range strings.SplitSeq(s, ",") {
 		if id = strings.TrimSpace(id); id == "" {
 			return fmt.Errorf("empty ID in %q", s)
 		}
-		*l = append(*l, id)
+		ids = append(ids, id)
 	}
+	*l = append(*l, ids...)
 	return nil
 }
 

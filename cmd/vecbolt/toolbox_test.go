@@ -261,3 +261,34 @@ func TestToolboxErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzIDList checks the --positive/--negative parser: it accepts exactly
+// the inputs whose comma-separated items are all non-blank, and then
+// yields those items trimmed, in order.
+func FuzzIDList(f *testing.F) {
+	for _, s := range []string{"a", "a,b", " a , b ", "a,,b", ",", "", "é,\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var l idList
+		err := l.Set(s)
+		var want []string
+		ok := true
+		for _, item := range strings.Split(s, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				ok = false
+			}
+			want = append(want, item)
+		}
+		if ok != (err == nil) {
+			t.Fatalf("Set(%q) = %v, want ok=%v", s, err, ok)
+		}
+		if ok && !slices.Equal(l, want) {
+			t.Fatalf("Set(%q) gave %q, want %q", s, l, want)
+		}
+		if !ok && len(l) != 0 {
+			t.Fatalf("Set(%q) failed but kept %q", s, l)
+		}
+	})
+}
