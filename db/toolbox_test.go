@@ -560,3 +560,66 @@ func TestClassifyVote(t *testing.T) {
 		t.Errorf("Classify on a vector collection: %v, want ErrNoEmbedder", err)
 	}
 }
+
+// TestSimilarRecommendConcurrentWrites runs Similar and Recommend while
+// other documents are deleted and inserted: the example never comes back,
+// and no stable document is lost to the churn (run with -race).
+func TestSimilarRecommendConcurrentWrites(t *testing.T) {
+	const stable, churn = 60, 40
+	docs := toolboxDocs(3, stable+churn, 8)
+	d, _ := openTest(t, WithEmbedder(nil))
+	c := mustCollection(t, d, "v", WithDimension(8))
+	if _, err := c.Insert(bg, docs...); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			doc := docs[stable+i%churn]
+			if _, err := c.Delete(bg, doc.ID); err != nil {
+				errc <- err
+				return
+			}
+			if _, err := c.Upsert(bg, doc); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	for i := range 100 {
+		anchor := docs[i%stable].ID
+		var res []Result
+		var err error
+		if i%2 == 0 {
+			res, err = c.Similar(bg, anchor, TopK(stable+churn))
+		} else {
+			res, err = c.Recommend(bg, Recommendation{Positive: ExamplesByID(anchor), Strategy: Strategy(i / 2 % 2), Candidates: stable + churn}, TopK(stable+churn))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for _, r := range res {
+			if r.ID == anchor {
+				t.Fatalf("call %d: example %s came back", i, anchor)
+			}
+			if r.ID < docs[stable].ID {
+				seen++
+			}
+		}
+		if seen != stable-1 {
+			t.Fatalf("call %d: %d of the %d other stable documents returned", i, seen, stable-1)
+		}
+	}
+	close(done)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
