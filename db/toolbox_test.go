@@ -623,3 +623,40 @@ func TestSimilarRecommendConcurrentWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClassifyVoteMetrics checks the weights on Dot and L2 collections:
+// Dot floors negative products at 0, L2 weighs 1/(1+distance).
+func TestClassifyVoteMetrics(t *testing.T) {
+	docs := []Document{
+		{ID: "a", Vector: []float32{1, 0}, Metadata: map[string]any{"l": "a"}},
+		{ID: "b", Vector: []float32{1, 1}, Metadata: map[string]any{"l": "b"}},
+		{ID: "c", Vector: []float32{-2, 0}, Metadata: map[string]any{"l": "c"}},
+	}
+	tests := []struct {
+		m    Metric
+		q    []float32
+		want map[string]float64
+	}{
+		// Dot with (1,0): a 1, b 1, c -2 → 0.
+		{Dot, []float32{1, 0}, map[string]float64{"a": 0.5, "b": 0.5, "c": 0}},
+		// L2 from (1,0): a 0 → 1, b 1 → 1/2, c 3 → 1/4.
+		{L2, []float32{1, 0}, map[string]float64{"a": 1 / 1.75, "b": 0.5 / 1.75, "c": 0.25 / 1.75}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.m.String(), func(t *testing.T) {
+			c := vecsCollection(t, tc.m, docs)
+			got, err := c.ClassifyVector(bg, tc.q, "l", TopK(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Label != "a" || len(got.Scores) != len(tc.want) {
+				t.Fatalf("got %+v, want label a and %v", got, tc.want)
+			}
+			for l, w := range tc.want {
+				if math.Abs(got.Scores[l]-w) > 1e-6 {
+					t.Errorf("score of %s = %v, want %v", l, got.Scores[l], w)
+				}
+			}
+		})
+	}
+}

@@ -292,3 +292,41 @@ func FuzzIDList(f *testing.F) {
 		}
 	})
 }
+
+// TestEmbedModelFlag: embed and similarity take --model as add does, and
+// embed's document side is exactly what add stores.
+func TestEmbedModelFlag(t *testing.T) {
+	model := writeStaticModel(t)
+	noDefault := []option{withTerminal(false)}
+	dbp := tempDB(t)
+	if o := vbOpts(t, "", noDefault, "add", "--db", dbp, "--collection", "c", "--model", model, "--id", "x", "the cats"); o.code != 0 {
+		t.Fatal(o.stderr)
+	}
+	o := vbOpts(t, "", noDefault, "get", "--db", dbp, "--collection", "c", "--json", "--vector", "x")
+	var stored []struct {
+		Vector []float32 `json:"vector"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &stored); err != nil || len(stored) != 1 {
+		t.Fatalf("get: %v %s %s", err, o.stdout, o.stderr)
+	}
+	o = vbOpts(t, "", noDefault, "embed", "--model", model, "--json", "the cats")
+	var js jsonEmbedding
+	if err := json.Unmarshal([]byte(o.stdout), &js); err != nil || o.code != 0 {
+		t.Fatalf("embed --model: %v %s %s", err, o.stdout, o.stderr)
+	}
+	if !slices.Equal(js.Vectors[0], stored[0].Vector) || js.Side != "document" {
+		t.Errorf("embed gave %v (%s side), add stored %v", js.Vectors[0], js.Side, stored[0].Vector)
+	}
+
+	o = vbOpts(t, "", noDefault, "similarity", "--model", model, "--json", "cat", "dog", "car")
+	var sim jsonSimilarity
+	if err := json.Unmarshal([]byte(o.stdout), &sim); err != nil || o.code != 0 {
+		t.Fatalf("similarity --model: %v %s %s", err, o.stdout, o.stderr)
+	}
+	if !(sim.Matrix[0][1] > 0.9 && sim.Matrix[0][2] < 0.1) {
+		t.Errorf("cat~dog %v, cat~car %v with the tiny model", sim.Matrix[0][1], sim.Matrix[0][2])
+	}
+	if o := vbOpts(t, "", noDefault, "embed", "--model", "no-such-model-anywhere", "x"); o.code != 1 || !strings.Contains(o.stderr, "unknown model") {
+		t.Errorf("unknown model: %d %s", o.code, o.stderr)
+	}
+}
