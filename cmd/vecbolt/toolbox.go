@@ -210,6 +210,16 @@ type idList []string
 
 func (l *idList) String() string { return strings.Join(*l, ",") }
 
+// textList is a repeatable flag of texts, one text per occurrence.
+type textList []string
+
+func (l *textList) String() string { return strings.Join(*l, " | ") }
+
+func (l *textList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
 // Set adds the IDs of one occurrence of the flag, all of them or, when one
 // is blank, none.
 func (l *idList) Set(s string) error {
@@ -227,11 +237,13 @@ func (l *idList) Set(s string) error {
 func recommendCommand() *command {
 	return &command{
 		name:    "recommend",
-		args:    "--db FILE --collection NAME --positive ID[,ID...] [--negative ID[,ID...]] [--strategy average|best] [--k 10] [--where EXPR] [--json]",
+		args:    "--db FILE --collection NAME --positive ID[,ID...] [--negative ID[,ID...]] [--positive-text TEXT] [--negative-text TEXT] [--strategy average|best] [--k 10] [--where EXPR] [--json]",
 		summary: "recommend documents from liked and disliked examples",
 		help: `Prints the documents that best fit the positive examples and least the
 negative ones, best first; the examples themselves are left out. --positive
-and --negative take stored document IDs, comma-separated or repeated.
+and --negative take stored document IDs, comma-separated or repeated;
+--positive-text and --negative-text take a text each (repeat them for more),
+embedded as a query with the collection's model, and may stand alone.
 
 Strategies:
   average  one search with the mean of the positives minus half the mean of
@@ -239,7 +251,7 @@ Strategies:
   best     each candidate scores its best similarity to a positive minus its
            best similarity to a negative; candidates are the max(4k, 40)
            nearest documents of each positive example
---where filters as in search. Needs no model.
+--where filters as in search. Needs no model unless texts are given.
 `,
 		flags: recommendFlags,
 	}
@@ -249,12 +261,15 @@ func recommendFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll, where, strategy string
 	var positive, negative idList
+	var posText, negText textList
 	var k int
 	var asJSON bool
-	f.register(fs, false)
+	f.register(fs, true)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
-	fs.Var(&positive, "positive", "IDs of liked documents, `ID[,ID...]` (required; may repeat)")
+	fs.Var(&positive, "positive", "IDs of liked documents, `ID[,ID...]` (may repeat; this or --positive-text is required)")
 	fs.Var(&negative, "negative", "IDs of disliked documents, `ID[,ID...]` (may repeat)")
+	fs.Var(&posText, "positive-text", "a `TEXT` describing what is wanted (may repeat)")
+	fs.Var(&negText, "negative-text", "a `TEXT` describing what is not wanted (may repeat)")
 	fs.StringVar(&strategy, "strategy", "average", "how examples combine: `average|best`")
 	fs.IntVar(&k, "k", 10, "number of results `N`")
 	fs.StringVar(&where, "where", "", "metadata filter `EXPR`")
@@ -263,8 +278,8 @@ func recommendFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if coll == "" {
 			return usagef("--collection NAME is required")
 		}
-		if len(positive) == 0 {
-			return usagef("--positive ID[,ID...] is required")
+		if len(positive) == 0 && len(posText) == 0 {
+			return usagef("--positive ID[,ID...] or --positive-text TEXT is required")
 		}
 		if len(pos) != 0 {
 			return usagef("recommend takes no positional arguments, got %d (examples go in --positive and --negative)", len(pos))
@@ -277,14 +292,25 @@ func recommendFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if err != nil {
 			return err
 		}
-		c, done, err := e.openCollection(&f, coll, readDocs)
+		mode := readDocs
+		if len(posText)+len(negText) > 0 {
+			mode = readText
+		}
+		c, done, err := e.openCollection(&f, coll, mode)
 		if err != nil {
 			return err
 		}
 		defer done(&err)
+		withTexts := func(ids idList, texts textList) []db.Example {
+			ex := db.ExamplesByID(ids...)
+			for _, t := range texts {
+				ex = append(ex, db.Example{Text: t})
+			}
+			return ex
+		}
 		res, err := c.Recommend(e.ctx, db.Recommendation{
-			Positive: db.ExamplesByID(positive...),
-			Negative: db.ExamplesByID(negative...),
+			Positive: withTexts(positive, posText),
+			Negative: withTexts(negative, negText),
 			Strategy: s,
 		}, opts...)
 		if err != nil {

@@ -158,6 +158,9 @@ func TestSimilarRecommendCommands(t *testing.T) {
 		{"recommend where", []string{"recommend", "--positive", "apple", "--where", `kind = "vehicle"`}, func(c *db.Collection) ([]db.Result, error) {
 			return c.Recommend(ctx, db.Recommendation{Positive: db.ExamplesByID("apple")}, db.WhereExpr(`kind = "vehicle"`))
 		}},
+		{"recommend texts", []string{"recommend", "--positive-text", "red fruit, ripe", "--negative", "cherry", "--negative-text", "engine"}, func(c *db.Collection) ([]db.Result, error) {
+			return c.Recommend(ctx, db.Recommendation{Positive: []db.Example{{Text: "red fruit, ripe"}}, Negative: []db.Example{{ID: "cherry"}, {Text: "engine"}}})
+		}},
 	}
 	c := libraryCollection(t, dbp)
 	for _, tc := range tests {
@@ -241,7 +244,8 @@ func TestToolboxErrors(t *testing.T) {
 		{"similar bad k", []string{"similar", "--db", dbp, "--collection", "c", "--k", "0", "apple"}, 2, "--k 0"},
 		{"similar bad where", []string{"similar", "--db", dbp, "--collection", "c", "--where", "n = ", "apple"}, 1, "filter"},
 		{"similar no file", []string{"similar", "--db", dbp + ".missing", "--collection", "c", "apple"}, 1, "no such file"},
-		{"recommend no positive", []string{"recommend", "--db", dbp, "--collection", "c"}, 2, "--positive ID"},
+		{"recommend no positive", []string{"recommend", "--db", dbp, "--collection", "c", "--negative", "car"}, 2, "--positive ID[,ID...] or --positive-text"},
+		{"recommend blank text", []string{"recommend", "--db", dbp, "--collection", "c", "--positive-text", " "}, 1, "empty text"},
 		{"recommend empty id", []string{"recommend", "--db", dbp, "--collection", "c", "--positive", "apple,,pear"}, 2, "empty ID"},
 		{"recommend bad strategy", []string{"recommend", "--db", dbp, "--collection", "c", "--positive", "apple", "--strategy", "max"}, 2, "--strategy"},
 		{"recommend positional", []string{"recommend", "--db", dbp, "--collection", "c", "--positive", "apple", "pear"}, 2, "no positional"},
