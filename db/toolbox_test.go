@@ -660,3 +660,48 @@ func TestClassifyVoteMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestToolboxHNSWCounts: on the graph index, with filters of every
+// selectivity, Similar and Recommend return min(K, matching documents that
+// are not examples).
+func TestToolboxHNSWCounts(t *testing.T) {
+	docs := toolboxDocs(5, 400, 8)
+	for i := range docs {
+		docs[i].Metadata["r"] = int64(i % 100) // r < x matches x% of the documents
+	}
+	d, _ := openTest(t, WithEmbedder(nil))
+	c := mustCollection(t, d, "h", WithDimension(8))
+	if _, err := c.Insert(bg, docs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		where string
+		k     int
+	}{{"r < 1", 10}, {"r < 2", 10}, {"r < 5", 50}, {"r < 50", 10}, {"r < 100", 500}} {
+		f, _ := query.Parse(tc.where)
+		matching := func(exclude ...string) int {
+			return len(bruteForce(t, Cosine, docs, func([]float32) float32 { return 0 }, f, exclude...))
+		}
+		t.Run(tc.where, func(t *testing.T) {
+			// d000 has r = 0, so it matches every filter; d099 only the last.
+			for _, id := range []string{"d000", "d099"} {
+				res, err := c.Similar(bg, id, TopK(tc.k), WhereExpr(tc.where))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := min(tc.k, matching(id)); len(res) != want {
+					t.Errorf("Similar(%s): %d results, want %d", id, len(res), want)
+				}
+				for _, s := range []Strategy{AverageVector, BestScore} {
+					res, err := c.Recommend(bg, Recommendation{Positive: ExamplesByID(id, "d100"), Negative: ExamplesByID("d001"), Strategy: s}, TopK(tc.k), WhereExpr(tc.where))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := min(tc.k, matching(id, "d100", "d001")); len(res) != want {
+						t.Errorf("Recommend(%v, %s): %d results, want %d", s, id, len(res), want)
+					}
+				}
+			}
+		})
+	}
+}
