@@ -34,13 +34,19 @@ func (s Side) String() string {
 }
 
 // EmbedWith embeds texts with e on the given side, one vector per text in
-// order. Each text is checked as Insert checks a document's text (not
+// order, handing the model at most 64 documents per call (the default of
+// WithEmbedBatchSize). Each text is checked as Insert checks a document's text (not
 // blank, valid UTF-8, at most 8 MiB), and each vector as Insert checks the
 // embedder's output (the model's dimension, finite); the error names the
 // text's position. It is the function behind DB.EmbedDocuments,
 // Collection.EmbedQuery and the others, for a program that holds a model
 // but no database (the vecbolt embed command is one).
 func EmbedWith(ctx context.Context, e embedder.Embedder, side Side, texts ...string) ([][]float32, error) {
+	return embedBatches(ctx, e, side, texts, 64)
+}
+
+// embedBatches is EmbedWith with the number of documents per model call.
+func embedBatches(ctx context.Context, e embedder.Embedder, side Side, texts []string, batch int) ([][]float32, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: no model to embed with", ErrNoEmbedder)
 	}
@@ -69,12 +75,19 @@ func EmbedWith(ctx context.Context, e embedder.Embedder, side Side, texts ...str
 			vecs[i] = v
 		}
 	} else {
-		var err error
-		if vecs, err = e.EmbedDocuments(ctx, texts); err != nil {
-			return nil, fmt.Errorf("vecbolt: embed %d texts as documents: %w", len(texts), err)
-		}
-		if len(vecs) != len(texts) {
-			return nil, fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(vecs), len(texts))
+		for start := 0; start < len(texts); start += batch {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			part := texts[start:min(start+batch, len(texts))]
+			got, err := e.EmbedDocuments(ctx, part)
+			if err != nil {
+				return nil, fmt.Errorf("vecbolt: embed texts %d..%d as documents: %w", start, start+len(part)-1, err)
+			}
+			if len(got) != len(part) {
+				return nil, fmt.Errorf("vecbolt: embedder returned %d vectors for %d texts", len(got), len(part))
+			}
+			vecs = append(vecs, got...)
 		}
 	}
 	dim := e.Identity().Dim
@@ -130,7 +143,7 @@ func (d *DB) embedSide(ctx context.Context, side Side, texts []string) ([][]floa
 	if err != nil {
 		return nil, err
 	}
-	return EmbedWith(ctx, e, side, texts...)
+	return embedBatches(ctx, e, side, texts, d.opts.embedBatch)
 }
 
 // Similarity returns the cosine similarity of every pair of texts, as a
@@ -256,7 +269,7 @@ func (c *Collection) embedTexts(ctx context.Context, st *colState, side Side, te
 	if st.emb == nil {
 		return nil, fmt.Errorf("%w to embed texts: open the database WithEmbedder of %v", ErrNoEmbedder, st.info.Model)
 	}
-	vecs, err := EmbedWith(ctx, st.emb, side, texts...)
+	vecs, err := embedBatches(ctx, st.emb, side, texts, c.db.opts.embedBatch)
 	if err != nil {
 		return nil, err
 	}

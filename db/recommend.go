@@ -84,9 +84,10 @@ type Recommendation struct {
 	// Strategy defaults to AverageVector.
 	Strategy Strategy
 	// NegativeWeight scales the negatives' mean under AverageVector; 0
-	// means the default 0.5, for which the query is proportional to
-	// 2·mean(positive) − mean(negative): the positives' mean pushed away
-	// from the negatives' by the distance between them.
+	// means the default 0.5. The query is then half of 2·mean(positive) −
+	// mean(negative), which on a cosine collection (where only directions
+	// count) is the positives' mean pushed away from the negatives' by the
+	// distance between them.
 	NegativeWeight float64
 	// Candidates is how many neighbours of each positive example BestScore
 	// gathers; 0 means max(4×TopK, 40).

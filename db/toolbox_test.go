@@ -705,3 +705,37 @@ func TestToolboxHNSWCounts(t *testing.T) {
 		})
 	}
 }
+
+// countingEmbedder records the sizes of the document batches it is given.
+type countingEmbedder struct {
+	*hashEmbedder
+	batches []int
+}
+
+func (c *countingEmbedder) EmbedDocuments(ctx context.Context, texts []string) ([][]float32, error) {
+	c.batches = append(c.batches, len(texts))
+	return c.hashEmbedder.EmbedDocuments(ctx, texts)
+}
+
+// TestEmbedBatches: the DB's embed batch size bounds each model call, and
+// the vectors come back in order.
+func TestEmbedBatches(t *testing.T) {
+	e := &countingEmbedder{hashEmbedder: newHashEmbedder("count", 16)}
+	d, _ := openTest(t, WithEmbedder(e), WithEmbedBatchSize(4))
+	texts := make([]string, 10)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("text number %d", i)
+	}
+	vecs, err := d.EmbedDocuments(bg, texts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(e.batches, []int{4, 4, 2}) {
+		t.Errorf("batches %v, want [4 4 2]", e.batches)
+	}
+	for i, v := range vecs {
+		if !slices.Equal(v, e.vec(texts[i])) {
+			t.Fatalf("vector %d is not text %d's", i, i)
+		}
+	}
+}
