@@ -23,7 +23,8 @@
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
 //   - Commands that only read (search, get, list, count, export, stats,
-//     collections, check, backup, compact to OUT) open the file read-only,
+//     collections, check, backup, compact to OUT, similar, recommend,
+//     classify) open the file read-only,
 //     so they never create a file by
 //     accident and can run beside each other; commands that only read
 //     documents never load a model.
@@ -313,6 +314,7 @@ func commands() []*command {
 		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
 		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
+		embedCommand(), similarityCommand(), similarCommand(), recommendCommand(), classifyCommand(),
 	}
 }
 

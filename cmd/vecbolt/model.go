@@ -78,3 +78,27 @@ func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedd
 	}
 	return tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
 }
+
+// model returns the embedder for a command that embeds without a database
+// (embed, similarity): --model's, else the test's, else the built-in
+// model. The returned func releases it.
+func (e *env) model(nameOrDir string) (embedder.Embedder, func(), error) {
+	var m embedder.Embedder
+	var err error
+	switch {
+	case nameOrDir != "":
+		m, err = loadModel(e.ctx, nameOrDir)
+	case e.embSet:
+		return e.emb, func() {}, nil
+	default:
+		m, err = e.builtin()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	done := func() {}
+	if c, ok := m.(closer); ok {
+		done = func() { c.Close() }
+	}
+	return m, done, nil
+}
