@@ -189,8 +189,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c.suites = allSuites()
 	}
 	for _, s := range c.suites {
-		if !slices.Contains(allSuites(), s) {
-			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
+		if !slices.Contains(allSuites(), s) && s != toolboxOutliersSuite {
+			return c, fmt.Errorf("unknown suite %q (want %s, or %s)", s, strings.Join(allSuites(), ", "), toolboxOutliersSuite)
 		}
 	}
 	switch c.dataset {
@@ -312,6 +312,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.qualitySuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
+	case toolboxOutliersSuite:
+		return b.toolboxOutliers(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

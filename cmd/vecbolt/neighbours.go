@@ -151,7 +151,7 @@ while all K pass, the search widens, so a document with many copies has all
 its pairs printed.
 
 The score is the one search prints: the cosine similarity for cosine
-collections (T in -1..1, default 0.9, tuned on Debian package descriptions
+collections (T in -1..1, default 0.92, tuned on Debian package descriptions
 with a few words changed); the dot product for dot collections; minus the
 Euclidean distance for l2 collections (T <= 0: -0.1 keeps pairs within
 distance 0.1). Dot and l2 collections need --threshold. --where restricts both
