@@ -24,6 +24,9 @@
 //     committed demo corpus with --quick), and HNSW recall on the Debian
 //     embeddings.
 //   - open:    open time after a clean close and after kill -9 of a writer.
+//   - toolbox-outliers (only when named): Outliers and Duplicates on held-out
+//     Debian descriptions (outlier AUC, duplicate precision/recall) and
+//     Outliers' speed on --n clustered vectors; see suite_toolbox_outliers.go.
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
