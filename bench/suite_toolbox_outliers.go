@@ -19,8 +19,9 @@ package main
 //     default threshold (db.DefaultDuplicateThreshold) is the best F1 on
 //     dev, and eval is reported at it. Natural near-duplicates among the
 //     descriptions count as false pairs.
-//   - Speed: Outliers over --n clustered vectors (synth.Default) in an HNSW
-//     collection, with 1 and 2 workers under GOMAXPROCS 1 and 2.
+//   - Speed: Outliers and Duplicates (defaults) over --n clustered vectors
+//     (synth.Default) in an HNSW collection, with 1 and 2 workers under
+//     GOMAXPROCS 1 and 2, wall and process CPU time.
 
 import (
 	"context"
@@ -336,8 +337,8 @@ func (b *bench) duplicateQuality(ctx context.Context, split string, docs []strin
 	return nil
 }
 
-// outlierSpeed times Outliers over --n clustered vectors with 1 and 2
-// workers.
+// outlierSpeed times Outliers and Duplicates over --n clustered vectors
+// with 1 and 2 workers.
 func (b *bench) outlierSpeed(ctx context.Context) error {
 	spec := synth.Default(b.cfg.n)
 	spec.Queries = 1
@@ -387,24 +388,40 @@ func (b *bench) outlierSpeed(ctx context.Context) error {
 	defer runtime.GOMAXPROCS(prev)
 	for _, threads := range []int{1, 2} {
 		runtime.GOMAXPROCS(threads)
-		cpu0, cpuOK := processCPU()
-		t0 := time.Now()
-		res, err := c.Outliers(ctx, db.NeighbourWorkers(threads))
-		if err != nil {
-			return err
+		for _, op := range []string{"outliers-kth", "duplicates"} {
+			cpu0, cpuOK := processCPU()
+			t0 := time.Now()
+			var found string
+			if op == "duplicates" {
+				pairs, err := c.Duplicates(ctx, db.NeighbourWorkers(threads))
+				if err != nil {
+					return err
+				}
+				found = fmt.Sprintf("%d pairs at %v", len(pairs), db.DefaultDuplicateThreshold)
+			} else {
+				res, err := c.Outliers(ctx, db.NeighbourWorkers(threads))
+				if err != nil {
+					return err
+				}
+				found = fmt.Sprintf("most isolated %s %.4f", res[0].ID, res[0].Score)
+			}
+			s := time.Since(t0).Seconds()
+			cpu1, _ := processCPU()
+			params := map[string]any{"threads": threads, "seconds": round4(s)}
+			if cpuOK {
+				// CPU seconds stay meaningful on a loaded machine: on an idle
+				// one the wall time is about cpu_seconds / threads.
+				params["cpu_seconds"] = round4(cpu1 - cpu0)
+			}
+			k := db.DefaultOutlierNeighbours
+			if op == "duplicates" {
+				k = db.DefaultDuplicateNeighbours
+			}
+			b.rep.add(Measurement{Suite: toolboxOutliersSuite, System: op, Dataset: spec.Name(), N: spec.N, Dim: spec.Dim, K: k,
+				DocsPerS: fp(float64(spec.N) / s), Params: params,
+				Note: "one k-NN search per document through the HNSW index, defaults"})
+			b.logf("%s: %s over %d with %d thread(s): %.1f s, %.1f CPU s (%s)", toolboxOutliersSuite, op, spec.N, threads, s, cpu1-cpu0, found)
 		}
-		s := time.Since(t0).Seconds()
-		cpu1, _ := processCPU()
-		params := map[string]any{"threads": threads, "seconds": round4(s)}
-		if cpuOK {
-			// CPU seconds stay meaningful on a loaded machine: on an idle
-			// one the wall time is about cpu_seconds / threads.
-			params["cpu_seconds"] = round4(cpu1 - cpu0)
-		}
-		b.rep.add(Measurement{Suite: toolboxOutliersSuite, System: "outliers-kth", Dataset: spec.Name(), N: spec.N, Dim: spec.Dim, K: db.DefaultOutlierNeighbours,
-			DocsPerS: fp(float64(spec.N) / s), Params: params,
-			Note: "one k-NN search per document through the HNSW index"})
-		b.logf("%s: outliers over %d with %d thread(s): %.1f s, %.1f CPU s (most isolated %s %.4f)", toolboxOutliersSuite, spec.N, threads, s, cpu1-cpu0, res[0].ID, res[0].Score)
 	}
 	return nil
 }
