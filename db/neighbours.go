@@ -508,7 +508,7 @@ func (c *Collection) neighbourScan(ctx context.Context, o neighbourOptions,
 	defer cancel()
 	var (
 		next     atomic.Int64
-		done     atomic.Int64
+		done     int // documents searched; guarded by progMu
 		progMu   sync.Mutex
 		errOnce  sync.Once
 		firstErr error
@@ -533,10 +533,11 @@ func (c *Collection) neighbourScan(ctx context.Context, o neighbourOptions,
 					fail(err)
 					return
 				}
-				d := int(done.Add(int64(hi - lo)))
 				if o.progress != nil {
+					// Counted under the lock so the calls never go back.
 					progMu.Lock()
-					o.progress(d, len(set.labels))
+					done += hi - lo
+					o.progress(done, len(set.labels))
 					progMu.Unlock()
 				}
 			}
