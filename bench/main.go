@@ -27,6 +27,9 @@
 //   - classify: accuracy of Collection.Classify's kNN vote on held-out
 //     Debian descriptions labelled by section, against the majority class
 //     and kNN over TF-IDF (suite_toolbox_classify.go).
+//   - toolbox-outliers (only when named): Outliers and Duplicates on held-out
+//     Debian descriptions (outlier AUC, duplicate precision/recall) and
+//     Outliers' speed on --n clustered vectors; see suite_toolbox_outliers.go.
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
@@ -192,8 +195,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c.suites = allSuites()
 	}
 	for _, s := range c.suites {
-		if !slices.Contains(allSuites(), s) {
-			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
+		if !slices.Contains(allSuites(), s) && s != toolboxOutliersSuite {
+			return c, fmt.Errorf("unknown suite %q (want %s, or %s)", s, strings.Join(allSuites(), ", "), toolboxOutliersSuite)
 		}
 	}
 	switch c.dataset {
@@ -317,6 +320,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.openSuite(ctx)
 	case "classify":
 		return b.classifySuite(ctx)
+	case toolboxOutliersSuite:
+		return b.toolboxOutliers(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

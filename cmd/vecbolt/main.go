@@ -315,6 +315,7 @@ func commands() []*command {
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
 		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
 		embedCommand(), similarityCommand(), similarCommand(), recommendCommand(), classifyCommand(),
+		outliersCommand(), duplicatesCommand(),
 	}
 }
 
