@@ -313,6 +313,7 @@ func commands() []*command {
 		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
 		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(),
+		clusterCommand(), mapCommand(),
 	}
 }
 
