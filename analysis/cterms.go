@@ -19,7 +19,10 @@ import (
 // mean token count per group and f(t) is t's count over all groups. A term
 // frequent in one group and rare elsewhere scores highest. Only terms found
 // in at least two of the group's texts (one, for a group of one text) are
-// candidates, so that one long text cannot fill its group's list. Tokens
+// candidates, so that one long text cannot fill its group's list, and only
+// terms relatively more frequent in the group than in all the texts
+// (when there is more than one non-empty group), so that a word every group
+// uses alike is not listed for any. Tokens
 // are lowercased runs of letters and digits of at least three characters,
 // not all digits, and not in a short list of English function words.
 // Ties go to the alphabetically first term.
@@ -65,6 +68,12 @@ func ClusterTerms(texts []string, labels []int, k, top int) [][]string {
 		all += n
 	}
 	avg := float64(all) / float64(k)
+	nonEmpty := 0
+	for _, n := range tokens {
+		if n > 0 {
+			nonEmpty++
+		}
+	}
 	type scored struct {
 		term  string
 		score float64
@@ -81,6 +90,9 @@ func ClusterTerms(texts []string, labels []int, k, top int) [][]string {
 				continue
 			}
 			tf := float64(n) / float64(tokens[c])
+			if nonEmpty > 1 && tf <= float64(total[w])/float64(all) {
+				continue
+			}
 			cand = append(cand, scored{w, tf * math.Log(1+avg/float64(total[w]))})
 		}
 		slices.SortFunc(cand, func(a, b scored) int {

@@ -33,3 +33,15 @@ func TestClusterTerms(t *testing.T) {
 		t.Errorf("single text: %v", got)
 	}
 }
+
+func TestClusterTermsSkipsSharedWords(t *testing.T) {
+	texts := []string{"alpha shared", "alpha shared", "beta shared", "beta shared"}
+	got := ClusterTerms(texts, []int{0, 0, 1, 1}, 2, 5)
+	if !slices.Equal(got[0], []string{"alpha"}) || !slices.Equal(got[1], []string{"beta"}) {
+		t.Fatalf("terms %q: a word every group uses alike was listed", got)
+	}
+	// With one group there is no rest to compare with: its words stand.
+	if got := ClusterTerms(texts, []int{0, 0, 0, 0}, 1, 5); !slices.Equal(got[0], []string{"shared", "alpha", "beta"}) {
+		t.Fatalf("one group: %q", got[0])
+	}
+}

@@ -110,9 +110,7 @@ func (c *Collection) Map(ctx context.Context, opts ...MapOption) (*MapResult, er
 		return nil, clusterError(err)
 	}
 	res := &MapResult{Points: make([]MapPoint, n)}
-	for j, v := range pca.Variance {
-		res.Variance[j] = v
-	}
+	copy(res.Variance[:], pca.Variance)
 	res.Total = totalVariance(data, rows.dim)
 	for i, id := range rows.ids {
 		p := MapPoint{ID: id, X: xy[i][0]}
