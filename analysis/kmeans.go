@@ -349,6 +349,8 @@ func (km *kmeans) seed(ctx context.Context) error {
 	}
 	dots := make([]float32, m)
 	chosen := make([]bool, m)
+	chunks := (m + chunkRows - 1) / chunkRows
+	sums := make([]float64, chunks)
 	pick := km.rng.IntN(m)
 	for c := range km.k {
 		if err := ctx.Err(); err != nil {
@@ -361,17 +363,32 @@ func (km *kmeans) seed(ctx context.Context) error {
 		if c == km.k-1 {
 			break
 		}
-		index.DotProductBatch(cr, rows, km.dim, dots)
+		// The distances to the new centroid, chunk by chunk on the
+		// configured goroutines; chunk sums are added in chunk order, so
+		// the draw does not depend on the goroutines.
+		pn := float64(norms[pick])
+		err := km.parallel(ctx, chunks, func(ch int, _ []float32) {
+			lo, hi := ch*chunkRows, min((ch+1)*chunkRows, m)
+			index.DotProductBatch(cr, rows[lo*km.dim:hi*km.dim], km.dim, dots[lo:hi])
+			var sum float64
+			for i := lo; i < hi; i++ {
+				d := math.Max(0, float64(norms[i])+pn-2*float64(dots[i]))
+				if chosen[i] {
+					d = 0
+				}
+				if d < d2[i] {
+					d2[i] = d
+				}
+				sum += d2[i]
+			}
+			sums[ch] = sum
+		})
+		if err != nil {
+			return err
+		}
 		var total float64
-		for i := range m {
-			d := math.Max(0, float64(norms[i])+float64(norms[pick])-2*float64(dots[i]))
-			if chosen[i] {
-				d = 0
-			}
-			if d < d2[i] {
-				d2[i] = d
-			}
-			total += d2[i]
+		for _, v := range sums {
+			total += v
 		}
 		if !(total > 0) {
 			// Every remaining sampled row coincides with a chosen centroid:
