@@ -521,41 +521,61 @@ func (km *kmeans) lloyd(ctx context.Context) (iters int, converged bool, err err
 }
 
 // update sets every centroid to the mean of its rows (normalized under
-// Spherical), summing in float64 per cluster in row order, so the result
-// does not depend on the goroutines.
+// Spherical). The rows are summed in float64 in a fixed number of
+// partitions of consecutive rows, each streaming its rows in order into its
+// own k × dim accumulator (the rows are read sequentially, which is what
+// makes the update cheap next to the assignment), and the partitions'
+// sums are added in partition order: the result does not depend on the
+// goroutines.
 func (km *kmeans) update(ctx context.Context) error {
 	k, dim := km.k, km.dim
-	start := make([]int, k+1)
-	for _, c := range km.assign {
-		start[c+1]++
+	parts := updatePartitions
+	if k*dim*parts > maxUpdateAcc {
+		parts = max(1, maxUpdateAcc/(k*dim))
+	}
+	parts = min(parts, km.n)
+	acc := make([][]float64, parts)
+	counts := make([][]int, parts)
+	err := km.parallel(ctx, parts, func(p int, _ []float32) {
+		a := make([]float64, k*dim)
+		cnt := make([]int, k)
+		lo, hi := p*km.n/parts, (p+1)*km.n/parts
+		for i := lo; i < hi; i++ {
+			c := km.assign[i]
+			cnt[c]++
+			addRow(a[c*dim:(c+1)*dim], km.row(i))
+		}
+		acc[p], counts[p] = a, cnt
+	})
+	if err != nil {
+		return err
+	}
+	sum := acc[0]
+	for p := 1; p < parts; p++ {
+		for j, v := range acc[p] {
+			sum[j] += v
+		}
 	}
 	for c := range k {
-		start[c+1] += start[c]
-	}
-	members := make([]int, km.n)
-	pos := slices.Clone(start[:k])
-	for i, c := range km.assign {
-		members[pos[c]] = i
-		pos[c]++
-	}
-	const clustersPerChunk = 4
-	chunks := (k + clustersPerChunk - 1) / clustersPerChunk
-	err := km.parallel(ctx, chunks, func(ch int, _ []float32) {
-		acc := make([]float64, dim)
-		for c := ch * clustersPerChunk; c < min(k, (ch+1)*clustersPerChunk); c++ {
-			rows := members[start[c]:start[c+1]]
-			if len(rows) == 0 {
-				continue
-			}
-			clear(acc)
-			for _, r := range rows {
-				addRow(acc, km.row(r))
-			}
-			km.setCentroid(c, acc, len(rows))
+		total := 0
+		for p := range parts {
+			total += counts[p][c]
 		}
-	})
-	return err
+		if total > 0 {
+			km.setCentroid(c, sum[c*dim:(c+1)*dim], total)
+		}
+	}
+	return nil
 }
+
+const (
+	// updatePartitions is the fixed number of row ranges update sums
+	// apart (and so the most goroutines it uses).
+	updatePartitions = 4
+	// maxUpdateAcc caps update's accumulators, in float64 values (128
+	// MiB); with more clusters × dimensions it uses fewer partitions.
+	maxUpdateAcc = 16 << 20
+)
 
 func addRow(acc []float64, r []float32) {
 	acc = acc[:len(r)]
