@@ -274,6 +274,9 @@ type kmeans struct {
 	dist      []float32
 	objective float64
 	rng       *rand.Rand
+	// updAcc and updCount are update's per-partition sums and counts.
+	updAcc   [][]float64
+	updCount [][]int
 }
 
 func (km *kmeans) row(i int) []float32 { return km.data[i*km.dim : (i+1)*km.dim] }
@@ -534,18 +537,25 @@ func (km *kmeans) update(ctx context.Context) error {
 		parts = max(1, maxUpdateAcc/(k*dim))
 	}
 	parts = min(parts, km.n)
-	acc := make([][]float64, parts)
-	counts := make([][]int, parts)
+	if len(km.updAcc) != parts {
+		// Kept across iterations: a few MiB that would otherwise be
+		// garbage every iteration.
+		km.updAcc, km.updCount = make([][]float64, parts), make([][]int, parts)
+		for p := range parts {
+			km.updAcc[p], km.updCount[p] = make([]float64, k*dim), make([]int, k)
+		}
+	}
+	acc, counts := km.updAcc, km.updCount
 	err := km.parallel(ctx, parts, func(p int, _ []float32) {
-		a := make([]float64, k*dim)
-		cnt := make([]int, k)
+		a, cnt := acc[p], counts[p]
+		clear(a)
+		clear(cnt)
 		lo, hi := p*km.n/parts, (p+1)*km.n/parts
 		for i := lo; i < hi; i++ {
 			c := km.assign[i]
 			cnt[c]++
 			addRow(a[c*dim:(c+1)*dim], km.row(i))
 		}
-		acc[p], counts[p] = a, cnt
 	})
 	if err != nil {
 		return err
