@@ -125,6 +125,9 @@ const labelBatch = 256
 // mini-batches. The result lists, per cluster, its members, the members
 // nearest its centre and the terms that characterize its texts.
 //
+// The vectors are read as Scan reads them (pages of 256 documents, each a
+// snapshot), so writes during the call are seen as Scan describes.
+//
 // A k below 1 or above the number of documents, a collection with no
 // documents, or a filter matching none is an error wrapping
 // ErrInvalidArgument, and nothing is written.
