@@ -2,7 +2,8 @@
 // as a whole rather than answering one query: clustering (k-means,
 // kmeans.go; choosing k, kmeans_auto.go), the characteristic terms of
 // groups of texts (cterms.go), agreement between two labellings (nmi.go) and
-// projection to a few dimensions for drawing (pca.go). Package db applies
+// projection to two dimensions for drawing (pca.go; layout.go, which keeps
+// nearest neighbours together). Package db applies
 // them to a collection (db/cluster.go, db/map.go); they take plain float32
 // rows so that a Go program can also run them on vectors of its own.
 //

@@ -230,6 +230,29 @@ func TestMap(t *testing.T) {
 	if !(m.Variance[0] >= m.Variance[1] && m.Variance[0]+m.Variance[1] <= m.Total*1.0001) {
 		t.Fatalf("variances %v of total %v", m.Variance, m.Total)
 	}
+	// Blobs larger than the 15 neighbours each point keeps.
+	c40 := blobCollection(t, d, "c40", Cosine, 3, 40)
+	nb, err := c40.Map(bg, MapColorBy("blob"), MapNeighbors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb.Projection != "neighbors" || m.Projection != "pca" || nb.Total != 0 {
+		t.Fatalf("projections %q and %q, total %v", m.Projection, nb.Projection, nb.Total)
+	}
+	for _, p := range nb.Points {
+		best, bd := "", 1e300
+		for _, q := range nb.Points {
+			if q.ID == p.ID {
+				continue
+			}
+			if dd := (p.X-q.X)*(p.X-q.X) + (p.Y-q.Y)*(p.Y-q.Y); dd < bd {
+				best, bd = q.Group, dd
+			}
+		}
+		if best != p.Group {
+			t.Fatalf("neighbour layout: %s's nearest point is in blob %s", p.ID, best)
+		}
+	}
 	byCluster, err := c.Map(bg, MapColorByCluster(3))
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ type mapOptions struct {
 	byCluster bool
 	k         int
 	seed      uint64
+	neighbors bool
 }
 
 // MapWhere maps only the documents whose metadata matches f.
@@ -44,6 +45,12 @@ func MapColorByCluster(k int) MapOption {
 	return func(o *mapOptions) { o.byCluster, o.k, o.colorBy = true, k, "" }
 }
 
+// MapNeighbors projects with analysis.NeighborLayout instead of PCA: each
+// document's 15 nearest neighbours are kept near it, so groups that PCA's
+// two axes overlay stay apart (distances between far groups mean little).
+// It takes at most analysis.MaxLayoutRows documents.
+func MapNeighbors() MapOption { return func(o *mapOptions) { o.neighbors = true } }
+
 // MapSeed fixes the projection's sample and the clustering (default 1).
 func MapSeed(seed uint64) MapOption { return func(o *mapOptions) { o.seed = seed } }
 
@@ -57,13 +64,16 @@ type MapPoint struct {
 
 // MapResult is a two-dimensional picture of a collection.
 type MapResult struct {
+	// Projection is "pca" or "neighbors" (MapNeighbors).
+	Projection string
 	// Points are in document ID order.
 	Points []MapPoint
 	// Groups lists the distinct groups by decreasing size (ties by name).
 	Groups []string
 	// Variance is the variance of the vectors along each axis; Total is
 	// their total variance (the sum over all dimensions), so
-	// Variance[0]/Total is the share the first axis shows.
+	// Variance[0]/Total is the share the first axis shows. Both are 0 for
+	// the neighbour layout, whose axes are not directions of the vectors.
 	Variance [2]float64
 	Total    float64
 }
@@ -71,7 +81,8 @@ type MapResult struct {
 // Map projects the documents' vectors (or those matching MapWhere) onto
 // their first two principal components (analysis.PCA, fitted on up to
 // 20,000 of them; Cosine collections' vectors are normalized first, as the
-// index compares them) and groups the points for colouring. Draw the
+// index compares them), or with MapNeighbors lays them out so that
+// neighbours stay together, and groups the points for colouring. Draw the
 // result with package viz. Fewer than two documents, or a filter matching
 // fewer, is an error wrapping ErrInvalidArgument.
 func (c *Collection) Map(ctx context.Context, opts ...MapOption) (*MapResult, error) {
@@ -101,23 +112,34 @@ func (c *Collection) Map(ctx context.Context, opts ...MapOption) (*MapResult, er
 			normalizeRow(data[i*rows.dim : (i+1)*rows.dim])
 		}
 	}
-	pca, err := analysis.PCA(ctx, data, rows.dim, min(2, rows.dim), o.seed)
-	if err != nil {
-		return nil, clusterError(err)
-	}
-	xy, err := pca.Project(data)
-	if err != nil {
-		return nil, clusterError(err)
-	}
-	res := &MapResult{Points: make([]MapPoint, n)}
-	copy(res.Variance[:], pca.Variance)
-	res.Total = totalVariance(data, rows.dim)
-	for i, id := range rows.ids {
-		p := MapPoint{ID: id, X: xy[i][0]}
-		if len(xy[i]) > 1 {
-			p.Y = xy[i][1]
+	res := &MapResult{Points: make([]MapPoint, n), Projection: "pca"}
+	if o.neighbors {
+		res.Projection = "neighbors"
+		y, err := analysis.NeighborLayout(ctx, rows.data, rows.dim, c.Info().Metric == Cosine, o.seed)
+		if err != nil {
+			return nil, clusterError(err)
 		}
-		res.Points[i] = p
+		for i, id := range rows.ids {
+			res.Points[i] = MapPoint{ID: id, X: y[i][0], Y: y[i][1]}
+		}
+	} else {
+		pca, err := analysis.PCA(ctx, data, rows.dim, min(2, rows.dim), o.seed)
+		if err != nil {
+			return nil, clusterError(err)
+		}
+		xy, err := pca.Project(data)
+		if err != nil {
+			return nil, clusterError(err)
+		}
+		copy(res.Variance[:], pca.Variance)
+		res.Total = totalVariance(data, rows.dim)
+		for i, id := range rows.ids {
+			p := MapPoint{ID: id, X: xy[i][0]}
+			if len(xy[i]) > 1 {
+				p.Y = xy[i][1]
+			}
+			res.Points[i] = p
+		}
 	}
 	switch {
 	case o.byCluster:

@@ -174,11 +174,13 @@ func (e *env) clearProgress() {
 func mapCommand() *command {
 	return &command{
 		name:    "map",
-		args:    "--db FILE --collection NAME [--color-by FIELD|cluster] [--k N] [--where EXPR] OUT.svg|OUT.png",
+		args:    "--db FILE --collection NAME [--color-by FIELD|cluster] [--k N] [--where EXPR] [--projection pca|neighbors] OUT.svg|OUT.png",
 		summary: "draw a collection's documents as a 2-D map (SVG or PNG)",
 		help: `Projects the documents' vectors (or those matching --where) onto their first
-two principal components and draws them as a scatter plot into OUT, an SVG or
-PNG file by its extension (replaced if it exists). --color-by FIELD colours
+two principal components (or, with --projection neighbors, lays them out so
+that each document's 15 nearest neighbours stay near it; at most 20,000
+documents) and draws them as a scatter plot into OUT, an SVG or PNG file by
+its extension (replaced if it exists). --color-by FIELD colours
 the points by a metadata field's value; --color-by cluster colours them by
 k-means clusters (--k of them, or k chosen by silhouette), named by their
 characteristic terms. The ten largest groups get a colour, a legend entry and
@@ -191,10 +193,11 @@ loaded.
 
 func mapFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
-	var coll, where, colorBy string
+	var coll, where, colorBy, projection string
 	var k int
 	f.register(fs, false)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
+	fs.StringVar(&projection, "projection", "pca", "`pca` (principal components) or neighbors (nearest neighbours kept together)")
 	fs.StringVar(&colorBy, "color-by", "", "colour the points by metadata field `FIELD`, or by k-means clusters with \"cluster\"")
 	fs.IntVar(&k, "k", 0, "clusters `N` for --color-by cluster (default 0: chosen by silhouette)")
 	fs.StringVar(&where, "where", "", "map only the documents matching this filter `EXPR`")
@@ -216,6 +219,9 @@ func mapFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if k > 0 && colorBy != "cluster" {
 			return usagef("--k applies to --color-by cluster only")
 		}
+		if projection != "pca" && projection != "neighbors" {
+			return usagef("--projection %q: want pca or neighbors", projection)
+		}
 		filter, err := parseWhere(where)
 		if err != nil {
 			return err
@@ -236,6 +242,9 @@ func mapFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if filter != nil {
 			opts = append(opts, db.MapWhere(filter))
 		}
+		if projection == "neighbors" {
+			opts = append(opts, db.MapNeighbors())
+		}
 		m, err := c.Map(e.ctx, opts...)
 		if err != nil {
 			return err
@@ -254,9 +263,12 @@ func mapFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if colorBy != "" {
 			title += ", coloured by " + colorBy
 		}
+		xl, yl := "first principal component"+share(m.Variance[0]), "second principal component"+share(m.Variance[1])
+		if m.Projection == "neighbors" {
+			xl, yl = "neighbour layout (axes have no units)", ""
+		}
 		var buf bytes.Buffer
-		if err := viz.WriteMap(&buf, pts, viz.MapOptions{Format: format, Title: title,
-			XLabel: "first principal component" + share(m.Variance[0]), YLabel: "second principal component" + share(m.Variance[1])}); err != nil {
+		if err := viz.WriteMap(&buf, pts, viz.MapOptions{Format: format, Title: title, XLabel: xl, YLabel: yl}); err != nil {
 			return err
 		}
 		if err := writeFileAtomic(out, buf.Bytes()); err != nil {

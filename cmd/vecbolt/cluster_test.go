@@ -123,6 +123,9 @@ func TestMapCommand(t *testing.T) {
 	if o := vb(t, "", "map", "--db", dbp, "--collection", "c", "--color-by", "cluster", "--k", "3", pngPath); o.code != 0 {
 		t.Fatalf("map png: %s", o.stderr)
 	}
+	if o := vb(t, "", "map", "--db", dbp, "--collection", "c", "--projection", "neighbors", "--color-by", "kind", svg); o.code != 0 {
+		t.Fatalf("map neighbors: %s", o.stderr)
+	}
 	f, err := os.Open(pngPath)
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +142,7 @@ func TestMapCommand(t *testing.T) {
 		{[]string{filepath.Join(dir, "m.gif")}, exitUsage, "must end in .svg or .png"},
 		{nil, exitUsage, "one output file"},
 		{[]string{"--k", "2", svg}, exitUsage, "--color-by cluster only"},
+		{[]string{"--projection", "tsne", svg}, exitUsage, "want pca or neighbors"},
 		{[]string{"--where", `kind = "q"`, filepath.Join(dir, "none.svg")}, exitRuntime, "matches no documents"},
 	} {
 		args := append([]string{"map", "--db", dbp, "--collection", "c"}, tc.args...)
