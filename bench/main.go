@@ -30,6 +30,8 @@
 //   - toolbox-outliers (only when named): Outliers and Duplicates on held-out
 //     Debian descriptions (outlier AUC, duplicate precision/recall) and
 //     Outliers' speed on --n clustered vectors; see suite_toolbox_outliers.go.
+//   - cluster: k-means quality (NMI with Debian sections) and speed next to
+//     FAISS's k-means (suite_toolbox_cluster.go).
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
@@ -90,7 +92,9 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "quality", "open", "classify"} }
+func allSuites() []string {
+	return []string{"ann", "db", "embed", "quality", "open", "classify", "cluster"}
+}
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -322,6 +326,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.classifySuite(ctx)
 	case toolboxOutliersSuite:
 		return b.toolboxOutliers(ctx)
+	case "cluster":
+		return b.clusterSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

@@ -316,6 +316,7 @@ func commands() []*command {
 		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
 		embedCommand(), similarityCommand(), similarCommand(), recommendCommand(), classifyCommand(),
 		outliersCommand(), duplicatesCommand(),
+		clusterCommand(), mapCommand(),
 	}
 }
 
