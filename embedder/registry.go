@@ -237,17 +237,33 @@ func registry() []RegistryModel {
 			ModelConfig{Pooling: PoolingCLS, Normalize: true, MaxSeqLength: 512, QueryPrefix: bgeQueryPrefix},
 			RegistryFile{Size: 133093490, SHA256: "828e1496d7fabb79cfa4dcd84fa38625c0d3d21da474a00f08db0f559940cf35"},
 			RegistryFile{Size: 711396, SHA256: "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66"}),
-		// Not pinned: no public source found giving a digest of either
-		// file, nor whether the repository's ONNX export is onnx/model.onnx
-		// or model.onnx at its root (Vespa's examples fetch the latter).
+		// Not pinned: no public source found giving a digest or size of
+		// either file. Both paths are fetched by public projects from
+		// "main": model.onnx at the root (Vespa's and Spring AI's examples,
+		// index files 63508610777, 43517085916, 71616577893) and
+		// onnx/model.onnx (index files 1583091753, and 53190046028, a Go
+		// catalogue that leaves both digests empty), so which one the
+		// entry should name is unsettled too. The one commit found,
+		// e8b23a92af33fd81c865283d505f8f058a570cc8, comes from a single
+		// project (index files 68868655167, 69333888312, 70077665458) and
+		// says nothing of its ONNX files. Searched again 2026-12-02.
 		onnx("e5-small-v2", "intfloat/e5-small-v2", "main",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512, QueryPrefix: "query: ", DocumentPrefix: "passage: "},
 			RegistryFile{}, RegistryFile{}),
 		// onnx/model.onnx digest: index files 61572427478 (Go catalogue)
-		// and 62788777316 (another Go project's ModelSHA256), which agree.
-		// Its size, the tokenizer and a commit holding the export were not
-		// found in two sources: the revision stays "main" (a changed file
-		// then fails verification rather than loading) and the tokenizer is
+		// and 62788777316 (another Go project's ModelSHA256), which agree;
+		// both fetch it from "main" and give its size only as "~133 MB".
+		// Not pinned, searched again 2026-12-02: the size; the tokenizer
+		// (711,661 bytes, SHA-256 da0e79933b9e...2c62a0, from one project
+		// only, index files 71574260337 and 71550899134; the same digest is
+		// published widely for Xenova/all-MiniLM-L6-v2's tokenizer.json,
+		// which does not confirm it for gte-small); and a commit holding
+		// the export: 17e1f347d17fe144873b1201da91788898c639cd is the
+		// revision many projects pin, and two show it holds an onnx/
+		// directory (index file 71608555419 pins its
+		// onnx/model_qint8_avx512_vnni.onnx), but none ties the digest
+		// above to it. So the revision stays "main" (a changed file then
+		// fails verification rather than loading) and the tokenizer is
 		// unpinned.
 		onnx("gte-small", "thenlper/gte-small", "main",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512},
