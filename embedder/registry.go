@@ -199,8 +199,11 @@ func registry() []RegistryModel {
 	)
 	onnx := func(name, repo, rev string, cfg ModelConfig, model, tok RegistryFile) RegistryModel {
 		cfg.Name = name
-		cfg.Model = "onnx/model.onnx"
-		model.Path, tok.Path = cfg.Model, "tokenizer.json"
+		if model.Path == "" {
+			model.Path = "onnx/model.onnx"
+		}
+		cfg.Model = model.Path
+		tok.Path = "tokenizer.json"
 		if model.Size == 0 {
 			model.MaxSize = maxModelFile
 		}
@@ -237,19 +240,22 @@ func registry() []RegistryModel {
 			ModelConfig{Pooling: PoolingCLS, Normalize: true, MaxSeqLength: 512, QueryPrefix: bgeQueryPrefix},
 			RegistryFile{Size: 133093490, SHA256: "828e1496d7fabb79cfa4dcd84fa38625c0d3d21da474a00f08db0f559940cf35"},
 			RegistryFile{Size: 711396, SHA256: "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66"}),
-		// Not pinned: no public source found giving a digest or size of
-		// either file. Both paths are fetched by public projects from
-		// "main": model.onnx at the root (Vespa's and Spring AI's examples,
-		// index files 63508610777, 43517085916, 71616577893) and
-		// onnx/model.onnx (index files 1583091753, and 53190046028, a Go
-		// catalogue that leaves both digests empty), so which one the
-		// entry should name is unsettled too. The one commit found,
+		// The export is model.onnx at the repository's root: that is the
+		// file Vespa's documentation and examples (index files 43517085916,
+		// 63508610777, 55055519337), Spring AI configurations (71616577893,
+		// 53427340677), ML.NET samples (9891496042) and a .NET RAG sample
+		// (18116997490) fetch, and Vespa's and Spring AI's embedders read
+		// its last_hidden_state output and pool it themselves, as onnx.Load
+		// does. (One Dockerfile fetches onnx/model.onnx, index file
+		// 1583091753; a Go catalogue names that path with empty digests,
+		// 53190046028.) Not pinned: no public source found giving a digest
+		// or size of either file. The one commit found,
 		// e8b23a92af33fd81c865283d505f8f058a570cc8, comes from a single
 		// project (index files 68868655167, 69333888312, 70077665458) and
 		// says nothing of its ONNX files. Searched again 2026-12-02.
 		onnx("e5-small-v2", "intfloat/e5-small-v2", "main",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512, QueryPrefix: "query: ", DocumentPrefix: "passage: "},
-			RegistryFile{}, RegistryFile{}),
+			RegistryFile{Path: "model.onnx"}, RegistryFile{}),
 		// onnx/model.onnx digest: index files 61572427478 (Go catalogue)
 		// and 62788777316 (another Go project's ModelSHA256), which agree;
 		// both fetch it from "main" and give its size only as "~133 MB".

@@ -123,7 +123,7 @@ func TestPinnedAndUnpinned(t *testing.T) {
 	want := map[string][]string{
 		"all-MiniLM-L6-v2":     nil,
 		"bge-small-en-v1.5":    nil,
-		"e5-small-v2":          {"onnx/model.onnx", "tokenizer.json"},
+		"e5-small-v2":          {"model.onnx", "tokenizer.json"},
 		"gte-small":            {"tokenizer.json"},
 		"potion-base-8M":       nil,
 		"potion-retrieval-32M": nil,
