@@ -199,8 +199,11 @@ func registry() []RegistryModel {
 	)
 	onnx := func(name, repo, rev string, cfg ModelConfig, model, tok RegistryFile) RegistryModel {
 		cfg.Name = name
-		cfg.Model = "onnx/model.onnx"
-		model.Path, tok.Path = cfg.Model, "tokenizer.json"
+		if model.Path == "" {
+			model.Path = "onnx/model.onnx"
+		}
+		cfg.Model = model.Path
+		tok.Path = "tokenizer.json"
 		if model.Size == 0 {
 			model.MaxSize = maxModelFile
 		}
@@ -237,22 +240,53 @@ func registry() []RegistryModel {
 			ModelConfig{Pooling: PoolingCLS, Normalize: true, MaxSeqLength: 512, QueryPrefix: bgeQueryPrefix},
 			RegistryFile{Size: 133093490, SHA256: "828e1496d7fabb79cfa4dcd84fa38625c0d3d21da474a00f08db0f559940cf35"},
 			RegistryFile{Size: 711396, SHA256: "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66"}),
-		// Not pinned: no public source found giving a digest of either
-		// file, nor whether the repository's ONNX export is onnx/model.onnx
-		// or model.onnx at its root (Vespa's examples fetch the latter).
-		onnx("e5-small-v2", "intfloat/e5-small-v2", "main",
+		// The export is model.onnx at the repository's root: the file
+		// Vespa's documentation and examples (index files 43517085916,
+		// 63508610777, 55055519337), Spring AI configurations (71616577893,
+		// 53427340677) and ML.NET samples (9891496042) fetch, and whose
+		// last_hidden_state output their embedders pool themselves, as
+		// onnx.Load does. (One Dockerfile fetches onnx/model.onnx instead,
+		// index file 1583091753.)
+		// Revision, model.onnx digest and tokenizer digest: index files
+		// 71396986594 (Python retrieval module: this revision, model.onnx,
+		// both digests, last hidden state mean-pooled), 60797197018 (an
+		// IREE compiler project's contract: model.onnx at this revision
+		// with this digest, output last_hidden_state, inputs input_ids,
+		// attention_mask, token_type_ids) and 53249461835 (Python, sovyx:
+		// both digests of resolve/main). The revision is pinned by many
+		// more (57358601969, 70115553016, 69372921882, 68721152773). The
+		// tokenizer.json is byte for byte bge-small-en-v1.5's (same
+		// digest), hence its size. The model's size was not found: it is
+		// bounded (maxModelFile) and checked by its digest, so the entry
+		// downloads with nothing supplied but does not report itself
+		// Pinned. Searched 2026-12-02.
+		onnx("e5-small-v2", "intfloat/e5-small-v2", "ffb93f3bd4047442299a41ebb6fa998a38507c52",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512, QueryPrefix: "query: ", DocumentPrefix: "passage: "},
-			RegistryFile{}, RegistryFile{}),
+			RegistryFile{Path: "model.onnx", SHA256: "4b8205be2a3c5fc53c6534d76a2012064f7309c162b806f2889c6ec8ec4fdcba"},
+			RegistryFile{Size: 711396, SHA256: "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66"}),
 		// onnx/model.onnx digest: index files 61572427478 (Go catalogue)
-		// and 62788777316 (another Go project's ModelSHA256), which agree.
-		// Its size, the tokenizer and a commit holding the export were not
-		// found in two sources: the revision stays "main" (a changed file
-		// then fails verification rather than loading) and the tokenizer is
-		// unpinned.
+		// and 62788777316 (another Go project's ModelSHA256), both of
+		// resolve/main, and 70284245259 (an evaluation's notes, "0b01312b
+		// 59bec0a2..."). tokenizer.json: 711,661 bytes, digest from index
+		// files 71574260337 and 71550899134 (a Python project pinning it
+		// with its size at revision 17e1f347d17fe144873b1201da91788898c639cd)
+		// and 52318912987 (a Nix expression fetching resolve/main, SRI
+		// "sha256-2g55kzue..."), which agree; the size is that project's
+		// alone (a wrong one fails the download, it cannot admit a wrong
+		// file). Not pinned, searched 2026-12-02: the model's size (only
+		// "~133 MB" and "133.8 MB" with the tokenizer, 62788777316 and
+		// 70284245259) and a commit holding that export:
+		// 17e1f347d17fe144873b1201da91788898c639cd is the revision many
+		// projects pin and holds an onnx/ directory (71608555419 pins its
+		// onnx/model_qint8_avx512_vnni.onnx), but no source ties the
+		// model digest to it. So the revision stays "main" (a changed file
+		// then fails verification rather than loading), and the entry
+		// downloads with nothing supplied but does not report itself
+		// Pinned.
 		onnx("gte-small", "thenlper/gte-small", "main",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512},
 			RegistryFile{SHA256: "0b01312b59bec0a2558a626f2937be4cbe4bb16d1511560153f598cec488f1f8"},
-			RegistryFile{}),
+			RegistryFile{Size: 711661, SHA256: "da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0"}),
 		// Revision and all three files: index files 61523015839
 		// (TypeScript, sizes and digests), 55468613142 (Python, revision,
 		// sizes and digests), 68332472310 (Python, revision and digests),

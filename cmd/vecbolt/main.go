@@ -68,6 +68,7 @@ import (
 
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/models"
 )
 
 // Exit statuses.
@@ -98,6 +99,9 @@ type env struct {
 	builtin func() (embedder.Embedder, error)
 	// terminal reports whether progress output may be drawn on stderr.
 	terminal bool
+	// modelOpts are added to --model's models.Load (tests: a model cache
+	// and registry entries of their own).
+	modelOpts []models.Option
 }
 
 // option configures run; only tests pass any.
@@ -111,6 +115,11 @@ func withEmbedder(e embedder.Embedder) option {
 
 // withTerminal pretends stderr is (or is not) a terminal.
 func withTerminal(on bool) option { return func(v *env) { v.terminal = on } }
+
+// withModelOptions passes opts to models.Load for every --model.
+func withModelOptions(opts ...models.Option) option {
+	return func(v *env) { v.modelOpts = append(v.modelOpts, opts...) }
+}
 
 // withBuiltin replaces the built-in model lookup.
 func withBuiltin(f func() (embedder.Embedder, error)) option {
@@ -405,7 +414,7 @@ func (f *dbFlags) register(fs *flag.FlagSet, withModel bool) {
 	fs.StringVar(&f.path, "db", "", "database `FILE`")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "wait up to `D` for another process to release the file")
 	if withModel {
-		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME`: a model directory, a registered name (vecbolt models), openai:MODEL or ollama:MODEL (default: the built-in model)")
+		fs.StringVar(&f.model, "model", "", modelUsage)
 	}
 }
 
@@ -454,7 +463,7 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 	case mode == readDocs || mode == writeDocs:
 		opts = append(opts, db.WithEmbedder(nil))
 	case f.model != "":
-		m, err := loadModel(e.ctx, f.model)
+		m, err := loadModel(e, f.model)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -561,7 +561,7 @@ func humanBytes(n int64) string {
 func reembedCommand() *command {
 	return &command{
 		name:    "reembed",
-		args:    "--db FILE --collection NAME [--model DIR|NAME]",
+		args:    "--db FILE --collection NAME " + modelArg,
 		summary: "rebuild a collection's vectors with another model",
 		help: `Re-embeds every document of the collection from its text with the given
 model (default: the built-in model) and records that model as the
@@ -585,6 +585,6 @@ func reembedFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, escapeText(fmt.Sprint(emb.Identity())))
 			return nil
 		})
-	setUsage(fs, "model", "the new model `DIR|NAME` (default: the built-in model)")
+	setUsage(fs, "model", "the new "+modelUsage)
 	return exec
 }

@@ -22,7 +22,7 @@ import (
 func embedCommand() *command {
 	return &command{
 		name:    "embed",
-		args:    "[--model DIR|NAME] [--query] [--json] TEXT...",
+		args:    modelArg + " [--query] [--json] TEXT...",
 		summary: "print the vectors a model gives texts",
 		help: `Embeds each TEXT and prints its vector, one line of numbers per text in
 order. Texts are embedded as documents (what add stores) unless --query
@@ -45,7 +45,7 @@ type jsonEmbedding struct {
 func embedFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var model string
 	var asJSON, asQuery bool
-	fs.StringVar(&model, "model", "", "embedding model `DIR|NAME` (default: the built-in model)")
+	fs.StringVar(&model, "model", "", modelUsage)
 	fs.BoolVar(&asQuery, "query", false, "embed the texts as search queries (default: as documents)")
 	fs.BoolVar(&asJSON, "json", false, `print {"model","side","texts","vectors"}`)
 	return func(e *env, pos []string) (err error) {
@@ -82,7 +82,7 @@ func embedFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 func similarityCommand() *command {
 	return &command{
 		name:    "similarity",
-		args:    "[--model DIR|NAME] [--json] TEXT TEXT...",
+		args:    modelArg + " [--json] TEXT TEXT...",
 		summary: "print the cosine similarity of every pair of texts",
 		help: `Embeds the texts (as documents) and prints the cosine similarity of every
 pair: 1 is the same direction, 0 unrelated. The model is the built-in one
@@ -102,7 +102,7 @@ type jsonSimilarity struct {
 func similarityFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var model string
 	var asJSON bool
-	fs.StringVar(&model, "model", "", "embedding model `DIR|NAME` (default: the built-in model)")
+	fs.StringVar(&model, "model", "", modelUsage)
 	fs.BoolVar(&asJSON, "json", false, `print {"texts","matrix"}`)
 	return func(e *env, pos []string) (err error) {
 		if len(pos) < 2 {

@@ -46,8 +46,8 @@ type options struct {
 	onnx   []onnx.Option
 	static []static.Option
 	remote []remote.Option
-	// extra are models looked up by name besides the registry's, for
-	// tests (the registry itself is fixed at build time).
+	// extra are models looked up by name besides the registry's
+	// (WithRegistry).
 	extra []embedder.RegistryModel
 }
 
@@ -73,6 +73,17 @@ func WithRemote(opts ...remote.Option) Option {
 	return func(o *options) { o.remote = append(o.remote, opts...) }
 }
 
+// WithRegistry makes Load accept these model descriptions by name, besides
+// embedder.RegisteredModels (whose table is fixed at build time): a model
+// of your own, or one served by a private mirror (with WithCache's
+// embedder.WithBaseURL). A built-in registry name keeps its built-in entry,
+// so an entry here cannot replace a pinned one. Each entry is fetched and
+// verified like a registered model: a file without SHA256 is refused unless
+// the cache has its digest (embedder.WithFileSHA256).
+func WithRegistry(ms ...embedder.RegistryModel) Option {
+	return func(o *options) { o.extra = append(o.extra, ms...) }
+}
+
 // Load opens an embedding model by registered name, directory or file, or
 // on an embedding server:
 //
@@ -85,7 +96,7 @@ func WithRemote(opts ...remote.Option) Option {
 //     static.LoadWordVectors and the WithStatic options;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
-//     (embedder.RegisteredModels), which is fetched into the model cache on
+//     (embedder.RegisteredModels, or one given to WithRegistry), which is fetched into the model cache on
 //     first use and verified against its pinned digests (see
 //     embedder.ModelCache; WithCache chooses the cache, or makes it
 //     offline).
@@ -128,7 +139,7 @@ func Load(ctx context.Context, nameOrDir string, opts ...Option) (embedder.Embed
 	return nil, fmt.Errorf("%w: model directory %s holds neither model.onnx (transformer) nor model.safetensors (static model)", ErrNotModel, dir)
 }
 
-// modelDir is embedder.ModelDir, with the test-only models of o.extra.
+// modelDir is embedder.ModelDir, with the models of WithRegistry.
 func modelDir(ctx context.Context, nameOrDir string, o options) (string, error) {
 	if _, err := os.Stat(nameOrDir); err != nil && nameOrDir != "" {
 		if _, ok := embedder.LookupModel(nameOrDir); !ok {

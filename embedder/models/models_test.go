@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 	srv := newHubServer(t, sfiles)
 	hub := func(t *testing.T) []Option {
 		c := newTestCache(t, srv.URL)
-		return []Option{WithCache(c), func(o *options) { o.extra = []embedder.RegistryModel{sm, tm} }}
+		return []Option{WithCache(c), WithRegistry(sm, tm)}
 	}
 	offline := func(t *testing.T) []Option {
 		zero := strings.Repeat("0", 64)
@@ -182,7 +182,7 @@ func TestLoadDownloadedONNX(t *testing.T) {
 	requireORT(t)
 	tm, files := tinyRegistryModel(t)
 	srv := newHubServer(t, files)
-	byName, err := Load(ctx, "tinybert", WithCache(newTestCache(t, srv.URL)), func(o *options) { o.extra = []embedder.RegistryModel{tm} })
+	byName, err := Load(ctx, "tinybert", WithCache(newTestCache(t, srv.URL)), WithRegistry(tm))
 	if err != nil {
 		t.Fatal(err)
 	}

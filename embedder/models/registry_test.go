@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,7 +45,7 @@ func TestStaticRegistryModel(t *testing.T) {
 	}
 	srv := newHubServer(t, files)
 	c := newTestCache(t, srv.URL)
-	e, err := Load(ctx, "tinym2v", WithCache(c), func(o *options) { o.extra = []embedder.RegistryModel{m} })
+	e, err := Load(ctx, "tinym2v", WithCache(c), WithRegistry(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +125,80 @@ func TestLoadServerNames(t *testing.T) {
 	}
 	if hits.Load() != before {
 		t.Fatal("Load followed OPENAI_BASE_URL without WithRemote(remote.WithEnv)")
+	}
+}
+
+// TestWithRegistry: an entry given to WithRegistry loads by name from the
+// cache offline once fetched, and cannot stand in for a built-in name (the
+// built-in pins win, so a fake entry named potion-base-8M is not used).
+func TestWithRegistry(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "src")
+	writeStaticModelDir(t, src)
+	if err := os.WriteFile(filepath.Join(src, "config.json"), []byte(`{"normalize": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rev := strings.Repeat("cd", 20)
+	files := map[string][]byte{}
+	mine := embedder.RegistryModel{Name: "mine", Kind: embedder.KindStatic, Repo: "me/mine", Revision: rev, Dim: staticDim}
+	for _, name := range []string{"model.safetensors", "tokenizer.json", "config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine.Files = append(mine.Files, embedder.RegistryFile{Path: name, SHA256: sha256Hex(b), Size: int64(len(b))})
+		files["/me/mine/resolve/"+rev+"/"+name] = b
+	}
+	srv := newHubServer(t, files)
+	online := newTestCache(t, srv.URL)
+	if _, err := Load(ctx, "mine", WithCache(online), WithRegistry(mine)); err != nil {
+		t.Fatal(err)
+	}
+	// The same files cached under a built-in name: Load must still not
+	// use them for that name.
+	impostor := mine
+	impostor.Name = "potion-base-8M"
+	if _, err := online.EnsureModel(ctx, impostor); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	offline, err := embedder.NewModelCache(embedder.WithCacheDirectory(online.Dir()), embedder.WithOffline(true), embedder.WithProgress(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := static.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		arg     string
+		reg     embedder.RegistryModel
+		wantErr error
+	}{
+		{"own entry, offline from the cache", "mine", mine, nil},
+		{"without the option the name is unknown", "mine", embedder.RegistryModel{}, embedder.ErrUnknownModel},
+		{"a built-in name is not replaced", "potion-base-8M", impostor, embedder.ErrNotCached},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []Option{WithCache(offline)}
+			if tc.reg.Name != "" {
+				opts = append(opts, WithRegistry(tc.reg))
+			}
+			e, err := Load(ctx, tc.arg, opts...)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Load(%q) = %v, want %v", tc.arg, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Identity().Hash != want.Identity().Hash {
+				t.Errorf("identity %v, want %v", e.Identity(), want.Identity())
+			}
+		})
 	}
 }
