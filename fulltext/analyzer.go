@@ -19,7 +19,7 @@ const MaxTermLen = 64
 // Analyzer turns text into terms according to a [Config]. It is safe for
 // concurrent use.
 type Analyzer struct {
-	cfg  Config
+	cfg      Config
 	stem     bool
 	keepApos bool
 	stop     map[string]struct{}
