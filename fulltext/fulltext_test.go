@@ -191,16 +191,32 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 					for qi := range 60 {
 						q := zipfText(r, vocab, 1+r.IntN(5))
 						k := 1 + r.IntN(20)
-						var accept func(uint64) bool
-						if qi%3 == 1 {
-							accept = func(l uint64) bool { return l%3 != 0 }
+						var filter func(uint64) bool
+						switch qi % 3 {
+						case 1:
+							filter = func(l uint64) bool { return l%3 != 0 }
+						case 2: // selective: fewer matches than k, often
+							filter = func(l uint64) bool { return l%17 == 0 }
 						}
-						want := bruteBM25(a, model, q, k, accept)
+						want := bruteBM25(a, model, q, k, filter)
 						for _, prune := range []bool{true, false} {
 							rd.noPrune = !prune
+							var accept func(uint64) bool
+							calls := map[uint64]int{}
+							if filter != nil {
+								accept = func(l uint64) bool {
+									calls[l]++
+									return filter(l)
+								}
+							}
 							got, err := rd.Search(context.Background(), q, k, accept)
 							if err != nil {
 								return err
+							}
+							for l, c := range calls {
+								if c > 1 {
+									return fmt.Errorf("accept called %d times for %d", c, l)
+								}
 							}
 							if !slices.Equal(got, want) {
 								return fmt.Errorf("round %d query %q k %d prune %v:\n got %v\nwant %v", round, q, k, prune, got, want)
