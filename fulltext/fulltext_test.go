@@ -387,3 +387,42 @@ func TestBlockMaxSkipping(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAutoFlush: a writer that flushes by itself in the middle of a
+// transaction (bounded memory) leaves the same index.
+func TestAutoFlush(t *testing.T) {
+	a, _ := NewAnalyzer(Config{})
+	r := rand.New(rand.NewPCG(5, 5))
+	vocab := strings.Fields("red green blue cyan magenta yellow black white grey orange purple pink")
+	model := map[uint64]string{}
+	db := openDB(t)
+	update(t, db, a, func(w *Writer) error {
+		w.maxPending = 25
+		for i := range 400 {
+			l := uint64(r.IntN(300))
+			model[l] = zipfText(r, vocab, 1+r.IntN(12))
+			if err := w.Add(l, model[l]); err != nil {
+				return err
+			}
+			if w.nPending >= 25 {
+				return fmt.Errorf("add %d left %d postings pending", i, w.nPending)
+			}
+		}
+		return nil
+	})
+	view(t, db, a, func(rd *Reader) error {
+		if err := rd.Check(context.Background()); err != nil {
+			return err
+		}
+		for _, q := range []string{"red", "green blue", "pink purple white"} {
+			got, err := rd.Search(context.Background(), q, 7, nil)
+			if err != nil {
+				return err
+			}
+			if want := bruteBM25(a, model, q, 7, nil); !slices.Equal(got, want) {
+				return fmt.Errorf("%q: got %v, want %v", q, got, want)
+			}
+		}
+		return nil
+	})
+}
