@@ -103,10 +103,8 @@ func decodeHeader(b []byte) (blockHeader, []byte, error) {
 	if span >= math.MaxUint64-h.first {
 		return h, nil, fmt.Errorf("%w: block label span overflows", ErrCorrupt)
 	}
+	// Labels stay below MaxUint64, which searches use as a sentinel.
 	h.last = h.first + span
-	if h.last == math.MaxUint64 {
-		return h, nil, fmt.Errorf("%w: label %d is reserved", ErrCorrupt, h.last)
-	}
 	if span < count-1 {
 		return h, nil, fmt.Errorf("%w: %d distinct labels cannot span %d", ErrCorrupt, count, span)
 	}

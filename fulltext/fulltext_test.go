@@ -296,6 +296,17 @@ func TestCheckDetectsCorruption(t *testing.T) {
 		{"block bytes", func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketPost).Put(blockKey(nil, "appl", 1), []byte{2, 1, 2, 1, 3, 1, 2})
 		}},
+		{"block header", func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put(blockKey(nil, "appl", 1), []byte{0x80})
+		}},
+		{"block key", func(b *bbolt.Bucket) error {
+			p := b.Bucket(bucketPost)
+			v := append([]byte(nil), p.Get(blockKey(nil, "appl", 1))...)
+			if err := p.Delete(blockKey(nil, "appl", 1)); err != nil {
+				return err
+			}
+			return p.Put(blockKey(nil, "appl", 0), v)
+		}},
 		{"term df", func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermMeta(nil, termMeta{df: 3, maxTF: 2, minDL: 1}))
 		}},
@@ -323,6 +334,19 @@ func TestCheckDetectsCorruption(t *testing.T) {
 			})
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Check after damage: %v, want ErrCorrupt", err)
+			}
+			// Searches over the damage report it (or do not meet it);
+			// they never panic.
+			err = db.View(func(tx *bbolt.Tx) error {
+				r, err := NewReader(tx.Bucket(bucketName), a)
+				if err != nil {
+					return err
+				}
+				_, err = r.Search(context.Background(), "apple pie pear plum zero", 10, nil)
+				return err
+			})
+			if err != nil && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Search after damage: %v, want nil or ErrCorrupt", err)
 			}
 		})
 	}

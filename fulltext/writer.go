@@ -31,7 +31,8 @@ var (
 // call before committing the transaction (writing each term's posting list
 // once per batch, not once per document, is what makes bulk inserts fast).
 // A Writer is not safe for concurrent use, like the transaction it writes
-// in.
+// in, and it keeps the statistics in memory until Flush: use one Writer per
+// bucket and transaction at a time (Flush before making another).
 type Writer struct {
 	a          *Analyzer
 	root       *bbolt.Bucket
