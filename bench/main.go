@@ -32,6 +32,8 @@
 //     Outliers' speed on --n clustered vectors; see suite_toolbox_outliers.go.
 //   - cluster: k-means quality (NMI with Debian sections) and speed next to
 //     FAISS's k-means (suite_toolbox_cluster.go).
+//   - keyword: BM25 top-10 of package fulltext against bleve on the Debian
+//     descriptions and on --n synthetic documents (suite_keyword.go).
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
@@ -93,7 +95,7 @@ type config struct {
 
 // allSuites lists the suites in the order a default run executes them.
 func allSuites() []string {
-	return []string{"ann", "db", "embed", "quality", "open", "classify", "cluster"}
+	return []string{"ann", "db", "embed", "quality", "open", "classify", "cluster", "keyword"}
 }
 
 func parseInts(s string) ([]int, error) {
@@ -328,6 +330,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.toolboxOutliers(ctx)
 	case "cluster":
 		return b.clusterSuite(ctx)
+	case "keyword":
+		return b.keywordSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }
