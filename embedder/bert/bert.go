@@ -323,6 +323,11 @@ func (m *Model) embed(ctx context.Context, texts []string, prefix string) ([][]f
 		if len(enc.IDs) <= 2 {
 			return nil, fmt.Errorf("%w: text %d has no tokens after normalization", embedder.ErrEmptyText, i)
 		}
+		for _, ty := range enc.TypeIDs {
+			if int(ty) >= m.arch.TypeVocab {
+				return nil, fmt.Errorf("%w: text %d: the tokenizer's template gives token type %d, but config.json type_vocab_size is %d", ErrWeights, i, ty, m.arch.TypeVocab)
+			}
+		}
 		if enc.Truncated > 0 {
 			truncated++
 			dropped += int64(enc.Truncated)

@@ -5,7 +5,6 @@ package bert
 import (
 	"context"
 	"errors"
-	"math"
 	"os"
 	"strings"
 	"testing"
@@ -22,31 +21,6 @@ func requireORT(t testing.TB) {
 			t.Skipf("ONNX Runtime not installed; run scripts/install-onnxruntime.sh (%v)", err)
 		}
 		t.Fatalf("loading ONNX Runtime: %v", err)
-	}
-}
-
-// compareVectors fails unless got and want agree within 1e-4 per component
-// and have cosine similarity at least 0.99999.
-func compareVectors(t *testing.T, what string, got, want []float32) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: length %d, want %d", what, len(got), len(want))
-	}
-	var dot, ng, nw, worst float64
-	at := 0
-	for i := range got {
-		g, w := float64(got[i]), float64(want[i])
-		dot += g * w
-		ng += g * g
-		nw += w * w
-		if d := math.Abs(g - w); d > worst {
-			worst, at = d, i
-		}
-	}
-	cos := dot / math.Sqrt(ng*nw)
-	if worst > 1e-4 || !(cos >= 0.99999) {
-		t.Errorf("%s: max |diff| %.3g at component %d (%v vs %v), cosine %.7f; want ≤ 1e-4 and ≥ 0.99999",
-			what, worst, at, got[at], want[at], cos)
 	}
 }
 
