@@ -172,29 +172,12 @@ func addLayerNorm(x, y []float32, n, w int, gain, bias []float32, eps float32) {
 
 // softmaxScaled replaces s with softmax(scale·s).
 func softmaxScaled(s []float32, scale float32) {
-	mx := float32(math.Inf(-1))
-	for _, v := range s {
+	mx := s[0]
+	for _, v := range s[1:] {
 		mx = max(mx, v)
 	}
-	var sum float32
-	for j, v := range s {
-		e := expf((v - mx) * scale)
-		s[j] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / expSum(s, mx, scale)
 	for j := range s {
 		s[j] *= inv
 	}
 }
-
-// gelu applies BERT's activation, x·Φ(x) = x/2·(1 + erf(x/√2)), in place.
-func gelu(v []float32) {
-	for i, x := range v {
-		v[i] = 0.5 * x * (1 + erff(x*math.Sqrt2/2))
-	}
-}
-
-func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
-
-func erff(x float32) float32 { return float32(math.Erf(float64(x))) }

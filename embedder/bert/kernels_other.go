@@ -13,3 +13,7 @@ func kernel1x16(a []float32, b []float32, ldb int, c []float32, k int) {
 }
 
 func kernelName() string { return "generic" }
+
+func expSum(s []float32, mx, scale float32) float32 { return expSumGo(s, mx, scale) }
+
+func gelu(v []float32) { geluGo(v) }
