@@ -49,6 +49,9 @@ import (
 	"sync/atomic"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/internal/stlayout"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 )
 
 // DefaultBatchSize is how many texts go through the network together.
@@ -117,7 +120,7 @@ type Stats struct {
 type Model struct {
 	arch      Architecture
 	cfg       embedder.ModelConfig
-	tok       *embedder.Tokenizer
+	tok       *tokenizer.Tokenizer
 	w         *weights
 	id        embedder.Identity
 	threads   int
@@ -131,12 +134,12 @@ type Model struct {
 // Load reads a sentence-transformers model directory: config.json and
 // model.safetensors (float32, or float16/bfloat16 converted on load),
 // tokenizer.json, and the pooling, normalization, length and prefix settings
-// that embedder.ReadModelConfig finds (vecbolt.json or the
+// that stlayout.ReadModelConfig finds (vecbolt.json or the
 // sentence-transformers files).
 //
 // Errors wrap embedder.ErrModelConfig for bad configuration, ErrWeights for
 // a network this package cannot run (naming the tensor and the shapes), and
-// embedder.ErrSafetensors for a malformed weights file.
+// safetensors.ErrInvalid for a malformed weights file.
 func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	s := settings{threads: runtime.GOMAXPROCS(0), batchSize: DefaultBatchSize}
 	for _, o := range opts {
@@ -148,7 +151,7 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	if s.batchSize < 1 {
 		return nil, fmt.Errorf("bert: batch size %d must be at least 1", s.batchSize)
 	}
-	cfg, err := embedder.ReadModelConfig(dir)
+	cfg, err := stlayout.ReadModelConfig(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bert: loading model %s: %w", dir, err)
 	}
@@ -200,7 +203,7 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bert: loading model %s: %w", dir, err)
 	}
-	tok, err := embedder.ParseTokenizerJSON(tokBytes, embedder.WithMaxLength(cfg.MaxSeqLength))
+	tok, err := tokenizer.Parse(tokBytes, tokenizer.WithMaxLength(cfg.MaxSeqLength))
 	if err != nil {
 		return nil, fmt.Errorf("bert: %s: %w", tokPath, err)
 	}
@@ -217,7 +220,7 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrWeights, dir, err)
 	}
-	st, err := embedder.ParseSafetensors(wb)
+	st, err := safetensors.Parse(wb)
 	if err != nil {
 		return nil, fmt.Errorf("bert: %s: %w", filepath.Join(dir, WeightsFile), err)
 	}
@@ -282,7 +285,7 @@ func (m *Model) Config() embedder.ModelConfig { return m.cfg }
 func (m *Model) Architecture() Architecture { return m.arch }
 
 // Tokenizer returns the model's tokenizer.
-func (m *Model) Tokenizer() *embedder.Tokenizer { return m.tok }
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
 // Kernel names the matrix-product kernel in use ("avx2-fma" or "generic").
 func (m *Model) Kernel() string { return kernelName() }
@@ -313,7 +316,7 @@ func (m *Model) embed(ctx context.Context, texts []string, prefix string) ([][]f
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}
-	encs := make([]embedder.Encoding, len(texts))
+	encs := make([]tokenizer.Encoding, len(texts))
 	var truncated, dropped, tokens int64
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
@@ -352,7 +355,7 @@ func (m *Model) embed(ctx context.Context, texts []string, prefix string) ([][]f
 
 // run embeds encs into out: sorted by length, cut into batches, the
 // batches shared among up to m.threads goroutines.
-func (m *Model) run(ctx context.Context, encs []embedder.Encoding, out [][]float32) error {
+func (m *Model) run(ctx context.Context, encs []tokenizer.Encoding, out [][]float32) error {
 	// Sorting by length keeps similar lengths in a batch, so attention's
 	// per-sequence work is balanced; stable, so results are deterministic.
 	order := make([]int, len(encs))

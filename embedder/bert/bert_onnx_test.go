@@ -10,14 +10,15 @@ import (
 	"testing"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/onnx"
 )
 
 // requireORT skips when ONNX Runtime is not installed, unless
 // VECBOLT_REQUIRE_ONNXRUNTIME=1 (CI installs it) makes that a failure.
 func requireORT(t testing.TB) {
 	t.Helper()
-	if _, err := embedder.FindONNXRuntime(""); err != nil {
-		if errors.Is(err, embedder.ErrNoRuntime) && os.Getenv("VECBOLT_REQUIRE_ONNXRUNTIME") != "1" {
+	if _, err := onnx.FindRuntime(""); err != nil {
+		if errors.Is(err, onnx.ErrNoRuntime) && os.Getenv("VECBOLT_REQUIRE_ONNXRUNTIME") != "1" {
 			t.Skipf("ONNX Runtime not installed; run scripts/install-onnxruntime.sh (%v)", err)
 		}
 		t.Fatalf("loading ONNX Runtime: %v", err)
@@ -38,7 +39,7 @@ func TestMatchesONNXRuntime(t *testing.T) {
 		t.Run(shape, func(t *testing.T) {
 			dir := generated(t, shape)
 			ctx := context.Background()
-			ox, err := embedder.LoadONNX(ctx, dir, embedder.WithIntraOpThreads(1))
+			ox, err := onnx.Load(ctx, dir, onnx.WithIntraOpThreads(1))
 			if err != nil {
 				t.Fatal(err)
 			}

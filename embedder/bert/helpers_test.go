@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 )
 
 // compareVectors fails unless got and want agree within 1e-4 per component
@@ -95,24 +96,24 @@ func randomTensors(a Architecture, seed uint64) (map[string][]float32, map[strin
 // tiny tokenizer, the given weights (each tensor through conv, which picks
 // its name and dtype), config.json and the pooling files.
 func writeModelDir(t testing.TB, a Architecture, pooling string, vals map[string][]float32, shapes map[string][]int,
-	conv func(name string, shape []int, v []float32) (embedder.Tensor, bool)) string {
+	conv func(name string, shape []int, v []float32) (safetensors.Tensor, bool)) string {
 	t.Helper()
 	dir := t.TempDir()
 	tokJSON, err := os.ReadFile("../testdata/tinybert/tokenizer.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := embedder.ParseTokenizerJSON(tokJSON)
+	tok, err := tokenizer.Parse(tokJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Vocab < tok.VocabSize() {
 		t.Fatalf("architecture vocab %d < tokenizer's %d", a.Vocab, tok.VocabSize())
 	}
-	var ts []embedder.Tensor
+	var ts []safetensors.Tensor
 	for name, v := range vals {
 		if conv == nil {
-			ts = append(ts, embedder.F32Tensor(name, shapes[name], v))
+			ts = append(ts, safetensors.F32Tensor(name, shapes[name], v))
 			continue
 		}
 		if tt, ok := conv(name, shapes[name], v); ok {
@@ -120,7 +121,7 @@ func writeModelDir(t testing.TB, a Architecture, pooling string, vals map[string
 		}
 	}
 	var buf bytes.Buffer
-	if err := embedder.WriteSafetensors(&buf, ts, nil); err != nil {
+	if err := safetensors.Write(&buf, ts, nil); err != nil {
 		t.Fatal(err)
 	}
 	cfg, _ := json.Marshal(a)
@@ -147,7 +148,7 @@ func writeModelDir(t testing.TB, a Architecture, pooling string, vals map[string
 // testModelArch is testArch with the committed tokenizer's vocabulary.
 func testModelArch(t testing.TB) Architecture {
 	t.Helper()
-	tok, err := embedder.LoadTokenizer("../testdata/tinybert/tokenizer.json")
+	tok, err := tokenizer.Load("../testdata/tinybert/tokenizer.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
 )
 
 // TestLoadErrors: every malformed directory is refused with an error that
@@ -18,28 +19,28 @@ import (
 func TestLoadErrors(t *testing.T) {
 	a := testModelArch(t)
 	vals, shapes := randomTensors(a, 2)
-	drop := func(victim string) func(string, []int, []float32) (embedder.Tensor, bool) {
-		return func(n string, s []int, v []float32) (embedder.Tensor, bool) {
-			return embedder.F32Tensor(n, s, v), n != victim
+	drop := func(victim string) func(string, []int, []float32) (safetensors.Tensor, bool) {
+		return func(n string, s []int, v []float32) (safetensors.Tensor, bool) {
+			return safetensors.F32Tensor(n, s, v), n != victim
 		}
 	}
-	reshape := func(victim string) func(string, []int, []float32) (embedder.Tensor, bool) {
-		return func(n string, s []int, v []float32) (embedder.Tensor, bool) {
+	reshape := func(victim string) func(string, []int, []float32) (safetensors.Tensor, bool) {
+		return func(n string, s []int, v []float32) (safetensors.Tensor, bool) {
 			if n == victim {
 				s = []int{s[1], s[0]}
 			}
-			return embedder.F32Tensor(n, s, v), true
+			return safetensors.F32Tensor(n, s, v), true
 		}
 	}
-	intType := func(n string, s []int, v []float32) (embedder.Tensor, bool) {
+	intType := func(n string, s []int, v []float32) (safetensors.Tensor, bool) {
 		if n == "encoder.layer.0.output.dense.bias" {
-			return embedder.I8Tensor(n, s, make([]int8, len(v))), true
+			return safetensors.I8Tensor(n, s, make([]int8, len(v))), true
 		}
-		return embedder.F32Tensor(n, s, v), true
+		return safetensors.F32Tensor(n, s, v), true
 	}
 	cases := []struct {
 		name   string
-		conv   func(string, []int, []float32) (embedder.Tensor, bool)
+		conv   func(string, []int, []float32) (safetensors.Tensor, bool)
 		edit   func(dir string)
 		target error
 		want   []string
@@ -66,7 +67,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no weights", nil, func(dir string) { os.Remove(filepath.Join(dir, "model.safetensors")) }, ErrWeights,
 			[]string{"model.safetensors"}},
 		{"corrupt weights", nil, func(dir string) { os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("1234567890"), 0o644) },
-			embedder.ErrSafetensors, []string{"model.safetensors"}},
+			safetensors.ErrInvalid, []string{"model.safetensors"}},
 		{"vocabulary larger than table", nil, func(dir string) { editConfig(t, dir, `"vocab_size":345`, `"vocab_size":100`) }, ErrWeights,
 			[]string{"vocab_size is 100"}},
 		{"bad pooling", nil, func(dir string) {
@@ -126,7 +127,7 @@ func TestStorageVariants(t *testing.T) {
 	a := testModelArch(t)
 	vals, shapes := randomTensors(a, 3)
 	for n, v := range vals { // round to float16 so all variants hold equal weights
-		tt := embedder.F16Tensor(n, shapes[n], v)
+		tt := safetensors.F16Tensor(n, shapes[n], v)
 		f, err := tt.Float32s()
 		if err != nil {
 			t.Fatal(err)
@@ -146,10 +147,12 @@ func TestStorageVariants(t *testing.T) {
 		return v, m.Identity()
 	}
 	base, baseID := embed(writeModelDir(t, a, "mean", vals, shapes, nil))
-	for name, conv := range map[string]func(string, []int, []float32) (embedder.Tensor, bool){
-		"float16": func(n string, s []int, v []float32) (embedder.Tensor, bool) { return embedder.F16Tensor(n, s, v), true },
-		"bert. prefix": func(n string, s []int, v []float32) (embedder.Tensor, bool) {
-			return embedder.F32Tensor("bert."+n, s, v), true
+	for name, conv := range map[string]func(string, []int, []float32) (safetensors.Tensor, bool){
+		"float16": func(n string, s []int, v []float32) (safetensors.Tensor, bool) {
+			return safetensors.F16Tensor(n, s, v), true
+		},
+		"bert. prefix": func(n string, s []int, v []float32) (safetensors.Tensor, bool) {
+			return safetensors.F32Tensor("bert."+n, s, v), true
 		},
 	} {
 		got, id := embed(writeModelDir(t, a, "mean", vals, shapes, conv))

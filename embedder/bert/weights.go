@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
 )
 
 // ErrWeights is wrapped by every error about model.safetensors or
@@ -91,11 +91,11 @@ type weights struct {
 // tensorSource finds tensors by their Hugging Face BertModel name, with or
 // without the "bert." prefix BertForX checkpoints carry, and checks shapes.
 type tensorSource struct {
-	st     *embedder.Safetensors
+	st     *safetensors.File
 	prefix string
 }
 
-func newTensorSource(st *embedder.Safetensors) (tensorSource, error) {
+func newTensorSource(st *safetensors.File) (tensorSource, error) {
 	const probe = "embeddings.word_embeddings.weight"
 	for _, p := range []string{"", "bert.", "model."} {
 		if _, ok := st.Tensor(p + probe); ok {
@@ -141,7 +141,7 @@ func (s tensorSource) get(name string, shape ...int) ([]float32, error) {
 }
 
 // loadWeights reads every parameter the forward pass needs.
-func loadWeights(st *embedder.Safetensors, a Architecture) (*weights, error) {
+func loadWeights(st *safetensors.File, a Architecture) (*weights, error) {
 	src, err := newTensorSource(st)
 	if err != nil {
 		return nil, err
