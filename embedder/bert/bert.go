@@ -295,6 +295,38 @@ func (m *Model) Stats() Stats {
 	return Stats{Texts: m.texts.Load(), Tokens: m.tokens.Load(), Truncated: m.truncated.Load(), DroppedTokens: m.dropped.Load()}
 }
 
+// Profile embeds texts (as documents) on one goroutine and returns where
+// the forward passes spent their time, for benchmarks: the share of the
+// matrix products and their FLOP rate. Timing each phase costs a little,
+// so Profile is slower than EmbedDocuments.
+func (m *Model) Profile(ctx context.Context, texts []string) (Breakdown, error) {
+	encs := make([]tokenizer.Encoding, len(texts))
+	for i, t := range texts {
+		encs[i] = m.tok.Encode(m.cfg.DocumentPrefix+t, true)
+	}
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = make([]float32, m.arch.Hidden)
+	}
+	var b Breakdown
+	sc := &scratch{prof: &b}
+	for start := 0; start < len(encs); start += m.batchSize {
+		if err := ctx.Err(); err != nil {
+			return b, err
+		}
+		idx := make([]int, 0, m.batchSize)
+		sc.reset()
+		for i := start; i < min(start+m.batchSize, len(encs)); i++ {
+			sc.add(encs[i].IDs, encs[i].TypeIDs)
+			idx = append(idx, i)
+		}
+		if err := m.embedBatch(sc, idx, out); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
 // EmbedQuery embeds a search query, with the model's query prefix.
 func (m *Model) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
 	v, err := m.embed(ctx, []string{text}, m.cfg.QueryPrefix)

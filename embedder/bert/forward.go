@@ -2,6 +2,7 @@ package bert
 
 import (
 	"math"
+	"time"
 )
 
 // scratch is one worker's memory for a forward pass. It grows to the
@@ -15,6 +16,8 @@ type scratch struct {
 	inter      []float32
 	scores, kt []float32
 	pool       []float64
+	// prof, when set, receives the time of each phase (Profile).
+	prof *Breakdown
 }
 
 func grow[T any](s []T, n int) []T {
@@ -56,6 +59,10 @@ func (m *Model) forward(sc *scratch) {
 	sc.ctx = grow(sc.ctx, T*H)
 	sc.inter = grow(sc.inter, T*I)
 
+	var t0 time.Time
+	if sc.prof != nil {
+		t0 = time.Now()
+	}
 	t := 0
 	for _, L := range sc.lens {
 		for p := 0; p < L; p++ {
@@ -70,20 +77,86 @@ func (m *Model) forward(sc *scratch) {
 			t++
 		}
 	}
+	p := sc.prof
+	p.lap(&t0, phOther)
 	for l := range m.w.layers {
 		lw := &m.w.layers[l]
 		setRows(sc.qkv, T, 3*H, lw.qkvBias)
 		gemm(T, 3*H, H, sc.x, H, packed(lw.qkv, H), sc.qkv, 3*H)
-		m.attention(sc)
+		p.lap(&t0, phDense)
+		m.attention(sc, &t0)
 		setRows(sc.tmp, T, H, lw.attnBias)
 		gemm(T, H, H, sc.ctx, H, packed(lw.attnOut, H), sc.tmp, H)
+		p.lap(&t0, phDense)
 		addLayerNorm(sc.x, sc.tmp, T, H, lw.ln1Gain, lw.ln1Bias, eps)
+		p.lap(&t0, phLayerNorm)
 		setRows(sc.inter, T, I, lw.interBias)
 		gemm(T, I, H, sc.x, H, packed(lw.inter, H), sc.inter, I)
+		p.lap(&t0, phDense)
 		gelu(sc.inter)
+		p.lap(&t0, phGELU)
 		setRows(sc.tmp, T, H, lw.outBias)
 		gemm(T, H, I, sc.inter, I, packed(lw.out, I), sc.tmp, H)
+		p.lap(&t0, phDense)
 		addLayerNorm(sc.x, sc.tmp, T, H, lw.ln2Gain, lw.ln2Bias, eps)
+		p.lap(&t0, phLayerNorm)
+		if p != nil {
+			p.DenseFLOPs += 2 * float64(T) * float64(H) * float64(3*H+H+2*I)
+		}
+	}
+}
+
+// Breakdown is where a forward pass spends its time (Model.Profile).
+type Breakdown struct {
+	// Dense is the four weight products per layer (query|key|value,
+	// attention output, intermediate, output); AttentionProducts the
+	// per-head Q·Kᵀ and P·V products. Both run on the gemm kernels.
+	Dense, AttentionProducts time.Duration
+	// Softmax includes the key transposition; Other the embeddings.
+	Softmax, GELU, LayerNorm, Other time.Duration
+	// DenseFLOPs and AttentionFLOPs count multiply-adds as two operations.
+	DenseFLOPs, AttentionFLOPs float64
+}
+
+// Total is the sum of the phases.
+func (b Breakdown) Total() time.Duration {
+	return b.Dense + b.AttentionProducts + b.Softmax + b.GELU + b.LayerNorm + b.Other
+}
+
+type phase uint8
+
+const (
+	phDense phase = iota
+	phAttentionProducts
+	phSoftmax
+	phGELU
+	phLayerNorm
+	phOther
+)
+
+// lap adds the time since *t0 to phase ph and restarts *t0; a nil receiver
+// (no profiling) does nothing, so the untimed path costs one branch per
+// phase.
+func (b *Breakdown) lap(t0 *time.Time, ph phase) {
+	if b == nil {
+		return
+	}
+	now := time.Now()
+	d := now.Sub(*t0)
+	*t0 = now
+	switch ph {
+	case phDense:
+		b.Dense += d
+	case phAttentionProducts:
+		b.AttentionProducts += d
+	case phSoftmax:
+		b.Softmax += d
+	case phGELU:
+		b.GELU += d
+	case phLayerNorm:
+		b.LayerNorm += d
+	default:
+		b.Other += d
 	}
 }
 
@@ -94,7 +167,8 @@ func packed(w []float32, k int) bMatrix {
 
 // attention computes the heads' context vectors into sc.ctx from the
 // fused q|k|v rows in sc.qkv.
-func (m *Model) attention(sc *scratch) {
+func (m *Model) attention(sc *scratch, t0 *time.Time) {
+	p := sc.prof
 	H := m.arch.Hidden
 	hd := H / m.arch.Heads
 	ld := 3 * H
@@ -120,11 +194,18 @@ func (m *Model) attention(sc *scratch) {
 				clear(row[L:])
 			}
 			clear(sc.scores)
+			p.lap(t0, phSoftmax)
 			gemm(L, sp, hd, q, ld, bMatrix{data: sc.kt, panelStride: panelWidth, ldb: sp}, sc.scores, sp)
+			p.lap(t0, phAttentionProducts)
 			for i := 0; i < L; i++ {
 				softmaxScaled(sc.scores[i*sp:i*sp+L], scale)
 			}
+			p.lap(t0, phSoftmax)
 			gemm(L, hd, L, sc.scores, sp, bMatrix{data: v, panelStride: panelWidth, ldb: ld}, sc.ctx[off*H+h*hd:], H)
+			p.lap(t0, phAttentionProducts)
+		}
+		if p != nil {
+			p.AttentionFLOPs += 4 * float64(m.arch.Heads) * float64(L) * float64(L) * float64(hd)
 		}
 		off += L
 	}

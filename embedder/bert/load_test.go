@@ -253,3 +253,35 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("cancelled context: %v", err)
 	}
 }
+
+// TestProfile: the breakdown accounts for the work (every phase ran, the
+// FLOP counts match the shapes) and profiling does not change results.
+func TestProfile(t *testing.T) {
+	a := testModelArch(t)
+	vals, shapes := randomTensors(a, 7)
+	m, err := Load(context.Background(), writeModelDir(t, a, "mean", vals, shapes, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"the quick brown fox", "fox"}
+	b, err := m.Profile(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var T, sq float64
+	for _, s := range texts {
+		n := float64(len(m.Tokenizer().Encode(s, true).IDs))
+		T += n
+		sq += n * n
+	}
+	H, I := float64(a.Hidden), float64(a.Intermediate)
+	if want := float64(a.Layers) * 2 * T * H * (4*H + 2*I); b.DenseFLOPs != want {
+		t.Errorf("dense FLOPs %v, want %v", b.DenseFLOPs, want)
+	}
+	if want := float64(a.Layers) * 4 * sq * H; b.AttentionFLOPs != want {
+		t.Errorf("attention FLOPs %v, want %v", b.AttentionFLOPs, want)
+	}
+	if b.Dense <= 0 || b.AttentionProducts <= 0 || b.Softmax <= 0 || b.GELU <= 0 || b.LayerNorm <= 0 || b.Total() < b.Dense {
+		t.Errorf("breakdown %+v", b)
+	}
+}
