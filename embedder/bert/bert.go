@@ -57,6 +57,9 @@ import (
 // DefaultBatchSize is how many texts go through the network together.
 const DefaultBatchSize = 32
 
+// maxBatchTokens caps the tokens of one batch (see Model.run).
+const maxBatchTokens = 4096
+
 // WeightsFile and ArchitectureFile are the files of a sentence-transformers
 // directory this package reads besides the tokenizer and pooling config.
 const (
@@ -125,6 +128,7 @@ type Model struct {
 	id        embedder.Identity
 	threads   int
 	batchSize int
+	maxTokens int // maxBatchTokens; tests lower it
 
 	scratch sync.Pool // *scratch
 
@@ -228,7 +232,7 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bert: %s: %w", dir, err)
 	}
-	m := &Model{arch: arch, cfg: cfg, tok: tok, w: w, threads: s.threads, batchSize: s.batchSize}
+	m := &Model{arch: arch, cfg: cfg, tok: tok, w: w, threads: s.threads, batchSize: s.batchSize, maxTokens: maxBatchTokens}
 	m.id = embedder.Identity{Name: cfg.Name, Hash: identityHash(wb, archBytes, tokBytes, cfg), Dim: arch.Hidden, Pooling: string(cfg.Pooling)}
 	return m, nil
 }
@@ -395,7 +399,24 @@ func (m *Model) run(ctx context.Context, encs []tokenizer.Encoding, out [][]floa
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(encs[a].IDs) - len(encs[b].IDs) })
-	nb := (len(order) + m.batchSize - 1) / m.batchSize
+	// A call smaller than threads × batch size is cut into one batch per
+	// thread, so a single batch does not leave the other cores idle.
+	// A batch also stops at maxBatchTokens tokens, which bounds a worker's
+	// scratch memory (about 30 KB per token for MiniLM's shape) whatever
+	// the texts' lengths.
+	bs := max(1, min(m.batchSize, (len(order)+m.threads-1)/m.threads))
+	bounds := []int{0}
+	tokens := 0
+	for i, o := range order {
+		n := len(encs[o].IDs)
+		if i > bounds[len(bounds)-1] && (i-bounds[len(bounds)-1] == bs || tokens+n > m.maxTokens) {
+			bounds = append(bounds, i)
+			tokens = 0
+		}
+		tokens += n
+	}
+	bounds = append(bounds, len(order))
+	nb := len(bounds) - 1
 	workers := min(m.threads, nb)
 	var next atomic.Int64
 	var firstErr error
@@ -415,7 +436,7 @@ func (m *Model) run(ctx context.Context, encs []tokenizer.Encoding, out [][]floa
 				errOnce.Do(func() { firstErr = err })
 				return
 			}
-			idx := order[b*m.batchSize : min((b+1)*m.batchSize, len(order))]
+			idx := order[bounds[b]:bounds[b+1]]
 			sc.reset()
 			for _, i := range idx {
 				sc.add(encs[i].IDs, encs[i].TypeIDs)

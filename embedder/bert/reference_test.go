@@ -163,6 +163,10 @@ func TestMatchesFloat64Reference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if norm {
+					// Batches cut by the token cap rather than the count.
+					m.maxTokens = 20
+				}
 				texts := []string{
 					"fox",
 					"the quick brown fox jumps over the lazy dog",
