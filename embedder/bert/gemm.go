@@ -52,6 +52,7 @@ func gemm(m, n, k int, a []float32, lda int, b bMatrix, c []float32, ldc int) {
 			panic("bert: gemm B operand too short")
 		}
 	}
+	use8 := has8x16()
 	for k0 := 0; k0 < k; k0 += kBlock {
 		kc := min(kBlock, k-k0)
 		for m0 := 0; m0 < m; m0 += mBlock {
@@ -61,6 +62,11 @@ func gemm(m, n, k int, a []float32, lda int, b bMatrix, c []float32, ldc int) {
 				cp := c[m0*ldc+p*panelWidth:]
 				ap := a[m0*lda+k0:]
 				i := 0
+				if use8 {
+					for ; i+8 <= mc; i += 8 {
+						kernel8x16(ap[i*lda:], lda, bp, b.ldb, cp[i*ldc:], ldc, kc)
+					}
+				}
 				for ; i+4 <= mc; i += 4 {
 					kernel4x16(ap[i*lda:], lda, bp, b.ldb, cp[i*ldc:], ldc, kc)
 				}

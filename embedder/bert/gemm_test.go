@@ -96,6 +96,21 @@ func TestKernelsAgree(t *testing.T) {
 				}
 			}
 		}
+		a8 := randSlice(r, 8*lda)
+		c8 := randSlice(r, 8*ldc)
+		got8 := append([]float32(nil), c8...)
+		want8 := append([]float32(nil), c8...)
+		kernel8x16(a8, lda, b, ldb, got8, ldc, k)
+		kernel4x16Go(a8, lda, b, ldb, want8, ldc, k)
+		kernel4x16Go(a8[4*lda:], lda, b, ldb, want8[4*ldc:], ldc, k)
+		checkClose(t, "8x16", [3]int{8, 16, k}, got8, want8, k)
+		for r := range 8 {
+			for j := 16; j < ldc; j++ {
+				if got8[r*ldc+j] != c8[r*ldc+j] {
+					t.Fatalf("8x16 k=%d wrote outside its block at row %d column %d", k, r, j)
+				}
+			}
+		}
 		got = append(got[:0], c0...)
 		want = append(want[:0], c0...)
 		kernel1x16(a, b, ldb, got, k)

@@ -94,3 +94,57 @@ loop1:
 	VMOVUPS Y1, 32(DX)
 	VZEROUPPER
 	RET
+
+// func kernel8x16AVX512(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k int)
+// The AVX-512 form: C's 8×16 block in Z0..Z7, one ZMM load of the B row per
+// step and eight FMAs with the A element broadcast from memory.
+TEXT ·kernel8x16AVX512(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R9
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	MOVQ k+48(FP), CX
+	SHLQ $2, R9
+	SHLQ $2, BX
+	SHLQ $2, R8
+	LEAQ (R9)(R9*2), R10
+	LEAQ (SI)(R9*4), R11
+	LEAQ (R8)(R8*2), R12
+	LEAQ (DX)(R8*4), R13
+	VMOVUPS (DX), Z0
+	VMOVUPS (DX)(R8*1), Z1
+	VMOVUPS (DX)(R8*2), Z2
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (R13), Z4
+	VMOVUPS (R13)(R8*1), Z5
+	VMOVUPS (R13)(R8*2), Z6
+	VMOVUPS (R13)(R12*1), Z7
+
+loop8:
+	VMOVUPS          (DI), Z16
+	VFMADD231PS.BCST (SI), Z16, Z0
+	VFMADD231PS.BCST (SI)(R9*1), Z16, Z1
+	VFMADD231PS.BCST (SI)(R9*2), Z16, Z2
+	VFMADD231PS.BCST (SI)(R10*1), Z16, Z3
+	VFMADD231PS.BCST (R11), Z16, Z4
+	VFMADD231PS.BCST (R11)(R9*1), Z16, Z5
+	VFMADD231PS.BCST (R11)(R9*2), Z16, Z6
+	VFMADD231PS.BCST (R11)(R10*1), Z16, Z7
+	ADDQ             BX, DI
+	ADDQ             $4, SI
+	ADDQ             $4, R11
+	DECQ             CX
+	JNZ              loop8
+
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(R8*1)
+	VMOVUPS Z2, (DX)(R8*2)
+	VMOVUPS Z3, (DX)(R12*1)
+	VMOVUPS Z4, (R13)
+	VMOVUPS Z5, (R13)(R8*1)
+	VMOVUPS Z6, (R13)(R8*2)
+	VMOVUPS Z7, (R13)(R12*1)
+	VZEROUPPER
+	RET
