@@ -202,6 +202,9 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 		}
 		cfg.MaxSeqLength = arch.MaxPositions
 	}
+	if cfg.MaxSeqLength < 2 {
+		return nil, fmt.Errorf("%w: config.json max_position_embeddings %d leaves no room for [CLS] and [SEP]", ErrWeights, arch.MaxPositions)
+	}
 	tokPath := filepath.Join(dir, "tokenizer.json")
 	tokBytes, err := os.ReadFile(tokPath)
 	if err != nil {

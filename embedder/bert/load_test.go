@@ -70,6 +70,8 @@ func TestLoadErrors(t *testing.T) {
 			safetensors.ErrInvalid, []string{"model.safetensors"}},
 		{"vocabulary larger than table", nil, func(dir string) { editConfig(t, dir, `"vocab_size":345`, `"vocab_size":100`) }, ErrWeights,
 			[]string{"vocab_size is 100"}},
+		{"one position", nil, func(dir string) { editConfig(t, dir, `"max_position_embeddings":40`, `"max_position_embeddings":1`) }, ErrWeights,
+			[]string{"max_position_embeddings 1"}},
 		{"bad pooling", nil, func(dir string) {
 			os.WriteFile(filepath.Join(dir, "1_Pooling", "config.json"), []byte(`{"pooling_mode_max_tokens":true}`), 0o644)
 		}, embedder.ErrModelConfig, []string{"pooling"}},
