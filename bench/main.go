@@ -26,6 +26,14 @@
 //     committed demo corpus with --quick), and HNSW recall on the Debian
 //     embeddings.
 //   - open:    open time after a clean close and after kill -9 of a writer.
+//   - classify: accuracy of Collection.Classify's kNN vote on held-out
+//     Debian descriptions labelled by section, against the majority class
+//     and kNN over TF-IDF (suite_toolbox_classify.go).
+//   - toolbox-outliers (only when named): Outliers and Duplicates on held-out
+//     Debian descriptions (outlier AUC, duplicate precision/recall) and
+//     Outliers' speed on --n clustered vectors; see suite_toolbox_outliers.go.
+//   - cluster: k-means quality (NMI with Debian sections) and speed next to
+//     FAISS's k-means (suite_toolbox_cluster.go).
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
@@ -86,7 +94,9 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "encoder", "quality", "open"} }
+func allSuites() []string {
+	return []string{"ann", "db", "embed", "encoder", "quality", "open", "classify", "cluster"}
+}
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -191,8 +201,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c.suites = allSuites()
 	}
 	for _, s := range c.suites {
-		if !slices.Contains(allSuites(), s) {
-			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
+		if !slices.Contains(allSuites(), s) && s != toolboxOutliersSuite {
+			return c, fmt.Errorf("unknown suite %q (want %s, or %s)", s, strings.Join(allSuites(), ", "), toolboxOutliersSuite)
 		}
 	}
 	switch c.dataset {
@@ -316,6 +326,12 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.qualitySuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
+	case "classify":
+		return b.classifySuite(ctx)
+	case toolboxOutliersSuite:
+		return b.toolboxOutliers(ctx)
+	case "cluster":
+		return b.clusterSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

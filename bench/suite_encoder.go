@@ -110,7 +110,8 @@ func encoderRate(ctx context.Context, e embedder.Embedder, texts []string, threa
 		var firstErr error
 		var once sync.Once
 		deadline := time.Now().Add(target)
-		cpu0, t0 := processCPU(), time.Now()
+		cpu0, _ := processCPU()
+		t0 := time.Now()
 		var wg sync.WaitGroup
 		for range threads {
 			wg.Go(func() {
@@ -125,7 +126,11 @@ func encoderRate(ctx context.Context, e embedder.Embedder, texts []string, threa
 			})
 		}
 		wg.Wait()
-		wall, cpu := time.Since(t0).Seconds(), (processCPU() - cpu0).Seconds()
+		cpu1, ok := processCPU()
+		wall, cpu := time.Since(t0).Seconds(), cpu1-cpu0
+		if !ok {
+			cpu = 0
+		}
 		n := float64(done.Load())
 		perCPU := 0.0
 		if cpu > 0 {

@@ -4,7 +4,6 @@ package main
 
 import "time"
 
-// Without Linux's per-thread rusage the CPU-time figures are left out
-// (zero means unknown).
-func processCPU() time.Duration    { return 0 }
+// Without Linux's per-thread rusage the thread CPU-time figures are left
+// out (zero means unknown).
 func threadCPUTime() time.Duration { return 0 }

@@ -46,6 +46,11 @@ type searchOptions struct {
 	hasMin   bool
 	fields   Field
 	ef       int
+	// exclude holds IDs no result may have (Similar, Recommend leave out
+	// their examples). It is applied inside the index search, like the
+	// filter, so that excluding them costs no results: a search still
+	// returns min(K, matching documents not excluded).
+	exclude map[string]struct{}
 }
 
 // TopK sets how many results to return (default 10). A collection with
@@ -203,10 +208,13 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 	var filter index.Filter
 	var filterErr error
 	var errOnce sync.Once
-	if o.filter != nil || len(st.deleting) > 0 {
+	if o.filter != nil || len(st.deleting) > 0 || len(o.exclude) > 0 {
 		f := o.filter
 		filter = func(label uint64) bool {
 			if _, gone := st.deleting[label]; gone {
+				return false
+			}
+			if _, out := o.exclude[st.live[label].id]; out {
 				return false
 			}
 			if f == nil {

@@ -260,6 +260,9 @@ func (c *ModelCache) EnsureModel(ctx context.Context, m RegistryModel) (string, 
 			return "", err
 		}
 	}
+	if m.Kind == KindStatic {
+		return dir, nil // its own config.json describes it
+	}
 	if err := writeConfigFile(dir, m.Config); err != nil {
 		return "", err
 	}

@@ -1,6 +1,8 @@
 package embedder
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,15 +12,20 @@ func TestRegistryEntries(t *testing.T) {
 	tests := []struct {
 		name    string
 		repo    string
+		kind    string
+		dim     int
 		pooling Pooling
 		query   string
 		doc     string
 		maxLen  int
+		pinned  bool
 	}{
-		{"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", PoolingMean, "", "", 256},
-		{"bge-small-en-v1.5", "BAAI/bge-small-en-v1.5", PoolingCLS, "Represent this sentence for searching relevant passages: ", "", 512},
-		{"e5-small-v2", "intfloat/e5-small-v2", PoolingMean, "query: ", "passage: ", 512},
-		{"gte-small", "thenlper/gte-small", PoolingMean, "", "", 512},
+		{"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", KindONNX, 384, PoolingMean, "", "", 256, true},
+		{"bge-small-en-v1.5", "BAAI/bge-small-en-v1.5", KindONNX, 384, PoolingCLS, "Represent this sentence for searching relevant passages: ", "", 512, true},
+		{"e5-small-v2", "intfloat/e5-small-v2", KindONNX, 384, PoolingMean, "query: ", "passage: ", 512, false},
+		{"gte-small", "thenlper/gte-small", KindONNX, 384, PoolingMean, "", "", 512, false},
+		{"potion-base-8M", "minishlab/potion-base-8M", KindStatic, 256, "", "", "", 0, true},
+		{"potion-retrieval-32M", "minishlab/potion-retrieval-32M", KindStatic, 512, "", "", "", 0, true},
 	}
 	if got := len(RegisteredModels()); got != len(tests) {
 		t.Fatalf("%d registered models, want %d", got, len(tests))
@@ -32,17 +39,32 @@ func TestRegistryEntries(t *testing.T) {
 			if err := m.validate(); err != nil {
 				t.Fatal(err)
 			}
-			c := m.Config
-			if m.Repo != tc.repo || c.Pooling != tc.pooling || c.QueryPrefix != tc.query || c.DocumentPrefix != tc.doc ||
-				c.MaxSeqLength != tc.maxLen || !c.Normalize || m.Dim != 384 || c.Name != tc.name {
-				t.Fatalf("entry %+v", m)
+			if m.Repo != tc.repo || m.Kind != tc.kind || m.Dim != tc.dim || m.Pinned() != tc.pinned {
+				t.Fatalf("entry %+v (pinned %v)", m, m.Pinned())
 			}
 			paths := map[string]bool{}
 			for _, f := range m.Files {
 				paths[f.Path] = true
 			}
-			if !paths["tokenizer.json"] || !paths[c.Model] {
-				t.Fatalf("files %v lack tokenizer.json or %s", m.Files, c.Model)
+			if tc.kind == KindStatic {
+				if len(m.Files) != 3 || !paths["model.safetensors"] || !paths["tokenizer.json"] || !paths["config.json"] {
+					t.Fatalf("files %v: a Model2Vec model needs model.safetensors, tokenizer.json, config.json", m.Files)
+				}
+				if m.Config != (ModelConfig{}) {
+					t.Fatalf("static model with an ONNX config %+v", m.Config)
+				}
+			} else {
+				c := m.Config
+				if c.Pooling != tc.pooling || c.QueryPrefix != tc.query || c.DocumentPrefix != tc.doc ||
+					c.MaxSeqLength != tc.maxLen || !c.Normalize || c.Name != tc.name {
+					t.Fatalf("config %+v", c)
+				}
+				if !paths["tokenizer.json"] || !paths[c.Model] {
+					t.Fatalf("files %v lack tokenizer.json or %s", m.Files, c.Model)
+				}
+			}
+			if tc.pinned && len(m.Revision) != 40 {
+				t.Fatalf("pinned model at revision %q, not a commit", m.Revision)
 			}
 			// Without pinned sizes, every file has a bound, so that a
 			// wrong server cannot fill the disk (issue #12).
@@ -54,9 +76,9 @@ func TestRegistryEntries(t *testing.T) {
 		})
 	}
 	// Callers get copies: changing one does not change the registry.
-	m, _ := LookupModel("gte-small")
+	m, _ := LookupModel("e5-small-v2")
 	m.Files[0].SHA256 = strings.Repeat("0", 64)
-	if again, _ := LookupModel("gte-small"); again.Files[0].SHA256 != "" {
+	if again, _ := LookupModel("e5-small-v2"); again.Files[0].SHA256 != "" {
 		t.Fatal("registry mutated through a returned value")
 	}
 }
@@ -94,12 +116,84 @@ func TestRegistryValidate(t *testing.T) {
 	}
 }
 
-func TestUnpinned(t *testing.T) {
-	// No real digests are pinned yet (see registry's doc): every file must
-	// report itself, so fetching demands WithFileSHA256.
+func TestPinnedAndUnpinned(t *testing.T) {
+	// What could not be confirmed from two public sources stays unpinned
+	// (see registry's doc), and reports itself, so fetching it demands
+	// WithFileSHA256.
+	want := map[string][]string{
+		"all-MiniLM-L6-v2":     nil,
+		"bge-small-en-v1.5":    nil,
+		"e5-small-v2":          {"onnx/model.onnx", "tokenizer.json"},
+		"gte-small":            {"tokenizer.json"},
+		"potion-base-8M":       nil,
+		"potion-retrieval-32M": nil,
+	}
 	for _, m := range RegisteredModels() {
-		if got := m.Unpinned(); len(got) != len(m.Files) {
-			t.Errorf("%s: unpinned %v of %d files", m.Name, got, len(m.Files))
+		if got := m.Unpinned(); strings.Join(got, ",") != strings.Join(want[m.Name], ",") {
+			t.Errorf("%s: unpinned %v, want %v", m.Name, got, want[m.Name])
+		}
+	}
+	m, _ := LookupModel("potion-base-8M")
+	if m.DownloadBytes() != 30236760+683666+202 {
+		t.Errorf("potion-base-8M download bytes %d", m.DownloadBytes())
+	}
+	for _, edit := range []func(*RegistryModel){
+		func(m *RegistryModel) { m.Revision = "main" },
+		func(m *RegistryModel) { m.Files[0].Size = 0 },
+		func(m *RegistryModel) { m.Files[1].SHA256 = "" },
+	} {
+		c := m
+		c.Files = append([]RegistryFile(nil), m.Files...)
+		if edit(&c); c.Pinned() {
+			t.Errorf("%+v reports itself pinned", c)
+		}
+	}
+}
+
+func TestListModels(t *testing.T) {
+	c := newTestCache(t, "", WithOffline(true))
+	list := ListModels(c)
+	if len(list) != len(RegisteredModels())+2 {
+		t.Fatalf("%d rows", len(list))
+	}
+	for _, r := range list {
+		if r.Cached {
+			t.Fatalf("%s cached in an empty cache", r.Name)
+		}
+	}
+	last := list[len(list)-2:]
+	if last[0] != (ModelInfo{Name: "ollama:MODEL", Kind: KindServer}) || last[1] != (ModelInfo{Name: "openai:MODEL", Kind: KindServer}) {
+		t.Fatalf("server rows %+v", last)
+	}
+	// Put potion-base-8M's files in the cache at their pinned sizes: it
+	// is then listed as cached; one file short, it is not.
+	m, _ := LookupModel("potion-base-8M")
+	dir := modelCacheDir(c.Dir(), m)
+	for i, f := range m.Files {
+		p := filepath.Join(dir, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		size := f.Size
+		if i == 0 {
+			size-- // damaged
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Cached(m) {
+		t.Fatal("a file of the wrong size counts as cached")
+	}
+	if err := os.WriteFile(filepath.Join(dir, m.Files[0].Path), make([]byte, m.Files[0].Size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ListModels(c) {
+		if r.Cached != (r.Name == "potion-base-8M") {
+			t.Fatalf("row %+v", r)
+		}
+		if r.Name == "potion-base-8M" && (r.Kind != KindStatic || r.Dim != 256 || !r.Pinned || r.Bytes != m.DownloadBytes()) {
+			t.Fatalf("row %+v", r)
 		}
 	}
 }

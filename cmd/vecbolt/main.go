@@ -23,7 +23,8 @@
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
 //   - Commands that only read (search, get, list, count, export, stats,
-//     collections, check, backup, compact to OUT) open the file read-only,
+//     collections, check, backup, compact to OUT, similar, recommend,
+//     classify) open the file read-only,
 //     so they never create a file by
 //     accident and can run beside each other; commands that only read
 //     documents never load a model.
@@ -312,7 +313,10 @@ func commands() []*command {
 	return []*command{
 		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
-		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(),
+		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
+		embedCommand(), similarityCommand(), similarCommand(), recommendCommand(), classifyCommand(),
+		outliersCommand(), duplicatesCommand(),
+		clusterCommand(), mapCommand(),
 	}
 }
 
@@ -401,7 +405,7 @@ func (f *dbFlags) register(fs *flag.FlagSet, withModel bool) {
 	fs.StringVar(&f.path, "db", "", "database `FILE`")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "wait up to `D` for another process to release the file")
 	if withModel {
-		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME` (default: the built-in model)")
+		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME`: a model directory, a registered name (vecbolt models), openai:MODEL or ollama:MODEL (default: the built-in model)")
 	}
 }
 

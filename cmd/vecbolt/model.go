@@ -12,6 +12,7 @@ import (
 
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/builtin"
+	"github.com/vecbolt/vecbolt/embedder/remote"
 )
 
 // This file is the only place that knows how a --model argument becomes an
@@ -26,12 +27,15 @@ type tokenizerHolder interface {
 	Tokenizer() *tokenizer.Tokenizer
 }
 
-// loadModel opens the embedder named by --model: a directory, or a
-// registered model fetched into the cache on first use. The resolution is
-// the library's (models.Load), so a program opening the database finds
-// the same model from the same argument.
+// loadModel opens the embedder named by --model: a directory, a
+// registered model fetched into the cache on first use, or an embedding
+// server's model (openai:MODEL, ollama:MODEL) found through the
+// environment (OPENAI_BASE_URL, OPENAI_API_KEY, OLLAMA_HOST), which is
+// read here, at the command's edge. The resolution is the library's
+// (models.Load), so a program opening the database finds the same model
+// from the same argument.
 func loadModel(ctx context.Context, nameOrDir string) (embedder.Embedder, error) {
-	return models.Load(ctx, nameOrDir)
+	return models.Load(ctx, nameOrDir, models.WithRemote(remote.WithEnv(os.Getenv)))
 }
 
 // errNoBuiltin is returned where the built-in model is needed but is not
@@ -65,9 +69,36 @@ func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedd
 	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() {
 		return tokenizer.Load(nameOrDir)
 	}
+	if remote.IsRemoteName(nameOrDir) {
+		return nil, fmt.Errorf("%s is a server's model: its tokenizer runs on the server, vecbolt has no copy of it", nameOrDir)
+	}
 	dir, err := embedder.ModelDir(ctx, nameOrDir, nil)
 	if err != nil {
 		return nil, err
 	}
 	return tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+}
+
+// model returns the embedder for a command that embeds without a database
+// (embed, similarity): --model's, else the test's, else the built-in
+// model. The returned func releases it.
+func (e *env) model(nameOrDir string) (embedder.Embedder, func(), error) {
+	var m embedder.Embedder
+	var err error
+	switch {
+	case nameOrDir != "":
+		m, err = loadModel(e.ctx, nameOrDir)
+	case e.embSet:
+		return e.emb, func() {}, nil
+	default:
+		m, err = e.builtin()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	done := func() {}
+	if c, ok := m.(closer); ok {
+		done = func() { c.Close() }
+	}
+	return m, done, nil
 }

@@ -4,19 +4,26 @@
 // command line used.
 //
 // It is the one package that imports every model family (embedder/static,
-// embedder/onnx, embedder/bert); an app that knows its model's family
-// imports that family's package alone. Invariants:
+// embedder/onnx, embedder/bert, embedder/remote); an app that knows its
+// model's family imports that family's package alone. Invariants:
 //   - Load never guesses: a directory is a transformer when it holds
 //     model.onnx (or onnx/model.onnx) or a BERT config.json with
 //     model.safetensors (the sentence-transformers layout), a static model
 //     when it holds model.safetensors without a BERT config.json, and
-//     ErrNotModel otherwise.
+//     ErrNotModel otherwise; a regular file is a word-vector file, whose
+//     format static.ReadWordVectors detects from the content (or refuses
+//     with static.ErrWordVectors).
 //   - A transformer directory that both backends can run goes to ONNX
 //     Runtime when the library is installed and to the pure-Go encoder
 //     otherwise (WithBackend overrides), so a build without cgo runs it.
 //   - A registered model is fetched into the model cache and verified
 //     against its pinned digests before anything loads it (see
 //     embedder.ModelCache).
+//   - "openai:MODEL" and "ollama:MODEL" name a model behind an embedding
+//     server (remote.Open). Load reads no environment variable itself: the
+//     caller passes WithRemote(remote.WithEnv(os.Getenv)) to let
+//     OPENAI_BASE_URL, OPENAI_API_KEY and OLLAMA_HOST configure it, as the
+//     vecbolt command does.
 package models
 
 import (
@@ -28,6 +35,7 @@ import (
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/bert"
 	"github.com/vecbolt/vecbolt/embedder/onnx"
+	"github.com/vecbolt/vecbolt/embedder/remote"
 	"github.com/vecbolt/vecbolt/embedder/static"
 )
 
@@ -43,6 +51,7 @@ type options struct {
 	cache   *embedder.ModelCache
 	onnx    []onnx.Option
 	static  []static.Option
+	remote  []remote.Option
 	bert    []bert.Option
 	backend Backend
 	// extra are models looked up by name besides the registry's, for
@@ -63,6 +72,13 @@ func WithONNX(opts ...onnx.Option) Option {
 // WithStatic passes options to static.Load when the model is a static one.
 func WithStatic(opts ...static.Option) Option {
 	return func(o *options) { o.static = append(o.static, opts...) }
+}
+
+// WithRemote passes options to remote.Open when the name is a server's
+// model (openai:MODEL, ollama:MODEL): remote.WithEnv(os.Getenv) to follow
+// the environment, or the server, key, batch size and retries directly.
+func WithRemote(opts ...remote.Option) Option {
+	return func(o *options) { o.remote = append(o.remote, opts...) }
 }
 
 // WithBERT passes options to bert.Load when a transformer runs on the
@@ -90,8 +106,16 @@ const (
 // WithBackend chooses the backend for transformer directories.
 func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
 
-// Load opens an embedding model by registered name or by directory:
+// Load opens an embedding model by registered name, directory or file, or
+// on an embedding server:
 //
+//   - "openai:MODEL" and "ollama:MODEL" are a server's model (remote.Open
+//     with WithRemote's options), unless a file or directory of that name
+//     exists;
+//   - an existing regular file is a word-vector file (word2vec text or
+//     binary, GloVe, fastText .vec, each possibly gzip-compressed; the
+//     format is detected from the content), opened with
+//     static.LoadWordVectors and the WithStatic options;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
 //     (embedder.RegisteredModels), which is fetched into the model cache on
@@ -115,6 +139,17 @@ func Load(ctx context.Context, nameOrDir string, opts ...Option) (embedder.Embed
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if remote.IsRemoteName(nameOrDir) {
+		if _, err := os.Stat(nameOrDir); err != nil {
+			return remote.Open(ctx, nameOrDir, o.remote...)
+		}
+	}
+	if isFile(nameOrDir) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return static.LoadWordVectors(nameOrDir, o.static...)
 	}
 	dir, err := modelDir(ctx, nameOrDir, o)
 	if err != nil {

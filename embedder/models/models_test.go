@@ -87,7 +87,7 @@ func TestLoad(t *testing.T) {
 			return []Option{WithONNX(onnx.WithPooling("max"))}
 		}, is: embedder.ErrModelConfig},
 		{name: "empty directory", arg: empty, is: ErrNotModel, contains: "neither model.onnx"},
-		{name: "a file", arg: aFile, is: ErrNotModel, contains: "is a file"},
+		{name: "a file not of word vectors", arg: aFile, is: static.ErrWordVectors, contains: "is it a word-vector file?"},
 		{name: "unknown name", arg: "no-such-model", is: embedder.ErrUnknownModel, contains: "all-MiniLM-L6-v2"},
 		{name: "no name", arg: "", is: embedder.ErrUnknownModel, contains: "built-in"},
 		{name: "registered name, offline and not cached", arg: "all-MiniLM-L6-v2", opts: offline, is: embedder.ErrNotCached},
