@@ -18,6 +18,8 @@
 //     chromem-go's persistent mode as the peer.
 //   - embed:   embedder throughput (static and ONNX models, whatever is
 //     available in this build and on this machine).
+//   - encoder: the pure-Go BERT encoder against ONNX Runtime on the same
+//     random weights, MiniLM- and bge-small-shaped (suite_encoder.go).
 //   - quality: retrieval quality of the built-in model against BM25 and their
 //     fusion (nDCG@10, Recall@10) on Debian descriptions and on WordNet
 //     synonym → definition (both fetched with apt-get into the cache; the
@@ -95,7 +97,7 @@ type config struct {
 
 // allSuites lists the suites in the order a default run executes them.
 func allSuites() []string {
-	return []string{"ann", "db", "embed", "quality", "open", "classify", "cluster", "keyword"}
+	return []string{"ann", "db", "embed", "encoder", "quality", "open", "classify", "cluster", "keyword"}
 }
 
 func parseInts(s string) ([]int, error) {
@@ -320,6 +322,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.dbSuite(ctx)
 	case "embed":
 		return b.embedSuite(ctx)
+	case "encoder":
+		return b.encoderSuite(ctx)
 	case "quality":
 		return b.qualitySuite(ctx)
 	case "open":

@@ -4,13 +4,18 @@
 // command line used.
 //
 // It is the one package that imports every model family (embedder/static,
-// embedder/onnx, embedder/remote); an app that knows its model's family imports that
-// family's package alone. Invariants:
+// embedder/onnx, embedder/bert, embedder/remote); an app that knows its
+// model's family imports that family's package alone. Invariants:
 //   - Load never guesses: a directory is a transformer when it holds
-//     model.onnx (or onnx/model.onnx), a static model when it holds
-//     model.safetensors, and ErrNotModel otherwise; a regular file is a
-//     word-vector file, whose format static.ReadWordVectors detects from
-//     the content (or refuses with static.ErrWordVectors).
+//     model.onnx (or onnx/model.onnx) or a BERT config.json with
+//     model.safetensors (the sentence-transformers layout), a static model
+//     when it holds model.safetensors without a BERT config.json, and
+//     ErrNotModel otherwise; a regular file is a word-vector file, whose
+//     format static.ReadWordVectors detects from the content (or refuses
+//     with static.ErrWordVectors).
+//   - A transformer directory that both backends can run goes to ONNX
+//     Runtime when the library is installed and to the pure-Go encoder
+//     otherwise (WithBackend overrides), so a build without cgo runs it.
 //   - A registered model is fetched into the model cache and verified
 //     against its pinned digests before anything loads it (see
 //     embedder.ModelCache).
@@ -28,6 +33,7 @@ import (
 	"path/filepath"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/bert"
 	"github.com/vecbolt/vecbolt/embedder/onnx"
 	"github.com/vecbolt/vecbolt/embedder/remote"
 	"github.com/vecbolt/vecbolt/embedder/static"
@@ -42,10 +48,12 @@ var ErrNotModel = embedder.ErrNotModel
 type Option func(*options)
 
 type options struct {
-	cache  *embedder.ModelCache
-	onnx   []onnx.Option
-	static []static.Option
-	remote []remote.Option
+	cache   *embedder.ModelCache
+	onnx    []onnx.Option
+	static  []static.Option
+	remote  []remote.Option
+	bert    []bert.Option
+	backend Backend
 	// extra are models looked up by name besides the registry's
 	// (WithRegistry).
 	extra []embedder.RegistryModel
@@ -84,6 +92,31 @@ func WithRegistry(ms ...embedder.RegistryModel) Option {
 	return func(o *options) { o.extra = append(o.extra, ms...) }
 }
 
+// WithBERT passes options to bert.Load when a transformer runs on the
+// pure-Go encoder.
+func WithBERT(opts ...bert.Option) Option {
+	return func(o *options) { o.bert = append(o.bert, opts...) }
+}
+
+// Backend chooses what runs a transformer directory.
+type Backend string
+
+const (
+	// BackendAuto (the default) runs a transformer on ONNX Runtime when
+	// the directory has model.onnx and the library is installed, else on
+	// the pure-Go encoder when the directory has the sentence-transformers
+	// weights (config.json and model.safetensors), else on ONNX Runtime
+	// (which then reports onnx.ErrNoRuntime).
+	BackendAuto Backend = ""
+	// BackendONNX always uses ONNX Runtime (model.onnx).
+	BackendONNX Backend = "onnx"
+	// BackendGo always uses the pure-Go encoder (model.safetensors).
+	BackendGo Backend = "go"
+)
+
+// WithBackend chooses the backend for transformer directories.
+func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
+
 // Load opens an embedding model by registered name, directory or file, or
 // on an embedding server:
 //
@@ -102,8 +135,11 @@ func WithRegistry(ms ...embedder.RegistryModel) Option {
 //     offline).
 //
 // A directory holding model.onnx (or onnx/model.onnx) is a transformer run
-// on ONNX Runtime (onnx.Load; in a build without cgo this fails with
-// onnx.ErrNoRuntime); one holding model.safetensors is a static model in
+// on ONNX Runtime (onnx.Load); one holding a BERT config.json and
+// model.safetensors is a transformer run by the pure-Go encoder
+// (bert.Load); when it holds both, the backend is chosen as BackendAuto
+// says, so a build without cgo (or without the ONNX Runtime library) still
+// runs it. A directory holding only model.safetensors is a static model in
 // the Model2Vec layout (static.Load). Anything else is ErrNotModel.
 //
 // The built-in model has no name here: package embedder/builtin loads it,
@@ -130,13 +166,39 @@ func Load(ctx context.Context, nameOrDir string, opts ...Option) (embedder.Embed
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case isFile(filepath.Join(dir, "model.onnx")) || isFile(filepath.Join(dir, "onnx", "model.onnx")):
+	hasONNX := isFile(filepath.Join(dir, "model.onnx")) || isFile(filepath.Join(dir, "onnx", "model.onnx"))
+	hasBERT := bert.IsModelDir(dir)
+	switch o.backend {
+	case BackendAuto:
+	case BackendONNX:
+		if !hasONNX {
+			return nil, fmt.Errorf("%w: the ONNX backend was asked for, but model directory %s has no model.onnx nor onnx/model.onnx", ErrNotModel, dir)
+		}
 		return onnx.Load(ctx, dir, o.onnx...)
+	case BackendGo:
+		if !hasBERT {
+			return nil, fmt.Errorf("%w: the pure-Go backend was asked for, but model directory %s has no BERT config.json with %s", ErrNotModel, dir, bert.WeightsFile)
+		}
+		return bert.Load(ctx, dir, o.bert...)
+	default:
+		return nil, fmt.Errorf("models: unknown backend %q (want %q, %q or empty for automatic)", o.backend, BackendONNX, BackendGo)
+	}
+	switch {
+	case hasONNX && (!hasBERT || onnxInstalled()):
+		return onnx.Load(ctx, dir, o.onnx...)
+	case hasBERT:
+		return bert.Load(ctx, dir, o.bert...)
 	case isFile(filepath.Join(dir, "model.safetensors")):
 		return static.Load(dir, o.static...)
 	}
-	return nil, fmt.Errorf("%w: model directory %s holds neither model.onnx (transformer) nor model.safetensors (static model)", ErrNotModel, dir)
+	return nil, fmt.Errorf("%w: model directory %s holds neither model.onnx (transformer), config.json with model.safetensors (transformer) nor model.safetensors (static model)", ErrNotModel, dir)
+}
+
+// onnxInstalled reports whether ONNX Runtime can be loaded: a cgo build
+// with the library found where onnx.FindRuntime looks.
+func onnxInstalled() bool {
+	_, err := onnx.FindRuntime("")
+	return err == nil
 }
 
 // modelDir is embedder.ModelDir, with the models of WithRegistry.
