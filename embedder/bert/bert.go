@@ -44,7 +44,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -71,14 +70,10 @@ const (
 type Option func(*settings)
 
 type settings struct {
-	threads     int
-	batchSize   int
-	name        string
-	pooling     embedder.Pooling
-	maxLen      int
-	normalize   *bool
-	queryPrefix *string
-	docPrefix   *string
+	threads   int
+	batchSize int
+	// ov holds the options every transformer family shares.
+	ov stlayout.Overrides
 }
 
 // WithThreads sets how many goroutines one call spreads its batches over
@@ -91,21 +86,21 @@ func WithThreads(n int) Option { return func(s *settings) { s.threads = n } }
 func WithBatchSize(n int) Option { return func(s *settings) { s.batchSize = n } }
 
 // WithName overrides the model name reported in Identity.
-func WithName(name string) Option { return func(s *settings) { s.name = name } }
+func WithName(name string) Option { return func(s *settings) { s.ov.Name = name } }
 
 // WithPooling overrides the directory's pooling (mean or CLS).
-func WithPooling(p embedder.Pooling) Option { return func(s *settings) { s.pooling = p } }
+func WithPooling(p embedder.Pooling) Option { return func(s *settings) { s.ov.Pooling = p } }
 
 // WithMaxLength overrides the maximum sequence length, counting [CLS] and
 // [SEP]; it may not exceed the network's position table.
-func WithMaxLength(n int) Option { return func(s *settings) { s.maxLen = n } }
+func WithMaxLength(n int) Option { return func(s *settings) { s.ov.MaxLen = n } }
 
 // WithNormalize overrides whether vectors are L2-normalized.
-func WithNormalize(on bool) Option { return func(s *settings) { s.normalize = &on } }
+func WithNormalize(on bool) Option { return func(s *settings) { s.ov.Normalize = &on } }
 
 // WithPrefixes overrides the query and document prefixes.
 func WithPrefixes(query, document string) Option {
-	return func(s *settings) { s.queryPrefix, s.docPrefix = &query, &document }
+	return func(s *settings) { s.ov.QueryPrefix, s.ov.DocumentPrefix = &query, &document }
 }
 
 // Stats counts what a Model has done since it was loaded.
@@ -159,21 +154,7 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bert: loading model %s: %w", dir, err)
 	}
-	if s.pooling != "" {
-		cfg.Pooling = s.pooling
-	}
-	if s.maxLen != 0 {
-		cfg.MaxSeqLength = s.maxLen
-	}
-	if s.normalize != nil {
-		cfg.Normalize = *s.normalize
-	}
-	if s.queryPrefix != nil {
-		cfg.QueryPrefix, cfg.DocumentPrefix = *s.queryPrefix, *s.docPrefix
-	}
-	if s.name != "" {
-		cfg.Name = s.name
-	}
+	s.ov.Apply(&cfg)
 	if cfg.Name == "" {
 		abs, _ := filepath.Abs(dir)
 		cfg.Name = filepath.Base(abs)
@@ -197,7 +178,7 @@ func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
 	if cfg.MaxSeqLength > arch.MaxPositions {
 		// The registry's default (512) for a model with a smaller position
 		// table is not an error: cut to what the network can read.
-		if s.maxLen != 0 {
+		if s.ov.MaxLen != 0 {
 			return nil, fmt.Errorf("%w: maximum length %d exceeds the network's %d positions (config.json max_position_embeddings)", embedder.ErrModelConfig, cfg.MaxSeqLength, arch.MaxPositions)
 		}
 		cfg.MaxSeqLength = arch.MaxPositions
@@ -355,28 +336,18 @@ func (m *Model) embed(ctx context.Context, texts []string, prefix string) ([][]f
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}
-	encs := make([]tokenizer.Encoding, len(texts))
-	var truncated, dropped, tokens int64
-	for i, t := range texts {
-		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("%w: text %d is empty or only whitespace", embedder.ErrEmptyText, i)
-		}
-		enc := m.tok.Encode(prefix+t, true)
-		if len(enc.IDs) <= 2 {
-			return nil, fmt.Errorf("%w: text %d has no tokens after normalization", embedder.ErrEmptyText, i)
-		}
+	e, err := stlayout.Encode(m.tok, texts, prefix)
+	if err != nil {
+		return nil, err
+	}
+	for i, enc := range e.Encs {
 		for _, ty := range enc.TypeIDs {
 			if int(ty) >= m.arch.TypeVocab {
 				return nil, fmt.Errorf("%w: text %d: the tokenizer's template gives token type %d, but config.json type_vocab_size is %d", ErrWeights, i, ty, m.arch.TypeVocab)
 			}
 		}
-		if enc.Truncated > 0 {
-			truncated++
-			dropped += int64(enc.Truncated)
-		}
-		tokens += int64(len(enc.IDs))
-		encs[i] = enc
 	}
+	encs := e.Encs
 	out := make([][]float32, len(texts))
 	flat := make([]float32, len(texts)*m.arch.Hidden)
 	for i := range out {
@@ -386,9 +357,9 @@ func (m *Model) embed(ctx context.Context, texts []string, prefix string) ([][]f
 		return nil, err
 	}
 	m.texts.Add(int64(len(texts)))
-	m.tokens.Add(tokens)
-	m.truncated.Add(truncated)
-	m.dropped.Add(dropped)
+	m.tokens.Add(e.Tokens)
+	m.truncated.Add(e.Truncated)
+	m.dropped.Add(e.Dropped)
 	return out, nil
 }
 
