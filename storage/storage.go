@@ -18,6 +18,8 @@
 //	    "pending"   bucket: label -> empty; labels changed since the snapshot
 //	    "fields"    -> FieldRecord (empty): the field types below are complete
 //	    "field:" + metadata field name -> FieldRecord (the field's type)
+//	    "fulltext"  bucket: the keyword index, whose layout belongs to
+//	                package fulltext (format 3; see FullText)
 //
 // A label is a collection-local uint64 drawn from the docs bucket's sequence.
 // It never changes for a document ID (an upsert keeps it) and is never
@@ -47,6 +49,15 @@
 //   - A document written or deleted after the last snapshot has its label in
 //     "pending", written in the same transaction as the document. Recovery
 //     after a crash therefore re-indexes exactly what the snapshot lacks.
+//   - "fulltext" is written by package db through package fulltext in the
+//     same transaction as the documents it indexes, so it never disagrees
+//     with them after a commit. Storage hands fulltext its bucket
+//     (FullText) and knows nothing of its keys; the page walker treats it
+//     as a bucket that may hold sub-buckets. Format 2 files lack it; the
+//     format 2 -> 3 upgrade here only rewrites the header, and package db
+//     builds each collection's index on its first load by a writable
+//     handle (the collection's config records when it is built), so the
+//     storage layer needs no knowledge of text analysis.
 //   - Writes are durable when Update returns nil: bbolt fsyncs on commit and
 //     this package never disables that.
 //   - Damage to the page structure (a fault or failed assertion inside
@@ -110,7 +121,7 @@ import (
 
 // FormatVersion is the file format this package writes. Files with a larger
 // version are refused rather than misread.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Errors returned by the package. Callers branch on them with errors.Is.
 var (
@@ -143,6 +154,7 @@ var (
 	bucketSnapshot    = []byte("snapshot")
 	bucketPending     = []byte("pending")
 	keySnapshotInfo   = []byte("info")
+	bucketFullText    = []byte("fulltext")
 )
 
 // Options configure Open.
@@ -328,7 +340,9 @@ func putHeader(meta *bolt.Bucket, created int64) error {
 // migrate upgrades a file written in an older format, in the caller's
 // transaction so that a crash leaves either the old file or the new one.
 // Format 1 lacked the per-collection "heads" bucket; it is derived from the
-// documents.
+// documents. Format 2 lacked the "fulltext" bucket; package db builds it
+// per collection (see FullText), so the upgrade from 2 only rewrites the
+// header.
 func migrate(t *Tx, from uint32) error {
 	meta := t.tx.Bucket(bucketMeta)
 	var h pb.FileHeader
