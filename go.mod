@@ -3,6 +3,8 @@ module github.com/vecbolt/vecbolt
 go 1.26.0
 
 require (
+	github.com/blevesearch/snowballstem v0.9.0
+	github.com/clipperhouse/uax29/v2 v2.7.0
 	github.com/coder/hnsw v0.6.1
 	github.com/philippgille/chromem-go v0.7.0
 	github.com/yalue/onnxruntime_go v1.27.0
