@@ -379,6 +379,10 @@ func migrate(t *Tx, from uint32) error {
 	return putHeader(meta, h.CreatedUnix)
 }
 
+// Damaged reports whether this handle has met damage to the file's page
+// structure and so refuses every Update.
+func (s *Store) Damaged() bool { return s.damage.Load() != nil }
+
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
 

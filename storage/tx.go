@@ -22,6 +22,9 @@ type DocumentRecord = pb.Document
 // CollectionConfig is the stored configuration of a collection.
 type CollectionConfig = pb.CollectionConfig
 
+// FullTextConfig is the stored keyword-index configuration of a collection.
+type FullTextConfig = pb.FullTextConfig
+
 // FieldType is the stored type of a metadata field.
 type FieldType = pb.FieldType
 
