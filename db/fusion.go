@@ -16,10 +16,10 @@ type ranked struct {
 // fused is a fused result with what each side said about it; a rank of 0
 // means the label was not among that side's candidates.
 type fused struct {
-	label              uint64
-	score              float64
-	vecScore, kwScore  float32
-	vecRank, kwRank    int
+	label             uint64
+	score             float64
+	vecScore, kwScore float32
+	vecRank, kwRank   int
 }
 
 // fuseRRF is weighted reciprocal-rank fusion: a label's score is

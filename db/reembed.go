@@ -103,7 +103,7 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 		FormatVersion: collectionFormat, CreatedUnix: cfg.CreatedUnix,
 		// The texts stay as they are, and so does their keyword index.
 		FullText: cfg.FullText,
-		Model: &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
+		Model:    &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
 	}
 	st, err := d.newState(newCfg)
 	if err != nil {
