@@ -84,7 +84,11 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "quality", "open"} }
+func allSuites() []string { return []string{"ann", "db", "embed", "quality", "open", "hybrid"} }
+
+// extraSuites run only when named: hybrid-sweep tunes the fusion on the
+// dev splits (suite_hybrid.go).
+func extraSuites() []string { return []string{"hybrid-sweep"} }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -189,8 +193,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c.suites = allSuites()
 	}
 	for _, s := range c.suites {
-		if !slices.Contains(allSuites(), s) {
-			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
+		if !slices.Contains(allSuites(), s) && !slices.Contains(extraSuites(), s) {
+			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(append(allSuites(), extraSuites()...), ", "))
 		}
 	}
 	switch c.dataset {
@@ -312,6 +316,10 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.qualitySuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
+	case "hybrid":
+		return b.hybridSpeedSuite(ctx)
+	case "hybrid-sweep":
+		return b.hybridSweepSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

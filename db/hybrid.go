@@ -167,11 +167,11 @@ func (o *searchOptions) checkHybrid() error {
 	return nil
 }
 
-// candidates is how many results each side of a hybrid search fetches
-// for a top-k: max(5k, 50). A document a side ranks below that contributes
+// HybridCandidates is how many results each side of a hybrid search
+// fetches for a top-k: max(5k, 50). A document a side ranks below that contributes
 // nothing from that side; on the Debian dev split fetching 100 per side
 // changed nDCG@10 by less than 0.001 (BENCHMARKS.md).
-func candidates(k int) int { return min(maxK, max(5*k, 50)) }
+func HybridCandidates(k int) int { return min(maxK, max(5*k, 50)) }
 
 // resolveMode turns ModeDefault into a concrete mode for st and checks that
 // st can run the mode asked for.
@@ -257,7 +257,7 @@ func (c *Collection) searchText(ctx context.Context, st *colState, mode Mode, te
 	}
 	depth := o.k
 	if mode == ModeHybrid {
-		depth = candidates(o.k)
+		depth = HybridCandidates(o.k)
 	}
 	var filterErr error
 	accept := st.acceptFunc(o, &filterErr)
