@@ -264,3 +264,75 @@ func (d *DB) upgradeFullText(ctx context.Context, st *colState) error {
 	st.info.FullText = ft
 	return st.setFullText(ft)
 }
+
+// ftChecker compares a collection's keyword index with its documents as
+// Check reads them: the index's statistics must count every document and
+// the terms its text analyzes to. Package fulltext's own Check verifies
+// that the posting lists agree with its per-document records; together
+// they catch a document missing from the index, one indexed twice, and
+// one indexed with other text than it holds (unless two such errors
+// cancel out in the total length). A nil *ftChecker checks nothing.
+type ftChecker struct {
+	ana    *fulltext.Analyzer
+	stats  fulltext.Stats
+	length uint64
+	terms  []string
+}
+
+// fullText checks the keyword index of a collection and returns the
+// checker of its agreement with the documents, or nil (no index, or
+// damaged: then reported here).
+func (c *checker) fullText(ctx context.Context, ct *storage.CollectionTx, name string, cfg *storage.CollectionConfig) *ftChecker {
+	ft, err := fullTextConfig(cfg.FullText)
+	if err != nil {
+		c.cachef(ProblemFullText, name, "", "collection %q: %v", name, err)
+		return nil
+	}
+	if ft == nil {
+		return nil
+	}
+	fail := func(err error) *ftChecker {
+		c.cachef(ProblemFullText, name, "", "collection %q: keyword index: %v; run vecbolt reindex to rebuild it", name, err)
+		return nil
+	}
+	b, err := ct.FullText()
+	if err != nil {
+		return fail(err)
+	}
+	if b == nil {
+		return fail(errors.New("its bucket is missing"))
+	}
+	a, err := fulltext.NewAnalyzer(*ft)
+	if err != nil {
+		return fail(err)
+	}
+	r, err := fulltext.NewReader(b, a)
+	if err != nil {
+		return fail(err)
+	}
+	if err := r.Check(ctx); err != nil {
+		return fail(err)
+	}
+	return &ftChecker{ana: a, stats: r.Stats()}
+}
+
+func (f *ftChecker) add(d *storage.DocumentRecord) {
+	if f == nil {
+		return
+	}
+	f.terms = f.ana.Terms(f.terms[:0], d.Text)
+	f.length += uint64(len(f.terms))
+}
+
+// finish returns what disagrees with the docs documents read, or "".
+func (f *ftChecker) finish(docs int) string {
+	switch {
+	case f == nil:
+		return ""
+	case f.stats.Documents != uint64(docs):
+		return fmt.Sprintf("it indexes %d documents, the collection holds %d", f.stats.Documents, docs)
+	case f.stats.Length != f.length:
+		return fmt.Sprintf("it counts %d terms, the documents' texts analyze to %d", f.stats.Length, f.length)
+	}
+	return ""
+}
