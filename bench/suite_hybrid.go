@@ -409,7 +409,7 @@ func (b *bench) bm25Agreement(ctx context.Context, s qrelSet) error {
 		sc     retrieval.Scores
 	}{{"vecbolt-bm25-nostem", so}, {"bm25-reference", st}} {
 		b.rep.add(Measurement{Suite: "quality", System: m.system, Dataset: s.name, N: len(s.docs), K: 10,
-			Params: map[string]any{"queries": len(s.queries), "k1": 1.2, "b": 0.75, "identical_top10": round4(float64(same) / float64(len(s.queries)))},
+			Params:   map[string]any{"queries": len(s.queries), "k1": 1.2, "b": 0.75, "identical_top10": round4(float64(same) / float64(len(s.queries)))},
 			NDCGAt10: fp(m.sc.NDCG), RecallAt10Docs: fp(m.sc.Recall), Note: "issue 14: within 0.005 nDCG@10"})
 	}
 	b.logf("quality: %s BM25 without stemming: vecbolt %.4f, reference %.4f (diff %.4f); identical top-10 lists %d of %d",
@@ -484,7 +484,7 @@ func (b *bench) hybridSpeedSuite(ctx context.Context) error {
 		el := time.Since(t0)
 		size, _ := vdb.FileSize()
 		b.rep.add(Measurement{Suite: "hybrid", System: "vecbolt-db-insert", Dataset: name, N: len(docs), K: 0,
-			Params: map[string]any{"fulltext": on, "batch": batch, "index": "hnsw"},
+			Params:   map[string]any{"fulltext": on, "batch": batch, "index": "hnsw"},
 			DocsPerS: fp(float64(len(docs)) / el.Seconds()), BuildS: fp(el.Seconds()), FileMB: fp(metrics.MB(size)),
 			Note: "Insert of texts embedded by the built-in model; keyword index on/off"})
 		b.logf("hybrid: insert %d docs, fulltext %v: %.0f docs/s, file %.1f MB", len(docs), on, float64(len(docs))/el.Seconds(), metrics.MB(size))
@@ -518,7 +518,7 @@ func (b *bench) hybridSpeedSuite(ctx context.Context) error {
 		}
 		b.rep.add(Measurement{Suite: "hybrid", System: "vecbolt-db-" + mode.String(), Dataset: name, N: len(docs), K: 10,
 			Params: map[string]any{"queries": nq, "index": "hnsw", "threads": 1},
-			QPS1T: fp(run.QPS), QPS1TCPU: fp(run.CPUQPS), P50Ms: fp(metrics.Ms(run.P50)), P99Ms: fp(metrics.Ms(run.P99)),
+			QPS1T:  fp(run.QPS), QPS1TCPU: fp(run.CPUQPS), P50Ms: fp(metrics.Ms(run.P50)), P99Ms: fp(metrics.Ms(run.P99)),
 			Note: "Search(text) with fields: embed query (vector, hybrid) + search + read documents"})
 		b.logf("hybrid: %s search: p50 %.3f ms p99 %.3f ms (%.0f q/s)", mode, metrics.Ms(run.P50), metrics.Ms(run.P99), run.QPS)
 	}

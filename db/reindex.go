@@ -90,7 +90,7 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 			return fmt.Errorf("vecbolt: reindex %q: keyword index: %w", name, err)
 		}
 	}
-		if cur := c.st.Load(); cur.rebuilt != nil && cur.pending == 0 {
+	if cur := c.st.Load(); cur.rebuilt != nil && cur.pending == 0 {
 		// Loading the collection (perhaps just now, in Collection above)
 		// found its snapshot unusable, rebuilt the index from the
 		// documents and stored a fresh snapshot, and nothing was written
