@@ -82,7 +82,7 @@ const (
 const (
 	DefaultFusion = FusionConvex
 	// DefaultAlpha is the weight of the vector side.
-	DefaultAlpha = 0.3
+	DefaultAlpha = 0.5
 	// DefaultRRFK is RRF's rank constant.
 	DefaultRRFK = 60
 )
@@ -168,9 +168,10 @@ func (o *searchOptions) checkHybrid() error {
 }
 
 // HybridCandidates is how many results each side of a hybrid search
-// fetches for a top-k: max(5k, 50). A document a side ranks below that contributes
-// nothing from that side; on the Debian dev split fetching 100 per side
-// changed nDCG@10 by less than 0.001 (BENCHMARKS.md).
+// fetches for a top-k: max(5k, 50), 50 for the default top 10. A document a
+// side ranks below that contributes nothing from that side. Filters apply
+// to each side's candidates, so a filtered hybrid search still returns
+// min(k, matching) results.
 func HybridCandidates(k int) int { return min(maxK, max(5*k, 50)) }
 
 // resolveMode turns ModeDefault into a concrete mode for st and checks that
