@@ -420,6 +420,8 @@ type collectionJSON struct {
 	Created        time.Time  `json:"created"`
 	// Fields maps each metadata field to its recorded type.
 	Fields map[string]db.FieldType `json:"fields,omitempty"`
+	// FullText is the keyword index's configuration; absent without one.
+	FullText *db.FullTextConfig `json:"full_text,omitempty"`
 }
 
 type modelJSON struct {
@@ -432,7 +434,7 @@ type modelJSON struct {
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
 		Name: c.Name, Count: c.Count, Dimension: c.Dimension, Metric: c.Metric.String(),
-		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields,
+		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields, FullText: c.FullText,
 	}
 	if c.Index == db.IndexHNSW {
 		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
