@@ -24,6 +24,8 @@
 //     committed demo corpus with --quick), and HNSW recall on the Debian
 //     embeddings.
 //   - open:    open time after a clean close and after kill -9 of a writer.
+//   - keyword: BM25 top-10 of package fulltext against bleve on the Debian
+//     descriptions and on --n synthetic documents (suite_keyword.go).
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
@@ -84,7 +86,9 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "quality", "open", "hybrid"} }
+func allSuites() []string {
+	return []string{"ann", "db", "embed", "quality", "open", "keyword", "hybrid"}
+}
 
 // extraSuites run only when named: hybrid-sweep tunes the fusion on the
 // dev splits (suite_hybrid.go).
@@ -316,6 +320,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.qualitySuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
+	case "keyword":
+		return b.keywordSuite(ctx)
 	case "hybrid":
 		return b.hybridSpeedSuite(ctx)
 	case "hybrid-sweep":

@@ -19,9 +19,10 @@ const MaxTermLen = 64
 // Analyzer turns text into terms according to a [Config]. It is safe for
 // concurrent use.
 type Analyzer struct {
-	cfg  Config
-	stem bool
-	stop map[string]struct{}
+	cfg      Config
+	stem     bool
+	keepApos bool
+	stop     map[string]struct{}
 }
 
 // NewAnalyzer returns the analyzer of cfg.
@@ -33,6 +34,7 @@ func NewAnalyzer(cfg Config) (*Analyzer, error) {
 	a := &Analyzer{cfg: n}
 	if n.Language == LanguageEnglish {
 		a.stem = !n.NoStemming
+		a.keepApos = true
 		if !n.NoStopWords {
 			a.stop = make(map[string]struct{}, len(englishStopWords))
 			for _, w := range englishStopWords {
@@ -65,31 +67,76 @@ func (a *Analyzer) terms(dst []string, text string, cache stemCache) []string {
 	for it.Next() {
 		tok := it.Value()
 		t, ok := fold(tok, &buf)
-		if !ok || len(t) > MaxTermLen {
+		if !ok {
 			continue
 		}
-		if a.stop != nil {
-			if _, isStop := a.stop[t]; isStop {
-				continue
-			}
+		for len(t) > 0 {
+			var part string
+			part, t = splitPart(t, a.keepApos)
+			dst = a.addTerm(dst, part, cache)
 		}
-		if a.stem {
-			if s, hit := cache[t]; hit {
-				t = s
-			} else {
-				s := stemEnglish(t)
-				if cache != nil && len(cache) < stemCacheMax {
-					cache[strings.Clone(t)] = s
-				}
-				t = s
-			}
-			if t == "" {
-				continue
-			}
-		}
-		dst = append(dst, t)
 	}
 	return dst
+}
+
+// splitPart returns the first run of letters, digits and combining marks
+// of t (and apostrophes after its first character, if keepApos) and the
+// rest of t after it. UAX #29 keeps "foo.bar", "x86_64" and "3.14" as one
+// word; splitting them, as the bench's reference BM25 does, gave higher
+// nDCG@10 on the Debian development split (0.7389 → 0.7448 with English
+// analysis, 0.7126 → 0.7177 without), so words are split further here.
+func splitPart(t string, keepApos bool) (part, rest string) {
+	start := -1
+	for i := 0; i < len(t); {
+		c := t[i]
+		var inWord bool
+		size := 1
+		if c < utf8.RuneSelf {
+			inWord = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || (keepApos && c == '\'' && start >= 0)
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(t[i:])
+			inWord = unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r)
+		}
+		if inWord && start < 0 {
+			start = i
+		} else if !inWord && start >= 0 {
+			return t[start:i], t[i:]
+		}
+		i += size
+	}
+	if start < 0 {
+		return "", ""
+	}
+	return t[start:], ""
+}
+
+// addTerm appends t to dst unless it is too long or a stop word, stemmed
+// if the analyzer stems.
+func (a *Analyzer) addTerm(dst []string, t string, cache stemCache) []string {
+	if len(t) == 0 || len(t) > MaxTermLen {
+		return dst
+	}
+	if a.stop != nil {
+		if _, isStop := a.stop[t]; isStop {
+			return dst
+		}
+	}
+	if a.stem {
+		if s, hit := cache[t]; hit {
+			t = s
+		} else {
+			s := stemEnglish(t)
+			if cache != nil && len(cache) < stemCacheMax {
+				cache[strings.Clone(t)] = s
+			}
+			t = s
+		}
+		if t == "" {
+			return dst
+		}
+	}
+	return append(dst, t)
 }
 
 // stemEnglish applies the Snowball English stemmer.
