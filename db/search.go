@@ -30,6 +30,8 @@ type Result struct {
 	ID string
 	// Score is a similarity, higher is closer: cosine similarity, dot
 	// product, or negated Euclidean distance, per the collection's metric.
+	// A keyword search scores by BM25, a hybrid one by the fused score
+	// (see Fusion); MinScore applies to whichever the mode gives.
 	Score    float32
 	Text     string
 	Metadata map[string]any
