@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/storage"
 )
 
 // TestSearchModes runs vecbolt search in each mode, with and without
@@ -109,5 +111,51 @@ func TestKeywordIndexUpgrade(t *testing.T) {
 	}
 	if o := vb(t, "", search...); o.code != 0 || !strings.Contains(o.stdout, "nethack") || o.stderr != "" {
 		t.Fatalf("keyword search after the upgrade: %+v", o)
+	}
+}
+
+// TestCheckKeywordIndex: a document written behind db's back (straight
+// through storage, so its keyword index misses it) makes check report the
+// keyword index as a damaged cache, and reindex repairs it.
+func TestCheckKeywordIndex(t *testing.T) {
+	dbp := tempDB(t)
+	if o := vb(t, "", "add", "--db", dbp, "--collection", "c", "--id", "a", "first text"); o.code != 0 {
+		t.Fatalf("add: %+v", o)
+	}
+	st, err := storage.Open(dbp, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(func(tx *storage.Tx) error {
+		c, err := tx.Collection("c")
+		if err != nil {
+			return err
+		}
+		l, err := c.NextLabel()
+		if err != nil {
+			return err
+		}
+		vec := make([]float32, 64)
+		vec[1] = 1
+		return c.PutDocument(l, &storage.DocumentRecord{Id: "b", Text: "second text", Vector: vec})
+	})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := vb(t, "", "check", "--db", dbp)
+	if o.code != 1 || !strings.Contains(o.stdout, `collection "c": keyword index: it indexes 1 documents, the collection holds 2`) || !strings.Contains(o.stdout, "damaged cache: collection \"c\": its keyword index") {
+		t.Fatalf("check: exit %d\n%s", o.code, o.stdout)
+	}
+	if o := vb(t, "", "reindex", "--db", dbp, "--collection", "c"); o.code != 0 {
+		t.Fatalf("reindex: %+v", o)
+	}
+	if o := vb(t, "", "check", "--db", dbp); o.code != 0 {
+		t.Fatalf("check after reindex: exit %d\n%s", o.code, o.stdout)
+	}
+	if o := vb(t, "", "search", "--db", dbp, "--collection", "c", "--mode", "keyword", "second"); o.code != 0 || !strings.Contains(o.stdout, " b") {
+		t.Fatalf("keyword search after reindex: %+v", o)
 	}
 }
