@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // BlockSize is the largest number of postings in one block of a posting
@@ -115,49 +116,75 @@ func decodeHeader(b []byte) (blockHeader, []byte, error) {
 	return h, r.b, nil
 }
 
+// uvar reads the uvarint at b[i:], returning it and the index after it,
+// or an index of -1 if there is none. The one-byte case, most values of a
+// block, is inlined.
+func uvar(b []byte, i int) (uint64, int) {
+	if i < len(b) && b[i] < 0x80 {
+		return uint64(b[i]), i + 1
+	}
+	return uvarSlow(b, i)
+}
+
+func uvarSlow(b []byte, i int) (uint64, int) {
+	if i >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
+}
+
 // decodeBlock decodes a whole block into ps (reusing its storage) and
 // checks it against its header.
 func decodeBlock(b []byte, ps []posting) (blockHeader, []posting, error) {
 	h, rest, err := decodeHeader(b)
 	if err != nil {
-		return h, ps, err
+		return h, ps[:0], err
 	}
-	ps = ps[:0]
-	r := uvarints{b: rest}
+	ps = slices.Grow(ps[:0], h.count)[:h.count]
 	label := h.first
 	var maxTF uint32
 	minDL := uint32(math.MaxUint32)
-	for i := 0; i < h.count; i++ {
-		if i > 0 {
-			d := r.next("label delta")
-			if r.err == nil && (d == 0 || d > h.last-label) {
-				return h, ps, fmt.Errorf("%w: label delta %d after %d in block %d..%d", ErrCorrupt, d, label, h.first, h.last)
+	i := 0
+	for j := range ps {
+		if j > 0 {
+			var d uint64
+			if d, i = uvar(rest, i); i < 0 {
+				return h, ps[:0], fmt.Errorf("%w: bad varint for a label delta in block %d", ErrCorrupt, h.first)
+			}
+			if d == 0 || d > h.last-label {
+				return h, ps[:0], fmt.Errorf("%w: label delta %d after %d in block %d..%d", ErrCorrupt, d, label, h.first, h.last)
 			}
 			label += d
 		}
-		tf := r.next32("term frequency")
-		extra := r.next32("document length")
-		if r.err != nil {
-			return h, ps, r.err
+		var tf, extra uint64
+		if tf, i = uvar(rest, i); i < 0 {
+			return h, ps[:0], fmt.Errorf("%w: bad varint for a term frequency in block %d", ErrCorrupt, h.first)
+		}
+		if extra, i = uvar(rest, i); i < 0 {
+			return h, ps[:0], fmt.Errorf("%w: bad varint for a document length in block %d", ErrCorrupt, h.first)
 		}
 		if tf == 0 {
-			return h, ps, fmt.Errorf("%w: term frequency 0 for label %d", ErrCorrupt, label)
+			return h, ps[:0], fmt.Errorf("%w: term frequency 0 for label %d", ErrCorrupt, label)
 		}
-		if uint64(tf)+uint64(extra) > math.MaxUint32 {
-			return h, ps, fmt.Errorf("%w: document length overflows for label %d", ErrCorrupt, label)
+		if tf+extra > math.MaxUint32 || tf+extra < tf {
+			return h, ps[:0], fmt.Errorf("%w: document length overflows for label %d", ErrCorrupt, label)
 		}
-		p := posting{label: label, tf: tf, dl: tf + extra}
+		p := posting{label: label, tf: uint32(tf), dl: uint32(tf + extra)}
 		maxTF = max(maxTF, p.tf)
 		minDL = min(minDL, p.dl)
-		ps = append(ps, p)
+		ps[j] = p
 	}
 	switch {
-	case len(r.b) != 0:
-		return h, ps, fmt.Errorf("%w: %d bytes after the last posting of block %d", ErrCorrupt, len(r.b), h.first)
+	case i != len(rest):
+		return h, ps[:0], fmt.Errorf("%w: %d bytes after the last posting of block %d", ErrCorrupt, len(rest)-i, h.first)
 	case label != h.last:
-		return h, ps, fmt.Errorf("%w: block %d ends at label %d, header says %d", ErrCorrupt, h.first, label, h.last)
+		return h, ps[:0], fmt.Errorf("%w: block %d ends at label %d, header says %d", ErrCorrupt, h.first, label, h.last)
 	case maxTF != h.maxTF || minDL != h.minDL:
-		return h, ps, fmt.Errorf("%w: block %d bounds (tf %d, length %d) disagree with its postings (%d, %d)", ErrCorrupt, h.first, h.maxTF, h.minDL, maxTF, minDL)
+		return h, ps[:0], fmt.Errorf("%w: block %d bounds (tf %d, length %d) disagree with its postings (%d, %d)", ErrCorrupt, h.first, h.maxTF, h.minDL, maxTF, minDL)
 	}
 	return h, ps, nil
 }

@@ -66,6 +66,9 @@ func (c Config) withDefaults() Config {
 
 // Validate reports what is wrong with c, wrapping [ErrConfig].
 func (c Config) Validate() error {
+	if c.NoLengthNorm && c.B != 0 {
+		return fmt.Errorf("%w: b %v with no_length_norm", ErrConfig, c.B)
+	}
 	c = c.withDefaults()
 	switch c.Language {
 	case LanguageEnglish, LanguageNone:
@@ -77,9 +80,6 @@ func (c Config) Validate() error {
 	}
 	if math.IsNaN(c.B) || c.B < 0 || c.B > 1 {
 		return fmt.Errorf("%w: b %v: want a number in [0, 1]", ErrConfig, c.B)
-	}
-	if c.NoLengthNorm && c.B != 0 {
-		return fmt.Errorf("%w: b %v with no_length_norm", ErrConfig, c.B)
 	}
 	if c.Language == LanguageNone && (c.NoStemming || c.NoStopWords) {
 		return fmt.Errorf("%w: no_stemming and no_stop_words apply to language %q only", ErrConfig, LanguageEnglish)

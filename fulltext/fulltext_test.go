@@ -191,16 +191,32 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 					for qi := range 60 {
 						q := zipfText(r, vocab, 1+r.IntN(5))
 						k := 1 + r.IntN(20)
-						var accept func(uint64) bool
-						if qi%3 == 1 {
-							accept = func(l uint64) bool { return l%3 != 0 }
+						var filter func(uint64) bool
+						switch qi % 3 {
+						case 1:
+							filter = func(l uint64) bool { return l%3 != 0 }
+						case 2: // selective: fewer matches than k, often
+							filter = func(l uint64) bool { return l%17 == 0 }
 						}
-						want := bruteBM25(a, model, q, k, accept)
+						want := bruteBM25(a, model, q, k, filter)
 						for _, prune := range []bool{true, false} {
 							rd.noPrune = !prune
+							var accept func(uint64) bool
+							calls := map[uint64]int{}
+							if filter != nil {
+								accept = func(l uint64) bool {
+									calls[l]++
+									return filter(l)
+								}
+							}
 							got, err := rd.Search(context.Background(), q, k, accept)
 							if err != nil {
 								return err
+							}
+							for l, c := range calls {
+								if c > 1 {
+									return fmt.Errorf("accept called %d times for %d", c, l)
+								}
 							}
 							if !slices.Equal(got, want) {
 								return fmt.Errorf("round %d query %q k %d prune %v:\n got %v\nwant %v", round, q, k, prune, got, want)
@@ -367,6 +383,45 @@ func TestBlockMaxSkipping(t *testing.T) {
 		t.Logf("blocks decoded: %d with pruning, %d without", pruned, full)
 		if pruned*2 > full {
 			return fmt.Errorf("pruning decoded %d blocks of %d", pruned, full)
+		}
+		return nil
+	})
+}
+
+// TestAutoFlush: a writer that flushes by itself in the middle of a
+// transaction (bounded memory) leaves the same index.
+func TestAutoFlush(t *testing.T) {
+	a, _ := NewAnalyzer(Config{})
+	r := rand.New(rand.NewPCG(5, 5))
+	vocab := strings.Fields("red green blue cyan magenta yellow black white grey orange purple pink")
+	model := map[uint64]string{}
+	db := openDB(t)
+	update(t, db, a, func(w *Writer) error {
+		w.maxPending = 25
+		for i := range 400 {
+			l := uint64(r.IntN(300))
+			model[l] = zipfText(r, vocab, 1+r.IntN(12))
+			if err := w.Add(l, model[l]); err != nil {
+				return err
+			}
+			if w.nPending >= 25 {
+				return fmt.Errorf("add %d left %d postings pending", i, w.nPending)
+			}
+		}
+		return nil
+	})
+	view(t, db, a, func(rd *Reader) error {
+		if err := rd.Check(context.Background()); err != nil {
+			return err
+		}
+		for _, q := range []string{"red", "green blue", "pink purple white"} {
+			got, err := rd.Search(context.Background(), q, 7, nil)
+			if err != nil {
+				return err
+			}
+			if want := bruteBM25(a, model, q, 7, nil); !slices.Equal(got, want) {
+				return fmt.Errorf("%q: got %v, want %v", q, got, want)
+			}
 		}
 		return nil
 	})

@@ -53,6 +53,13 @@ type Reader struct {
 	// decoded counts the blocks searches decoded, so tests can see that
 	// pruning skips some.
 	decoded int
+	// Scratch reused by successive searches (a Reader serves one
+	// goroutine): cursors keep their bbolt cursor and block buffer.
+	terms   []string
+	pool    []*termCursor
+	contrib []float64
+	heap    []Hit
+	cum     []float64
 }
 
 // NewReader returns a reader over bucket b. A bucket a [Writer] has never
@@ -105,13 +112,20 @@ func (r *Reader) Search(ctx context.Context, query string, k int, accept func(la
 	if r.post == nil || r.st.Documents == 0 {
 		return nil, nil
 	}
-	terms := r.a.Terms(nil, query)
+	terms := r.a.Terms(r.terms[:0], query)
 	slices.Sort(terms)
 	terms = slices.Compact(terms)
-	s := searcher{r: r, ctx: ctx, k: k, accept: accept}
+	r.terms = terms
+	s := searcher{r: r, ctx: ctx, k: k, accept: accept, heap: r.heap[:0], cur: make([]*termCursor, 0, 8)}
+	defer func() { r.heap = s.heap }()
+	var key []byte
 	for ti, t := range terms {
-		c := r.post.Cursor()
-		mk, mv := c.Seek([]byte(t))
+		if len(s.cur) == len(r.pool) {
+			r.pool = append(r.pool, &termCursor{c: r.post.Cursor(), r: r})
+		}
+		tc := r.pool[len(s.cur)]
+		key = append(key[:0], t...)
+		mk, mv := tc.c.Seek(key)
 		if mk == nil || string(mk) != t {
 			continue
 		}
@@ -119,7 +133,7 @@ func (r *Reader) Search(ctx context.Context, query string, k int, accept func(la
 		if err != nil {
 			return nil, fmt.Errorf("term %q: %w", t, err)
 		}
-		tc := &termCursor{c: c, r: r, term: t, prefix: len(t) + 1, slot: ti, idf: r.idf(m.df)}
+		*tc = termCursor{c: tc.c, r: r, ps: tc.ps[:0], term: t, prefix: len(t) + 1, slot: ti, idf: r.idf(m.df)}
 		tc.ub = r.score(tc.idf, m.maxTF, m.minDL)
 		if err := tc.firstBlock(); err != nil {
 			return nil, err
@@ -132,7 +146,10 @@ func (r *Reader) Search(ctx context.Context, query string, k int, accept func(la
 	if len(s.cur) == 0 {
 		return nil, nil
 	}
-	s.contrib = make([]float64, len(terms))
+	if cap(r.contrib) < len(terms) {
+		r.contrib = make([]float64, len(terms))
+	}
+	s.contrib = r.contrib[:len(terms)]
 	if err := s.run(); err != nil {
 		return nil, err
 	}
@@ -346,7 +363,11 @@ func (s *searcher) run() error {
 	// threshold cannot make a document enter on its own (non-essential).
 	slices.SortFunc(s.cur, func(a, b *termCursor) int { return cmp.Compare(a.ub, b.ub) })
 	n := len(s.cur)
-	cum := make([]float64, n+1) // cum[i] = sum of ub of cur[:i]
+	if cap(r.cum) < n+1 {
+		r.cum = make([]float64, n+1)
+	}
+	cum := r.cum[:n+1] // cum[i] = sum of ub of cur[:i]
+	cum[0] = 0
 	for i, c := range s.cur {
 		cum[i+1] = cum[i] + c.ub
 	}

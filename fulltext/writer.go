@@ -16,6 +16,10 @@ import (
 // document in the index.
 var ErrNotFound = errors.New("fulltext: no such document")
 
+// postFillPercent is the fill of the posting bucket's pages after a
+// split.
+const postFillPercent = 0.9
+
 var (
 	keyMeta    = []byte("meta")
 	bucketPost = []byte("post")
@@ -37,6 +41,8 @@ type Writer struct {
 
 	pending     map[string][]posting
 	pendingDocs map[uint64]struct{}
+	nPending    int // postings in pending
+	maxPending  int // flush when nPending reaches it
 	cache       stemCache
 
 	terms []string
@@ -53,7 +59,7 @@ func NewWriter(b *bbolt.Bucket, a *Analyzer) (*Writer, error) {
 	if !b.Writable() {
 		return nil, errors.New("fulltext: NewWriter needs a bucket of a writable transaction")
 	}
-	w := &Writer{a: a, root: b, pending: map[string][]posting{}, pendingDocs: map[uint64]struct{}{}, cache: stemCache{}}
+	w := &Writer{a: a, root: b, pending: map[string][]posting{}, pendingDocs: map[uint64]struct{}{}, cache: stemCache{}, maxPending: maxPending}
 	if v := b.Get(keyMeta); v != nil {
 		st, err := decodeStats(v)
 		if err != nil {
@@ -70,6 +76,10 @@ func NewWriter(b *bbolt.Bucket, a *Analyzer) (*Writer, error) {
 	if w.docs, err = b.CreateBucketIfNotExists(bucketDocs); err != nil {
 		return nil, fmt.Errorf("fulltext: %w", err)
 	}
+	// Labels mostly grow, so forward records are appended: full pages
+	// waste nothing (bbolt's default splits leave them half empty).
+	w.docs.FillPercent = 1
+	w.post.FillPercent = postFillPercent
 	return w, nil
 }
 
@@ -135,11 +145,21 @@ func (w *Writer) add(label uint64, terms []string) error {
 	if len(rec.terms) > 0 {
 		w.pendingDocs[label] = struct{}{}
 	}
+	w.nPending += len(rec.terms)
 	w.st.docs++
 	w.st.length += uint64(rec.length)
 	w.dirty = true
+	if w.nPending >= w.maxPending {
+		// Bounded memory when one transaction adds a whole collection
+		// (building the index of an existing file).
+		return w.Flush()
+	}
 	return nil
 }
+
+// maxPending is the number of buffered postings (16 bytes each, plus the
+// map) that makes Add flush by itself.
+const maxPending = 1 << 22
 
 // Delete removes the document with this label, wrapping [ErrNotFound] if
 // there is none.
@@ -289,6 +309,7 @@ func (w *Writer) Flush() error {
 		}
 		clear(w.pending)
 		clear(w.pendingDocs)
+		w.nPending = 0
 	}
 	if w.dirty {
 		if err := w.root.Put(keyMeta, appendStats(nil, w.st)); err != nil {
