@@ -70,7 +70,7 @@ func (st *colState) ftWriter(ct *storage.CollectionTx) (*fulltext.Writer, error)
 	}
 	w, err := fulltext.NewWriter(b, st.ana)
 	if err != nil {
-		return nil, fmt.Errorf("keyword index: %w", err)
+		return nil, fmt.Errorf("keyword index: %w", ftErr(err))
 	}
 	return w, nil
 }
@@ -80,7 +80,7 @@ func (st *colState) ftWriter(ct *storage.CollectionTx) (*fulltext.Writer, error)
 // step, and Check reports such a gap while it lasts.
 func ftDelete(w *fulltext.Writer, label uint64) error {
 	if err := w.Delete(label); err != nil && !errors.Is(err, fulltext.ErrNotFound) {
-		return fmt.Errorf("keyword index: %w", err)
+		return fmt.Errorf("keyword index: %w", ftErr(err))
 	}
 	return nil
 }
@@ -97,11 +97,11 @@ func (st *colState) keywordHits(ctx context.Context, ct *storage.CollectionTx, t
 	}
 	r, err := fulltext.NewReader(b, st.ana)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keyword index: %w", ftErr(err))
 	}
 	hits, err := r.Search(ctx, text, depth, accept)
 	if err != nil {
-		return nil, fmt.Errorf("keyword search: %w", err)
+		return nil, fmt.Errorf("keyword search: %w", ftErr(err))
 	}
 	out := make([]ranked, len(hits))
 	for i, h := range hits {
@@ -335,4 +335,13 @@ func (f *ftChecker) finish(docs int) string {
 		return fmt.Sprintf("it counts %d terms, the documents' texts analyze to %d", f.stats.Length, f.length)
 	}
 	return ""
+}
+
+// ftErr makes a damaged keyword index an ErrCorrupt of this package too,
+// so that callers branch on one sentinel for damage anywhere in the file.
+func ftErr(err error) error {
+	if errors.Is(err, fulltext.ErrCorrupt) && !errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
 }

@@ -180,12 +180,12 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 			// counts in BM25's statistics, text or not, as in the
 			// reference BM25 (bench/internal/retrieval).
 			if err := ftw.Add(labels[i], p.rec.Text); err != nil {
-				return fmt.Errorf("keyword index: %w", err)
+				return fmt.Errorf("keyword index: %w", ftErr(err))
 			}
 		}
 		if ftw != nil {
 			if err := ftw.Flush(); err != nil {
-				return fmt.Errorf("keyword index: %w", err)
+				return fmt.Errorf("keyword index: %w", ftErr(err))
 			}
 		}
 		return nil
@@ -440,7 +440,9 @@ func (c *Collection) deleteLabels(st *colState, labels []uint64, found []string)
 			}
 		}
 		if ftw != nil {
-			return ftw.Flush()
+			if err := ftw.Flush(); err != nil {
+				return fmt.Errorf("keyword index: %w", ftErr(err))
+			}
 		}
 		return nil
 	})
