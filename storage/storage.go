@@ -26,8 +26,10 @@
 // reused, so the vector index can key on it.
 //
 // Invariants:
-//   - Every value other than bucket markers and ids/pending entries is a
-//     protobuf message in an envelope (see envelope.go) carrying a CRC-32C:
+//   - Every value other than bucket markers, ids/pending entries and the
+//     keyword index's (package fulltext's own encoding, which it validates
+//     as it decodes) is a protobuf message in an envelope (see envelope.go)
+//     carrying a CRC-32C:
 //     bbolt verifies its page structure, not the bytes of values, so a flipped
 //     bit inside a value would otherwise decode to silently wrong data.
 //   - "ids", "docs" and "heads" are updated in the same transaction, so each
@@ -94,7 +96,9 @@
 //     and copy through Tx.WriteTo and CompactTo, so every access to the
 //     file goes through guard and the damage rules above; the one
 //     exception, CheckBbolt (bbolt walks pages on a goroutine of its own),
-//     is for a file whose pages CheckPages found sound.
+//     is for a file whose pages CheckPages found sound. The keyword index's
+//     bucket (CollectionTx.FullText) is handed out inside a transaction
+//     only, so its reads run under that transaction's guard too.
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
