@@ -97,8 +97,13 @@ type config struct {
 
 // allSuites lists the suites in the order a default run executes them.
 func allSuites() []string {
-	return []string{"ann", "db", "embed", "encoder", "quality", "open", "classify", "cluster", "keyword"}
+	return []string{"ann", "db", "embed", "encoder", "quality", "open", "classify", "cluster", "keyword", "hybrid"}
 }
+
+// extraSuites run only when named: hybrid-sweep tunes the fusion on the
+// dev splits (suite_hybrid.go); toolbox-outliers measures Outliers and
+// Duplicates (suite_toolbox_outliers.go).
+func extraSuites() []string { return []string{"hybrid-sweep", toolboxOutliersSuite} }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -203,8 +208,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c.suites = allSuites()
 	}
 	for _, s := range c.suites {
-		if !slices.Contains(allSuites(), s) && s != toolboxOutliersSuite {
-			return c, fmt.Errorf("unknown suite %q (want %s, or %s)", s, strings.Join(allSuites(), ", "), toolboxOutliersSuite)
+		if !slices.Contains(allSuites(), s) && !slices.Contains(extraSuites(), s) {
+			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(append(allSuites(), extraSuites()...), ", "))
 		}
 	}
 	switch c.dataset {
@@ -336,6 +341,10 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.clusterSuite(ctx)
 	case "keyword":
 		return b.keywordSuite(ctx)
+	case "hybrid":
+		return b.hybridSpeedSuite(ctx)
+	case "hybrid-sweep":
+		return b.hybridSweepSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

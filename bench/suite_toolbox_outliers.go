@@ -150,10 +150,10 @@ func (b *bench) fortuneTexts(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// textCollection stores texts (IDs "t00000"...) in a new database in the
+// outlierCollection stores texts (IDs "t00000"...) in a new database in the
 // work directory, embedded by the built-in model (db.Open's default), in
 // an HNSW collection with the defaults.
-func (b *bench) textCollection(ctx context.Context, name string, texts []string) (*db.DB, *db.Collection, error) {
+func (b *bench) outlierCollection(ctx context.Context, name string, texts []string) (*db.DB, *db.Collection, error) {
 	path := filepath.Join(b.workDir, name+".vecbolt")
 	os.Remove(path)
 	d, err := db.Open(path)
@@ -223,7 +223,7 @@ func (b *bench) outlierQuality(ctx context.Context, split string, docs, intruder
 	rng := rand.New(rand.NewPCG(15, 2))
 	rng.Shuffle(len(intruders), func(i, j int) { intruders[i], intruders[j] = intruders[j], intruders[i] })
 	texts := append(slices.Clone(docs), intruders[:nOdd]...)
-	d, c, err := b.textCollection(ctx, "outliers-"+split, texts)
+	d, c, err := b.outlierCollection(ctx, "outliers-"+split, texts)
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func (b *bench) duplicateQuality(ctx context.Context, split string, docs []strin
 		texts = append(texts, c)
 		truth[[2]string{fmt.Sprintf("t%05d", i), fmt.Sprintf("t%05d", len(texts)-1)}] = true
 	}
-	d, c, err := b.textCollection(ctx, "duplicates-"+split, texts)
+	d, c, err := b.outlierCollection(ctx, "duplicates-"+split, texts)
 	if err != nil {
 		return err
 	}

@@ -192,6 +192,7 @@ type options struct {
 	snapshotMin  int
 	snapshotFrac float64
 	recovery     func(RecoveryEvent)
+	ftBuild      func(FullTextBuildEvent)
 }
 
 // WithEmbedder sets the model that embeds texts on insert and at query time.

@@ -391,9 +391,9 @@ func TestRecommendExamples(t *testing.T) {
 	if _, err := c.Insert(bg, animals...); err != nil {
 		t.Fatal(err)
 	}
-	// A single text example under AverageVector is a Search for it.
+	// A single text example under AverageVector is a vector search for it.
 	for _, text := range []string{"a bird that flies", "pets at home"} {
-		want, err := c.Search(bg, text, TopK(5))
+		want, err := c.Search(bg, text, TopK(5), WithMode(ModeVector))
 		if err != nil {
 			t.Fatal(err)
 		}

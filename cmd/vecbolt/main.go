@@ -458,6 +458,7 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 		opts = append(opts, db.ReadOnly())
 	}
 	opts = append(opts, e.recoveryLog(f.path, mode == readDocs || mode == readText))
+	opts = append(opts, e.fullTextBuildLog())
 	var model closer
 	switch {
 	case mode == readDocs || mode == writeDocs:

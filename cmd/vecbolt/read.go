@@ -20,10 +20,18 @@ import (
 func searchCommand() *command {
 	return &command{
 		name:    "search",
-		args:    "--db FILE --collection NAME [--k 10] [--where EXPR] [--min-score S] [--json] QUERY",
-		summary: "search a collection by meaning",
-		help: `Embeds QUERY with the collection's model and prints the nearest documents,
-best first. Scores are similarities: higher is closer.
+		args:    "--db FILE --collection NAME [--k 10] [--mode vector|keyword|hybrid] [--alpha A] [--explain] [--where EXPR] [--min-score S] [--json] QUERY",
+		summary: "search a collection by meaning, by keywords, or both",
+		help: `Prints the documents that best match QUERY, best first; higher scores are
+better. --mode chooses the ranking:
+  vector   embeds QUERY with the collection's model; scores are similarities
+  keyword  BM25 over the collection's keyword index (no model is loaded)
+  hybrid   both, fused (convex combination of normalized scores by default);
+           --alpha weighs the vector side from 0 (keyword only) to 1
+The default is hybrid for collections with a model and a keyword index,
+vector for those without a keyword index, keyword for those without a
+model. --explain shows each result's vector and keyword score and rank
+(rank 0: not among that side's candidates).
 
 --where filters on metadata, e.g.
   --where 'section = "games" AND words >= 40'
@@ -41,6 +49,15 @@ type jsonResult struct {
 	Score    float32        `json:"score"`
 	Text     string         `json:"text"`
 	Metadata map[string]any `json:"metadata"`
+	*jsonExplain
+}
+
+// jsonExplain is what --explain adds to a --json result.
+type jsonExplain struct {
+	VectorScore  float32 `json:"vector_score"`
+	VectorRank   int     `json:"vector_rank"`
+	KeywordScore float32 `json:"keyword_score"`
+	KeywordRank  int     `json:"keyword_rank"`
 }
 
 func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
@@ -48,10 +65,15 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var coll, where, vec string
 	var k, ef int
 	var minScore float64
-	var asJSON bool
+	var asJSON, explain bool
+	var modeName string
+	alpha := math.NaN()
 	f.register(fs, true)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
 	fs.IntVar(&k, "k", 10, "number of results `N`")
+	fs.StringVar(&modeName, "mode", "", "ranking `MODE`: vector, keyword or hybrid (default: hybrid where the collection has a model and a keyword index)")
+	fs.Float64Var(&alpha, "alpha", math.NaN(), fmt.Sprintf("hybrid: weight `A` of the vector side, 0..1 (default %g)", db.DefaultAlpha))
+	fs.BoolVar(&explain, "explain", false, "show each result's vector and keyword score and rank")
 	fs.StringVar(&where, "where", "", "metadata filter `EXPR`")
 	fs.Float64Var(&minScore, "min-score", math.Inf(-1), "drop results scoring below `S` (default: none)")
 	fs.IntVar(&ef, "ef", 0, "HNSW search breadth `N` for this query (default: the collection's)")
@@ -82,6 +104,28 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			return usagef("--min-score is NaN")
 		}
 		opts := []db.SearchOption{db.TopK(k)}
+		searchMode := db.ModeDefault
+		if modeName != "" {
+			if searchMode, err = db.ParseMode(modeName); err != nil || searchMode == db.ModeDefault {
+				return usagef("--mode %q: want vector, keyword or hybrid", modeName)
+			}
+			opts = append(opts, db.WithMode(searchMode))
+		}
+		if !math.IsNaN(alpha) {
+			if alpha < 0 || alpha > 1 {
+				return usagef("--alpha %v out of range 0..1", alpha)
+			}
+			if searchMode != db.ModeHybrid && searchMode != db.ModeDefault {
+				return usagef("--alpha applies to --mode hybrid only")
+			}
+			opts = append(opts, db.WithAlpha(alpha))
+		}
+		if qvec != nil && searchMode != db.ModeDefault && searchMode != db.ModeVector {
+			return usagef("--vector searches by vector only; --mode %s needs a QUERY text", modeName)
+		}
+		if explain {
+			opts = append(opts, db.WithExplain())
+		}
 		if where != "" {
 			opts = append(opts, db.WhereExpr(where))
 		}
@@ -92,7 +136,7 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			opts = append(opts, db.WithEf(ef))
 		}
 		mode := readText
-		if qvec != nil {
+		if qvec != nil || searchMode == db.ModeKeyword {
 			mode = readDocs
 		}
 		d, done, err := e.open(&f, mode)
@@ -117,6 +161,9 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			out := make([]jsonResult, len(res))
 			for i, r := range res {
 				out[i] = jsonResult{ID: r.ID, Score: r.Score, Text: r.Text, Metadata: nonNil(r.Metadata)}
+				if x := r.Explain; x != nil {
+					out[i].jsonExplain = &jsonExplain{VectorScore: x.VectorScore, VectorRank: x.VectorRank, KeywordScore: x.KeywordScore, KeywordRank: x.KeywordRank}
+				}
 			}
 			return jsonOut(e.stdout, out)
 		}
@@ -145,10 +192,21 @@ func printResults(w io.Writer, res []db.Result) {
 			fmt.Fprintf(w, "  [%s]", truncate(md, 110))
 		}
 		fmt.Fprintln(w)
+		if x := r.Explain; x != nil {
+			fmt.Fprintf(w, "    %s: vector %s, keyword %s\n", x.Mode, sideLine(x.VectorScore, x.VectorRank), sideLine(x.KeywordScore, x.KeywordRank))
+		}
 		if r.Text != "" {
 			fmt.Fprintf(w, "    %s\n", escapeText(truncate(r.Text, 150)))
 		}
 	}
+}
+
+// sideLine renders one side of an explanation.
+func sideLine(score float32, rank int) string {
+	if rank == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("#%d (%.4f)", rank, score)
 }
 
 // formatMetadata renders metadata as sorted key=value pairs.
@@ -362,6 +420,8 @@ type collectionJSON struct {
 	Created        time.Time  `json:"created"`
 	// Fields maps each metadata field to its recorded type.
 	Fields map[string]db.FieldType `json:"fields,omitempty"`
+	// FullText is the keyword index's configuration; absent without one.
+	FullText *db.FullTextConfig `json:"full_text,omitempty"`
 }
 
 type modelJSON struct {
@@ -374,7 +434,7 @@ type modelJSON struct {
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
 		Name: c.Name, Count: c.Count, Dimension: c.Dimension, Metric: c.Metric.String(),
-		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields,
+		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields, FullText: c.FullText,
 	}
 	if c.Index == db.IndexHNSW {
 		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
