@@ -105,7 +105,7 @@ func (w *Writer) Add(label uint64, text string) error {
 		return fmt.Errorf("fulltext: label %d is reserved", label)
 	}
 	w.terms = w.a.terms(w.terms[:0], text, w.cache)
-	if len(w.terms) > math.MaxUint32 {
+	if uint64(len(w.terms)) > math.MaxUint32 {
 		return fmt.Errorf("fulltext: document %d has %d terms (at most %d)", label, len(w.terms), uint32(math.MaxUint32))
 	}
 	return w.add(label, w.terms)
