@@ -26,11 +26,12 @@ type ModelInfo struct {
 	// Layout is, for a transformer offered in several layouts, the one
 	// Bytes, Pinned and Cached describe: the layout the listing was asked
 	// for (ListModelsFor), which is what loading the model by name
-	// downloads. "" for a model with a single layout.
-	Layout string `json:"layout,omitempty"`
+	// downloads. "" for a model with a single layout. Not in the JSON
+	// form, whose six fields `vecbolt models --json` keeps stable.
+	Layout string `json:"-"`
 	// Layouts describes each layout of such a model, so a user can see what
 	// the other backend would download.
-	Layouts []LayoutInfo `json:"layouts,omitempty"`
+	Layouts []LayoutInfo `json:"-"`
 }
 
 // LayoutInfo is one layout of a registered transformer (see
