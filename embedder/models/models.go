@@ -111,7 +111,9 @@ const (
 	// the directory has model.onnx and the library is installed, else on
 	// the pure-Go encoder when the directory has the sentence-transformers
 	// weights (config.json and model.safetensors), else on ONNX Runtime
-	// (which then reports onnx.ErrNoRuntime).
+	// (which then reports onnx.ErrNoRuntime). A registered name is fetched
+	// in the layout of the backend so chosen: ONNX Runtime's when the
+	// library is installed, else the pure-Go encoder's.
 	BackendAuto Backend = ""
 	// BackendONNX always uses ONNX Runtime (model.onnx).
 	BackendONNX Backend = "onnx"
@@ -134,10 +136,11 @@ func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
 //     static.LoadWordVectors and the WithStatic options;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
-//     (embedder.RegisteredModels, or one given to WithRegistry), which is fetched into the model cache on
-//     first use and verified against its pinned digests (see
-//     embedder.ModelCache; WithCache chooses the cache, or makes it
-//     offline).
+//     (embedder.RegisteredModels, or one given to WithRegistry), which is
+//     fetched into the model cache on first use and verified against its
+//     pinned digests (see embedder.ModelCache; WithCache chooses the
+//     cache, or makes it offline). A transformer registered in both
+//     layouts is fetched in the chosen backend's only (see BackendAuto).
 //
 // A directory holding model.onnx (or onnx/model.onnx) is a transformer run
 // on ONNX Runtime (onnx.Load); one holding a BERT config.json and
