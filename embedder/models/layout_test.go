@@ -157,6 +157,13 @@ func TestRegistryLayoutDownloads(t *testing.T) {
 		t.Fatalf("dim %d", goE.Identity().Dim)
 	}
 
+	// Dir fetches as Load would, without loading.
+	url, fetched := countingHub(t, files)
+	d, err := Dir(ctx, "tinyboth", WithCache(newTestCache(t, url)), WithRegistry(m), WithBackend(BackendGo))
+	if err != nil || !bert.IsModelDir(d) || !slices.Equal(fetched(), goFiles) {
+		t.Fatalf("Dir with BackendGo: %s %v, fetched %v", d, err, fetched())
+	}
+
 	autoE, got, _, err := load(t, BackendAuto)
 	switch {
 	case err != nil:
