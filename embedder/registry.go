@@ -244,7 +244,10 @@ const bgeQueryPrefix = "Represent this sentence for searching relevant passages:
 
 // Model kinds, as ListModels and `vecbolt models` report them.
 const (
-	// KindONNX is a transformer run on ONNX Runtime (needs cgo).
+	// KindONNX is a transformer: run on ONNX Runtime (needs cgo) from its
+	// ONNX layout, or on the pure-Go encoder from its safetensors layout
+	// when the entry lists one (RegistryFile.Layout). The name predates the
+	// second backend and stays, as `vecbolt models --json` reports it.
 	KindONNX = "onnx"
 	// KindStatic is a static model (Model2Vec layout: model.safetensors,
 	// tokenizer.json, config.json), pure Go.
