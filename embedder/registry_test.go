@@ -1,8 +1,10 @@
 package embedder
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -163,7 +165,7 @@ func TestListModels(t *testing.T) {
 		}
 	}
 	last := list[len(list)-2:]
-	if last[0] != (ModelInfo{Name: "ollama:MODEL", Kind: KindServer}) || last[1] != (ModelInfo{Name: "openai:MODEL", Kind: KindServer}) {
+	if !reflect.DeepEqual(last[0], ModelInfo{Name: "ollama:MODEL", Kind: KindServer}) || !reflect.DeepEqual(last[1], ModelInfo{Name: "openai:MODEL", Kind: KindServer}) {
 		t.Fatalf("server rows %+v", last)
 	}
 	// Put potion-base-8M's files in the cache at their pinned sizes: it
@@ -211,5 +213,120 @@ func TestCacheDir(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", "/xdg")
 	if d, err := CacheDir(); err != nil || d != "/xdg/vecbolt" {
 		t.Fatalf("%q %v", d, err)
+	}
+}
+
+// TestRegistryLayouts: each built-in transformer is offered in both
+// layouts, and a layout's view lists exactly what its backend downloads,
+// with the pinned sizes the registry's comments cite.
+func TestRegistryLayouts(t *testing.T) {
+	tests := []struct {
+		name               string
+		onnxBytes, stBytes int64 // 0: not every size pinned
+		pinned             bool  // both layouts Pinned
+	}{
+		{"all-MiniLM-L6-v2", 90405214 + 466247, 90868376 + 466247 + 612, true},
+		{"bge-small-en-v1.5", 133093490 + 711396, 133466304 + 711396 + 743, true},
+		{"e5-small-v2", 0, 0, false}, // model.onnx and config.json sizes unknown
+		{"gte-small", 0, 0, false},   // revision "main"
+	}
+	for _, tc := range tests {
+		m, ok := LookupModel(tc.name)
+		if !ok {
+			t.Fatalf("%s not registered", tc.name)
+		}
+		if got := m.Layouts(); !reflect.DeepEqual(got, []string{LayoutONNX, LayoutSafetensors}) || m.DefaultLayout() != LayoutONNX {
+			t.Fatalf("%s: layouts %v, default %q", tc.name, got, m.DefaultLayout())
+		}
+		o, err := m.ForLayout(LayoutONNX)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := m.ForLayout(LayoutSafetensors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, f := range st.Files {
+			paths = append(paths, f.Path)
+			if f.SHA256 == "" {
+				t.Errorf("%s: %s has no digest", tc.name, f.Path)
+			}
+		}
+		if !reflect.DeepEqual(paths, []string{"tokenizer.json", "model.safetensors", "config.json"}) {
+			t.Errorf("%s: safetensors layout files %v", tc.name, paths)
+		}
+		if len(o.Files) != 2 || !strings.HasSuffix(o.Files[0].Path, ".onnx") || o.Files[1].Path != "tokenizer.json" {
+			t.Errorf("%s: onnx layout files %+v", tc.name, o.Files)
+		}
+		if o.Pinned() != tc.pinned || st.Pinned() != tc.pinned {
+			t.Errorf("%s: pinned onnx %v safetensors %v, want %v", tc.name, o.Pinned(), st.Pinned(), tc.pinned)
+		}
+		if tc.pinned && (o.DownloadBytes() != tc.onnxBytes || st.DownloadBytes() != tc.stBytes) {
+			t.Errorf("%s: bytes onnx %d safetensors %d, want %d and %d", tc.name, o.DownloadBytes(), st.DownloadBytes(), tc.onnxBytes, tc.stBytes)
+		}
+		if m.Pinned() != tc.pinned {
+			t.Errorf("%s: whole entry pinned %v", tc.name, m.Pinned())
+		}
+	}
+	m, _ := LookupModel("potion-base-8M")
+	if _, err := m.ForLayout(LayoutSafetensors); !errors.Is(err, ErrNoLayout) {
+		t.Errorf("static model's safetensors layout: %v, want ErrNoLayout", err)
+	}
+	if v, err := m.ForLayout(""); err != nil || len(v.Files) != len(m.Files) {
+		t.Errorf("layout \"\": %v %v", v, err)
+	}
+
+	// ListModelsFor: the top-level figures are the asked layout's, and
+	// every layout is listed.
+	c := newTestCache(t, "", WithOffline(true))
+	for _, layout := range []string{LayoutONNX, LayoutSafetensors} {
+		for _, r := range ListModelsFor(c, layout) {
+			if r.Name != "all-MiniLM-L6-v2" {
+				continue
+			}
+			want := map[string]int64{LayoutONNX: 90405214 + 466247, LayoutSafetensors: 90868376 + 466247 + 612}
+			if r.Layout != layout || r.Bytes != want[layout] || !r.Pinned || len(r.Layouts) != 2 ||
+				r.Layouts[0].Bytes != want[LayoutONNX] || r.Layouts[1].Bytes != want[LayoutSafetensors] {
+				t.Errorf("ListModelsFor(%s): %+v", layout, r)
+			}
+		}
+	}
+}
+
+// TestLayoutValidation: a malformed layout description is refused before
+// anything is fetched.
+func TestLayoutValidation(t *testing.T) {
+	base := func() RegistryModel {
+		m, _ := LookupModel("all-MiniLM-L6-v2")
+		m.Files = append([]RegistryFile(nil), m.Files...)
+		return m
+	}
+	tests := []struct {
+		name string
+		edit func(*RegistryModel)
+		want string
+	}{
+		{"unknown layout", func(m *RegistryModel) { m.Files[2].Layout = "tflite" }, `layout "tflite"`},
+		{"no config.json", func(m *RegistryModel) { m.Files = m.Files[:3] }, "must list model.safetensors and config.json"},
+		{"no onnx file", func(m *RegistryModel) { m.Files[0].Path = "onnx/model.bin" }, "lists no .onnx file"},
+		{"static with a layout", func(m *RegistryModel) {
+			p, _ := LookupModel("potion-base-8M")
+			*m = p
+			m.Files = append([]RegistryFile(nil), p.Files...)
+			m.Files[0].Layout = LayoutSafetensors
+		}, "a static model has one layout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			tc.edit(&m)
+			if err := m.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := base().validate(); err != nil {
+		t.Fatal(err)
 	}
 }

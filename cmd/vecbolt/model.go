@@ -61,7 +61,7 @@ func builtinModel() (embedder.Embedder, error) {
 // loadTokenizer returns the tokenizer for --model: DIR/tokenizer.json (or a
 // tokenizer.json path itself), a registered model's, or the built-in
 // model's when nameOrDir is empty.
-func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedder.Embedder, error)) (*tokenizer.Tokenizer, error) {
+func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedder.Embedder, error), opts ...models.Option) (*tokenizer.Tokenizer, error) {
 	if nameOrDir == "" {
 		m, err := builtin()
 		if err != nil {
@@ -88,7 +88,10 @@ func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedd
 	if remote.IsRemoteName(nameOrDir) {
 		return nil, fmt.Errorf("%s is a server's model: its tokenizer runs on the server, vecbolt has no copy of it", nameOrDir)
 	}
-	dir, err := embedder.ModelDir(ctx, nameOrDir, nil)
+	// models.Dir fetches a registered transformer in the layout --model
+	// would load (the pure-Go encoder's without ONNX Runtime), so asking
+	// for its tokenizer downloads nothing that loading it would not.
+	dir, err := models.Dir(ctx, nameOrDir, opts...)
 	if err != nil {
 		return nil, err
 	}

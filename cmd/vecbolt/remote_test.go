@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/embedder/onnx"
 )
 
 // embeddingServer answers OpenAI's /v1/embeddings and Ollama's /api/embed
@@ -158,9 +160,21 @@ func TestModelsCommand(t *testing.T) {
 		if r["name"] == "potion-base-8M" && (r["dim"] != 256.0 || r["bytes"] != 30920628.0 || r["pinned"] != true) {
 			t.Fatalf("row %v", r)
 		}
+		// A transformer's size is that of the files this build's backend
+		// downloads: the ONNX export with ONNX Runtime, else
+		// model.safetensors and config.json (the tokenizer in both).
+		if r["name"] == "all-MiniLM-L6-v2" {
+			want := 90868376.0 + 612 + 466247
+			if _, err := onnx.FindRuntime(""); err == nil {
+				want = 90405214 + 466247
+			}
+			if r["bytes"] != want || r["pinned"] != true {
+				t.Fatalf("row %v: want %v bytes", r, want)
+			}
+		}
 	}
 	o = vbOpts(t, "", []option{withTerminal(false)}, "models")
-	if o.code != 0 || !strings.Contains(o.stdout, "potion-retrieval-32M   static    512") || !strings.Contains(o.stdout, "e5-small-v2") {
+	if o.code != 0 || !strings.Contains(o.stdout, "potion-retrieval-32M   static  -         512") || !strings.Contains(o.stdout, "e5-small-v2") {
 		t.Fatalf("models: %d %s %s", o.code, o.stdout, o.stderr)
 	}
 	if o := vbOpts(t, "", []option{withTerminal(false)}, "models", "x"); o.code != exitUsage {

@@ -32,7 +32,7 @@ func tokenizeFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if len(pos) != 1 {
 			return usagef("tokenize takes exactly one TEXT argument, got %d (quote the text)", len(pos))
 		}
-		tok, err := loadTokenizer(e.ctx, model, e.builtin)
+		tok, err := loadTokenizer(e.ctx, model, e.builtin, e.modelOpts...)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,11 @@
 //     otherwise (WithBackend overrides), so a build without cgo runs it.
 //   - A registered model is fetched into the model cache and verified
 //     against its pinned digests before anything loads it (see
-//     embedder.ModelCache).
+//     embedder.ModelCache). A transformer registered in both layouts is
+//     fetched in the one its backend reads (BackendAuto: ONNX Runtime's
+//     when the library is installed, else the pure-Go encoder's
+//     config.json and model.safetensors), never both, so a build without
+//     cgo runs all-MiniLM-L6-v2 by name without downloading the ONNX file.
 //   - "openai:MODEL" and "ollama:MODEL" name a model behind an embedding
 //     server (remote.Open). Load reads no environment variable itself: the
 //     caller passes WithRemote(remote.WithEnv(os.Getenv)) to let
@@ -31,6 +35,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/bert"
@@ -106,7 +111,9 @@ const (
 	// the directory has model.onnx and the library is installed, else on
 	// the pure-Go encoder when the directory has the sentence-transformers
 	// weights (config.json and model.safetensors), else on ONNX Runtime
-	// (which then reports onnx.ErrNoRuntime).
+	// (which then reports onnx.ErrNoRuntime). A registered name is fetched
+	// in the layout of the backend so chosen: ONNX Runtime's when the
+	// library is installed, else the pure-Go encoder's.
 	BackendAuto Backend = ""
 	// BackendONNX always uses ONNX Runtime (model.onnx).
 	BackendONNX Backend = "onnx"
@@ -129,10 +136,11 @@ func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
 //     static.LoadWordVectors and the WithStatic options;
 //   - an existing directory is loaded as it is;
 //   - otherwise nameOrDir must be a registered model
-//     (embedder.RegisteredModels, or one given to WithRegistry), which is fetched into the model cache on
-//     first use and verified against its pinned digests (see
-//     embedder.ModelCache; WithCache chooses the cache, or makes it
-//     offline).
+//     (embedder.RegisteredModels, or one given to WithRegistry), which is
+//     fetched into the model cache on first use and verified against its
+//     pinned digests (see embedder.ModelCache; WithCache chooses the
+//     cache, or makes it offline). A transformer registered in both
+//     layouts is fetched in the chosen backend's only (see BackendAuto).
 //
 // A directory holding model.onnx (or onnx/model.onnx) is a transformer run
 // on ONNX Runtime (onnx.Load); one holding a BERT config.json and
@@ -201,28 +209,115 @@ func onnxInstalled() bool {
 	return err == nil
 }
 
-// modelDir is embedder.ModelDir, with the models of WithRegistry.
+// modelDir resolves nameOrDir as embedder.ModelDir does, with the models
+// of WithRegistry, fetching a registered transformer in the layout of the
+// backend Load will run (registryLayout), so only that backend's files are
+// downloaded.
 func modelDir(ctx context.Context, nameOrDir string, o options) (string, error) {
-	if _, err := os.Stat(nameOrDir); err != nil && nameOrDir != "" {
-		if _, ok := embedder.LookupModel(nameOrDir); !ok {
-			for _, x := range o.extra {
-				if x.Name != nameOrDir {
-					continue
-				}
-				if err := ctx.Err(); err != nil {
-					return "", err
-				}
-				cache := o.cache
-				if cache == nil {
-					if cache, err = embedder.NewModelCache(); err != nil {
-						return "", err
-					}
-				}
-				return cache.EnsureModel(ctx, x)
+	if nameOrDir == "" {
+		return embedder.ModelDir(ctx, nameOrDir, o.cache)
+	}
+	if _, err := os.Stat(nameOrDir); err == nil {
+		return embedder.ModelDir(ctx, nameOrDir, o.cache)
+	}
+	m, ok := embedder.LookupModel(nameOrDir)
+	if !ok {
+		for _, x := range o.extra {
+			if x.Name == nameOrDir {
+				m, ok = x, true
+				break
 			}
 		}
 	}
-	return embedder.ModelDir(ctx, nameOrDir, o.cache)
+	if !ok {
+		return embedder.ModelDir(ctx, nameOrDir, o.cache) // reports the unknown name
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	layout, err := registryLayout(m, o.backend)
+	if err != nil {
+		return "", err
+	}
+	if m, err = m.ForLayout(layout); err != nil {
+		return "", err
+	}
+	cache := o.cache
+	if cache == nil {
+		if cache, err = embedder.NewModelCache(); err != nil {
+			return "", err
+		}
+	}
+	return cache.EnsureModel(ctx, m)
+}
+
+// registryLayout chooses which layout of a registered model to fetch: the
+// one the backend runs (BackendAuto: ONNX Runtime's when the library is
+// installed, else the pure-Go encoder's when the model is offered in it).
+// A model with one layout (or none named) is fetched whole: "".
+func registryLayout(m embedder.RegistryModel, b Backend) (string, error) {
+	ls := m.Layouts()
+	if len(ls) == 0 {
+		return "", nil
+	}
+	want := ""
+	switch b {
+	case BackendONNX:
+		want = embedder.LayoutONNX
+	case BackendGo:
+		want = embedder.LayoutSafetensors
+	case BackendAuto:
+		want = autoLayout(ls, onnxInstalled())
+	default:
+		return "", fmt.Errorf("models: unknown backend %q (want %q, %q or empty for automatic)", b, BackendONNX, BackendGo)
+	}
+	if !slices.Contains(ls, want) {
+		return "", fmt.Errorf("%w: model %s is not published for the %s backend (it offers %q)", ErrNotModel, m.Name, backendOf(want), ls)
+	}
+	return want, nil
+}
+
+// autoLayout is BackendAuto's choice among the layouts a registered model
+// offers: ONNX Runtime's when it is installed (or when the model offers
+// nothing else, so that loading reports onnx.ErrNoRuntime), else the
+// pure-Go encoder's.
+func autoLayout(ls []string, ortInstalled bool) string {
+	hasONNX, hasST := slices.Contains(ls, embedder.LayoutONNX), slices.Contains(ls, embedder.LayoutSafetensors)
+	switch {
+	case hasONNX && (ortInstalled || !hasST):
+		return embedder.LayoutONNX
+	case hasST:
+		return embedder.LayoutSafetensors
+	}
+	return ls[0]
+}
+
+// backendOf names the backend that runs a layout, for messages.
+func backendOf(layout string) Backend {
+	if layout == embedder.LayoutSafetensors {
+		return BackendGo
+	}
+	return BackendONNX
+}
+
+// List is embedder.ListModelsFor for the layout BackendAuto would download
+// in this process (ONNX Runtime's when the library is installed, else the
+// pure-Go encoder's), so the sizes it reports are what `--model NAME`
+// fetches here; every layout's size is listed as well.
+func List(c *embedder.ModelCache) []embedder.ModelInfo {
+	return embedder.ListModelsFor(c, autoLayout([]string{embedder.LayoutONNX, embedder.LayoutSafetensors}, onnxInstalled()))
+}
+
+// Dir resolves nameOrDir to a model directory as Load would, fetching a
+// registered model in the layout Load's backend needs (see WithBackend),
+// without loading it: for programs that need the model's files (its
+// tokenizer.json, say). An existing directory is returned as it is.
+func Dir(ctx context.Context, nameOrDir string, opts ...Option) (string, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return modelDir(ctx, nameOrDir, o)
 }
 
 // isFile reports whether path names a regular file (or a link to one).
