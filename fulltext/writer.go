@@ -44,10 +44,12 @@ type Writer struct {
 	pendingDocs map[uint64]struct{}
 	nPending    int // postings in pending
 	maxPending  int // flush when nPending reaches it
-	cache       stemCache
 
-	terms []string
-	ps    []posting
+	terms  []string
+	ps     []posting
+	merged []posting
+	seek   []byte
+	arena  []byte
 }
 
 // NewWriter returns a writer over bucket b, which must belong to a
@@ -60,7 +62,7 @@ func NewWriter(b *bbolt.Bucket, a *Analyzer) (*Writer, error) {
 	if !b.Writable() {
 		return nil, errors.New("fulltext: NewWriter needs a bucket of a writable transaction")
 	}
-	w := &Writer{a: a, root: b, pending: map[string][]posting{}, pendingDocs: map[uint64]struct{}{}, cache: stemCache{}, maxPending: maxPending}
+	w := &Writer{a: a, root: b, pending: map[string][]posting{}, pendingDocs: map[uint64]struct{}{}, maxPending: maxPending}
 	if v := b.Get(keyMeta); v != nil {
 		st, err := decodeStats(v)
 		if err != nil {
@@ -104,7 +106,7 @@ func (w *Writer) Add(label uint64, text string) error {
 	if label == math.MaxUint64 {
 		return fmt.Errorf("fulltext: label %d is reserved", label)
 	}
-	w.terms = w.a.terms(w.terms[:0], text, w.cache)
+	w.terms = w.a.Terms(w.terms[:0], text)
 	if len(w.terms) > math.MaxUint32 {
 		return fmt.Errorf("fulltext: document %d has %d terms (at most %d)", label, len(w.terms), uint32(math.MaxUint32))
 	}
@@ -340,23 +342,21 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 		m.maxTF = max(m.maxTF, p.tf)
 		m.minDL = min(m.minDL, p.dl)
 	}
-	var seek []byte
+	c := w.post.Cursor()
 	for len(news) > 0 {
-		seek = blockKey(seek[:0], term, news[0].label)
-		k, v, next, hasNext := findBlock(w.post.Cursor(), term, news[0].label, seek)
-		var merged []posting
+		w.seek = blockKey(w.seek[:0], term, news[0].label)
+		k, v, next, hasNext := findBlock(c, term, news[0].label, w.seek)
+		merged := news
 		take := len(news)
 		if k != nil {
-			if bytes.Equal(k, seek) {
+			if bytes.Equal(k, w.seek) {
 				return fmt.Errorf("%w: document %d already has a posting for term %q", ErrCorrupt, news[0].label, term)
 			}
-			k = bytes.Clone(k)
+			oldFirst := binary.BigEndian.Uint64(k[len(term)+1:])
 			var err error
-			var h blockHeader
-			if h, w.ps, err = decodeBlock(v, w.ps); err != nil {
+			if _, w.ps, err = decodeBlock(v, w.ps); err != nil {
 				return fmt.Errorf("term %q: %w", term, err)
 			}
-			_ = h
 			if hasNext {
 				take, _ = slices.BinarySearchFunc(news, next, func(p posting, l uint64) int {
 					switch {
@@ -368,7 +368,7 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 					return 0
 				})
 			}
-			merged = make([]posting, 0, len(w.ps)+take)
+			merged = slices.Grow(w.merged[:0], len(w.ps)+take)
 			a, b := w.ps, news[:take]
 			for len(a) > 0 && len(b) > 0 {
 				switch {
@@ -383,25 +383,50 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 				}
 			}
 			merged = append(append(merged, a...), b...)
-			if err := w.post.Delete(k); err != nil {
-				return fmt.Errorf("fulltext: %w", err)
+			w.merged = merged
+			if merged[0].label != oldFirst {
+				// The new postings precede the term's first block, whose
+				// key changes. Otherwise the first chunk's Put below
+				// replaces the block in place: a Delete would cost a
+				// search and a rebalance of the page for nothing.
+				if err := w.post.Delete(k); err != nil {
+					return fmt.Errorf("fulltext: %w", err)
+				}
 			}
-		} else {
-			merged = news
 		}
 		for i := 0; i < len(merged); i += BlockSize {
 			chunk := merged[i:min(i+BlockSize, len(merged))]
-			kv := appendBlock(blockKey(make([]byte, 0, len(term)+9+8+len(chunk)*4), term, chunk[0].label), chunk)
+			kv := appendBlock(blockKey(w.alloc(len(term)+9+8+len(chunk)*4), term, chunk[0].label), chunk)
 			n := len(term) + 9
-			if err := w.post.Put(kv[:n:n], kv[n:]); err != nil {
+			if err := w.post.Put(kv[:n:n], kv[n:len(kv):len(kv)]); err != nil {
 				return fmt.Errorf("fulltext: %w", err)
 			}
 		}
 		m.df += uint64(take)
 		news = news[take:]
 	}
-	return w.post.Put([]byte(term), appendTermMeta(nil, m))
+	kv := appendTermMeta(append(w.alloc(len(term)+24), term...), m)
+	n := len(term)
+	return w.post.Put(kv[:n:n], kv[n:len(kv):len(kv)])
 }
+
+// alloc returns an empty slice of capacity at least n for a key or value
+// to Put. bbolt keeps references to them until the transaction ends, so
+// each gets memory of its own; carving them from chunks saves an
+// allocation per Put.
+func (w *Writer) alloc(n int) []byte {
+	if n > allocChunk/8 {
+		return make([]byte, 0, n)
+	}
+	if cap(w.arena)-len(w.arena) < n {
+		w.arena = make([]byte, 0, allocChunk)
+	}
+	b := w.arena[len(w.arena) : len(w.arena) : len(w.arena)+n]
+	w.arena = w.arena[:len(w.arena)+n]
+	return b
+}
+
+const allocChunk = 64 << 10
 
 func cmpPosting(a, b posting) int {
 	switch {
