@@ -59,7 +59,8 @@ func (a *Analyzer) Terms(dst []string, text string) []string {
 	return a.terms(dst, text, a.cache)
 }
 
-// stemCache maps a folded word to its stem: stemming allocates and
+// stemCache maps a folded word to its stem ("" for a stop word, which
+// has none): stemming allocates and
 // dominates analysis time, and a corpus repeats its words. It is safe for
 // concurrent use (an Analyzer is) and bounded: once full it keeps what it
 // has, which under a corpus's skewed word frequencies is mostly the common
@@ -146,24 +147,29 @@ func (a *Analyzer) addTerm(dst []string, t string, cache *stemCache) []string {
 	if len(t) == 0 || len(t) > MaxTermLen {
 		return dst
 	}
-	if a.stop != nil {
-		if _, isStop := a.stop[t]; isStop {
-			return dst
+	if !a.stem || cache == nil {
+		if a.stop != nil {
+			if _, isStop := a.stop[t]; isStop {
+				return dst
+			}
 		}
-	}
-	if a.stem {
-		if cache == nil {
+		if a.stem {
 			t = stemEnglish(t)
-		} else if s, hit := cache.get(t); hit {
-			t = s
-		} else {
-			s := stemEnglish(t)
-			cache.put(t, s)
-			t = s
 		}
-		if t == "" {
-			return dst
+	} else if s, hit := cache.get(t); hit {
+		// The cache also remembers stop words (as ""): one lookup per
+		// word on the indexing path.
+		t = s
+	} else {
+		s := ""
+		if _, isStop := a.stop[t]; !isStop {
+			s = stemEnglish(t)
 		}
+		cache.put(t, s)
+		t = s
+	}
+	if t == "" {
+		return dst
 	}
 	return append(dst, t)
 }

@@ -17,8 +17,12 @@ import (
 var ErrNotFound = errors.New("fulltext: no such document")
 
 // postFillPercent is the fill of the posting bucket's pages after a
-// split.
-const postFillPercent = 0.9
+// split. Every transaction appends to the last block of each term it
+// touches, so pages need room to grow: at 0.9 most of them split again at
+// the next commit, and each split is another page to write. Ten thousand
+// Debian descriptions in batches of 256 wrote 36,157 pages at 0.9, 27,304
+// at 0.7, 26,503 at 0.5 (bbolt's default), for the same file size.
+const postFillPercent = 0.7
 
 var (
 	keyMeta    = []byte("meta")
