@@ -334,7 +334,11 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 		slices.SortFunc(news, cmpPosting)
 	}
 	var m termMeta
-	if v := w.post.Get([]byte(term)); v != nil {
+	// One cursor serves the record and the blocks (Bucket.Get would make
+	// a cursor of its own each time).
+	c := w.post.Cursor()
+	w.seek = append(w.seek[:0], term...)
+	if k, v := c.Seek(w.seek); k != nil && string(k) == term {
 		var err error
 		if m, err = decodeTermMeta(v); err != nil {
 			return fmt.Errorf("term %q: %w", term, err)
@@ -346,7 +350,6 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 		m.maxTF = max(m.maxTF, p.tf)
 		m.minDL = min(m.minDL, p.dl)
 	}
-	c := w.post.Cursor()
 	for len(news) > 0 {
 		w.seek = blockKey(w.seek[:0], term, news[0].label)
 		k, v, next, hasNext := findBlock(c, term, news[0].label, w.seek)
