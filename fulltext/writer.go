@@ -50,6 +50,8 @@ type Writer struct {
 	maxPending  int // flush when nPending reaches it
 
 	terms  []string
+	counts map[string]uint32
+	rec    []termFreq
 	ps     []posting
 	merged []posting
 	seek   []byte
@@ -66,7 +68,7 @@ func NewWriter(b *bbolt.Bucket, a *Analyzer) (*Writer, error) {
 	if !b.Writable() {
 		return nil, errors.New("fulltext: NewWriter needs a bucket of a writable transaction")
 	}
-	w := &Writer{a: a, root: b, pending: map[string][]posting{}, pendingDocs: map[uint64]struct{}{}, maxPending: maxPending}
+	w := &Writer{a: a, root: b, pending: map[string][]posting{}, pendingDocs: map[uint64]struct{}{}, counts: map[string]uint32{}, maxPending: maxPending}
 	if v := b.Get(keyMeta); v != nil {
 		st, err := decodeStats(v)
 		if err != nil {
@@ -125,16 +127,18 @@ func (w *Writer) add(label uint64, terms []string) error {
 			return err
 		}
 	}
-	slices.Sort(terms)
-	rec := docRecord{length: uint32(len(terms))}
-	for i := 0; i < len(terms); {
-		j := i + 1
-		for j < len(terms) && terms[j] == terms[i] {
-			j++
-		}
-		rec.terms = append(rec.terms, termFreq{terms[i], uint32(j - i)})
-		i = j
+	// Counting in a map and sorting the distinct terms costs less than
+	// sorting all of them (a description repeats many of its words).
+	for _, t := range terms {
+		w.counts[t]++
 	}
+	rec := docRecord{length: uint32(len(terms)), terms: w.rec[:0]}
+	for t, n := range w.counts {
+		rec.terms = append(rec.terms, termFreq{t, n})
+	}
+	clear(w.counts)
+	slices.SortFunc(rec.terms, func(a, b termFreq) int { return strings.Compare(a.term, b.term) })
+	w.rec = rec.terms
 	for _, t := range rec.terms {
 		ps, ok := w.pending[t.term]
 		if !ok {
@@ -338,12 +342,17 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 	// a cursor of its own each time).
 	c := w.post.Cursor()
 	w.seek = append(w.seek[:0], term...)
+	exists := false
 	if k, v := c.Seek(w.seek); k != nil && string(k) == term {
 		var err error
 		if m, err = decodeTermMeta(v); err != nil {
 			return fmt.Errorf("term %q: %w", term, err)
 		}
+		exists = true
 	} else {
+		if k != nil && len(k) == len(term)+9 && string(k[:len(term)]) == term && k[len(term)] == 0 {
+			return fmt.Errorf("%w: term %q has blocks but no record", ErrCorrupt, term)
+		}
 		m.minDL = math.MaxUint32
 	}
 	for _, p := range news {
@@ -351,8 +360,16 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 		m.minDL = min(m.minDL, p.dl)
 	}
 	for len(news) > 0 {
-		w.seek = blockKey(w.seek[:0], term, news[0].label)
-		k, v, next, hasNext := findBlock(c, term, news[0].label, w.seek)
+		var k, v []byte
+		var next uint64
+		var hasNext bool
+		if exists {
+			// A new term has no blocks to look for (it had no record,
+			// and the key after where it would be is not one of its
+			// blocks): its postings are written as they are.
+			w.seek = blockKey(w.seek[:0], term, news[0].label)
+			k, v, next, hasNext = findBlock(c, term, news[0].label, w.seek)
+		}
 		merged := news
 		take := len(news)
 		if k != nil {
