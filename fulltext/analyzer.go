@@ -2,6 +2,7 @@ package fulltext
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,6 +24,10 @@ type Analyzer struct {
 	stem     bool
 	keepApos bool
 	stop     map[string]struct{}
+	// cache outlives transactions: db keeps one Analyzer per collection
+	// and makes a Writer per transaction, so a cache per Writer would
+	// start empty for every batch.
+	cache *stemCache
 }
 
 // NewAnalyzer returns the analyzer of cfg.
@@ -31,7 +36,7 @@ func NewAnalyzer(cfg Config) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analyzer{cfg: n}
+	a := &Analyzer{cfg: n, cache: newStemCache()}
 	if n.Language == LanguageEnglish {
 		a.stem = !n.NoStemming
 		a.keepApos = true
@@ -51,17 +56,42 @@ func (a *Analyzer) Config() Config { return a.cfg }
 // Terms appends the terms of text to dst, in text order, and returns the
 // extended slice.
 func (a *Analyzer) Terms(dst []string, text string) []string {
-	return a.terms(dst, text, nil)
+	return a.terms(dst, text, a.cache)
 }
 
-// stemCache maps a folded word to its stem. Writers keep one: stemming
-// allocates and dominates analysis time, and a corpus repeats its words.
-type stemCache map[string]string
+// stemCache maps a folded word to its stem ("" for a stop word, which
+// has none): stemming allocates and
+// dominates analysis time, and a corpus repeats its words. It is safe for
+// concurrent use (an Analyzer is) and bounded: once full it keeps what it
+// has, which under a corpus's skewed word frequencies is mostly the common
+// words, seen first.
+type stemCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
 
-// stemCacheMax bounds a writer's cache (a few MB).
+func newStemCache() *stemCache { return &stemCache{m: map[string]string{}} }
+
+// stemCacheMax bounds an analyzer's cache (a few MB).
 const stemCacheMax = 1 << 16
 
-func (a *Analyzer) terms(dst []string, text string, cache stemCache) []string {
+func (c *stemCache) get(w string) (string, bool) {
+	c.mu.RLock()
+	s, ok := c.m[w]
+	c.mu.RUnlock()
+	return s, ok
+}
+
+func (c *stemCache) put(w, s string) {
+	c.mu.Lock()
+	if len(c.m) < stemCacheMax {
+		c.m[strings.Clone(w)] = s
+	}
+	c.mu.Unlock()
+}
+
+// terms is Terms with the cache to use (nil: none).
+func (a *Analyzer) terms(dst []string, text string, cache *stemCache) []string {
 	it := words.FromString(text)
 	var buf []byte
 	for it.Next() {
@@ -113,28 +143,33 @@ func splitPart(t string, keepApos bool) (part, rest string) {
 
 // addTerm appends t to dst unless it is too long or a stop word, stemmed
 // if the analyzer stems.
-func (a *Analyzer) addTerm(dst []string, t string, cache stemCache) []string {
+func (a *Analyzer) addTerm(dst []string, t string, cache *stemCache) []string {
 	if len(t) == 0 || len(t) > MaxTermLen {
 		return dst
 	}
-	if a.stop != nil {
-		if _, isStop := a.stop[t]; isStop {
-			return dst
-		}
-	}
-	if a.stem {
-		if s, hit := cache[t]; hit {
-			t = s
-		} else {
-			s := stemEnglish(t)
-			if cache != nil && len(cache) < stemCacheMax {
-				cache[strings.Clone(t)] = s
+	if !a.stem || cache == nil {
+		if a.stop != nil {
+			if _, isStop := a.stop[t]; isStop {
+				return dst
 			}
-			t = s
 		}
-		if t == "" {
-			return dst
+		if a.stem {
+			t = stemEnglish(t)
 		}
+	} else if s, hit := cache.get(t); hit {
+		// The cache also remembers stop words (as ""): one lookup per
+		// word on the indexing path.
+		t = s
+	} else {
+		s := ""
+		if _, isStop := a.stop[t]; !isStop {
+			s = stemEnglish(t)
+		}
+		cache.put(t, s)
+		t = s
+	}
+	if t == "" {
+		return dst
 	}
 	return append(dst, t)
 }

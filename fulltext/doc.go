@@ -53,15 +53,17 @@
 // golang.org/x/text/unicode/norm (NFKD, combining marks dropped). The stop
 // words are Snowball's English list, written out in stopwords.go. Written
 // here is only the glue: which tokens are words, folding, caching stems
-// while indexing, and one step past UAX #29: its words are split further
+// (per Analyzer, bounded, shared by its writers and searches across
+// transactions), and one step past UAX #29: its words are split further
 // into runs of letters and digits (UAX #29 keeps "foo.bar", "x86_64" and
 // "3.14" whole), which measured better on the Debian development split
 // (see splitPart in analyzer.go).
 //
 // # Cost of a transaction
 //
-// A Flush rewrites the last block of every term its documents contain,
-// and bbolt rewrites every page it touches, so the cost of a transaction
+// A Flush rewrites the last block of every term its documents contain (in
+// place: appending keeps the block's key), and bbolt rewrites every page it
+// touches, so the cost of a transaction
 // grows with the number of distinct terms of its documents, not only with
 // their number: bulk loads should add thousands of documents per
 // transaction (the keyword suite in bench/suite_keyword.go uses 5,000).

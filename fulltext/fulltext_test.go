@@ -450,3 +450,44 @@ func TestAutoFlush(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAnalyzerConcurrentCache: one Analyzer serves concurrent writers and
+// searches (db keeps one per collection), and its shared stem cache must
+// give each of them the terms an uncached analysis gives, whichever
+// goroutine filled it. Run with -race.
+func TestAnalyzerConcurrentCache(t *testing.T) {
+	a, err := NewAnalyzer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		"Running runners ran quickly through the generously sized meadows",
+		"Connections connected connecting: the connective tissue of networking",
+		"Universities' universal university rules; universally applied",
+		"Généralement, les caractères accentués sont repliés",
+	}
+	want := make([][]string, len(texts))
+	for i, s := range texts {
+		want[i] = a.terms(nil, s, nil)
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var got []string
+			for i := range 200 {
+				j := (g + i) % len(texts)
+				got = a.Terms(got[:0], texts[j])
+				if !slices.Equal(got, want[j]) {
+					errs <- fmt.Errorf("goroutine %d: %q gave %q, want %q", g, texts[j], got, want[j])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func FuzzAnalyzer(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		for _, a := range analyzers {
-			terms := a.Terms(nil, text)
+			terms := a.terms(nil, text, nil)
 			for _, term := range terms {
 				if err := validTerm(term); err != nil {
 					t.Fatalf("%q gave term %q: %v", text, term, err)
@@ -32,7 +32,7 @@ func FuzzAnalyzer(f *testing.F) {
 					t.Fatalf("valid %q gave invalid term %q", text, term)
 				}
 			}
-			cache := stemCache{}
+			cache := newStemCache()
 			again := a.terms(nil, text, cache)
 			again2 := a.terms(nil, text, cache) // from the cache this time
 			if strings.Join(terms, "\x00") != strings.Join(again, "\x00") || strings.Join(again, "\x00") != strings.Join(again2, "\x00") {

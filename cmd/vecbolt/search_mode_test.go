@@ -159,3 +159,39 @@ func TestCheckKeywordIndex(t *testing.T) {
 		t.Fatalf("keyword search after reindex: %+v", o)
 	}
 }
+
+// TestNoKeywordIndex: add and import make a collection without the
+// keyword index when asked, and keyword search on it says what is missing;
+// without the flag the collection has one.
+func TestNoKeywordIndex(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		in      string
+		noIndex bool
+	}{
+		{name: "add", args: []string{"add", "--no-keyword-index", "dungeon exploration game"}, noIndex: true},
+		{name: "import", args: []string{"import", "--no-keyword-index", "-"}, in: jsonl(`{"id":"nethack","text":"dungeon exploration game"}`), noIndex: true},
+		{name: "add default", args: []string{"add", "dungeon exploration game"}},
+		{name: "import default", args: []string{"import", "-"}, in: jsonl(`{"id":"nethack","text":"dungeon exploration game"}`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dbp := tempDB(t)
+			args := append([]string{tc.args[0], "--db", dbp, "--collection", "p"}, tc.args[1:]...)
+			if o := vb(t, tc.in, args...); o.code != 0 {
+				t.Fatalf("%s: %+v", tc.args[0], o)
+			}
+			o := vb(t, "", "search", "--db", dbp, "--collection", "p", "--mode", "keyword", "dungeon")
+			if tc.noIndex {
+				if o.code == 0 || !strings.Contains(o.stderr, "keyword index") {
+					t.Fatalf("keyword search without the index: %+v", o)
+				}
+				return
+			}
+			if o.code != 0 || !strings.Contains(o.stdout, "dungeon exploration game") {
+				t.Fatalf("keyword search: %+v", o)
+			}
+		})
+	}
+}

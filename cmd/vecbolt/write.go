@@ -21,6 +21,7 @@ type createFlags struct {
 	index  string
 	dim    int
 	int8   bool
+	noFT   bool
 }
 
 func (c *createFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (c *createFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.index, "index", "", "`INDEX` of a new collection: hnsw or flat (default: the library's default)")
 	fs.IntVar(&c.dim, "dim", 0, "make a new collection of your own vectors of dimension `N` (no model)")
 	fs.BoolVar(&c.int8, "int8", false, "keep a new HNSW collection's vectors in memory as int8 codes (about 4x less vector memory; exact scores by re-ranking)")
+	fs.BoolVar(&c.noFT, "no-keyword-index", false, "make a new collection without the keyword index (faster inserts; no keyword or hybrid search)")
 }
 
 func (c *createFlags) options() ([]db.CollectionOption, error) {
@@ -56,6 +58,9 @@ func (c *createFlags) options() ([]db.CollectionOption, error) {
 	}
 	if c.dim > 0 {
 		opts = append(opts, db.WithDimension(c.dim))
+	}
+	if c.noFT {
+		opts = append(opts, db.WithoutFullText())
 	}
 	return opts, nil
 }
