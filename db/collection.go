@@ -125,6 +125,9 @@ type CollectionInfo struct {
 	// except when there was nothing left to redo (the load stored a fresh
 	// snapshot and nothing was written since).
 	IndexRebuilt string
+	// Recall is the HNSW index's measured recall and the efSearch a
+	// search without WithEf uses (see WithRecallTarget); zero for flat.
+	Recall RecallStats
 	// Fields holds the type recorded for each metadata field (nil when no
 	// document has had metadata). A field keeps its type after the last
 	// document holding it is deleted. See FieldType.
@@ -197,6 +200,9 @@ type colState struct {
 
 	// fields holds the metadata fields' types; see fieldSet.
 	fields fieldSet
+
+	// tune is the recall measurement and the ef it chose (recall.go).
+	tune *recallTuner
 }
 
 // liveDoc is what searches need of a document without reading the file.
@@ -216,6 +222,7 @@ func (c *Collection) Info() CollectionInfo {
 	info.Count = len(s.live)
 	info.Fields = s.fieldTypes()
 	s.liveMu.RUnlock()
+	info.Recall = c.recallStats(s, info.Count)
 	return info
 }
 
@@ -372,6 +379,7 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	c.st.Store(st)
 	d.reportRebuilt(c, st, true)
 	d.cols[name] = c
+	c.maybeTune(st) // a record missing or out of date (recall.go)
 	return c, nil
 }
 
@@ -431,6 +439,7 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 		live:     make(map[uint64]liveDoc),
 		deleting: make(map[uint64]struct{}),
 		fields:   fieldSet{types: make(map[string]FieldType), mixed: make(map[string][]FieldType)},
+		tune:     new(recallTuner),
 	}
 	if cfg.Model != nil {
 		emb, err := d.Embedder()
@@ -476,6 +485,7 @@ func (d *DB) load(ctx context.Context, name string) (*colState, error) {
 		if err := st.restore(ctx, c, d.opts.recovery); err != nil {
 			return err
 		}
+		d.loadRecall(c, st)
 		return st.initFields(c)
 	})
 	if err != nil {

@@ -18,6 +18,7 @@
 //	    "pending"   bucket: label -> empty; labels changed since the snapshot
 //	    "fields"    -> FieldRecord (empty): the field types below are complete
 //	    "field:" + metadata field name -> FieldRecord (the field's type)
+//	    "recall"    -> RecallTuning: the last recall measurement (recall.go)
 //
 // A label is a collection-local uint64 drawn from the docs bucket's sequence.
 // It never changes for a document ID (an upsert keeps it) and is never
