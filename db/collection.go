@@ -73,9 +73,13 @@ func WithFlatIndex() CollectionOption { return func(o *collectionOptions) { o.ki
 
 // WithHNSW sets the graph's parameters: m links per node (default 16),
 // efConstruction (default 200) and the default efSearch (default
-// automatic: 64 up to 100,000 documents, 64 more per tenfold beyond; see
-// index.AutoEf). Zero keeps a default. A fixed efSearch is kept as the
-// collection grows, and recall at a fixed ef falls with size.
+// automatic: the smallest ef whose measured recall@10 meets the DB's
+// recall target, 0.95 unless WithRecallTarget says otherwise, measured on
+// the collection's own vectors as it grows; index.AutoEf of the document
+// count until the first measurement, at 1,000 documents). Zero keeps a
+// default. A fixed efSearch is kept as the collection grows, and recall at
+// a fixed ef falls with size: the collection still measures it, and Info
+// reports it (CollectionInfo.Recall).
 func WithHNSW(m, efConstruction, efSearch int) CollectionOption {
 	return func(o *collectionOptions) { o.kind, o.m, o.efC, o.efS = IndexHNSW, m, efConstruction, efSearch }
 }
@@ -108,7 +112,7 @@ type CollectionInfo struct {
 	// Model is the embedder identity; zero for vector-only collections.
 	Model embedder.Identity
 	// Index is "hnsw" or "flat"; M, EfConstruction and EfSearch apply to
-	// hnsw. EfSearch 0 means automatic (index.AutoEf of the document count).
+	// hnsw. EfSearch 0 means automatic: Recall.Ef is the ef in use.
 	Index          string
 	M              int
 	EfConstruction int
