@@ -125,7 +125,7 @@ func (h *HNSW) MeasureRecall(ctx context.Context, opts RecallOptions) (RecallRep
 	if len(ids) == 0 {
 		return RecallReport{}, fmt.Errorf("%w: %d live, need more than %d", ErrTooSmall, live, opts.K)
 	}
-	truth, scanned, err := h.recallTruth(ctx, ids, qs, opts.K)
+	truth, scanned, err := h.recallTruth(ctx, ids, qs, opts.K, recallChunk, nil)
 	if err != nil {
 		return RecallReport{}, err
 	}
@@ -217,7 +217,9 @@ func (h *HNSW) recallSample(opts RecallOptions) (ids []uint64, qs [][]float32, l
 // leave out vectors added after the scan passed their slot: the exact
 // answers never saw them, and counting them as misses would understate
 // recall by as much as the collection grows while it is measured.
-func (h *HNSW) recallTruth(ctx context.Context, ids []uint64, qs [][]float32, k int) (truth [][]uint64, scanned []uint64, err error) {
+// between, when set, runs after each stretch with the lock released (tests
+// grow the graph there).
+func (h *HNSW) recallTruth(ctx context.Context, ids []uint64, qs [][]float32, k, chunk int, between func()) (truth [][]uint64, scanned []uint64, err error) {
 	heaps := make([]resultMaxHeap, len(qs))
 	hq := make([]hnswQuery, len(qs))
 	for i, q := range qs {
@@ -231,17 +233,21 @@ func (h *HNSW) recallTruth(ctx context.Context, ids []uint64, qs [][]float32, k 
 	var rows [hnswHop]*float32
 	var slots [hnswHop]uint32
 	var ds [hnswHop]float32
-	for start := 0; ; start += recallChunk {
+	for {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
 		h.mu.RLock()
-		end := min(start+recallChunk, len(h.ids))
-		scanned = slices.Grow(scanned, end-len(scanned))
+		// Each stretch starts where the last one ended; the graph may
+		// have grown in between (slots are only ever added), and the scan
+		// goes on until it has caught up with it.
+		start := len(scanned)
+		end := min(start+chunk, len(h.ids))
 		if start >= end {
 			h.mu.RUnlock()
 			break
 		}
+		scanned = slices.Grow(scanned, end-start)
 		offer := func(i int, slot uint32, d float32) {
 			id := h.ids[slot]
 			if id == ids[i] {
@@ -259,9 +265,7 @@ func (h *HNSW) recallTruth(ctx context.Context, ids []uint64, qs [][]float32, k 
 			// kernel call (float32 graphs) while they are in cache.
 			c := 0
 			for ; n < end && c < hnswHop; n++ {
-				if len(scanned) == n {
-					scanned = append(scanned, 0) // end moved no further than len(h.ids)
-				}
+				scanned = append(scanned, 0)
 				if h.state[n] == slotLive {
 					scanned[n] = h.ids[n] + 1
 					slots[c] = uint32(n)
@@ -285,6 +289,9 @@ func (h *HNSW) recallTruth(ctx context.Context, ids []uint64, qs [][]float32, k 
 			}
 		}
 		h.mu.RUnlock()
+		if between != nil {
+			between()
+		}
 	}
 	truth = make([][]uint64, len(qs))
 	for i := range heaps {

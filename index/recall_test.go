@@ -197,3 +197,41 @@ func TestMeasureRecallErrors(t *testing.T) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
+
+// TestRecallTruthWhileGrowing: the exact scan runs in stretches between
+// which inserts go on; a graph that grows past the scan's next stretch
+// must be scanned to its end, not indexed past what was scanned (it
+// panicked with an index out of range once the graph grew across the end
+// of a partial stretch).
+func TestRecallTruthWhileGrowing(t *testing.T) {
+	data := bagOfWords(0, 800, 8, 500, 4, 9)
+	h := mustHNSW(t, 8, L2, WithM(4), WithEfConstruction(16))
+	for i := range 100 {
+		_ = h.Add(uint64(i), data[i])
+	}
+	ids, qs, _ := h.recallSample(RecallOptions{Queries: 4, K: 3, Seed: 1})
+	next := 100
+	// Three inserts per stretch of four slots: the scan catches up one
+	// slot per stretch, and ends its partial stretches while the graph
+	// still grows.
+	grow := func() {
+		for range 3 {
+			if next < len(data) {
+				_ = h.Add(uint64(next), data[next])
+				next++
+			}
+		}
+	}
+	truth, scanned, err := h.recallTruth(context.Background(), ids, qs, 3, 4, grow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scanned) != h.Stats().Slots {
+		t.Fatalf("scanned %d slots of %d", len(scanned), h.Stats().Slots)
+	}
+	for i, tr := range truth {
+		if len(tr) != 3 || slices.Contains(tr, ids[i]) {
+			t.Fatalf("query %d: exact answer %v", i, tr)
+		}
+	}
+}
