@@ -93,6 +93,9 @@ type config struct {
 	from        string
 	cpuProfile  string
 	suites      []string
+	// recall suite (suite_recall.go)
+	recallTarget float64
+	deleteFrac   float64
 }
 
 // allSuites lists the suites in the order a default run executes them.
@@ -102,8 +105,9 @@ func allSuites() []string {
 
 // extraSuites run only when named: hybrid-sweep tunes the fusion on the
 // dev splits (suite_hybrid.go); toolbox-outliers measures Outliers and
-// Duplicates (suite_toolbox_outliers.go).
-func extraSuites() []string { return []string{"hybrid-sweep", toolboxOutliersSuite} }
+// Duplicates (suite_toolbox_outliers.go); recall measures the recall
+// target on hard text (suite_recall.go).
+func extraSuites() []string { return []string{"hybrid-sweep", toolboxOutliersSuite, "recall"} }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -137,6 +141,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dataset, "dataset", "clustered", "data set of the ann and db suites: clustered (synthetic) or text (WordNet glosses and Debian descriptions embedded with the built-in model; not with the open suite)")
 	fs.IntVar(&c.queries, "queries", 0, "queries (default 1000; 200 with --quick)")
 	fs.IntVar(&c.k, "k", 10, "neighbours per query")
+	fs.Float64Var(&c.recallTarget, "recall-target", -1, "recall suite: db.WithRecallTarget value (0 = AutoEf as before; default: the library's)")
+	fs.Float64Var(&c.deleteFrac, "delete-frac", 0.5, "recall suite: fraction of the documents deleted")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
 	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated)")
 	systems := fs.String("systems", "", "comma-separated systems to run (default all): vecbolt-flat,vecbolt-hnsw,vecbolt-hnsw-int8,hnswlib,coder-hnsw,chromem-go,vecbolt-db-hnsw,vecbolt-db-hnsw-int8,vecbolt-db-flat,vecbolt-static")
@@ -345,6 +351,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.hybridSpeedSuite(ctx)
 	case "hybrid-sweep":
 		return b.hybridSweepSuite(ctx)
+	case "recall":
+		return b.recallSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

@@ -311,7 +311,21 @@ func (c *checker) run(ctx context.Context) {
 	// them through bbolt.
 	c.progress("pages", "", 0, 1)
 	skip := map[string]bool{}
-	probs, err := store.CheckPages()
+	// Both page checks read the file as one consistent state, so no commit
+	// may land while they run (storage.WithoutWriters).
+	var probs []storage.PageProblem
+	var bboltFound []error
+	var bboltErr error
+	err := store.WithoutWriters(func() error {
+		var err error
+		if probs, err = store.CheckPages(); err != nil || len(probs) > 0 {
+			return err
+		}
+		// bbolt's own check: the freelist and unreachable pages, key
+		// order; safe only because the walk found every pointer sound.
+		bboltFound, bboltErr = store.CheckBbolt()
+		return nil
+	})
 	if err != nil {
 		rep.FileDamaged = true
 		c.add(ProblemPages, "", "", "cannot read the file: %v", err)
@@ -337,18 +351,13 @@ func (c *checker) run(ctx context.Context) {
 		// The collections cannot be listed safely.
 		return
 	}
-	if len(probs) == 0 {
-		// bbolt's own check: the freelist and unreachable pages, key
-		// order; safe only because the walk found every pointer sound.
-		found, err := store.CheckBbolt()
-		for _, e := range found {
-			rep.FileDamaged = true
-			c.add(ProblemPages, "", "", "bbolt: %v", e)
-		}
-		if err != nil {
-			rep.FileDamaged = true
-			c.add(ProblemPages, "", "", "bbolt: %v", err)
-		}
+	for _, e := range bboltFound {
+		rep.FileDamaged = true
+		c.add(ProblemPages, "", "", "bbolt: %v", e)
+	}
+	if bboltErr != nil {
+		rep.FileDamaged = true
+		c.add(ProblemPages, "", "", "bbolt: %v", bboltErr)
 	}
 	// 2–3. records and the ID ↔ document maps.
 	type loaded struct {

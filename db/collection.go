@@ -76,9 +76,13 @@ func WithFlatIndex() CollectionOption { return func(o *collectionOptions) { o.ki
 
 // WithHNSW sets the graph's parameters: m links per node (default 16),
 // efConstruction (default 200) and the default efSearch (default
-// automatic: 64 up to 100,000 documents, 64 more per tenfold beyond; see
-// index.AutoEf). Zero keeps a default. A fixed efSearch is kept as the
-// collection grows, and recall at a fixed ef falls with size.
+// automatic: the smallest ef whose measured recall@10 meets the DB's
+// recall target, 0.95 unless WithRecallTarget says otherwise, measured on
+// the collection's own vectors as it grows; index.AutoEf of the document
+// count until the first measurement, at 1,000 documents). Zero keeps a
+// default. A fixed efSearch is kept as the collection grows, and recall at
+// a fixed ef falls with size: the collection still measures it, and Info
+// reports it (CollectionInfo.Recall).
 func WithHNSW(m, efConstruction, efSearch int) CollectionOption {
 	return func(o *collectionOptions) { o.kind, o.m, o.efC, o.efS = IndexHNSW, m, efConstruction, efSearch }
 }
@@ -111,7 +115,7 @@ type CollectionInfo struct {
 	// Model is the embedder identity; zero for vector-only collections.
 	Model embedder.Identity
 	// Index is "hnsw" or "flat"; M, EfConstruction and EfSearch apply to
-	// hnsw. EfSearch 0 means automatic (index.AutoEf of the document count).
+	// hnsw. EfSearch 0 means automatic: Recall.Ef is the ef in use.
 	Index          string
 	M              int
 	EfConstruction int
@@ -131,6 +135,9 @@ type CollectionInfo struct {
 	// FullText is the keyword index's configuration; nil when the
 	// collection has none (see ErrNoFullText).
 	FullText *FullTextConfig
+	// Recall is the HNSW index's measured recall and the efSearch a
+	// search without WithEf uses (see WithRecallTarget); zero for flat.
+	Recall RecallStats
 	// Fields holds the type recorded for each metadata field (nil when no
 	// document has had metadata). A field keeps its type after the last
 	// document holding it is deleted. See FieldType.
@@ -209,6 +216,8 @@ type colState struct {
 	// no usable one (see Collection.fullTextErr); ana is its analyzer.
 	ft  *FullTextConfig
 	ana *fulltext.Analyzer
+	// tune is the recall measurement and the ef it chose (recall.go).
+	tune *recallTuner
 }
 
 // liveDoc is what searches need of a document without reading the file.
@@ -228,6 +237,7 @@ func (c *Collection) Info() CollectionInfo {
 	info.Count = len(s.live)
 	info.Fields = s.fieldTypes()
 	s.liveMu.RUnlock()
+	info.Recall = c.recallStats(s, info.Count)
 	return info
 }
 
@@ -406,6 +416,7 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	c.st.Store(st)
 	d.reportRebuilt(c, st, true)
 	d.cols[name] = c
+	c.maybeTune(st) // a record missing or out of date (recall.go)
 	return c, nil
 }
 
@@ -465,6 +476,7 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 		live:     make(map[uint64]liveDoc),
 		deleting: make(map[uint64]struct{}),
 		fields:   fieldSet{types: make(map[string]FieldType), mixed: make(map[string][]FieldType)},
+		tune:     new(recallTuner),
 	}
 	if st.ft, err = fullTextConfig(cfg.FullText); err != nil {
 		return nil, fmt.Errorf("collection %q: %w", cfg.Name, err)
@@ -516,6 +528,7 @@ func (d *DB) load(ctx context.Context, name string) (*colState, error) {
 		if err := st.restore(ctx, c, d.opts.recovery); err != nil {
 			return err
 		}
+		d.loadRecall(c, st)
 		return st.initFields(c)
 	})
 	if err != nil {

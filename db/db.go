@@ -193,6 +193,9 @@ type options struct {
 	snapshotFrac float64
 	recovery     func(RecoveryEvent)
 	ftBuild      func(FullTextBuildEvent)
+	// recallTarget is WithRecallTarget's value when recallTargetSet.
+	recallTarget    float64
+	recallTargetSet bool
 }
 
 // WithEmbedder sets the model that embeds texts on insert and at query time.
@@ -258,6 +261,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if o.snapshotMin < 0 || o.snapshotFrac < 0 {
 		return nil, fmt.Errorf("%w: snapshot policy (%d, %g) must not be negative", ErrInvalidArgument, o.snapshotMin, o.snapshotFrac)
 	}
+	if err := checkRecallTarget(&o); err != nil {
+		return nil, err
+	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty database path", ErrInvalidArgument)
 	}
@@ -311,6 +317,9 @@ func (d *DB) Close() error {
 	if !d.store.ReadOnly() {
 		d.colMu.Lock()
 		for _, c := range d.cols {
+			if st := c.st.Load(); st != nil {
+				st.tune.stop()
+			}
 			if err := c.checkpoint(true); err != nil {
 				errs = append(errs, closeSnapshotError{err})
 			}
@@ -379,6 +388,7 @@ func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 			if info.Fields, err = storedFieldTypes(c); err != nil {
 				return err
 			}
+			info.Recall = storedRecall(c, info, d.recallTarget())
 			out = append(out, info)
 		}
 		return nil

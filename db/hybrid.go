@@ -362,7 +362,7 @@ func (c *Collection) vectorHits(st *colState, q []float32, o searchOptions) ([]i
 	var err error
 	switch idx := st.idx.(type) {
 	case *index.HNSW:
-		opts := index.SearchOptions{K: o.k, Ef: o.ef, Filter: filter}
+		opts := index.SearchOptions{K: o.k, Ef: st.tune.efFor(o.ef), Filter: filter}
 		if o.filter != nil {
 			opts.MatchEstimate = st.estimateMatch(o.filter)
 		}

@@ -479,6 +479,9 @@ func (c *Collection) checkpointLocked(force bool) error {
 	if c.dropped.Load() {
 		return nil
 	}
+	if !force {
+		c.maybeTune(c.st.Load()) // after each write; see recall.go
+	}
 	st := c.st.Load()
 	if st.pending == 0 || st.unindexed {
 		// unindexed: a snapshot would drop from the pending list writes

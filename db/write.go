@@ -474,6 +474,7 @@ func (c *Collection) deleteLabels(st *colState, labels []uint64, found []string)
 	}
 	st.liveMu.Unlock()
 	st.pending += len(labels)
+	st.tune.noteDeletes(len(labels))
 	_ = c.checkpointLocked(false) // see write: a failed snapshot loses nothing
 	return len(labels), nil
 }

@@ -265,7 +265,13 @@ type hnswScratch struct {
 	rh    resultMaxHeap
 	eps   []hnswItem
 	peers []uint32 // inserts in flight when this one started, and the batch's preceding vectors
+	// hide is a slot the walk treats as absent (noSlot for none): see
+	// SearchOptions.hide. Set and cleared by searchLocked only.
+	hide uint32
 }
+
+// noSlot is no slot id: hnswMaxSlots keeps real ones below it.
+const noSlot = ^uint32(0)
 
 // NewHNSW returns an empty graph for vectors of dimension dim compared with
 // metric m.
@@ -295,7 +301,7 @@ func newHNSW(dim int, m Metric, c hnswConfig) *HNSW {
 	if c.q8 {
 		h.rowLen = int8RowLen(dim, m)
 	}
-	h.pool.New = func() any { return &hnswScratch{} }
+	h.pool.New = func() any { return &hnswScratch{hide: noSlot} }
 	return h
 }
 
@@ -910,8 +916,9 @@ func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnsw
 	return out
 }
 
-// greedy walks layer l from cur to a local minimum (ef = 1).
-func (h *HNSW) greedy(q []float32, cur hnswItem, l int) hnswItem {
+// greedy walks layer l from cur to a local minimum (ef = 1), never
+// stopping on slot hide (noSlot for none).
+func (h *HNSW) greedy(q []float32, cur hnswItem, l int, hide uint32) hnswItem {
 	var nbs [hnswHop]uint32
 	var rows [hnswHop]*float32
 	var ds [hnswHop]float32
@@ -928,7 +935,7 @@ func (h *HNSW) greedy(q []float32, cur hnswItem, l int) hnswItem {
 			}
 			h.scoreRows(q, rows[:k], ds[:k])
 			for j, d := range ds[:k] {
-				if d < cur.d {
+				if d < cur.d && nbs[j] != hide {
 					cur = hnswItem{d, nbs[j]}
 					changed = true
 				}
@@ -1118,6 +1125,12 @@ type SearchOptions struct {
 	// to it. Exact scans (selective filters, walks that fall back) keep the
 	// same number of int8 candidates for Rerank.
 	RerankCount int
+
+	// hide, when hasHide, names a stored vector the search treats as if it
+	// were not in the graph: never returned, and not passed through by the
+	// walk (MeasureRecall queries with stored vectors; see recall.go).
+	hide    uint64
+	hasHide bool
 }
 
 // ErrRerank reports that SearchOptions.Rerank could not supply a usable
@@ -1227,6 +1240,14 @@ func (h *HNSW) searchLocked(s *hnswScratch, dst []Result, q *hnswQuery, opts Sea
 	if h.live == 0 || !h.hasEntry {
 		return dst
 	}
+	if opts.hasHide {
+		if n, ok := h.idmap[opts.hide]; ok {
+			s.hide = n
+			defer func() { s.hide = noSlot }()
+		}
+		inner, hid := opts.Filter, opts.hide
+		opts.Filter = func(id uint64) bool { return id != hid && (inner == nil || inner(id)) }
+	}
 	ef := opts.Ef
 	if ef == 0 {
 		ef = h.efSearch()
@@ -1293,16 +1314,30 @@ func (h *HNSW) walk(s *hnswScratch, q *hnswQuery, ef int, filter Filter, budget 
 func (h *HNSW) graphSearch(s *hnswScratch, q []float32, ef int, filter Filter, budget int) (reached int, exhausted bool) {
 	ep := h.entry
 	cur := hnswItem{distance(h.metric, h.vec(ep), q), ep}
+	if ep == s.hide {
+		cur.d = math.MaxFloat32 // any neighbour is a better start
+	}
 	for l := h.maxLevel; l > 0; l-- {
-		cur = h.greedy(q, cur, l)
+		cur = h.greedy(q, cur, l, s.hide)
 	}
 	s.vis.reset(len(h.ids))
+	hideVisited(s, cur.n)
 	eps := [1]hnswItem{cur}
 	return h.searchLayer(s, q, eps[:], ef, 0, filter, budget)
 }
 
 // exactAll keeps the k best live nodes that pass filter. Caller holds
 // mu.RLock.
+// hideVisited marks the hidden slot as already seen, so the layer walk
+// never scores or expands it; unless the walk must start there (a hidden
+// entry point with no upper-layer neighbours), where the filter alone keeps
+// it out of the results.
+func hideVisited(s *hnswScratch, start uint32) {
+	if s.hide != noSlot && s.hide != start {
+		s.vis.visit(s.hide)
+	}
+}
+
 func (h *HNSW) exactAll(s *hnswScratch, dst []Result, q *hnswQuery, k int, filter Filter) []Result {
 	s.rh = s.rh[:0]
 	for n, st := range h.state {

@@ -197,9 +197,9 @@ func (h *HNSW) dist8(n uint32, q *q8Ref) float32 {
 // descend is greedy on the graph's storage.
 func (h *HNSW) descend(q *hnswQuery, cur hnswItem, l int) hnswItem {
 	if h.q8 {
-		return h.greedy8(&q.q, cur, l)
+		return h.greedy8(&q.q, cur, l, noSlot)
 	}
-	return h.greedy(q.f, cur, l)
+	return h.greedy(q.f, cur, l, noSlot)
 }
 
 // walkLayer is an unfiltered, unbounded searchLayer on the graph's storage
@@ -214,7 +214,7 @@ func (h *HNSW) walkLayer(s *hnswScratch, q *hnswQuery, eps []hnswItem, ef, l int
 
 // greedy8 is greedy for int8 graphs (a duplicate kept in step with greedy;
 // see the file comment).
-func (h *HNSW) greedy8(q *q8Ref, cur hnswItem, l int) hnswItem {
+func (h *HNSW) greedy8(q *q8Ref, cur hnswItem, l int, hide uint32) hnswItem {
 	for changed := true; changed; {
 		changed = false
 		lst := h.links(cur.n, l)
@@ -222,7 +222,7 @@ func (h *HNSW) greedy8(q *q8Ref, cur hnswItem, l int) hnswItem {
 		for i := 1; i <= cnt; i++ {
 			nb := atomic.LoadUint32(&lst[i])
 			d := h.dist8(nb, q)
-			if d < cur.d {
+			if d < cur.d && nb != hide {
 				cur = hnswItem{d, nb}
 				changed = true
 			}
@@ -304,10 +304,14 @@ func (h *HNSW) searchLayer8(s *hnswScratch, q *q8Ref, eps []hnswItem, ef, l int,
 func (h *HNSW) graphSearch8(s *hnswScratch, q *q8Ref, ef int, filter Filter, budget int) (reached int, exhausted bool) {
 	ep := h.entry
 	cur := hnswItem{h.dist8(ep, q), ep}
+	if ep == s.hide {
+		cur.d = math.MaxFloat32
+	}
 	for l := h.maxLevel; l > 0; l-- {
-		cur = h.greedy8(q, cur, l)
+		cur = h.greedy8(q, cur, l, s.hide)
 	}
 	s.vis.reset(len(h.ids))
+	hideVisited(s, cur.n)
 	eps := [1]hnswItem{cur}
 	return h.searchLayer8(s, q, eps[:], ef, 0, filter, budget)
 }

@@ -20,6 +20,7 @@
 //	    "field:" + metadata field name -> FieldRecord (the field's type)
 //	    "fulltext"  bucket: the keyword index, whose layout belongs to
 //	                package fulltext (format 3; see FullText)
+//	    "recall"    -> RecallTuning: the last recall measurement (recall.go)
 //
 // A label is a collection-local uint64 drawn from the docs bucket's sequence.
 // It never changes for a document ID (an upsert keeps it) and is never
@@ -410,6 +411,28 @@ func (s *Store) CheckBbolt() ([]error, error) {
 		return nil
 	})
 	return found, err
+}
+
+// WithoutWriters runs fn while no transaction of this store can write: it
+// holds bbolt's writer lock (an empty write transaction, rolled back) for
+// fn's duration. CheckPages reads the file as it is on disk and bbolt's
+// Tx.Check compares the pages it reaches with the live freelist, so a
+// commit in the middle (db writes in the background: the recall
+// measurement stores its result) makes either report damage that is not
+// there: pages freed by the commit but still reachable from the older
+// view. A read-only store has no writers in this process, and the file
+// lock keeps other processes' writers out, so fn runs at once. fn must not
+// write to the store: that would wait for itself.
+func (s *Store) WithoutWriters(fn func() error) error {
+	if s.readOnly {
+		return fn()
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("storage: holding writers off: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn()
 }
 
 // HeadMatches reports whether head holds exactly the ID and metadata of

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vecbolt/vecbolt/db"
-	"github.com/vecbolt/vecbolt/index"
 )
 
 func searchCommand() *command {
@@ -417,11 +416,57 @@ type collectionJSON struct {
 	EfConstruction int        `json:"ef_construction,omitempty"`
 	EfSearch       int        `json:"ef_search,omitempty"`
 	Quantization   string     `json:"quantization,omitempty"`
-	Created        time.Time  `json:"created"`
+	// Recall is the HNSW index's recall measurement (db.RecallStats).
+	Recall  *recallJSON `json:"recall,omitempty"`
+	Created time.Time   `json:"created"`
 	// Fields maps each metadata field to its recorded type.
 	Fields map[string]db.FieldType `json:"fields,omitempty"`
 	// FullText is the keyword index's configuration; absent without one.
 	FullText *db.FullTextConfig `json:"full_text,omitempty"`
+}
+
+// recallJSON is db.RecallStats in --json output.
+type recallJSON struct {
+	// Target is the recall@10 the automatic ef is chosen for (0: fixed
+	// efSearch, or measuring off).
+	Target float64 `json:"target"`
+	// Ef is the efSearch searches use by default now.
+	Ef int `json:"ef"`
+	// MeasuredRecall at MeasuredEf, over Queries stored vectors when the
+	// collection held Count documents; absent before the first measurement.
+	MeasuredRecall *float64   `json:"measured_recall,omitempty"`
+	MeasuredEf     int        `json:"measured_ef,omitempty"`
+	Met            bool       `json:"met,omitempty"`
+	Queries        int        `json:"queries,omitempty"`
+	Count          int        `json:"count,omitempty"`
+	Measured       *time.Time `json:"measured,omitempty"`
+}
+
+func toRecallJSON(r db.RecallStats) *recallJSON {
+	out := &recallJSON{Target: r.Target, Ef: r.Ef}
+	if !r.Measured.IsZero() {
+		rec, at := r.Recall, r.Measured.UTC()
+		out.MeasuredRecall, out.MeasuredEf, out.Met, out.Queries, out.Count, out.Measured = &rec, r.MeasuredEf, r.Met, r.Queries, r.Count, &at
+	}
+	return out
+}
+
+// recallLine describes the default efSearch for stats.
+func recallLine(c db.CollectionInfo) string {
+	r := c.Recall
+	var s string
+	switch {
+	case c.EfSearch > 0:
+		s = strconv.Itoa(c.EfSearch)
+	case r.Target > 0 && !r.Measured.IsZero() && r.MeasuredEf == r.Ef:
+		s = fmt.Sprintf("auto, %d for recall@10 %.2f", r.Ef, r.Target)
+	default:
+		s = fmt.Sprintf("auto, %d now", r.Ef)
+	}
+	if !r.Measured.IsZero() {
+		s += fmt.Sprintf("; measured recall@10 %.3f at ef %d on %d documents", r.Recall, r.MeasuredEf, r.Count)
+	}
+	return s
 }
 
 type modelJSON struct {
@@ -438,6 +483,7 @@ func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	}
 	if c.Index == db.IndexHNSW {
 		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
+		out.Recall = toRecallJSON(c.Recall)
 	}
 	if c.Model.Name != "" || c.Model.Hash != "" {
 		out.Model = &modelJSON{Name: c.Model.Name, Hash: c.Model.Hash, Dim: c.Model.Dim, Pooling: c.Model.Pooling}
@@ -557,7 +603,7 @@ func statsFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			return jsonOut(e.stdout, st)
 		}
 		fmt.Fprintf(e.stdout, "file: %s (%s)\ncollections: %d\n", escapeText(f.path), humanBytes(size), len(infos))
-		for _, c := range st.Collections {
+		for i, c := range st.Collections {
 			fmt.Fprintf(e.stdout, "\ncollection %s\n", safeName(c.Name))
 			fmt.Fprintf(e.stdout, "  documents:  %d\n", c.Count)
 			fmt.Fprintf(e.stdout, "  dimension:  %d\n", c.Dimension)
@@ -572,10 +618,7 @@ func statsFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 				if c.Quantization != "" {
 					q = ", " + escapeText(c.Quantization) + " vectors"
 				}
-				ef := strconv.Itoa(c.EfSearch)
-				if c.EfSearch == 0 {
-					ef = fmt.Sprintf("auto, %d now", index.AutoEf(c.Count))
-				}
+				ef := recallLine(infos[i])
 				fmt.Fprintf(e.stdout, "  index:      hnsw (M=%d, efConstruction=%d, efSearch=%s%s)\n", c.M, c.EfConstruction, ef, q)
 			} else {
 				fmt.Fprintf(e.stdout, "  index:      %s\n", escapeText(c.Index))

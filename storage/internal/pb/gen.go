@@ -4,4 +4,4 @@
 // google.golang.org/protobuf).
 package pb
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative records.proto
+//go:generate protoc --go_out=. --go_opt=paths=source_relative records.proto recall.proto

@@ -1,0 +1,343 @@
+package index
+
+// Recall self-measurement: the graph estimates its own recall@k against an
+// exact search, so that a caller can pick the smallest efSearch that meets a
+// target on the data actually stored instead of trusting a fixed ef (whose
+// recall depends on the data: AutoEf's 64 gives 0.997 on the clustered
+// bench set at 100k and about 0.87 on random-word texts at 20k).
+//
+// The queries are stored vectors, each hidden from its own search: the walk
+// neither returns nor passes through the query's node (SearchOptions.hide),
+// and the exact answer leaves it out too. Querying with a stored vector as
+// it is would overstate recall: the greedy descent homes in on the node
+// that is the query, whose own links were chosen, at efConstruction, to be
+// its nearest neighbours, so the walk is handed the answer. A new query
+// from the same distribution has no such node. Hiding the node removes
+// that advantage; what remains of the query's presence is its effect on
+// its neighbours' links at build time (the selection heuristic may have
+// pruned links between them in its favour), which makes the hidden search
+// slightly harder than a real one. Measured against new queries from the
+// same distribution, the estimate came within about 0.01 either way
+// (index's TestMeasureRecallPredictsFreshQueries, BENCHMARKS.md's "Recall
+// target and deletes at scale"). Perturbing a stored vector with isotropic noise does
+// not help: in hundreds of dimensions such noise is nearly orthogonal to
+// every difference vector, so it adds about the same to every distance and
+// the stored vector stays the query's nearest neighbour.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"unsafe"
+)
+
+// RecallOptions configures MeasureRecall.
+type RecallOptions struct {
+	// Queries is the number of stored vectors used as queries (default
+	// DefaultRecallQueries; fewer when the graph holds fewer than
+	// Queries+K vectors, and none below that).
+	Queries int
+	// K is the recall's k (default 10).
+	K int
+	// Efs lists the efSearch values to consider, ascending (default
+	// RecallEfLadder). MeasureRecall measures as few as it needs: a binary
+	// search for the smallest that meets Target.
+	Efs []int
+	// Target is the recall@K sought. 0 measures every ef in Efs.
+	Target float64
+	// Seed picks the sample; the same seed on the same graph gives the
+	// same sample.
+	Seed uint64
+}
+
+// DefaultRecallQueries is MeasureRecall's default sample: 200 queries
+// give 2,000 neighbours at k = 10, which puts the standard error of a
+// measured recall near 0.95 at about 0.005 (binomial; hits within one
+// query are correlated, so allow about twice that), enough to tell ef
+// steps of 1.5× apart, while the exact search over n vectors costs 200·n
+// distances: about 0.4 s of one core at 100k × 384 and 4 s at 1M, against
+// minutes to build such graphs.
+const DefaultRecallQueries = 200
+
+// RecallEfLadder is the default set of efSearch values MeasureRecall
+// chooses from: steps of about 1.5×, so the ef chosen is at most about
+// 1.5 times the smallest one that meets the target.
+var RecallEfLadder = []int{10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048}
+
+// RecallPoint is the measured recall at one ef.
+type RecallPoint struct {
+	Ef     int
+	Recall float64
+}
+
+// RecallReport is what MeasureRecall found.
+type RecallReport struct {
+	// Queries and K describe the sample; Live is the graph's live count
+	// when the sample was drawn.
+	Queries, K, Live int
+	// Points holds every ef measured, ascending.
+	Points []RecallPoint
+	// Ef is the smallest measured ef whose recall met Target, or the
+	// largest ef of the ladder when none did (Met is then false). With
+	// Target 0 it is the largest ef.
+	Ef     int
+	Recall float64
+	Met    bool
+}
+
+// ErrTooSmall reports a graph with too few vectors to measure recall on.
+var ErrTooSmall = errors.New("index: too few vectors to measure recall")
+
+// recallChunk is how many slots the exact search scores per read lock:
+// long enough to amortize the lock, short enough that a writer waiting
+// for mu (and the searches queued behind it) waits microseconds, not the
+// whole scan.
+const recallChunk = 4096
+
+// MeasureRecall estimates the graph's recall@K at each ef it tries, using
+// stored vectors as queries hidden from their own searches (see the file
+// comment), and the smallest ef that meets opts.Target. It runs alongside
+// searches and writes: it holds the read lock only in short stretches, so
+// vectors added or deleted while it runs may be missing from, or linger
+// in, the exact answers, which can only lower the estimate. ctx stops it
+// between steps. On an int8 graph, recall is measured against an exact
+// search of the int8 codes: the walk's own accuracy, before any re-rank.
+func (h *HNSW) MeasureRecall(ctx context.Context, opts RecallOptions) (RecallReport, error) {
+	if opts.Queries == 0 {
+		opts.Queries = DefaultRecallQueries
+	}
+	if opts.K == 0 {
+		opts.K = 10
+	}
+	if opts.Efs == nil {
+		opts.Efs = RecallEfLadder
+	}
+	switch {
+	case opts.Queries < 0 || opts.K < 0:
+		return RecallReport{}, fmt.Errorf("index: recall sample of %d queries at k %d", opts.Queries, opts.K)
+	case len(opts.Efs) == 0 || !slices.IsSorted(opts.Efs) || opts.Efs[0] < 1:
+		return RecallReport{}, fmt.Errorf("index: recall ef list %v must be ascending and positive", opts.Efs)
+	case !(opts.Target >= 0 && opts.Target <= 1):
+		return RecallReport{}, fmt.Errorf("index: recall target %v outside 0..1", opts.Target)
+	}
+	ids, qs, live := h.recallSample(opts)
+	if len(ids) == 0 {
+		return RecallReport{}, fmt.Errorf("%w: %d live, need more than %d", ErrTooSmall, live, opts.K)
+	}
+	truth, scanned, err := h.recallTruth(ctx, ids, qs, opts.K, recallChunk, nil)
+	if err != nil {
+		return RecallReport{}, err
+	}
+	rep := RecallReport{Queries: len(ids), K: opts.K, Live: live}
+	measured := make(map[int]float64)
+	at := func(ef int) (float64, error) {
+		if r, ok := measured[ef]; ok {
+			return r, nil
+		}
+		r, err := h.recallAt(ctx, ids, qs, truth, scanned, opts.K, ef)
+		if err != nil {
+			return 0, err
+		}
+		measured[ef] = r
+		rep.Points = append(rep.Points, RecallPoint{ef, r})
+		return r, nil
+	}
+	if opts.Target == 0 {
+		for _, ef := range opts.Efs {
+			if _, err := at(ef); err != nil {
+				return RecallReport{}, err
+			}
+		}
+	} else {
+		// Recall grows with ef (up to sampling noise), so a binary search
+		// over the ladder finds the smallest ef meeting the target in
+		// log2(len) measurements.
+		lo, hi := 0, len(opts.Efs)-1
+		for lo < hi {
+			mid := (lo + hi) / 2
+			r, err := at(opts.Efs[mid])
+			if err != nil {
+				return RecallReport{}, err
+			}
+			if r >= opts.Target {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		if _, err := at(opts.Efs[lo]); err != nil {
+			return RecallReport{}, err
+		}
+	}
+	slices.SortFunc(rep.Points, func(a, b RecallPoint) int { return a.Ef - b.Ef })
+	rep.Ef, rep.Recall = rep.Points[len(rep.Points)-1].Ef, rep.Points[len(rep.Points)-1].Recall
+	for _, p := range rep.Points {
+		if opts.Target > 0 && p.Recall >= opts.Target {
+			rep.Ef, rep.Recall, rep.Met = p.Ef, p.Recall, true
+			break
+		}
+	}
+	return rep, nil
+}
+
+// recallSample draws the query vectors: distinct live slots chosen
+// uniformly, as the graph stores them (normalized under Cosine; int8
+// graphs decode their codes).
+func (h *HNSW) recallSample(opts RecallOptions) (ids []uint64, qs [][]float32, live int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	live = h.live
+	n := min(opts.Queries, live-opts.K)
+	if n <= 0 {
+		return nil, nil, live
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5851f42d4c957f2d))
+	seen := make(map[uint32]bool, n)
+	for len(ids) < n {
+		slot := uint32(rng.IntN(len(h.ids)))
+		if h.state[slot] != slotLive || seen[slot] {
+			continue // live ≥ n+K, so live slots are never scarce enough to stall
+		}
+		seen[slot] = true
+		ids = append(ids, h.ids[slot])
+		if h.q8 {
+			qs = append(qs, h.decode8(slot, make([]float32, h.dim)))
+		} else {
+			qs = append(qs, slices.Clone(h.vec(slot)))
+		}
+	}
+	return ids, qs, live
+}
+
+// recallTruth computes each query's exact k nearest live vectors (the
+// query's own ID excluded) with the graph's distance, scanning the slots
+// once for all queries, in chunks under the read lock. scanned[slot] is
+// the ID+1 the scan found live in slot (0: none), so that the searches can
+// leave out vectors added after the scan passed their slot: the exact
+// answers never saw them, and counting them as misses would understate
+// recall by as much as the collection grows while it is measured.
+// between, when set, runs after each stretch with the lock released (tests
+// grow the graph there).
+func (h *HNSW) recallTruth(ctx context.Context, ids []uint64, qs [][]float32, k, chunk int, between func()) (truth [][]uint64, scanned []uint64, err error) {
+	heaps := make([]resultMaxHeap, len(qs))
+	hq := make([]hnswQuery, len(qs))
+	for i, q := range qs {
+		hq[i].f = q
+		if h.q8 {
+			row := make([]int8, h.rowLen)
+			encodeRow8(row, q, h.metric)
+			hq[i].q = h.ref8Row(row)
+		}
+	}
+	var rows [hnswHop]*float32
+	var slots [hnswHop]uint32
+	var ds [hnswHop]float32
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		h.mu.RLock()
+		// Each stretch starts where the last one ended; the graph may
+		// have grown in between (slots are only ever added), and the scan
+		// goes on until it has caught up with it.
+		start := len(scanned)
+		end := min(start+chunk, len(h.ids))
+		if start >= end {
+			h.mu.RUnlock()
+			break
+		}
+		scanned = slices.Grow(scanned, end-start)
+		offer := func(i int, slot uint32, d float32) {
+			id := h.ids[slot]
+			if id == ids[i] {
+				return
+			}
+			r := Result{ID: id, Distance: d}
+			if len(heaps[i]) < k {
+				heaps[i].push(r)
+			} else if resultLessHNSW(r, heaps[i][0]) {
+				heaps[i].replaceTop(r)
+			}
+		}
+		for n := start; n < end; {
+			// Up to hnswHop live rows at a time, scored per query in one
+			// kernel call (float32 graphs) while they are in cache.
+			c := 0
+			for ; n < end && c < hnswHop; n++ {
+				scanned = append(scanned, 0)
+				if h.state[n] == slotLive {
+					scanned[n] = h.ids[n] + 1
+					slots[c] = uint32(n)
+					if !h.q8 {
+						rows[c] = unsafe.SliceData(h.vec(uint32(n)))
+					}
+					c++
+				}
+			}
+			for i := range qs {
+				if h.q8 {
+					for j := range c {
+						offer(i, slots[j], h.dist8(slots[j], &hq[i].q))
+					}
+					continue
+				}
+				h.scoreRows(qs[i], rows[:c], ds[:c])
+				for j := range c {
+					offer(i, slots[j], ds[j])
+				}
+			}
+		}
+		h.mu.RUnlock()
+		if between != nil {
+			between()
+		}
+	}
+	truth = make([][]uint64, len(qs))
+	for i := range heaps {
+		slices.SortFunc(heaps[i], cmpResult)
+		for _, r := range heaps[i] {
+			truth[i] = append(truth[i], r.ID)
+		}
+	}
+	return truth, scanned, nil
+}
+
+// recallAt is the mean recall@k of hidden searches at ef over the vectors
+// the exact scan saw. True neighbours deleted since the scan count neither
+// as hits nor as misses: the search cannot return them, and its k results
+// then rightly hold the next ones, which the exact answer lacks.
+func (h *HNSW) recallAt(ctx context.Context, ids []uint64, qs [][]float32, truth [][]uint64, scanned []uint64, k, ef int) (float64, error) {
+	hits, total := 0, 0
+	var res []Result
+	// Called under mu.RLock by the search, so idmap may be read.
+	seen := func(id uint64) bool {
+		n, ok := h.idmap[id]
+		return ok && int(n) < len(scanned) && scanned[n] == id+1
+	}
+	for i, q := range qs {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		var err error
+		res, err = h.SearchInto(res, q, SearchOptions{K: k, Ef: ef, Filter: seen, hide: ids[i], hasHide: true})
+		if err != nil {
+			return 0, fmt.Errorf("index: recall search: %w", err)
+		}
+		for _, id := range truth[i] {
+			if !h.Contains(id) {
+				continue
+			}
+			total++
+			if slices.ContainsFunc(res, func(r Result) bool { return r.ID == id }) {
+				hits++
+			}
+		}
+	}
+	if total == 0 {
+		return math.NaN(), nil
+	}
+	return float64(hits) / float64(total), nil
+}

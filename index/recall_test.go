@@ -1,0 +1,237 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// bagOfWords imitates what a static embedder makes of texts of random
+// words, the hard case of issue 19 (recall 0.87 at AutoEf's ef 64 on 20k
+// such texts): each vector is the mean of `words` vectors drawn from a
+// vocabulary of random Gaussian word vectors, so the set has no cluster
+// structure and a high intrinsic dimension. Rows from row `from` on are
+// independent of the earlier ones: fresh queries from the same
+// distribution.
+func bagOfWords(from, n, dim, vocab, words int, seed uint64) [][]float32 {
+	vr := rand.New(rand.NewPCG(seed, 7))
+	voc := make([][]float32, vocab)
+	for i := range voc {
+		voc[i] = make([]float32, dim)
+		for j := range voc[i] {
+			voc[i][j] = float32(vr.NormFloat64())
+		}
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		r := rand.New(rand.NewPCG(seed, uint64(from+i)+100))
+		v := make([]float32, dim)
+		for range words {
+			w := voc[r.IntN(vocab)]
+			for j := range v {
+				v[j] += w[j]
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// freshRecall is the recall@k of h at ef on queries that are not in the
+// graph, against an exact search of what h holds.
+func freshRecall(t *testing.T, h *HNSW, data, qs [][]float32, k, ef int) float64 {
+	t.Helper()
+	f := NewFlat(h.Dim(), h.Metric())
+	for i, v := range data {
+		if h.Contains(uint64(i)) {
+			_ = f.Add(uint64(i), v)
+		}
+	}
+	return recallAt(searchAll(t, h, qs, k, ef, nil), exactResults(t, f, qs, k, nil), k)
+}
+
+// TestMeasureRecallPredictsFreshQueries is the property the auto-tuned ef
+// rests on: the ef MeasureRecall chooses for a target reaches the target on
+// queries that are not stored vectors, and the estimate is close to what
+// they get. The tolerance, 0.03, is three standard errors of a 200-query
+// (2,000-neighbour) sample near recall 0.95, with the within-query
+// correlation allowed for (see DefaultRecallQueries), plus the fresh
+// queries' own sampling error.
+func TestMeasureRecallPredictsFreshQueries(t *testing.T) {
+	n, dim := 4000, 48
+	if testing.Short() || raceEnabled {
+		n = 2000
+	}
+	all := bagOfWords(0, n+300, dim, 3000, 12, 3)
+	data, qs := all[:n], all[n:]
+	h := mustHNSW(t, dim, Cosine, WithEfConstruction(64), WithM(8))
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = uint64(i)
+	}
+	if err := h.AddBatch(context.Background(), ids, data); err != nil {
+		t.Fatal(err)
+	}
+	const tol = 0.03
+	for _, target := range []float64{0.9, 0.95, 0.99} {
+		rep, err := h.MeasureRecall(context.Background(), RecallOptions{Target: target, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Met || rep.Recall < target {
+			t.Fatalf("target %v: report %+v does not meet it", target, rep)
+		}
+		fresh := freshRecall(t, h, data, qs, 10, rep.Ef)
+		t.Logf("target %v: ef %d, estimated %.4f, fresh queries %.4f (points %v)", target, rep.Ef, rep.Recall, fresh, rep.Points)
+		if fresh < target-tol {
+			t.Errorf("target %v: ef %d gives fresh queries recall %.4f, below target - %v", target, rep.Ef, fresh, tol)
+		}
+		if math.Abs(fresh-rep.Recall) > tol {
+			t.Errorf("target %v: estimate %.4f vs fresh %.4f", target, rep.Recall, fresh)
+		}
+		// The ef one step below the chosen one was measured (binary search)
+		// or the chosen one is the ladder's first: minimality.
+		i := slices.Index(RecallEfLadder, rep.Ef)
+		if i > 0 {
+			for _, p := range rep.Points {
+				if p.Ef < rep.Ef && p.Recall >= target {
+					t.Errorf("target %v: ef %d met it (%.4f) but %d was chosen", target, p.Ef, p.Recall, rep.Ef)
+				}
+			}
+		}
+	}
+	// Hidden queries are harder than stored vectors queried as they are:
+	// the unhidden search finds itself and its own links.
+	rep, err := h.MeasureRecall(context.Background(), RecallOptions{Efs: []int{10}, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits int
+	for i := range 200 {
+		res, err := h.searchEf(data[i], 11, 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, _ := NewFlatFrom(t, h, data).Search(data[i], 11, nil)
+		for _, r := range res[1:] {
+			if slices.ContainsFunc(ex[1:], func(e Result) bool { return e.ID == r.ID }) {
+				hits++
+			}
+		}
+	}
+	t.Logf("ef 10: hidden %.4f, stored vector as query %.4f", rep.Recall, float64(hits)/2000)
+}
+
+// NewFlatFrom is a Flat holding what h holds of data (test helper).
+func NewFlatFrom(t *testing.T, h *HNSW, data [][]float32) *Flat {
+	t.Helper()
+	f := NewFlat(h.Dim(), h.Metric())
+	for i, v := range data {
+		if h.Contains(uint64(i)) {
+			_ = f.Add(uint64(i), v)
+		}
+	}
+	return f
+}
+
+func TestMeasureRecallHides(t *testing.T) {
+	data := bagOfWords(0, 500, 16, 200, 6, 5)
+	for _, q8 := range []bool{false, true} {
+		opts := []HNSWOption{WithM(4)}
+		if q8 {
+			opts = append(opts, WithInt8())
+		}
+		h := mustHNSW(t, 16, Cosine, opts...)
+		for i, v := range data {
+			if err := h.Add(uint64(i), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 500 {
+			res, err := h.SearchWith(data[i], SearchOptions{K: 10, Ef: 20, hide: uint64(i), hasHide: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != 10 {
+				t.Fatalf("int8 %v, query %d: %d results", q8, i, len(res))
+			}
+			for _, r := range res {
+				if r.ID == uint64(i) {
+					t.Fatalf("int8 %v: hidden vector %d returned", q8, i)
+				}
+			}
+		}
+		rep, err := h.MeasureRecall(context.Background(), RecallOptions{Target: 0.9})
+		if err != nil || !rep.Met || rep.Queries != 200 {
+			t.Fatalf("int8 %v: %+v, %v", q8, rep, err)
+		}
+	}
+}
+
+func TestMeasureRecallErrors(t *testing.T) {
+	h := mustHNSW(t, 4, L2)
+	for i := range 5 {
+		_ = h.Add(uint64(i), []float32{float32(i), 1, 2, 3})
+	}
+	ctx := context.Background()
+	if _, err := h.MeasureRecall(ctx, RecallOptions{}); !errors.Is(err, ErrTooSmall) {
+		t.Fatalf("5 vectors at k 10: %v", err)
+	}
+	for _, o := range []RecallOptions{
+		{K: 2, Target: 1.5}, {K: 2, Efs: []int{8, 4}}, {K: 2, Efs: []int{0}}, {K: 2, Queries: -1},
+	} {
+		if _, err := h.MeasureRecall(ctx, o); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	rep, err := h.MeasureRecall(ctx, RecallOptions{K: 2})
+	if err != nil || rep.Queries != 3 || rep.Recall != 1 {
+		t.Fatalf("5 vectors at k 2: %+v %v", rep, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := h.MeasureRecall(cctx, RecallOptions{K: 2}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// TestRecallTruthWhileGrowing: the exact scan runs in stretches between
+// which inserts go on; a graph that grows past the scan's next stretch
+// must be scanned to its end, not indexed past what was scanned (it
+// panicked with an index out of range once the graph grew across the end
+// of a partial stretch).
+func TestRecallTruthWhileGrowing(t *testing.T) {
+	data := bagOfWords(0, 800, 8, 500, 4, 9)
+	h := mustHNSW(t, 8, L2, WithM(4), WithEfConstruction(16))
+	for i := range 100 {
+		_ = h.Add(uint64(i), data[i])
+	}
+	ids, qs, _ := h.recallSample(RecallOptions{Queries: 4, K: 3, Seed: 1})
+	next := 100
+	// Three inserts per stretch of four slots: the scan catches up one
+	// slot per stretch, and ends its partial stretches while the graph
+	// still grows.
+	grow := func() {
+		for range 3 {
+			if next < len(data) {
+				_ = h.Add(uint64(next), data[next])
+				next++
+			}
+		}
+	}
+	truth, scanned, err := h.recallTruth(context.Background(), ids, qs, 3, 4, grow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scanned) != h.Stats().Slots {
+		t.Fatalf("scanned %d slots of %d", len(scanned), h.Stats().Slots)
+	}
+	for i, tr := range truth {
+		if len(tr) != 3 || slices.Contains(tr, ids[i]) {
+			t.Fatalf("query %d: exact answer %v", i, tr)
+		}
+	}
+}
