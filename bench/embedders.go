@@ -16,6 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vecbolt/vecbolt/embedder/onnx"
+	"github.com/vecbolt/vecbolt/embedder/static"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/bench/internal/metrics"
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"
@@ -30,7 +34,7 @@ type namedEmbedder struct {
 	note   string
 	close  func()
 	// onnx is set for ONNX models, whose Stats split ORT time from ours.
-	onnx *embedder.ONNX
+	onnx *onnx.Model
 }
 
 // builtinEmbedder returns the database's built-in default model, found the
@@ -86,13 +90,13 @@ func (b *bench) embedders(ctx context.Context) []namedEmbedder {
 		}
 	}
 	if b.cfg.staticDir != "" {
-		if e, err := embedder.LoadStatic(b.cfg.staticDir); err == nil {
+		if e, err := static.Load(b.cfg.staticDir); err == nil {
 			out = append(out, namedEmbedder{system: "static:" + e.Identity().Name, e: e, params: map[string]any{"dir": b.cfg.staticDir, "dim": e.Identity().Dim}})
 		} else {
 			b.logf("embed: --static-dir: %v", err)
 		}
 	}
-	if lib, err := embedder.FindONNXRuntime(""); err != nil {
+	if lib, err := onnx.FindRuntime(""); err != nil {
 		b.logf("embed: ONNX models skipped: %v", err)
 	} else {
 		b.logf("embed: ONNX Runtime at %s", lib)
@@ -108,7 +112,7 @@ func (b *bench) embedders(ctx context.Context) []namedEmbedder {
 		for _, d := range dirs {
 			// One intra-op thread: the suite's thread count is the number
 			// of goroutines calling the one shared session.
-			e, err := embedder.LoadONNX(ctx, d.dir, embedder.WithIntraOpThreads(1), embedder.WithBatchSize(32))
+			e, err := onnx.Load(ctx, d.dir, onnx.WithIntraOpThreads(1), onnx.WithBatchSize(32))
 			if err != nil {
 				b.logf("embed: %s: %v", d.dir, err)
 				continue
@@ -123,7 +127,7 @@ func (b *bench) embedders(ctx context.Context) []namedEmbedder {
 // randomStatic builds a static model over the committed BERT vocabulary
 // with a seeded random table.
 func randomStatic() (embedder.Embedder, error) {
-	path, err := repoFile("embedder/testdata/tokenizer/bert-base-uncased-vocab.txt")
+	path, err := repoFile("embedder/tokenizer/testdata/bert-base-uncased-vocab.txt")
 	if err != nil {
 		return nil, err
 	}
@@ -132,11 +136,11 @@ func randomStatic() (embedder.Embedder, error) {
 		return nil, err
 	}
 	defer f.Close()
-	vocab, err := embedder.LoadVocabTxt(f)
+	vocab, err := tokenizer.LoadVocabTxt(f)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := embedder.NewWordPiece(vocab, embedder.WithSpecialTokens(false))
+	tok, err := tokenizer.NewWordPiece(vocab, tokenizer.WithSpecialTokens(false))
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +150,7 @@ func randomStatic() (embedder.Embedder, error) {
 	for i := range emb {
 		emb[i] = float32(r.NormFloat64())
 	}
-	return embedder.NewStatic(tok, emb, dim, embedder.WithStaticName("static-random"))
+	return static.New(tok, emb, dim, static.WithName("static-random"))
 }
 
 // corpusTexts returns the demo corpus's documents and its sentences (split
@@ -210,7 +214,7 @@ func embedThroughput(ctx context.Context, ne namedEmbedder, texts []string, thre
 		return 0, 0, err
 	}
 	calls := max(8, int(target.Seconds()*cal.QPS)*threads)
-	var before embedder.ONNXStats
+	var before onnx.Stats
 	if ne.onnx != nil {
 		before = ne.onnx.Stats()
 	}
@@ -349,5 +353,5 @@ func (b *bench) dbText(ctx context.Context) error {
 // model: an empty text, or one with no token in the vocabulary. Retrieval
 // sets keep such texts as unfindable documents or unanswerable queries.
 func unembeddable(err error) bool {
-	return errors.Is(err, embedder.ErrEmptyText) || errors.Is(err, embedder.ErrNoTokens)
+	return errors.Is(err, embedder.ErrEmptyText) || errors.Is(err, static.ErrNoTokens)
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/bench/internal/metrics"
 	"github.com/vecbolt/vecbolt/bench/internal/retrieval"
 	"github.com/vecbolt/vecbolt/embedder"
@@ -112,7 +114,7 @@ func wordnetSets(wn *evalsets.WordNet, e embedder.Embedder) []qrelSet {
 	defs := wn.Definitions()
 	all := qrelSet{name: "wordnet-synonym", docs: defs, noANN: true}
 	freq := qrelSet{name: "wordnet-synonym-frequent", docs: defs, noANN: true}
-	tk, hasTok := e.(interface{ Tokenizer() *embedder.Tokenizer })
+	tk, hasTok := e.(interface{ Tokenizer() *tokenizer.Tokenizer })
 	for _, q := range wn.SynonymQueries() {
 		if len(all.queries) < wordnetQueries {
 			all.queries = append(all.queries, q.Lemma)

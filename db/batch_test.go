@@ -10,7 +10,8 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/static"
+
 	"github.com/vecbolt/vecbolt/embedder/builtin"
 )
 
@@ -279,7 +280,7 @@ func TestBatchRejectionsBuiltin(t *testing.T) {
 	if !hasBuiltinModel {
 		t.Skip("built with vecbolt_nomodel")
 	}
-	strict, err := builtin.New(embedder.WithStaticFallback(false))
+	strict, err := builtin.New(static.WithFallback(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +293,7 @@ func TestBatchRejectionsBuiltin(t *testing.T) {
 	docs := []Document{{ID: "a", Text: "rivers and lakes"}, {ID: "b", Text: "ᚠᚢᚦ"}, {ID: "c", Text: "mountains"}, {ID: "d", Text: "🙂"}}
 	_, err = c.Insert(bg, docs...)
 	var be *BatchError
-	if !errors.As(err, &be) || len(be.Rejected) != 2 || !errors.Is(err, embedder.ErrNoTokens) {
+	if !errors.As(err, &be) || len(be.Rejected) != 2 || !errors.Is(err, static.ErrNoTokens) {
 		t.Fatalf("Insert: got %v, want two rejections for texts without tokens", err)
 	}
 	res, err := c.InsertWith(bg, docs, SkipInvalid())
@@ -302,7 +303,7 @@ func TestBatchRejectionsBuiltin(t *testing.T) {
 	var idx []int
 	for _, de := range res.Rejected {
 		idx = append(idx, de.Index)
-		if !errors.Is(de, embedder.ErrNoTokens) || !errors.Is(de, ErrInvalidDocument) {
+		if !errors.Is(de, static.ErrNoTokens) || !errors.Is(de, ErrInvalidDocument) {
 			t.Errorf("rejection %v", de)
 		}
 	}

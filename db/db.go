@@ -11,7 +11,7 @@
 // a vector index in memory (package index) that is snapshotted into the same
 // file. Texts are embedded by an embedder.Embedder; the default is the
 // built-in static model, and collections created WithDimension hold
-// caller-supplied vectors only. embedder.Load opens any other model by
+// caller-supplied vectors only. models.Load opens any other model by
 // directory or registered name, as the vecbolt command's --model does.
 //
 // The built-in model's weights (about 14 MB) are linked into every program

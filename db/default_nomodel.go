@@ -17,5 +17,5 @@ const hasBuiltinModel = false
 // collections of caller-supplied vectors work, and text needs a model given
 // WithEmbedder.
 func defaultEmbedder() (embedder.Embedder, error) {
-	return nil, fmt.Errorf("%w: this program was built with the tag vecbolt_nomodel, which leaves the built-in model out; open the database WithEmbedder of a model (embedder.Load), or build without the tag", ErrNoEmbedder)
+	return nil, fmt.Errorf("%w: this program was built with the tag vecbolt_nomodel, which leaves the built-in model out; open the database WithEmbedder of a model (models.Load), or build without the tag", ErrNoEmbedder)
 }

@@ -221,7 +221,7 @@ func parseDigestList(s string, m map[string]string) error {
 func (c *ModelCache) Dir() string { return c.dir }
 
 // Ensure returns the local directory of a registered model, downloading
-// and verifying whatever is missing. The directory can be passed to LoadONNX.
+// and verifying whatever is missing. The directory can be passed to onnx.Load (embedder/onnx).
 func (c *ModelCache) Ensure(ctx context.Context, name string) (string, error) {
 	m, ok := LookupModel(name)
 	if !ok {
@@ -644,15 +644,15 @@ func (p *progress) done(err error) {
 	}
 }
 
-// LoadModel opens a transformer model by registered name or directory: an
-// existing directory is loaded as is; otherwise nameOrDir must be a
-// registered model, fetched through cache (downloaded if missing, unless the
-// cache is offline). A nil cache means NewModelCache() with defaults. Load
-// does the same for static models too.
-func LoadModel(ctx context.Context, nameOrDir string, cache *ModelCache, opts ...ONNXOption) (*ONNX, error) {
-	dir, err := modelDir(ctx, nameOrDir, loadOptions{cache: cache})
-	if err != nil {
-		return nil, err
+// ctxReader stops a long read (hashing a large model file) when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
 	}
-	return LoadONNX(ctx, dir, opts...)
+	return c.r.Read(p)
 }

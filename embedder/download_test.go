@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -74,6 +75,13 @@ func (h *hubServer) log() []hubRequest {
 	return append([]hubRequest(nil), h.requests...)
 }
 
+// tinyDir is the tiny BERT export the embedder packages' tests share
+// (tools/gentinybert/gentinybert.py makes it).
+const (
+	tinyDir       = "testdata/tinybert"
+	tinyModelPath = tinyDir + "/model.onnx"
+)
+
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -134,7 +142,11 @@ func TestDownloadSuccessThenCached(t *testing.T) {
 			t.Errorf("%s: part file left behind", f.Path)
 		}
 	}
-	cfg, err := ReadModelConfig(dir)
+	var cfg ModelConfig
+	cb, err := os.ReadFile(filepath.Join(dir, ConfigFileName))
+	if err == nil {
+		err = json.Unmarshal(cb, &cfg)
+	}
 	if err != nil || cfg.Model != "" || cfg.Pooling != PoolingMean || cfg.MaxSeqLength != 32 || cfg.Name != "tinybert" {
 		t.Fatalf("written config %+v, %v", cfg, err)
 	}
@@ -156,21 +168,6 @@ func TestDownloadSuccessThenCached(t *testing.T) {
 	off := newTestCache(t, "http://127.0.0.1:1", WithOffline(true), WithCacheDirectory(c.Dir()))
 	if d, err := off.EnsureModel(ctx, m); err != nil || d != dir {
 		t.Fatalf("offline with cached model: %q, %v", d, err)
-	}
-	// And the directory loads as a model, the same one as the local copy.
-	requireORT(t)
-	e, err := LoadONNX(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	local := loadTiny(t)
-	a, _ := e.EmbedQuery(ctx, "the weather today")
-	b, _ := local.EmbedQuery(ctx, "the weather today")
-	for j := range a {
-		if a[j] != b[j] {
-			t.Fatalf("downloaded model embeds differently at %d", j)
-		}
 	}
 }
 
@@ -423,23 +420,6 @@ func TestDownloadDamagedCacheIsReplaced(t *testing.T) {
 	if b, _ := os.ReadFile(p); sha256Hex(b) != m.Files[1].SHA256 {
 		t.Fatal("damaged file not replaced")
 	}
-}
-
-func TestLoadModelByNameOrDir(t *testing.T) {
-	ctx := context.Background()
-	c := newTestCache(t, "", WithOffline(true))
-	if _, err := LoadModel(ctx, "no-such-model", c); !errors.Is(err, ErrUnknownModel) || !strings.Contains(err.Error(), "all-MiniLM-L6-v2") {
-		t.Fatalf("unknown name: %v", err)
-	}
-	if _, err := LoadModel(ctx, "all-MiniLM-L6-v2", c); !errors.Is(err, ErrUnpinned) && !errors.Is(err, ErrNotCached) {
-		t.Fatalf("registered but unpinned/uncached: %v", err)
-	}
-	requireORT(t)
-	e, err := LoadModel(ctx, tinyDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
 }
 
 func TestParseContentRange(t *testing.T) {

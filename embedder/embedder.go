@@ -1,30 +1,33 @@
-// Package embedder turns text into vectors for vecbolt.
+// Package embedder holds what every embedding model family shares: the
+// Embedder interface, model Identity, the registry of downloadable models
+// (RegisteredModels, LookupModel), the verified download cache (ModelCache)
+// and ModelDir, which resolves a registered name to a cached directory. The
+// ModelConfig schema (vecbolt.json) lives here too, because registry
+// entries carry one and the cache writes it.
 //
-// Two families implement Embedder: static models (a lookup table of token
-// vectors, pure Go, the built-in default) and transformer models run on ONNX
-// Runtime. Both share the pure-Go WordPiece tokenizer in tokenizer.go, which
-// reproduces Hugging Face tokenizers' ids exactly.
+// Each family lives in a subpackage of its own, with its own options, so an
+// app imports only what it uses:
+//   - embedder/tokenizer: the pure-Go WordPiece tokenizer;
+//   - embedder/safetensors: the safetensors reader and writer;
+//   - embedder/static: static models (a lookup table of token vectors, pure
+//     Go, the family of the built-in default);
+//   - embedder/onnx: transformer models run on ONNX Runtime (cgo);
+//   - embedder/models: Load by registered name or directory, whatever the
+//     family (what the vecbolt command's --model flag does);
+//   - embedder/builtin: the built-in model.
 //
-// Invariants:
-//   - An Embedder is safe for concurrent use by many goroutines.
+// This package imports none of them (they import it for Identity and
+// Embedder), so depending on it costs no family's code.
+//
+// Invariants of every Embedder:
+//   - It is safe for concurrent use by many goroutines.
 //   - Every vector it returns has length Identity().Dim and contains no NaN
 //     or Inf. Normalized models return unit-length vectors.
 //   - The Identity of a model changes whenever its weights, tokenizer or
 //     pooling change, so a database can refuse to mix vectors from two models.
 //
-// The tokenizer is written here rather than taken from a library because
-// github.com/daulet/tokenizers binds the Rust HF library, which cannot be
-// built without the crates registry, and the pure-Go
-// github.com/gomlx/go-huggingface/tokenizers gives ids that differ from HF's
-// on control characters (soft hyphen, BOM, zero-width space), whitespace
-// beyond Zs (U+2028) and Unicode version. This one reproduces HF's ids
-// exactly (see tokenizer.go).
-//
-// ONNX models need cgo (github.com/yalue/onnxruntime_go) and the ONNX
-// Runtime shared library (scripts/install-onnxruntime.sh). Without cgo the
-// package still builds, static models work, and LoadONNX returns
-// ErrNoRuntime saying why. ONNX Runtime can be loaded once per process, so
-// the library path is process-global state (onnx_runtime.go).
+// The cache never trusts an unverified download: every file is checked
+// against a pinned SHA-256 (see download.go).
 package embedder
 
 import (

@@ -86,7 +86,7 @@ func (m RegistryModel) validate() error {
 			return fmt.Errorf("embedder: model %s: %s: SHA-256 %q is not 64 lowercase hex digits", m.Name, f.Path, f.SHA256)
 		}
 	}
-	return m.Config.validate("registry entry " + m.Name)
+	return m.Config.Validate("registry entry " + m.Name)
 }
 
 var (

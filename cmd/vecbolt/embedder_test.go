@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/vecbolt/vecbolt/embedder/static"
+
 	"github.com/vecbolt/vecbolt/embedder"
 )
 
@@ -17,7 +19,7 @@ import (
 // its 4-letter prefix, a crude stem) adds +1 to one hashed dimension, then
 // the vector is normalized. Texts sharing words score high, which is all the
 // CLI tests need from a model. Texts with the word "unembeddable" fail with
-// embedder.ErrNoTokens, to test per-document embedder failures.
+// static.ErrNoTokens, to test per-document embedder failures.
 type wordEmbedder struct {
 	name string
 	dim  int
@@ -38,7 +40,7 @@ func (w *wordEmbedder) embed(text string) ([]float32, error) {
 	v := make([]float32, w.dim)
 	for _, word := range words {
 		if word == "unembeddable" {
-			return nil, embedder.ErrNoTokens
+			return nil, static.ErrNoTokens
 		}
 		for _, t := range []string{word, "stem:" + word[:min(4, len(word))]} {
 			h := fnv.New32a()

@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	jl "github.com/vecbolt/vecbolt/internal/jsonl"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	jl "github.com/vecbolt/vecbolt/internal/jsonl"
 
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"

@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vecbolt/vecbolt/embedder/models"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/builtin"
 )
@@ -20,15 +23,15 @@ type closer interface{ Close() error }
 
 // tokenizerHolder is implemented by both model families.
 type tokenizerHolder interface {
-	Tokenizer() *embedder.Tokenizer
+	Tokenizer() *tokenizer.Tokenizer
 }
 
 // loadModel opens the embedder named by --model: a directory, or a
 // registered model fetched into the cache on first use. The resolution is
-// the library's (embedder.Load), so a program opening the database finds
+// the library's (models.Load), so a program opening the database finds
 // the same model from the same argument.
 func loadModel(ctx context.Context, nameOrDir string) (embedder.Embedder, error) {
-	return embedder.Load(ctx, nameOrDir)
+	return models.Load(ctx, nameOrDir)
 }
 
 // errNoBuiltin is returned where the built-in model is needed but is not
@@ -44,7 +47,7 @@ func builtinModel() (embedder.Embedder, error) {
 // loadTokenizer returns the tokenizer for --model: DIR/tokenizer.json (or a
 // tokenizer.json path itself), a registered model's, or the built-in
 // model's when nameOrDir is empty.
-func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedder.Embedder, error)) (*embedder.Tokenizer, error) {
+func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedder.Embedder, error)) (*tokenizer.Tokenizer, error) {
 	if nameOrDir == "" {
 		m, err := builtin()
 		if err != nil {
@@ -60,11 +63,11 @@ func loadTokenizer(ctx context.Context, nameOrDir string, builtin func() (embedd
 		return th.Tokenizer(), nil
 	}
 	if st, err := os.Stat(nameOrDir); err == nil && !st.IsDir() {
-		return embedder.LoadTokenizer(nameOrDir)
+		return tokenizer.Load(nameOrDir)
 	}
-	dir, err := embedder.ModelDir(ctx, nameOrDir)
+	dir, err := embedder.ModelDir(ctx, nameOrDir, nil)
 	if err != nil {
 		return nil, err
 	}
-	return embedder.LoadTokenizer(filepath.Join(dir, "tokenizer.json"))
+	return tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vecbolt/vecbolt/embedder/models"
+
 	"github.com/vecbolt/vecbolt/db"
-	"github.com/vecbolt/vecbolt/embedder"
 )
 
 // TestAppReopensWithCLIModel is issue #13's case: a collection written by
 // the command line with --model is opened by a program that loads the
-// model from the same argument with embedder.Load.
+// model from the same argument with models.Load.
 func TestAppReopensWithCLIModel(t *testing.T) {
 	model := writeStaticModel(t)
 	dbp := tempDB(t)
@@ -20,7 +21,7 @@ func TestAppReopensWithCLIModel(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	m, err := embedder.Load(ctx, model)
+	m, err := models.Load(ctx, model)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/static"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vecbolt/vecbolt/db"
@@ -364,7 +368,7 @@ func TestDemo(t *testing.T) {
 func writeStaticModel(t *testing.T) string {
 	t.Helper()
 	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "cat", "dog", "car", "truck", "##s", "the"}
-	tok, err := embedder.NewWordPiece(vocab)
+	tok, err := tokenizer.NewWordPiece(vocab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +384,7 @@ func writeStaticModel(t *testing.T) string {
 		t.Fatal(err)
 	}
 	var st bytes.Buffer
-	if err := embedder.WriteSafetensors(&st, []embedder.Tensor{embedder.F32Tensor("embeddings", []int{len(vocab), dim}, emb)}, nil); err != nil {
+	if err := safetensors.Write(&st, []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{len(vocab), dim}, emb)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, b := range map[string][]byte{"tokenizer.json": tj, "model.safetensors": st.Bytes()} {
@@ -428,7 +432,7 @@ func TestTokenize(t *testing.T) {
 		t.Fatalf("tokenize table: %s %s", o.stdout, o.stderr)
 	}
 	// Without --model: the built-in model's tokenizer.
-	st, err := embedder.LoadStatic(model)
+	st, err := static.Load(model)
 	if err != nil {
 		t.Fatal(err)
 	}

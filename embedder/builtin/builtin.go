@@ -1,7 +1,7 @@
 // Package builtin ships vecbolt's default embedding model inside the module,
 // so search by meaning works with no network and no native library.
 //
-// The model is a static embedding model (see embedder.Static) trained by
+// The model is a static embedding model (see static.Model) trained by
 // the project itself from English text in Debian's archive with
 // tools/trainmodel; model/MANIFEST.json records the corpus (package,
 // version, SHA-256), every training parameter and the SHA-256 of each model
@@ -36,7 +36,7 @@
 // Text outside the vocabulary: every text that is not blank gets a vector,
 // so the default model never rejects a document. A text none of whose
 // tokens the vocabulary knows (only emoji, symbols, or a script the model
-// was not trained on, such as Runic) gets embedder.Static's fallback: the
+// was not trained on, such as Runic) gets static.Model's fallback: the
 // mean of document rows chosen by hashing the character bigrams and
 // trigrams of its words, normalized. It is deterministic, differs between
 // different texts, and is the same for a query as for a document (one-word
@@ -48,8 +48,8 @@
 // Texts with at least one known token are embedded from their known tokens
 // alone, exactly as before. Only a blank text (empty or all whitespace)
 // fails, with embedder.ErrEmptyText. The fallback is code, not weights, so
-// the identity is unchanged by it; embedder.WithStaticFallback(false)
-// restores the old error, embedder.ErrNoTokens.
+// the identity is unchanged by it; static.WithFallback(false)
+// restores the old error, static.ErrNoTokens.
 //
 // Invariants: a Model is immutable and safe for concurrent use; its
 // Identity hash covers every file, so vectors from two models with equal
@@ -77,6 +77,10 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/static"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/embedder"
 )
 
@@ -98,10 +102,10 @@ var ErrFormat = errors.New("builtin: invalid model files")
 // is not blank, including texts with no token in its vocabulary (see the
 // package doc for the fallback); a blank text returns embedder.ErrEmptyText.
 type Model struct {
-	doc        *embedder.Static // documents: the Model2Vec rows
-	buildQuery func() (*embedder.Static, error)
+	doc        *static.Model // documents: the Model2Vec rows
+	buildQuery func() (*static.Model, error)
 	queryOnce  sync.Once
-	query      *embedder.Static // one-word queries: query rows, else the document rows
+	query      *static.Model // one-word queries: query rows, else the document rows
 	queryErr   error
 	transform  []float32 // nil, or W [dim, dim] applied to pooled queries
 	scratch    sync.Pool // *[]float32 of length dim, for the transform
@@ -113,7 +117,7 @@ var _ embedder.Embedder = (*Model)(nil)
 // New parses the embedded model. Each call parses afresh (tens of
 // milliseconds; the one-word query side is built on first use) and returns an independent, immutable model; callers that embed
 // often should keep one and share it, which is safe across goroutines.
-func New(opts ...embedder.StaticOption) (*Model, error) {
+func New(opts ...static.Option) (*Model, error) {
 	sub, err := fs.Sub(modelFiles, "model")
 	if err != nil {
 		return nil, fmt.Errorf("builtin: %w", err)
@@ -127,9 +131,9 @@ func New(opts ...embedder.StaticOption) (*Model, error) {
 
 // Load opens a model in this package's layout (see the package doc) from
 // the root of fsys, e.g. os.DirFS of a directory tools/trainmodel wrote.
-// The options are embedder.Static's (name, maximum tokens, normalization);
+// The options are static.Model's (name, maximum tokens, normalization);
 // weights and mappings are the model's own and cannot be given.
-func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
+func Load(fsys fs.FS, opts ...static.Option) (*Model, error) {
 	read := func(name string, optional bool) ([]byte, error) {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil && !(optional && errors.Is(err, fs.ErrNotExist)) {
@@ -164,7 +168,7 @@ func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
 	}
 	// The document side is a plain Model2Vec model; embedder's loader
 	// validates it and applies the options.
-	doc, err := embedder.LoadStaticFS(fsys, opts...)
+	doc, err := static.LoadFS(fsys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
@@ -172,7 +176,7 @@ func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
 	m := &Model{doc: doc}
 	m.scratch.New = func() any { b := make([]float32, dim); return &b }
 	if qBytes != nil {
-		qs, err := embedder.ParseSafetensors(qBytes)
+		qs, err := safetensors.Parse(qBytes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: query.safetensors: %w", ErrFormat, err)
 		}
@@ -184,7 +188,7 @@ func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
 			if err != nil {
 				return nil, err
 			}
-			st, err := embedder.ParseSafetensors(stBytes)
+			st, err := safetensors.Parse(stBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: model.safetensors: %w", ErrFormat, err)
 			}
@@ -194,22 +198,22 @@ func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
 			if _, _, err := int8Header(st, "model.safetensors"); err != nil {
 				return nil, err
 			}
-			base := []embedder.StaticOption{embedder.WithStaticName(cmpOr(cfg.ModelName, "static"))}
+			base := []static.Option{static.WithName(cmpOr(cfg.ModelName, "static"))}
 			if cfg.Normalize != nil {
-				base = append(base, embedder.WithStaticNormalize(*cfg.Normalize))
+				base = append(base, static.WithNormalize(*cfg.Normalize))
 			}
-			qopts := append(append(base, opts...), embedder.WithStaticMapping(mapping))
+			qopts := append(append(base, opts...), static.WithMapping(mapping))
 			// Building the query side hashes and checks ~14M floats
 			// (a few hundred ms), so it waits for the first one-word
 			// query: most programs that open a database never send one.
-			m.buildQuery = func() (*embedder.Static, error) {
+			m.buildQuery = func() (*static.Model, error) {
 				docRows, _, err := int8Rows(st, "model.safetensors")
 				if err != nil {
 					return nil, err
 				}
 				emb := make([]float32, 0, len(docRows)+len(qRows))
 				emb = append(append(emb, docRows...), qRows...)
-				q, err := embedder.NewStatic(tok, emb, dim, qopts...)
+				q, err := static.New(tok, emb, dim, qopts...)
 				if err != nil {
 					return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 				}
@@ -219,7 +223,7 @@ func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
 			return nil, fmt.Errorf("%w: query.safetensors holds neither query rows nor a transform", ErrFormat)
 		}
 	}
-	// The identity hashes the four files (as LoadStaticFS hashes its
+	// The identity hashes the four files (as static.LoadFS hashes its
 	// three), so a model with a different query side has another identity.
 	h := sha256.New()
 	for _, f := range []struct {
@@ -239,7 +243,7 @@ func Load(fsys fs.FS, opts ...embedder.StaticOption) (*Model, error) {
 
 // querySide returns the model for one-word queries, building it on first
 // use.
-func (m *Model) querySide() (*embedder.Static, error) {
+func (m *Model) querySide() (*static.Model, error) {
 	if m.buildQuery == nil {
 		return m.doc, nil
 	}
@@ -248,7 +252,7 @@ func (m *Model) querySide() (*embedder.Static, error) {
 }
 
 // queryTransform reads the optional "transform" F32 [dim, dim].
-func queryTransform(qs *embedder.Safetensors, dim int) ([]float32, error) {
+func queryTransform(qs *safetensors.File, dim int) ([]float32, error) {
 	t, ok := qs.Tensor("transform")
 	if !ok {
 		return nil, nil
@@ -270,7 +274,7 @@ func queryTransform(qs *embedder.Safetensors, dim int) ([]float32, error) {
 
 // queryRows reads the query rows and returns them with the query side's
 // token → row mapping (rows vocab.. are the query rows).
-func queryRows(qs *embedder.Safetensors, dim, vocab int) ([]float32, []int32, error) {
+func queryRows(qs *safetensors.File, dim, vocab int) ([]float32, []int32, error) {
 	qRows, qdim, err := int8Rows(qs, "query.safetensors")
 	if err != nil {
 		return nil, nil, err
@@ -312,7 +316,7 @@ func cmpOr(a, b string) string {
 // int8Header checks "embeddings" I8 [rows, dim] and "scales" F32 [rows]
 // (each scale finite, and finite times 127) and returns the embeddings
 // tensor and the scales.
-func int8Header(st *embedder.Safetensors, file string) (embedder.Tensor, []float32, error) {
+func int8Header(st *safetensors.File, file string) (safetensors.Tensor, []float32, error) {
 	e, ok := st.Tensor("embeddings")
 	if !ok || e.DType != "I8" || len(e.Shape) != 2 || e.Shape[0] <= 0 || e.Shape[1] <= 0 {
 		return e, nil, fmt.Errorf("%w: %s needs \"embeddings\" I8 [rows, dim]", ErrFormat, file)
@@ -335,7 +339,7 @@ func int8Header(st *embedder.Safetensors, file string) (embedder.Tensor, []float
 }
 
 // int8Rows decodes "embeddings" I8 [rows, dim] × "scales" F32 [rows].
-func int8Rows(st *embedder.Safetensors, file string) ([]float32, int, error) {
+func int8Rows(st *safetensors.File, file string) ([]float32, int, error) {
 	e, scales, err := int8Header(st, file)
 	if err != nil {
 		return nil, 0, err
@@ -360,7 +364,7 @@ func (m *Model) Identity() embedder.Identity { return m.id }
 func (m *Model) Dim() int { return m.id.Dim }
 
 // Tokenizer returns the model's tokenizer.
-func (m *Model) Tokenizer() *embedder.Tokenizer { return m.doc.Tokenizer() }
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.doc.Tokenizer() }
 
 // OneWord reports whether a query is a single word (letters, digits and
 // combining marks only, surrounding space aside): the queries that use the
@@ -381,7 +385,7 @@ func OneWord(text string) bool {
 	return true
 }
 
-func (m *Model) side(text string) (*embedder.Static, error) {
+func (m *Model) side(text string) (*static.Model, error) {
 	if OneWord(text) {
 		return m.querySide()
 	}
@@ -462,6 +466,6 @@ func (m *Model) EmbedQueryInto(text string, dst []float32) error {
 }
 
 // Documents returns the document side alone: the plain Model2Vec model of
-// model.safetensors, as embedder.LoadStatic would load it (its identity
+// model.safetensors, as static.Load would load it (its identity
 // differs: it does not cover the query table).
-func (m *Model) Documents() *embedder.Static { return m.doc }
+func (m *Model) Documents() *static.Model { return m.doc }

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/embedder"
 )
 
@@ -62,26 +65,26 @@ func i8(rows [][]float32) ([]int8, []float32) {
 	return q, s
 }
 
-func stBytes(t testing.TB, ts ...embedder.Tensor) []byte {
+func stBytes(t testing.TB, ts ...safetensors.Tensor) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := embedder.WriteSafetensors(&b, ts, nil); err != nil {
+	if err := safetensors.Write(&b, ts, nil); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
 }
 
-func i32Tensor(name string, v ...int32) embedder.Tensor {
+func i32Tensor(name string, v ...int32) safetensors.Tensor {
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], uint32(x))
 	}
-	return embedder.Tensor{Name: name, DType: "I32", Shape: []int{len(v)}, Data: b}
+	return safetensors.Tensor{Name: name, DType: "I32", Shape: []int{len(v)}, Data: b}
 }
 
 func testFS(t testing.TB, query []byte) fstest.MapFS {
 	t.Helper()
-	tok, err := embedder.NewWordPiece(testVocab)
+	tok, err := tokenizer.NewWordPiece(testVocab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +100,7 @@ func testFS(t testing.TB, query []byte) fstest.MapFS {
 	fs := fstest.MapFS{
 		"tokenizer.json":    {Data: tj},
 		"config.json":       {Data: []byte(`{"model_name": "tiny", "hidden_dim": 4, "normalize": true}`)},
-		"model.safetensors": {Data: stBytes(t, embedder.I8Tensor("embeddings", []int{len(rows), testDim}, q), embedder.F32Tensor("scales", []int{len(rows)}, s))},
+		"model.safetensors": {Data: stBytes(t, safetensors.I8Tensor("embeddings", []int{len(rows), testDim}, q), safetensors.F32Tensor("scales", []int{len(rows)}, s))},
 	}
 	if query != nil {
 		fs["query.safetensors"] = &fstest.MapFile{Data: query}
@@ -136,8 +139,8 @@ func TestLoadQuerySide(t *testing.T) {
 	// W swaps the first two coordinates.
 	w := make([]float32, testDim*testDim)
 	w[0*testDim+1], w[1*testDim+0], w[2*testDim+2], w[3*testDim+3] = 1, 1, 1, 1
-	rows := []embedder.Tensor{i32Tensor("ids", 5), embedder.I8Tensor("embeddings", []int{1, testDim}, q), embedder.F32Tensor("scales", []int{1}, s)}
-	tf := embedder.F32Tensor("transform", []int{testDim, testDim}, w)
+	rows := []safetensors.Tensor{i32Tensor("ids", 5), safetensors.I8Tensor("embeddings", []int{1, testDim}, q), safetensors.F32Tensor("scales", []int{1}, s)}
+	tf := safetensors.F32Tensor("transform", []int{testDim, testDim}, w)
 	swap := func(v []float32) []float32 { return []float32{v[1], v[0], v[2], v[3]} }
 	for _, tc := range []struct {
 		name     string
@@ -206,8 +209,8 @@ func add(a, b []float32) []float32 {
 
 func TestLoadErrors(t *testing.T) {
 	q, s := i8([][]float32{{1, 2, 3, 4}})
-	emb := embedder.I8Tensor("embeddings", []int{1, testDim}, q)
-	sc := embedder.F32Tensor("scales", []int{1}, s)
+	emb := safetensors.I8Tensor("embeddings", []int{1, testDim}, q)
+	sc := safetensors.F32Tensor("scales", []int{1}, s)
 	nan := make([]float32, testDim*testDim)
 	nan[3] = float32(math.NaN())
 	for _, tc := range []struct {
@@ -218,23 +221,23 @@ func TestLoadErrors(t *testing.T) {
 		{"empty", stBytes(t)},
 		{"id out of range", stBytes(t, i32Tensor("ids", 99), emb, sc)},
 		{"negative id", stBytes(t, i32Tensor("ids", -1), emb, sc)},
-		{"id twice", stBytes(t, i32Tensor("ids", 5, 5), embedder.I8Tensor("embeddings", []int{2, testDim}, append(q, q...)), embedder.F32Tensor("scales", []int{2}, append(s, s...)))},
+		{"id twice", stBytes(t, i32Tensor("ids", 5, 5), safetensors.I8Tensor("embeddings", []int{2, testDim}, append(q, q...)), safetensors.F32Tensor("scales", []int{2}, append(s, s...)))},
 		{"no ids", stBytes(t, emb, sc)},
 		{"ids count", stBytes(t, i32Tensor("ids", 5, 6), emb, sc)},
 		{"no scales", stBytes(t, i32Tensor("ids", 5), emb)},
-		{"float rows", stBytes(t, i32Tensor("ids", 5), embedder.F32Tensor("embeddings", []int{1, testDim}, []float32{1, 2, 3, 4}), sc)},
-		{"wrong dim", stBytes(t, i32Tensor("ids", 5), embedder.I8Tensor("embeddings", []int{1, 2}, q[:2]), sc)},
-		{"transform shape", stBytes(t, embedder.F32Tensor("transform", []int{2, 8}, make([]float32, 16)))},
-		{"transform NaN", stBytes(t, embedder.F32Tensor("transform", []int{testDim, testDim}, nan))},
-		{"bad scale", stBytes(t, i32Tensor("ids", 5), emb, embedder.F32Tensor("scales", []int{1}, []float32{float32(math.Inf(1))}))},
+		{"float rows", stBytes(t, i32Tensor("ids", 5), safetensors.F32Tensor("embeddings", []int{1, testDim}, []float32{1, 2, 3, 4}), sc)},
+		{"wrong dim", stBytes(t, i32Tensor("ids", 5), safetensors.I8Tensor("embeddings", []int{1, 2}, q[:2]), sc)},
+		{"transform shape", stBytes(t, safetensors.F32Tensor("transform", []int{2, 8}, make([]float32, 16)))},
+		{"transform NaN", stBytes(t, safetensors.F32Tensor("transform", []int{testDim, testDim}, nan))},
+		{"bad scale", stBytes(t, i32Tensor("ids", 5), emb, safetensors.F32Tensor("scales", []int{1}, []float32{float32(math.Inf(1))}))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(testFS(t, tc.query))
 			if err == nil {
 				t.Fatal("loaded")
 			}
-			if !errors.Is(err, ErrFormat) && !errors.Is(err, embedder.ErrSafetensors) {
-				t.Errorf("error %v is neither ErrFormat nor ErrSafetensors", err)
+			if !errors.Is(err, ErrFormat) && !errors.Is(err, safetensors.ErrInvalid) {
+				t.Errorf("error %v is neither ErrFormat nor safetensors.ErrInvalid", err)
 			}
 		})
 	}
@@ -247,8 +250,8 @@ func TestLoadErrors(t *testing.T) {
 
 func FuzzLoadQuery(f *testing.F) {
 	q, s := i8([][]float32{{1, 2, 3, 4}})
-	f.Add(stBytes(f, i32Tensor("ids", 5), embedder.I8Tensor("embeddings", []int{1, testDim}, q), embedder.F32Tensor("scales", []int{1}, s)))
-	f.Add(stBytes(f, embedder.F32Tensor("transform", []int{testDim, testDim}, make([]float32, testDim*testDim))))
+	f.Add(stBytes(f, i32Tensor("ids", 5), safetensors.I8Tensor("embeddings", []int{1, testDim}, q), safetensors.F32Tensor("scales", []int{1}, s)))
+	f.Add(stBytes(f, safetensors.F32Tensor("transform", []int{testDim, testDim}, make([]float32, testDim*testDim))))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, query []byte) {
 		m, err := Load(testFS(t, query))
@@ -274,7 +277,7 @@ func FuzzLoadQuery(f *testing.F) {
 // -race).
 func TestQuerySideConcurrent(t *testing.T) {
 	q, s := i8([][]float32{{0, 0, 50, 50}})
-	m, err := Load(testFS(t, stBytes(t, i32Tensor("ids", 5), embedder.I8Tensor("embeddings", []int{1, testDim}, q), embedder.F32Tensor("scales", []int{1}, s))))
+	m, err := Load(testFS(t, stBytes(t, i32Tensor("ids", 5), safetensors.I8Tensor("embeddings", []int{1, testDim}, q), safetensors.F32Tensor("scales", []int{1}, s))))
 	if err != nil {
 		t.Fatal(err)
 	}

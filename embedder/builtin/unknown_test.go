@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vecbolt/vecbolt/embedder/static"
+
 	"github.com/vecbolt/vecbolt/embedder"
 )
 
@@ -18,7 +20,7 @@ import (
 func TestEmbedUnknownText(t *testing.T) {
 	ctx := context.Background()
 	m := newModel(t)
-	strict, err := New(embedder.WithStaticFallback(false))
+	strict, err := New(static.WithFallback(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func TestEmbedUnknownText(t *testing.T) {
 	var docs [][]float32
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := strict.EmbedDocuments(ctx, []string{c.text}); !errors.Is(err, embedder.ErrNoTokens) {
+			if _, err := strict.EmbedDocuments(ctx, []string{c.text}); !errors.Is(err, static.ErrNoTokens) {
 				t.Fatalf("%q without the fallback: err = %v, want ErrNoTokens (the case must be all-unknown)", c.text, err)
 			}
 			d, err := m.EmbedDocuments(ctx, []string{c.text})

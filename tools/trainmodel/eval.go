@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"context"
 
+	"github.com/vecbolt/vecbolt/embedder/static"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"errors"
 	"fmt"
 	"math"
@@ -33,7 +36,7 @@ func runEval(root, model, split string, wnQueries int, freqModel string) error {
 	}
 	// Without the fallback for texts of no known token, as every figure
 	// recorded before it existed was measured: such a text is a miss.
-	m, err := builtin.Load(os.DirFS(model), embedder.WithStaticFallback(false))
+	m, err := builtin.Load(os.DirFS(model), static.WithFallback(false))
 	if err != nil {
 		return fmt.Errorf("model %s: %w", model, err)
 	}
@@ -70,7 +73,7 @@ func embedAll(embed func(string, []float32) error, dim int, texts []string) ([]f
 	start := time.Now()
 	for i, t := range texts {
 		err := embed(t, out[i*dim:(i+1)*dim])
-		if err != nil && !errors.Is(err, embedder.ErrNoTokens) && !errors.Is(err, embedder.ErrEmptyText) {
+		if err != nil && !errors.Is(err, static.ErrNoTokens) && !errors.Is(err, embedder.ErrEmptyText) {
 			panic(err) // only the two sentinels are possible for a valid model
 		}
 	}
@@ -273,7 +276,7 @@ func evalDebian(root string, m *builtin.Model, split string) error {
 	return nil
 }
 
-func evalWordNet(root string, m *builtin.Model, split string, maxQ int, freqTok *embedder.Tokenizer) error {
+func evalWordNet(root string, m *builtin.Model, split string, maxQ int, freqTok *tokenizer.Tokenizer) error {
 	wn, err := readWordNet(root)
 	if err != nil {
 		return err

@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/embedder/builtin"
 	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
@@ -92,7 +93,7 @@ type ftPair struct {
 // Debian one-line → long description for sources outside the evaluation
 // split, and WordNet lemma → definition for synsets not held out (up to
 // WNLemmas lemmas per synset, each in its own epoch slot).
-func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams) ([][]ftPair, error) {
+func trainingPairs(root string, wn *wordNet, tok *tokenizer.Tokenizer, p ftParams) ([][]ftPair, error) {
 	ids := func(s string) []int32 {
 		out := tok.AppendIDs(nil, s)
 		k := 0
@@ -182,7 +183,7 @@ func trainingPairs(root string, wn *wordNet, tok *embedder.Tokenizer, p ftParams
 // splitWithoutWord segments an ASCII word as the tokenizer's greedy
 // longest-match WordPiece would if the word itself were not in the
 // vocabulary; nil if some part matches no piece.
-func splitWithoutWord(tok *embedder.Tokenizer, w string) []int32 {
+func splitWithoutWord(tok *tokenizer.Tokenizer, w string) []int32 {
 	for i := range len(w) {
 		if w[i] >= 0x80 {
 			return nil

@@ -192,7 +192,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/safetensors"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+
 	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
@@ -393,7 +395,7 @@ func train(root, corpusDir, out, cacheDir string, p params) error {
 			logf("stage cached in %s", cachePath)
 		}
 	}
-	tok, err := embedder.NewWordPiece(st.Vocab)
+	tok, err := tokenizer.NewWordPiece(st.Vocab)
 	if err != nil {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
@@ -442,7 +444,7 @@ func distributional(root string, wn *wordNet, p params, logf func(string, ...any
 	vocab := buildVocab(counts, p.Vocab)
 	counts = nil
 	logf("vocabulary: %d tokens", len(vocab))
-	tok, err := embedder.NewWordPiece(vocab)
+	tok, err := tokenizer.NewWordPiece(vocab)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -522,7 +524,7 @@ func distributional(root string, wn *wordNet, p params, logf func(string, ...any
 // wordnetEdges links the single-token lemmas of each synset to one another
 // (synonyms) and to the lemmas of its hypernyms / similar adjectives, never
 // touching a held-out synset.
-func wordnetEdges(wn *wordNet, tok *embedder.Tokenizer, maxLemmas int) map[int32][]int32 {
+func wordnetEdges(wn *wordNet, tok *tokenizer.Tokenizer, maxLemmas int) map[int32][]int32 {
 	set := map[[2]int32]bool{}
 	ids := func(s *evalsets.Synset) []int32 {
 		var out []int32
@@ -604,27 +606,27 @@ func quantize(vecs []float32, dim int) ([]int8, []float32) {
 	return q, scales
 }
 
-func writeSafetensors(path string, tensors []embedder.Tensor, meta map[string]string) error {
+func writeSafetensors(path string, tensors []safetensors.Tensor, meta map[string]string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	err = embedder.WriteSafetensors(f, tensors, meta)
+	err = safetensors.Write(f, tensors, meta)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-func writeModel(out, corpusDir string, tok *embedder.Tokenizer, vecs []float32, qids []int32, qemb, transform []float32, dim int, p params, stats []sourceStat, tokens float64, took time.Duration) error {
+func writeModel(out, corpusDir string, tok *tokenizer.Tokenizer, vecs []float32, qids []int32, qemb, transform []float32, dim int, p params, stats []sourceStat, tokens float64, took time.Duration) error {
 	n := len(vecs) / dim
 	q, scales := quantize(vecs, dim)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	err := writeSafetensors(filepath.Join(out, "model.safetensors"), []embedder.Tensor{
-		embedder.I8Tensor("embeddings", []int{n, dim}, q),
-		embedder.F32Tensor("scales", []int{n}, scales),
+	err := writeSafetensors(filepath.Join(out, "model.safetensors"), []safetensors.Tensor{
+		safetensors.I8Tensor("embeddings", []int{n, dim}, q),
+		safetensors.F32Tensor("scales", []int{n}, scales),
 	}, map[string]string{"format": "vecbolt static int8 v1: row = embeddings[i] * scales[i]; a row's norm is its token's pooling weight"})
 	if err != nil {
 		return err
@@ -632,19 +634,19 @@ func writeModel(out, corpusDir string, tok *embedder.Tokenizer, vecs []float32, 
 	files := []string{"model.safetensors", "tokenizer.json", "config.json"}
 	qpath := filepath.Join(out, "query.safetensors")
 	if len(qids) > 0 || transform != nil {
-		var ts []embedder.Tensor
+		var ts []safetensors.Tensor
 		if len(qids) > 0 {
 			qq, qs := quantize(qemb, dim)
 			idb := make([]byte, 4*len(qids))
 			for i, id := range qids {
 				binary.LittleEndian.PutUint32(idb[4*i:], uint32(id))
 			}
-			ts = append(ts, embedder.Tensor{Name: "ids", DType: "I32", Shape: []int{len(qids)}, Data: idb},
-				embedder.I8Tensor("embeddings", []int{len(qids), dim}, qq),
-				embedder.F32Tensor("scales", []int{len(qids)}, qs))
+			ts = append(ts, safetensors.Tensor{Name: "ids", DType: "I32", Shape: []int{len(qids)}, Data: idb},
+				safetensors.I8Tensor("embeddings", []int{len(qids), dim}, qq),
+				safetensors.F32Tensor("scales", []int{len(qids)}, qs))
 		}
 		if transform != nil {
-			ts = append(ts, embedder.F32Tensor("transform", []int{dim, dim}, transform))
+			ts = append(ts, safetensors.F32Tensor("transform", []int{dim, dim}, transform))
 		}
 		err := writeSafetensors(qpath, ts, map[string]string{"format": "vecbolt query side v1: a query uses embeddings[k] * scales[k] for token ids[k], model.safetensors' row for every other token; the pooled vector u becomes transform·u (row-major [out, in])"})
 		if err != nil {

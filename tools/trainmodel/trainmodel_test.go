@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 )
 
 func TestQueryTokens(t *testing.T) {
@@ -146,7 +146,7 @@ func TestFinetuneDeterministic(t *testing.T) {
 
 func TestSplitWithoutWord(t *testing.T) {
 	vocab := append(slices.Clone(specialTokens), "c", "a", "r", "s", "##a", "##r", "##s", "ca", "car", "cars", "##rs")
-	tok, err := embedder.NewWordPiece(vocab)
+	tok, err := tokenizer.NewWordPiece(vocab)
 	if err != nil {
 		t.Fatal(err)
 	}

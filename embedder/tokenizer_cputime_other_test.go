@@ -1,8 +1,0 @@
-//go:build !unix
-
-package embedder
-
-import "time"
-
-// processCPUTime is unavailable here; benchmarks then skip the CPU metric.
-func processCPUTime() time.Duration { return 0 }

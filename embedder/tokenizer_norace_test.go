@@ -1,5 +1,0 @@
-//go:build !race
-
-package embedder
-
-const raceEnabled = false
