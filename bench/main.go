@@ -84,7 +84,7 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "quality", "open"} }
+func allSuites() []string { return []string{"ann", "db", "embed", "quality", "longdoc", "open"} }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -310,6 +310,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.embedSuite(ctx)
 	case "quality":
 		return b.qualitySuite(ctx)
+	case "longdoc":
+		return b.longdocSuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
 	}

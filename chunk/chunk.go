@@ -395,7 +395,11 @@ type unit struct {
 func (s *splitter) count(sp span) int { return s.cfg.counter.CountTokens(s.text[sp.start:sp.end]) }
 
 // section cuts one section into passages: units are packed greedily, in
-// order, while the passage, counted as a whole, stays within the limit.
+// order, while the sum of their token counts stays within the limit. The
+// sum is exact for counters that split words at white space, as model
+// tokenizers do; the passage is then counted as a whole, and if a counter
+// disagrees with the sum the passage gives back units until it fits. So a
+// passage costs one count of its text, not one per unit.
 func (s *splitter) section(sec section) {
 	var units []unit
 	for _, b := range sec.blocks {
@@ -407,41 +411,52 @@ func (s *splitter) section(sec section) {
 		if len(s.out) > first {
 			start = s.overlapStart(s.out[len(s.out)-1], units[i])
 		}
-		end, tokens := units[i].end, s.count(span{start, units[i].end})
-		j := i + 1
-		for ; j < len(units); j++ {
-			if tokens+units[j].tokens > s.cfg.max {
-				break
-			}
-			// The sum is a guess (tokens need not add up across a
-			// boundary); the passage as a whole decides.
-			t := s.count(span{start, units[j].end})
-			if t > s.cfg.max {
-				break
-			}
-			end, tokens = units[j].end, t
+		lead := s.count(span{start, units[i].end})
+		if lead > s.cfg.max {
+			start, lead = units[i].start, units[i].tokens
 		}
-		s.out = append(s.out, Passage{Start: start, End: end, Headings: sec.headings, Tokens: tokens})
+		j, sum := i+1, lead
+		for j < len(units) && sum+units[j].tokens <= s.cfg.max {
+			sum += units[j].tokens
+			j++
+		}
+		tokens := lead
+		if j > i+1 {
+			tokens = s.count(span{start, units[j-1].end})
+			for tokens > s.cfg.max && j > i+2 {
+				j--
+				tokens = s.count(span{start, units[j-1].end})
+			}
+			if tokens > s.cfg.max {
+				j, tokens = i+1, lead
+			}
+		}
+		s.out = append(s.out, Passage{Start: start, End: units[j-1].end, Headings: sec.headings, Tokens: tokens})
 		i = j
 	}
 }
 
 // overlapStart picks where a passage starting with unit u begins: at the
 // earliest word start in the previous passage prev whose tail, with u, fits
-// both the overlap and the limit; at u itself if none does.
+// both the overlap and the limit; at u itself if none does. The tail is
+// counted word by word (one count per word, not per candidate tail); the
+// caller counts the chosen passage as a whole and drops the overlap if a
+// counter disagrees with the sum.
 func (s *splitter) overlapStart(prev Passage, u unit) int {
 	if s.cfg.overlap == 0 {
 		return u.start
 	}
-	best := u.start
+	best, tail, end := u.start, 0, prev.End
 	for _, w := range s.wordStartsBackward(span{prev.Start, prev.End}) {
 		if w >= u.start {
+			end = w
 			continue
 		}
-		if s.count(span{w, prev.End}) > s.cfg.overlap || s.count(span{w, u.end}) > s.cfg.max {
+		tail += s.count(span{w, end})
+		if tail > s.cfg.overlap || tail+u.tokens > s.cfg.max {
 			break
 		}
-		best = w
+		best, end = w, w
 	}
 	return best
 }
