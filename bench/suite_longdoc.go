@@ -94,7 +94,7 @@ func (b *bench) longdocSuite(ctx context.Context) error {
 		el := time.Since(t0)
 		b.rep.add(Measurement{Suite: "longdoc", System: "chunk/" + c.name, Dataset: "manpages", N: len(docs),
 			Params: map[string]any{"max_tokens": 128, "overlap": 16, "passages": n, "mb_per_s": round4(float64(bytes) / 1e6 / el.Seconds())},
-			Note: "chunking throughput (one thread)"})
+			Note:   "chunking throughput (one thread)"})
 		b.logf("longdoc: chunking with %s: %d passages, %.1f MB/s", c.name, n, float64(bytes)/1e6/el.Seconds())
 	}
 
