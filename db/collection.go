@@ -58,6 +58,7 @@ type collectionOptions struct {
 	efS     int
 	quant   string
 	ifNotEx bool
+	chunk   *chunkSetting
 }
 
 // WithDimension makes a collection of caller-supplied vectors of length n:
@@ -115,8 +116,11 @@ type CollectionInfo struct {
 	EfSearch       int
 	// Quantization is "" (float32 vectors) or QuantizationInt8 (WithInt8).
 	Quantization string
-	Count        int
-	Created      time.Time
+	// Count is the number of documents; Passages, in a chunked collection
+	// (WithChunking), the number of their passages.
+	Count    int
+	Passages int
+	Created  time.Time
 	// IndexRebuilt is empty unless this handle could not use the index
 	// snapshot stored in the file (a cache of the documents: damaged, or
 	// disagreeing with them) and rebuilt the index from the documents when
@@ -214,6 +218,10 @@ func (c *Collection) Info() CollectionInfo {
 	info := s.info
 	s.liveMu.RLock()
 	info.Count = len(s.live)
+	if s.chunked() {
+		info.Passages = info.Count
+		info.Count = s.countDocuments(nil, true)
+	}
 	info.Fields = s.fieldTypes()
 	s.liveMu.RUnlock()
 	return info
@@ -291,6 +299,14 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 		id := emb.Identity()
 		cfg.Dimension = uint32(id.Dim)
 		cfg.Model = &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling}
+		if o.chunk != nil {
+			if cfg.Chunking, err = chunkParams(o.chunk, emb); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.chunk != nil && cfg.Chunking == nil {
+		return nil, fmt.Errorf("%w: a chunked collection embeds its passages with a model; WithChunking does not go with WithDimension", ErrInvalidArgument)
 	}
 	if err := checkMetricDim(o.metric, int(cfg.Dimension)); err != nil {
 		return nil, err
@@ -558,8 +574,14 @@ func (c *Collection) Count(ctx context.Context, f query.Filter) (int, error) {
 	if f == nil {
 		st.liveMu.RLock()
 		defer st.liveMu.RUnlock()
+		if st.chunked() {
+			return st.countDocuments(nil, true), nil
+		}
 		return len(st.live), nil
 	}
-	labels, _, err := st.matching(f)
+	labels, ids, err := st.matching(f)
+	if st.chunked() {
+		return len(documentsOf(ids)), err
+	}
 	return len(labels), err
 }

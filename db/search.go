@@ -33,6 +33,13 @@ type Result struct {
 	Text     string
 	Metadata map[string]any
 	Vector   []float32
+	// In a chunked collection (WithChunking) a result is a passage: ID is
+	// the passage's, DocID its document's, and Text (when asked for) is
+	// the document's text from byte Start to End. Headings is its Markdown
+	// heading path, outermost first. Unset for other collections.
+	DocID      string
+	Start, End int
+	Headings   []string
 }
 
 // SearchOption configures Search and SearchVector.
@@ -46,6 +53,7 @@ type searchOptions struct {
 	hasMin   bool
 	fields   Field
 	ef       int
+	perDoc   int // SearchDocuments' PassagesPerDocument
 }
 
 // TopK sets how many results to return (default 10). A collection with
@@ -254,6 +262,9 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 	hits = hits[:len(out)]
 	for i, h := range hits {
 		out[i].ID = st.live[h.ID].id
+		if st.chunked() {
+			out[i].DocID = parentOf(out[i].ID)
+		}
 	}
 	if len(out) == 0 || o.fields == 0 {
 		return out, nil
@@ -263,6 +274,7 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 		if err != nil {
 			return err
 		}
+		passages := passageReader{ctx: ctx}
 		for i, h := range hits {
 			rec, ok, err := ctx.Document(h.ID)
 			if err != nil {
@@ -276,6 +288,9 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 				return err
 			}
 			out[i].Text, out[i].Metadata, out[i].Vector = d.Text, d.Metadata, d.Vector
+			if err := passages.fill(rec, &out[i], o.fields); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -18,6 +18,8 @@
 //	    "pending"   bucket: label -> empty; labels changed since the snapshot
 //	    "fields"    -> FieldRecord (empty): the field types below are complete
 //	    "field:" + metadata field name -> FieldRecord (the field's type)
+//	    "parents"   bucket: document ID -> Document (chunked collections
+//	                only; its passages are in "docs"; see parents.go)
 //
 // A label is a collection-local uint64 drawn from the docs bucket's sequence.
 // It never changes for a document ID (an upsert keeps it) and is never

@@ -1,0 +1,258 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vecbolt/vecbolt/query"
+	"github.com/vecbolt/vecbolt/storage"
+)
+
+// checkChunked verifies a chunked collection against the documents it
+// should hold (ID -> text): every document is stored once with its text,
+// has exactly the passages 0..n-1, each pointing back to it with valid
+// offsets, no text of its own and the document's metadata; no passage
+// entry lacks its document (no orphan); Get, Count, Scan and searches
+// agree.
+func checkChunked(t *testing.T, c *Collection, want map[string]string) {
+	t.Helper()
+	passages := 0
+	err := c.db.store.View(func(tx *storage.Tx) error {
+		ctx, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		if n := ctx.ParentCount(); n != len(want) {
+			t.Errorf("%d documents stored, want %d", n, len(want))
+		}
+		owned := make(map[string]bool)
+		for id, text := range want {
+			p, ok, err := ctx.Parent(id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				t.Errorf("document %q missing", id)
+				continue
+			}
+			if p.Text != text || p.Passages == 0 || len(p.Vector) != 0 {
+				t.Errorf("document %q: text %q (want %q), %d passages, vector of %d", id, p.Text, text, p.Passages, len(p.Vector))
+			}
+			for k := range int(p.Passages) {
+				pid := passageID(id, k)
+				owned[pid] = true
+				label, ok, err := ctx.Label(pid)
+				if err != nil {
+					return err
+				}
+				rec, ok2, err := ctx.Document(label)
+				if err != nil {
+					return err
+				}
+				if !ok || !ok2 {
+					t.Errorf("passage %q missing", pid)
+					continue
+				}
+				if rec.Id != pid || rec.ParentId != id || rec.Text != "" || rec.Start >= rec.End || int(rec.End) > len(text) || len(rec.Vector) == 0 {
+					t.Errorf("passage %q: %+v", pid, rec)
+				}
+				if fmt.Sprint(rec.Metadata["n"]) != fmt.Sprint(p.Metadata["n"]) {
+					t.Errorf("passage %q metadata %v, document's %v", pid, rec.Metadata, p.Metadata)
+				}
+			}
+			passages += int(p.Passages)
+		}
+		return ctx.ForEachID(func(id []byte, label uint64) error {
+			if !owned[string(id)] {
+				t.Errorf("orphan passage %q (label %d)", id, label)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := c.Info()
+	if info.Count != len(want) || info.Passages != passages {
+		t.Errorf("Info: %d documents, %d passages; want %d, %d", info.Count, info.Passages, len(want), passages)
+	}
+	if n, err := c.Count(bg, nil); err != nil || n != len(want) {
+		t.Errorf("Count = %d, %v; want %d", n, err, len(want))
+	}
+	var scanned []string
+	for d, err := range c.Scan(bg) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Text != want[d.ID] {
+			t.Errorf("Scan: %q has text %q, want %q", d.ID, d.Text, want[d.ID])
+		}
+		scanned = append(scanned, d.ID)
+	}
+	if len(scanned) != len(want) {
+		t.Errorf("Scan gave %d documents, want %d", len(scanned), len(want))
+	}
+	if len(want) == 0 {
+		return
+	}
+	res, err := c.Search(bg, "river stone", TopK(passages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != passages {
+		t.Errorf("exhaustive search found %d passages of %d", len(res), passages)
+	}
+	for _, r := range res {
+		text, ok := want[r.DocID]
+		if !ok || r.Start < 0 || r.End > len(text) || r.Start >= r.End || r.Text != text[r.Start:r.End] || parentOf(r.ID) != r.DocID {
+			t.Errorf("search result %q of %q: bytes %d..%d, text %q", r.ID, r.DocID, r.Start, r.End, r.Text)
+		}
+	}
+}
+
+var passageWords = strings.Fields("river stone bridge lantern harbor meadow copper violin garden thunder orchard candle mirror falcon glacier")
+
+func randomText(r *rand.Rand) string {
+	var b strings.Builder
+	for p := range 1 + r.IntN(4) {
+		if p > 0 {
+			b.WriteString("\n\n")
+		}
+		for s := range 1 + r.IntN(4) {
+			if s > 0 {
+				b.WriteString(" ")
+			}
+			for w := range 3 + r.IntN(8) {
+				if w > 0 {
+					b.WriteString(" ")
+				}
+				b.WriteString(passageWords[r.IntN(len(passageWords))])
+			}
+			b.WriteString(".")
+		}
+	}
+	return b.String()
+}
+
+// Random inserts, replacements, deletes (by ID and by filter) and reopens
+// of long documents keep documents and passages consistent, with the real
+// storage and index (the model is the test's hashing embedder, or the
+// built-in one where it is compiled in).
+func TestChunkedRandomOps(t *testing.T) {
+	var opts []Option
+	if !hasBuiltinModel {
+		opts = []Option{WithEmbedder(newHashEmbedder("hash-a", 64))}
+	}
+	path := filepath.Join(t.TempDir(), "chunked.vecbolt")
+	d, err := Open(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { d.Close() }()
+	c := mustCollection(t, d, "long", WithChunking(12, 3), WithFlatIndex())
+	if ci, ok := c.Chunking(); !ok || ci.MaxTokens != 12 || ci.Overlap != 3 {
+		t.Fatalf("Chunking() = %+v, %v", ci, ok)
+	}
+	r := rand.New(rand.NewPCG(1, 18))
+	want := make(map[string]string)
+	ids := func() []string {
+		var out []string
+		for id := range want {
+			out = append(out, id)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for step := range 60 {
+		switch op := r.IntN(10); {
+		case op < 4: // insert or replace a batch
+			var docs []Document
+			for range 1 + r.IntN(3) {
+				id := fmt.Sprintf("doc#%d", r.IntN(12)) // a "#" in the ID too
+				if slices.ContainsFunc(docs, func(d Document) bool { return d.ID == id }) {
+					continue
+				}
+				docs = append(docs, Document{ID: id, Text: randomText(r), Metadata: map[string]any{"n": r.IntN(3)}})
+			}
+			if _, err := c.Upsert(bg, docs...); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			for _, doc := range docs {
+				want[doc.ID] = doc.Text
+			}
+		case op < 5: // insert of an existing ID fails and writes nothing
+			if len(want) == 0 {
+				continue
+			}
+			id := ids()[r.IntN(len(want))]
+			if _, err := c.Insert(bg, Document{ID: id, Text: "river"}); !errors.Is(err, ErrDuplicateID) {
+				t.Fatalf("step %d: insert of existing %q: %v", step, id, err)
+			}
+		case op < 7:
+			if len(want) == 0 {
+				continue
+			}
+			id := ids()[r.IntN(len(want))]
+			n, err := c.Delete(bg, id, "absent")
+			if err != nil || n != 1 {
+				t.Fatalf("step %d: delete %q = %d, %v", step, id, n, err)
+			}
+			delete(want, id)
+		case op < 8:
+			n := r.IntN(3)
+			deleted, err := c.DeleteWhere(bg, mustParse(t, fmt.Sprintf("n = %d", n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Count(bg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(want)
+			for _, id := range ids() {
+				docs, err := c.Get(bg, id)
+				if errors.Is(err, ErrNotFound) {
+					delete(want, id)
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(docs[0].Metadata["n"]) == fmt.Sprint(n) {
+					t.Fatalf("step %d: %q survived DeleteWhere n = %d", step, id, n)
+				}
+			}
+			if before-len(want) != deleted || got != len(want) {
+				t.Fatalf("step %d: DeleteWhere deleted %d, %d gone, count %d of %d", step, deleted, before-len(want), got, len(want))
+			}
+		default: // reopen
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if d, err = Open(path, opts...); err != nil {
+				t.Fatal(err)
+			}
+			if c, err = d.Collection(bg, "long"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkChunked(t, c, want)
+		if t.Failed() {
+			t.Fatalf("inconsistent after step %d", step)
+		}
+	}
+}
+
+func mustParse(t *testing.T, expr string) query.Filter {
+	t.Helper()
+	f, err := query.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

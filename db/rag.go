@@ -1,0 +1,279 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// DocumentResult is one document of SearchDocuments with its best passages.
+type DocumentResult struct {
+	// ID is the document's ID.
+	ID string
+	// Score is the document's: its best passage's score.
+	Score float32
+	// Metadata is the document's (with FieldMetadata, the default).
+	Metadata map[string]any
+	// Passages are the document's best passages, best first, at most
+	// PassagesPerDocument of them.
+	Passages []Result
+}
+
+// PassagesPerDocument sets how many passages SearchDocuments keeps per
+// document (default 3).
+func PassagesPerDocument(n int) SearchOption {
+	return func(o *searchOptions) { o.perDoc = n }
+}
+
+// documentCandidates is how many passages SearchDocuments asks for per
+// document wanted, at first: a document has several passages near a query
+// that matches it, and too few candidates leave fewer than TopK distinct
+// documents. The search is repeated with four times as many until TopK
+// documents are found or the passages run out.
+const documentCandidates = 8
+
+// SearchDocuments searches a chunked collection's passages and returns
+// the best documents, best first, each scored by its best passage and
+// holding its best passages (see PassagesPerDocument). TopK counts
+// documents. Filters apply to the documents' metadata. On a collection
+// that is not chunked, each document is its own single passage.
+func (c *Collection) SearchDocuments(ctx context.Context, text string, opts ...SearchOption) ([]DocumentResult, error) {
+	o, err := parseSearchOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	perDoc := o.perDoc
+	if perDoc == 0 {
+		perDoc = 3
+	}
+	if perDoc < 1 || perDoc > maxK {
+		return nil, fmt.Errorf("%w: PassagesPerDocument %d out of range 1..%d", ErrInvalidArgument, perDoc, maxK)
+	}
+	want := min(maxK, o.k*documentCandidates)
+	for {
+		res, err := c.Search(ctx, text, append(slices.Clone(opts), TopK(want))...)
+		if err != nil {
+			return nil, err
+		}
+		docs := groupPassages(res, o.k, perDoc)
+		if len(docs) == o.k || len(res) < want || want == maxK {
+			return docs, nil
+		}
+		want = min(maxK, 4*want)
+	}
+}
+
+// groupPassages groups passages, best first, into at most k documents of
+// at most perDoc passages each, ordered by their best passage.
+func groupPassages(res []Result, k, perDoc int) []DocumentResult {
+	var out []DocumentResult
+	at := make(map[string]int)
+	for _, r := range res {
+		doc := r.DocID
+		if doc == "" {
+			doc = r.ID
+		}
+		i, ok := at[doc]
+		if !ok {
+			if len(out) == k {
+				continue
+			}
+			i = len(out)
+			at[doc] = i
+			out = append(out, DocumentResult{ID: doc, Score: r.Score, Metadata: r.Metadata})
+		}
+		if len(out[i].Passages) < perDoc {
+			out[i].Passages = append(out[i].Passages, r)
+		}
+	}
+	return out
+}
+
+// Context is a query's best passages that fit a token budget, ready to be
+// pasted into a prompt (String) or used as data.
+type Context struct {
+	Query string
+	// Passages are ordered by score, best first. Passages of one document
+	// that overlap or touch are merged into one.
+	Passages []ContextPassage
+	// Tokens is the passages' total token count by the collection's model
+	// (its tokenizer, or chunk.WordCounter for a model without one), at
+	// most the budget.
+	Tokens int
+	// Budget is the budget the passages were chosen for.
+	Budget int
+}
+
+// ContextPassage is one cited passage of a Context: the text of document
+// DocID from byte Start to End.
+type ContextPassage struct {
+	DocID      string
+	Start, End int
+	Text       string
+	// Headings is the Markdown heading path of the passage's first part.
+	Headings []string
+	// Score is the best score among the passages merged into this one.
+	Score float32
+	// Tokens is the passage's token count.
+	Tokens int
+}
+
+// String formats the context for a prompt: each passage under a numbered
+// citation line giving its document and byte offsets.
+func (cx Context) String() string {
+	var b strings.Builder
+	for i, p := range cx.Passages {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "[%d] %s (bytes %d-%d)", i+1, p.DocID, p.Start, p.End)
+		if len(p.Headings) > 0 {
+			fmt.Fprintf(&b, " %s", strings.Join(p.Headings, " > "))
+		}
+		b.WriteString("\n")
+		b.WriteString(strings.TrimSpace(p.Text))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// ContextOption configures Collection.Context.
+type ContextOption func(*contextOptions)
+
+type contextOptions struct {
+	budget     int
+	candidates int
+	search     []SearchOption
+}
+
+// DefaultContextBudget is Context's token budget unless ContextBudget
+// sets another.
+const DefaultContextBudget = 1024
+
+// ContextBudget sets the most tokens the context's passages may hold
+// together (default DefaultContextBudget).
+func ContextBudget(tokens int) ContextOption {
+	return func(o *contextOptions) { o.budget = tokens }
+}
+
+// ContextCandidates sets how many of the best passages are considered
+// (default 50).
+func ContextCandidates(n int) ContextOption {
+	return func(o *contextOptions) { o.candidates = n }
+}
+
+// ContextSearch passes search options (Where, WhereExpr, MinScore, WithEf)
+// to the search Context runs. TopK and WithFields are Context's own.
+func ContextSearch(opts ...SearchOption) ContextOption {
+	return func(o *contextOptions) { o.search = append(o.search, opts...) }
+}
+
+// Context finds the passages best for query that fit within a token
+// budget, for a prompt of retrieval-augmented generation. Passages are
+// taken best first; one that would overflow the budget is skipped and the
+// next ones tried. Passages of the same document that overlap or touch are
+// merged into one, so no text is given twice, and every passage cites its
+// document and byte offsets. It works on any text collection; in one that
+// is not chunked, each document is a single passage.
+func (c *Collection) Context(ctx context.Context, query string, opts ...ContextOption) (Context, error) {
+	o := contextOptions{budget: DefaultContextBudget, candidates: 50}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.budget < 1 {
+		return Context{}, fmt.Errorf("%w: context budget of %d tokens (need at least 1)", ErrInvalidArgument, o.budget)
+	}
+	if o.candidates < 1 || o.candidates > maxK {
+		return Context{}, fmt.Errorf("%w: ContextCandidates %d out of range 1..%d", ErrInvalidArgument, o.candidates, maxK)
+	}
+	search := append(slices.Clone(o.search), TopK(o.candidates), WithFields(FieldText))
+	res, err := c.Search(ctx, query, search...)
+	if err != nil {
+		return Context{}, err
+	}
+	cx := Context{Query: query, Budget: o.budget}
+	if len(res) == 0 {
+		return cx, nil
+	}
+	// The documents' texts, to cut merged spans from.
+	texts := make(map[string]string)
+	var docIDs []string
+	for i := range res {
+		if res[i].DocID == "" {
+			// Not chunked: the document is the passage.
+			res[i].DocID, res[i].Start, res[i].End = res[i].ID, 0, len(res[i].Text)
+			texts[res[i].ID] = res[i].Text
+			continue
+		}
+		if _, ok := texts[res[i].DocID]; !ok {
+			texts[res[i].DocID] = ""
+			docIDs = append(docIDs, res[i].DocID)
+		}
+	}
+	if len(docIDs) > 0 {
+		docs, err := c.GetFields(ctx, FieldText, docIDs...)
+		if err != nil {
+			// A document deleted since the search: its passages are
+			// skipped below.
+			if _, ok := err.(*NotFoundError); !ok {
+				return Context{}, err
+			}
+		}
+		for _, d := range docs {
+			texts[d.ID] = d.Text
+		}
+	}
+	count := c.st.Load().counter()
+	var picked []ContextPassage
+	for _, r := range res {
+		text := texts[r.DocID]
+		if r.End > len(text) || r.Start > r.End || text[r.Start:r.End] != r.Text {
+			continue // the document changed since the search
+		}
+		merged := ContextPassage{DocID: r.DocID, Start: r.Start, End: r.End, Headings: r.Headings, Score: r.Score}
+		// Absorb every picked span of the document that overlaps or
+		// touches the growing one, until none does.
+		absorbed := make([]bool, len(picked))
+		freed := 0
+		for grew := true; grew; {
+			grew = false
+			for i, p := range picked {
+				if absorbed[i] || p.DocID != r.DocID || p.Start > merged.End || merged.Start > p.End {
+					continue
+				}
+				absorbed[i], grew = true, true
+				freed += p.Tokens
+				if p.Start < merged.Start {
+					merged.Start, merged.Headings = p.Start, p.Headings
+				}
+				merged.End = max(merged.End, p.End)
+				merged.Score = max(merged.Score, p.Score)
+			}
+		}
+		merged.Text = text[merged.Start:merged.End]
+		merged.Tokens = count.CountTokens(merged.Text)
+		if cx.Tokens-freed+merged.Tokens > o.budget {
+			continue
+		}
+		cx.Tokens += merged.Tokens - freed
+		kept := picked[:0]
+		for i, p := range picked {
+			if !absorbed[i] {
+				kept = append(kept, p)
+			}
+		}
+		picked = append(kept, merged)
+	}
+	slices.SortStableFunc(picked, func(a, b ContextPassage) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	cx.Passages = picked
+	return cx, nil
+}
