@@ -233,13 +233,14 @@ func (c *Collection) Context(ctx context.Context, query string, opts ...ContextO
 		}
 		merged := ContextPassage{DocID: r.DocID, Start: r.Start, End: r.End, Headings: r.Headings, Score: r.Score}
 		// Absorb every picked span of the document that overlaps or
-		// touches the growing one, until none does.
+		// touches the growing one (nothing but white space between), until
+		// none does.
 		absorbed := make([]bool, len(picked))
 		freed := 0
 		for grew := true; grew; {
 			grew = false
 			for i, p := range picked {
-				if absorbed[i] || p.DocID != r.DocID || p.Start > merged.End || merged.Start > p.End {
+				if absorbed[i] || p.DocID != r.DocID || !adjacent(text, p.Start, p.End, merged.Start, merged.End) {
 					continue
 				}
 				absorbed[i], grew = true, true
@@ -276,4 +277,13 @@ func (c *Collection) Context(ctx context.Context, query string, opts ...ContextO
 	})
 	cx.Passages = picked
 	return cx, nil
+}
+
+// adjacent says whether the spans [a0, a1) and [b0, b1) of text overlap or
+// have nothing but white space between them.
+func adjacent(text string, a0, a1, b0, b1 int) bool {
+	if a0 > b0 {
+		a0, a1, b0, b1 = b0, b1, a0, a1
+	}
+	return b0 <= a1 || strings.TrimSpace(text[a1:b0]) == ""
 }
