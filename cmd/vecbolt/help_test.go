@@ -98,7 +98,7 @@ func TestHelpFlagsOrder(t *testing.T) {
 	for _, m := range flagHeading.FindAllStringSubmatch(section, -1) {
 		got = append(got, m[1])
 	}
-	want := []string{"--db", "--collection", "--ef", "--json", "--k", "--min-score", "--vector", "--where", "--model", "--lock-timeout"}
+	want := []string{"--db", "--collection", "--ef", "--group", "--json", "--k", "--min-score", "--passages", "--vector", "--where", "--model", "--lock-timeout"}
 	if !slices.Equal(got, want) {
 		t.Errorf("search flags in order %v, want %v", got, want)
 	}

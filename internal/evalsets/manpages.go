@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // ManPage is one manual page of Debian's manpages and manpages-dev
@@ -340,18 +341,29 @@ func escapeArg(s string, i int, sized bool) (int, string) {
 		if j > i {
 			return j, s[i:j]
 		}
+		if i >= len(s) {
+			return i, "" // a sign and nothing after it
+		}
 	}
 	switch s[i] {
 	case '(':
-		if i+3 <= len(s) {
-			return i + 3, s[i+1 : i+3]
+		// Two characters, not bytes: cutting inside a UTF-8 sequence
+		// would leave its tail in the text.
+		j := i + 1
+		for range 2 {
+			if j >= len(s) {
+				return len(s), ""
+			}
+			_, n := utf8.DecodeRuneInString(s[j:])
+			j += n
 		}
-		return len(s), ""
+		return j, s[i+1 : j]
 	case '[':
 		if end := strings.IndexByte(s[i:], ']'); end >= 0 {
 			return i + end + 1, s[i+1 : i+end]
 		}
 		return len(s), ""
 	}
-	return i + 1, s[i : i+1]
+	_, n := utf8.DecodeRuneInString(s[i:])
+	return i + n, s[i : i+n]
 }
