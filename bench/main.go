@@ -84,7 +84,7 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "quality", "longdoc", "open"} }
+func allSuites() []string { return []string{"ann", "db", "embed", "quality", "longdoc", "rag", "open"} }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -312,6 +312,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.qualitySuite(ctx)
 	case "longdoc":
 		return b.longdocSuite(ctx)
+	case "rag":
+		return b.ragSuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
 	}

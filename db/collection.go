@@ -34,8 +34,16 @@ const (
 	IndexFlat = "flat"
 )
 
-// collectionFormat is the per-collection format version.
-const collectionFormat = 1
+// collectionFormat is the per-collection format version written for a
+// collection of one vector per document; chunkedFormat is written for a
+// chunked one (WithChunking), whose passages an older build would take for
+// documents without text, so that such a build refuses it with
+// ErrNewerFormat. maxCollectionFormat is the newest this build reads.
+const (
+	collectionFormat    = 1
+	chunkedFormat       = 2
+	maxCollectionFormat = chunkedFormat
+)
 
 const (
 	maxDimension      = 65536
@@ -303,6 +311,7 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 			if cfg.Chunking, err = chunkParams(o.chunk, emb); err != nil {
 				return nil, err
 			}
+			cfg.FormatVersion = chunkedFormat
 		}
 	}
 	if o.chunk != nil && cfg.Chunking == nil {
@@ -430,8 +439,8 @@ func (d *DB) DeleteCollection(ctx context.Context, name string) error {
 // newState builds an empty in-memory state for a configuration, checking
 // the model identity against the DB's embedder.
 func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
-	if cfg.FormatVersion > collectionFormat {
-		return nil, fmt.Errorf("%w: collection %q has format %d, this build reads up to %d", ErrNewerFormat, cfg.Name, cfg.FormatVersion, collectionFormat)
+	if cfg.FormatVersion > maxCollectionFormat {
+		return nil, fmt.Errorf("%w: collection %q has format %d, this build reads up to %d", ErrNewerFormat, cfg.Name, cfg.FormatVersion, maxCollectionFormat)
 	}
 	m, err := index.ParseMetric(cfg.Metric)
 	if err != nil {

@@ -230,6 +230,9 @@ func chunkedStructure(t *testing.T, c *Collection) map[string]string {
 				if err != nil || !ok || rec.ParentId != p.Id || rec.End > uint32(len(p.Text)) || rec.Start >= rec.End {
 					return false, fmt.Errorf("passage %q: %+v (%v)", pid, rec, err)
 				}
+				if text, err := entryText(ctx, rec); err != nil || strings.TrimSpace(text) == "" {
+					return false, fmt.Errorf("passage %q: text %q (%v)", pid, text, err)
+				}
 				owned[pid] = true
 			}
 			return true, nil

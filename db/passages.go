@@ -299,6 +299,10 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 		if fields, fieldBad, err = st.recordFields(ctx, keep); err != nil {
 			return err
 		}
+		ti, err := st.passageTextIndex(ctx)
+		if err != nil {
+			return err
+		}
 		for _, de := range fieldBad {
 			keep[de.Index] = prepared{}
 		}
@@ -310,7 +314,7 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 				continue
 			}
 			for _, op := range old[i] {
-				if err := deletePassage(ctx, op.label, op.id); err != nil {
+				if err := deletePassage(ctx, ti, op.label, op.id); err != nil {
 					return err
 				}
 			}
@@ -324,10 +328,13 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 					return err
 				}
 				text := p.rec.Text[pp.rec.Start:pp.rec.End]
-				if err := putPassage(ctx, labels[i][k], pp.rec, text); err != nil {
+				if err := putPassage(ctx, ti, labels[i][k], pp.rec, text); err != nil {
 					return err
 				}
 			}
+		}
+		if ti != nil {
+			return ti.Flush()
 		}
 		return nil
 	})
@@ -388,17 +395,65 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 	return res, nil
 }
 
-// putPassage and deletePassage are the only places a chunked collection
-// writes or removes a passage's entry, so that anything kept per entry in
-// the same transaction (a full-text index of passage texts) hooks in here;
-// text is the passage's text, which its record does not hold.
-func putPassage(ctx *storage.CollectionTx, label uint64, rec *storage.DocumentRecord, text string) error {
-	_ = text
-	return ctx.PutDocument(label, rec)
+// textIndex is what else a write keeps of each entry's text in the same
+// transaction. On this branch nothing does (passageTextIndex returns nil);
+// the keyword index of the hybrid search (package fulltext, whose Writer
+// has these methods) is meant to plug in there, so that passages are
+// indexed with their own text, which their records do not hold.
+type textIndex interface {
+	Add(label uint64, text string) error
+	Delete(label uint64) error
+	Flush() error
 }
 
-func deletePassage(ctx *storage.CollectionTx, label uint64, id string) error {
-	return ctx.DeleteDocument(label, id)
+// passageTextIndex returns the collection's text index inside a write
+// transaction, or nil when it has none. Merged with the keyword index it
+// becomes: w, err := st.ftWriter(ct); if w == nil { return nil, err }
+// (a nil *fulltext.Writer in a non-nil interface would be called), with
+// Delete tolerating fulltext.ErrNotFound as ftDelete does.
+func (st *colState) passageTextIndex(ct *storage.CollectionTx) (textIndex, error) {
+	return nil, nil
+}
+
+// putPassage and deletePassage are the only places writeChunked writes or
+// removes a passage's entry, so that the text index follows in the same
+// transaction; text is the passage's text. (Delete and DeleteWhere remove
+// passages through deleteEntries, as any entry.)
+func putPassage(ct *storage.CollectionTx, ti textIndex, label uint64, rec *storage.DocumentRecord, text string) error {
+	if err := ct.PutDocument(label, rec); err != nil {
+		return err
+	}
+	if ti != nil {
+		return ti.Add(label, text)
+	}
+	return nil
+}
+
+func deletePassage(ct *storage.CollectionTx, ti textIndex, label uint64, id string) error {
+	if err := ct.DeleteDocument(label, id); err != nil {
+		return err
+	}
+	if ti != nil {
+		return ti.Delete(label)
+	}
+	return nil
+}
+
+// entryText is the text of a stored entry: its own, or for a passage its
+// slice of its document's text. What rebuilds an index of entry texts from
+// the file (a keyword index's build or Reindex) reads texts through it.
+func entryText(ct *storage.CollectionTx, rec *storage.DocumentRecord) (string, error) {
+	if rec.ParentId == "" {
+		return rec.Text, nil
+	}
+	p, ok, err := ct.Parent(rec.ParentId)
+	if err != nil {
+		return "", err
+	}
+	if !ok || rec.Start > rec.End || int(rec.End) > len(p.Text) {
+		return "", fmt.Errorf("%w: passage %q does not fit its document %q", ErrCorrupt, short(rec.Id), short(rec.ParentId))
+	}
+	return p.Text[rec.Start:rec.End], nil
 }
 
 type oldPassage struct {

@@ -47,6 +47,9 @@ func TestGroupPassages(t *testing.T) {
 func TestChunkedSearchAndContext(t *testing.T) {
 	d, _ := openTest(t)
 	c := mustCollection(t, d, "guide", WithChunking(10, 2), WithFlatIndex())
+	if f := c.st.Load().cfg.FormatVersion; f != chunkedFormat {
+		t.Errorf("chunked collection of format %d, want %d (older builds must refuse it)", f, chunkedFormat)
+	}
 	docs := []Document{
 		{ID: "install.md", Text: "# Install\n\nDownload the archive. Unpack the archive into a folder.\n\n## Debian\n\nRun apt install vecbolt as root. Then check the version.", Metadata: map[string]any{"kind": "guide"}},
 		{ID: "faq.md", Text: "# FAQ\n\nWhy is the sky blue? Light scatters in the air.\n\nWhy is the sea salty? Rivers carry salt into it.", Metadata: map[string]any{"kind": "faq"}},

@@ -306,8 +306,10 @@ type CollectionConfig struct {
 	Model       *ModelIdentity `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
 	CreatedUnix int64          `protobuf:"varint,7,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
 	// chunking is set for a collection whose documents are split into
-	// passages (see ChunkParams); unset for one document per vector.
-	Chunking      *ChunkParams `protobuf:"bytes,8,opt,name=chunking,proto3" json:"chunking,omitempty"`
+	// passages (see ChunkParams); unset for one document per vector. Such a
+	// collection has format_version 2, which older builds refuse to open.
+	// (Number 16, clear of the small numbers other changes take.)
+	Chunking      *ChunkParams `protobuf:"bytes,16,opt,name=chunking,proto3" json:"chunking,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -898,7 +900,7 @@ const file_records_proto_rawDesc = "" +
 	"\x0eformat_version\x18\x05 \x01(\rR\rformatVersion\x124\n" +
 	"\x05model\x18\x06 \x01(\v2\x1e.vecbolt.storage.ModelIdentityR\x05model\x12!\n" +
 	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x128\n" +
-	"\bchunking\x18\b \x01(\v2\x1c.vecbolt.storage.ChunkParamsR\bchunking\"F\n" +
+	"\bchunking\x18\x10 \x01(\v2\x1c.vecbolt.storage.ChunkParamsR\bchunking\"F\n" +
 	"\vChunkParams\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x01 \x01(\rR\tmaxTokens\x12\x18\n" +
