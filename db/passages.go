@@ -7,7 +7,9 @@ package db
 // document's text. So the index, filters, snapshots and recovery handle
 // passages exactly as they handle documents of an unchunked collection,
 // and Get, Scan, Export, Count, Delete and DeleteWhere speak of documents,
-// while searches find passages.
+// while searches find passages. The document's record also holds the
+// vector of its whole text, which SearchDocuments adds to its passages'
+// evidence (see DocumentWeight).
 //
 // A passage's ID is its document's ID, "#", and its position in decimal
 // ("guide.md#3"). Documents and passages live in different buckets, so a
@@ -46,7 +48,9 @@ import (
 // maximum length less its two special tokens, so that no passage is
 // truncated. The settings are stored in the collection's configuration.
 // A chunked collection needs a model: its documents carry text, not
-// vectors.
+// vectors. Each document is also embedded whole (a transformer sees its
+// beginning), for SearchDocuments' DocumentWeight; GetFields with
+// FieldVector returns that vector.
 func WithChunking(maxTokens, overlap int) CollectionOption {
 	return func(o *collectionOptions) {
 		if maxTokens == 0 {
@@ -200,6 +204,17 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 		bad = append(bad, &DocumentError{Index: i, ID: docs[i].ID, Err: de.Err})
 		parents[i] = prepared{}
 	}
+	if rejected() {
+		return WriteResult{}, newBatchError(c.name, len(docs), bad)
+	}
+	// Each document is embedded whole as well: SearchDocuments adds its
+	// similarity to the best passage's (see DocumentWeight). A transformer
+	// sees the document's beginning, up to its maximum length.
+	embedBad, err = c.embed(ctx, st, docs, parents)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	bad = append(bad, embedBad...)
 	if rejected() {
 		return WriteResult{}, newBatchError(c.name, len(docs), bad)
 	}
@@ -580,7 +595,7 @@ func (c *Collection) getDocuments(fields Field, ids []string) ([]Document, error
 				missing = append(missing, id)
 				continue
 			}
-			d, err := documentFromRecord(rec, fields&^FieldVector)
+			d, err := documentFromRecord(rec, fields)
 			if err != nil {
 				return err
 			}

@@ -40,7 +40,7 @@ func checkChunked(t *testing.T, c *Collection, want map[string]string) {
 				t.Errorf("document %q missing", id)
 				continue
 			}
-			if p.Text != text || p.Passages == 0 || len(p.Vector) != 0 {
+			if p.Text != text || p.Passages == 0 || len(p.Vector) != int(c.st.Load().cfg.Dimension) {
 				t.Errorf("document %q: text %q (want %q), %d passages, vector of %d", id, p.Text, text, p.Passages, len(p.Vector))
 			}
 			for k := range int(p.Passages) {

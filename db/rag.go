@@ -1,17 +1,22 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+
+	"github.com/vecbolt/vecbolt/storage"
 )
 
 // DocumentResult is one document of SearchDocuments with its best passages.
 type DocumentResult struct {
 	// ID is the document's ID.
 	ID string
-	// Score is the document's: its best passage's score.
+	// Score is the document's: its best passage's score plus
+	// DocumentWeight times its whole text's similarity to the query.
 	Score float32
 	// Metadata is the document's (with FieldMetadata, the default).
 	Metadata map[string]any
@@ -26,6 +31,21 @@ func PassagesPerDocument(n int) SearchOption {
 	return func(o *searchOptions) { o.perDoc = n }
 }
 
+// DefaultDocumentWeight is SearchDocuments' weight of a document's whole-
+// text similarity. Chosen on the man-page dev split with the built-in
+// model among 0, 0.25, 0.5 and 1 (bench rag suite; BENCHMARKS.md, "Long
+// documents"): the best passage alone misses pages whose topic is spread
+// over many passages, and the whole page's vector alone is the blur that
+// chunking avoids; together they beat either.
+const DefaultDocumentWeight = 0.5
+
+// DocumentWeight sets how much a document's whole-text similarity to the
+// query adds to its best passage's score in SearchDocuments (default
+// DefaultDocumentWeight; 0 ranks documents by their best passage alone).
+func DocumentWeight(w float64) SearchOption {
+	return func(o *searchOptions) { o.docWeight, o.hasDocWeight = w, true }
+}
+
 // documentCandidates is how many passages SearchDocuments asks for per
 // document wanted, at first: a document has several passages near a query
 // that matches it, and too few candidates leave fewer than TopK distinct
@@ -34,10 +54,12 @@ func PassagesPerDocument(n int) SearchOption {
 const documentCandidates = 8
 
 // SearchDocuments searches a chunked collection's passages and returns
-// the best documents, best first, each scored by its best passage and
-// holding its best passages (see PassagesPerDocument). TopK counts
-// documents. Filters apply to the documents' metadata. On a collection
-// that is not chunked, each document is its own single passage.
+// the best documents, best first, each holding its best passages (see
+// PassagesPerDocument). A document scores its best passage's score plus
+// DocumentWeight times the similarity of its whole text to the query.
+// TopK counts documents. Filters apply to the documents' metadata. On a
+// collection that is not chunked, each document is its own single passage
+// and scores as in Search.
 func (c *Collection) SearchDocuments(ctx context.Context, text string, opts ...SearchOption) ([]DocumentResult, error) {
 	o, err := parseSearchOptions(opts)
 	if err != nil {
@@ -50,18 +72,68 @@ func (c *Collection) SearchDocuments(ctx context.Context, text string, opts ...S
 	if perDoc < 1 || perDoc > maxK {
 		return nil, fmt.Errorf("%w: PassagesPerDocument %d out of range 1..%d", ErrInvalidArgument, perDoc, maxK)
 	}
+	weight := DefaultDocumentWeight
+	if o.hasDocWeight {
+		weight = o.docWeight
+	}
+	if math.IsNaN(weight) || math.IsInf(weight, 0) {
+		return nil, fmt.Errorf("%w: DocumentWeight %v", ErrInvalidArgument, weight)
+	}
 	want := min(maxK, o.k*documentCandidates)
 	for {
 		res, err := c.Search(ctx, text, append(slices.Clone(opts), TopK(want))...)
 		if err != nil {
 			return nil, err
 		}
-		docs := groupPassages(res, o.k, perDoc)
-		if len(docs) == o.k || len(res) < want || want == maxK {
-			return docs, nil
+		docs := groupPassages(res, want, perDoc)
+		if len(docs) >= o.k || len(res) < want || want == maxK {
+			if err := c.addDocumentScores(ctx, text, docs, weight); err != nil {
+				return nil, err
+			}
+			return docs[:min(o.k, len(docs))], nil
 		}
 		want = min(maxK, 4*want)
 	}
+}
+
+// addDocumentScores adds weight times each document's whole-text
+// similarity to the query to its score and sorts the documents by it.
+// Documents without a whole-text vector (a collection that is not
+// chunked) keep their score. The query is embedded again here, which
+// leaves Search's own path alone; it costs one query embedding.
+func (c *Collection) addDocumentScores(ctx context.Context, text string, docs []DocumentResult, weight float64) error {
+	st := c.st.Load()
+	if weight == 0 || len(docs) == 0 || !st.chunked() || st.emb == nil {
+		return nil
+	}
+	q, err := st.emb.EmbedQuery(ctx, text)
+	if err != nil {
+		return fmt.Errorf("vecbolt: embed query: %w", err)
+	}
+	err = c.db.store.View(func(tx *storage.Tx) error {
+		ct, err := tx.Collection(c.name)
+		if err != nil {
+			return err
+		}
+		var buf []float32
+		for i := range docs {
+			v, ok, err := ct.ParentVector(docs[i].ID, buf[:0])
+			if err != nil {
+				return err
+			}
+			if !ok || len(v) != len(q) {
+				continue // deleted since the search, or written without one
+			}
+			buf = v
+			docs[i].Score += float32(weight) * similarity(st.metric, q, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("vecbolt: search collection %q: %w", c.name, err)
+	}
+	slices.SortStableFunc(docs, func(a, b DocumentResult) int { return cmp.Compare(b.Score, a.Score) })
+	return nil
 }
 
 // groupPassages groups passages, best first, into at most k documents of
@@ -88,6 +160,30 @@ func groupPassages(res []Result, k, perDoc int) []DocumentResult {
 		}
 	}
 	return out
+}
+
+// similarity is the score Search gives vector v for query q under metric
+// m (see score).
+func similarity(m Metric, q, v []float32) float32 {
+	var dot, nq, nv, d2 float64
+	for i := range q {
+		a, b := float64(q[i]), float64(v[i])
+		dot += a * b
+		nq += a * a
+		nv += b * b
+		d2 += (a - b) * (a - b)
+	}
+	switch m {
+	case Cosine:
+		if nq == 0 || nv == 0 {
+			return 0
+		}
+		return float32(dot / math.Sqrt(nq*nv))
+	case Dot:
+		return float32(dot)
+	default:
+		return -float32(math.Sqrt(d2))
+	}
 }
 
 // Context is a query's best passages that fit a token budget, ready to be

@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -77,8 +78,19 @@ func TestChunkedSearchAndContext(t *testing.T) {
 	if len(groups) != 2 {
 		t.Fatalf("SearchDocuments gave %d documents, want 2: %+v", len(groups), groups)
 	}
+	q, err := c.st.Load().emb.EmbedQuery(bg, "apt install on Debian")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range groups {
-		if len(g.Passages) == 0 || len(g.Passages) > 2 || g.Score != g.Passages[0].Score || g.Metadata["kind"] == nil {
+		whole, err := c.GetFields(bg, FieldVector, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := g.Passages[0].Score + DefaultDocumentWeight*similarity(Cosine, q, whole[0].Vector); math.Abs(float64(g.Score-want)) > 1e-6 {
+			t.Errorf("group %q scores %v, want best passage %v + %v × whole-text similarity = %v", g.ID, g.Score, g.Passages[0].Score, DefaultDocumentWeight, want)
+		}
+		if len(g.Passages) == 0 || len(g.Passages) > 2 || g.Metadata["kind"] == nil {
 			t.Errorf("group %+v", g)
 		}
 		for _, p := range g.Passages {
@@ -86,6 +98,10 @@ func TestChunkedSearchAndContext(t *testing.T) {
 				t.Errorf("passage %q in group %q", p.ID, g.ID)
 			}
 		}
+	}
+	groups, err = c.SearchDocuments(bg, "apt install on Debian", DocumentWeight(0))
+	if err != nil || len(groups) != 2 || groups[0].Score != groups[0].Passages[0].Score || groups[1].Score > groups[0].Score {
+		t.Errorf("DocumentWeight(0): %+v, %v", groups, err)
 	}
 	groups, err = c.SearchDocuments(bg, "apt install on Debian", WhereExpr(`kind = "faq"`))
 	if err != nil || len(groups) != 1 || groups[0].ID != "faq.md" {

@@ -54,6 +54,9 @@ type searchOptions struct {
 	fields   Field
 	ef       int
 	perDoc   int // SearchDocuments' PassagesPerDocument
+	// SearchDocuments' DocumentWeight
+	docWeight    float64
+	hasDocWeight bool
 }
 
 // TopK sets how many results to return (default 10). A collection with

@@ -7,8 +7,8 @@ import (
 )
 
 // bucketParents holds the documents of a chunked collection (see
-// ChunkParams): document ID -> Document with its text, metadata and
-// passage count, no vector. Its passages are ordinary entries of "docs",
+// ChunkParams): document ID -> Document with its text, metadata, passage
+// count and the vector of its whole text (not in the index). Its passages are ordinary entries of "docs",
 // "heads" and "ids" (so the index, filters, snapshots and recovery treat
 // them as they treat any document), each naming its document in parent_id
 // with byte offsets into the document's text, and no text of their own.
@@ -101,4 +101,27 @@ func (c *CollectionTx) ForEachParent(after string, fn func(d *DocumentRecord) (b
 		}
 	}
 	return nil
+}
+
+// ParentVector appends the vector of the document record id to dst (the
+// whole document's embedding, in a chunked collection), reading only that
+// field after checking the record's checksum; ok is false if there is no
+// such record.
+func (c *CollectionTx) ParentVector(id string, dst []float32) (vec []float32, ok bool, err error) {
+	b := c.b.Bucket(bucketParents)
+	if b == nil {
+		return dst, false, nil
+	}
+	v := b.Get([]byte(id))
+	if v == nil {
+		return dst, false, nil
+	}
+	payload, err := openEnvelope(v)
+	if err == nil {
+		vec, err = decodeVector(payload, dst)
+	}
+	if err != nil {
+		return dst, false, fmt.Errorf("collection %q, document %q: %w", c.name, id, err)
+	}
+	return vec, true, nil
 }

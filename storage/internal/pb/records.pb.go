@@ -641,8 +641,8 @@ type Document struct {
 	// In a chunked collection, a passage record names its document
 	// (parent_id, whose record is in the collection's "parents" bucket) and
 	// its byte offsets [start, end) into the document's text; its own text
-	// is empty. A document record in the "parents" bucket has no vector and
-	// counts its passages in passages.
+	// is empty. A document record in the "parents" bucket holds the vector
+	// of its whole text (not indexed) and counts its passages in passages.
 	ParentId string `protobuf:"bytes,5,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
 	Start    uint32 `protobuf:"varint,6,opt,name=start,proto3" json:"start,omitempty"`
 	End      uint32 `protobuf:"varint,7,opt,name=end,proto3" json:"end,omitempty"`
