@@ -410,6 +410,9 @@ func (c *checker) run(ctx context.Context) {
 			c.dataf(ProblemLoad, lc.name, "", "collection %q: %v", lc.name, err)
 			continue
 		}
+		if _, chunked := col.Chunking(); chunked {
+			n = col.Info().Passages // the entries stored, as lc.count
+		}
 		if n != lc.count {
 			c.dataf(ProblemLoad, lc.name, "", "collection %q: %d documents loaded, %d stored", lc.name, n, lc.count)
 		}
@@ -546,6 +549,9 @@ func (c *checker) records(tx *storage.Tx, name string, readCache bool) (int, []p
 	})
 	if err != nil {
 		data(ProblemIDMap, "", "collection %q: ID map: %v", name, err)
+	}
+	if cfg.Chunking != nil {
+		checkPassages(ct, name, data)
 	}
 	total := ct.Count()
 	stride := 1

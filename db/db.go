@@ -363,6 +363,9 @@ func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 			}
 			info := infoFromConfig(cfg)
 			info.Count = c.Count()
+			if cfg.Chunking != nil {
+				info.Count, info.Passages = c.ParentCount(), info.Count
+			}
 			if info.Fields, err = storedFieldTypes(c); err != nil {
 				return err
 			}

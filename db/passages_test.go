@@ -256,3 +256,54 @@ func mustParse(t *testing.T, expr string) query.Filter {
 	}
 	return f
 }
+
+// Check finds a chunked collection's documents and passages out of step:
+// a passage without its document, a document without a passage.
+func TestCheckChunked(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(ct *storage.CollectionTx) error
+		want   string
+	}{
+		{"intact", func(*storage.CollectionTx) error { return nil }, ""},
+		{"document gone", func(ct *storage.CollectionTx) error { return ct.DeleteParent("b") }, `passage "b#0" belongs to no document`},
+		{"passage gone", func(ct *storage.CollectionTx) error {
+			label, _, err := ct.Label("a#1")
+			if err != nil {
+				return err
+			}
+			return ct.DeleteDocument(label, "a#1")
+		}, `document "a" lacks its passage 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _ := openTest(t)
+			c := mustCollection(t, d, "long", WithChunking(4, 1), WithFlatIndex())
+			if _, err := c.Insert(bg, Document{ID: "a", Text: "river stone bridge lantern harbor meadow copper violin"}, Document{ID: "b", Text: "garden thunder"}); err != nil {
+				t.Fatal(err)
+			}
+			err := d.store.Update(func(tx *storage.Tx) error {
+				ct, err := tx.Collection("long")
+				if err != nil {
+					return err
+				}
+				return tt.damage(ct)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := d.Check(bg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			for _, p := range rep.Problems {
+				msgs = append(msgs, p.Message)
+			}
+			all := strings.Join(msgs, "\n")
+			if tt.want == "" && !rep.OK() || tt.want != "" && !strings.Contains(all, tt.want) {
+				t.Errorf("problems:\n%s\nwant one with %q", all, tt.want)
+			}
+		})
+	}
+}

@@ -415,8 +415,10 @@ func deleteFlags(fs *flag.FlagSet) func(e *env, ids []string) error {
 
 // collectionJSON describes a collection in --json output.
 type collectionJSON struct {
-	Name           string     `json:"name"`
-	Count          int        `json:"count"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+	// Passages is a chunked collection's number of passages.
+	Passages       int        `json:"passages,omitempty"`
 	Dimension      int        `json:"dimension"`
 	Metric         string     `json:"metric"`
 	Model          *modelJSON `json:"model"`
@@ -439,7 +441,7 @@ type modelJSON struct {
 
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
-		Name: c.Name, Count: c.Count, Dimension: c.Dimension, Metric: c.Metric.String(),
+		Name: c.Name, Count: c.Count, Passages: c.Passages, Dimension: c.Dimension, Metric: c.Metric.String(),
 		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields,
 	}
 	if c.Index == db.IndexHNSW {
