@@ -546,6 +546,17 @@ func (c *Collection) deleteDocuments(st *colState, ids []string) (int, error) {
 	return len(found), nil
 }
 
+// documentExists says whether a document of that ID is stored: in a
+// chunked collection's documents, else in its ID map.
+func documentExists(ct *storage.CollectionTx, st *colState, id string) (bool, error) {
+	if st.chunked() {
+		_, ok, err := ct.Parent(id)
+		return ok, err
+	}
+	_, ok, err := ct.Label(id)
+	return ok, err
+}
+
 // documentsOf returns the distinct documents of passage entries, in
 // first-seen order.
 func documentsOf(ids []string) []string {

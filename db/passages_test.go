@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -240,6 +241,26 @@ func TestChunkedRandomOps(t *testing.T) {
 			if c, err = d.Collection(bg, "long"); err != nil {
 				t.Fatal(err)
 			}
+			if step%2 == 0 {
+				if err := d.Reindex(bg, "long", nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Export and import into a fresh chunked collection give the
+			// same documents (import re-chunks them).
+			var buf bytes.Buffer
+			if _, err := c.Export(bg, &buf); err != nil {
+				t.Fatal(err)
+			}
+			_ = d.DeleteCollection(bg, "copy")
+			cp := mustCollection(t, d, "copy", WithChunking(12, 3), WithFlatIndex())
+			if res, err := cp.Import(bg, bytes.NewReader(buf.Bytes())); err != nil || res.Stored != len(want) {
+				t.Fatalf("step %d: import of the export: %+v, %v", step, res, err)
+			}
+			if res, err := cp.Import(bg, bytes.NewReader(buf.Bytes()), ImportSkipInvalid()); err != nil || res.RejectedCount != len(want) || res.Stored != 0 {
+				t.Fatalf("step %d: import of existing documents: %+v, %v", step, res, err)
+			}
+			checkChunked(t, cp, want)
 		}
 		checkChunked(t, c, want)
 		if t.Failed() {
@@ -305,5 +326,33 @@ func TestCheckChunked(t *testing.T) {
 				t.Errorf("problems:\n%s\nwant one with %q", all, tt.want)
 			}
 		})
+	}
+}
+
+// Re-importing a chunked collection's own export with SkipInvalid finds
+// the existing documents before embedding anything (in the documents, not
+// the passages' ID map).
+func TestChunkedReimportEmbedsNothing(t *testing.T) {
+	emb := newHashEmbedder("hash-a", 64)
+	d, _ := openTest(t, WithEmbedder(emb))
+	c := mustCollection(t, d, "long", WithChunking(6, 1), WithFlatIndex())
+	var docs []Document
+	for i := range 5 {
+		docs = append(docs, Document{ID: fmt.Sprint("d", i), Text: strings.Repeat("river stone bridge lantern. ", i+2)})
+	}
+	if _, err := c.Insert(bg, docs...); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := c.Export(bg, &buf); err != nil {
+		t.Fatal(err)
+	}
+	before := emb.calls.Load()
+	res, err := c.Import(bg, &buf, ImportSkipInvalid())
+	if err != nil || res.RejectedCount != 5 || res.Stored != 0 {
+		t.Fatalf("re-import: %+v, %v", res, err)
+	}
+	if n := emb.calls.Load() - before; n != 0 {
+		t.Errorf("re-import embedded %d batches, want none", n)
 	}
 }
