@@ -2,6 +2,7 @@ package db
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -354,5 +355,68 @@ func TestChunkedReimportEmbedsNothing(t *testing.T) {
 	}
 	if n := emb.calls.Load() - before; n != 0 {
 		t.Errorf("re-import embedded %d batches, want none", n)
+	}
+}
+
+// Searches running while documents are replaced and deleted see each
+// passage with its own document's text, never an error (run with -race).
+func TestChunkedConcurrentReplace(t *testing.T) {
+	d, _ := openTest(t)
+	c := mustCollection(t, d, "long", WithChunking(8, 2))
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	done := make(chan error, 3)
+	writes := 150
+	if testing.Short() {
+		writes = 40
+	}
+	go func() {
+		r := rand.New(rand.NewPCG(3, 4))
+		for i := 0; ctx.Err() == nil && i < writes; i++ {
+			id := fmt.Sprint("doc", r.IntN(5))
+			var err error
+			if r.IntN(4) == 0 {
+				_, err = c.Delete(bg, id)
+			} else {
+				_, err = c.Upsert(bg, Document{ID: id, Text: randomText(r)})
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		cancel()
+		done <- nil
+	}()
+	for range 2 {
+		go func() {
+			for ctx.Err() == nil {
+				res, err := c.Search(bg, "river garden", TopK(20))
+				if err != nil {
+					done <- err
+					return
+				}
+				for _, r := range res {
+					if r.DocID != parentOf(r.ID) || len(r.Text) != r.End-r.Start || r.Text == "" {
+						done <- fmt.Errorf("result %+v", r)
+						return
+					}
+				}
+				if _, err := c.SearchDocuments(bg, "stone bridge", TopK(3)); err != nil {
+					done <- err
+					return
+				}
+				if _, err := c.Context(bg, "lantern", ContextBudget(30)); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
