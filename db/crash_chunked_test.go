@@ -54,6 +54,11 @@ func TestCrashChunkedWriterProcess(t *testing.T) {
 		os.Exit(3)
 	}
 	out := bufio.NewWriter(os.Stdout)
+	// The parent's kill timer starts here, not at the process start, so
+	// that a slow start (a -race binary on a busy machine) still leaves
+	// time for writes.
+	fmt.Fprintln(out, "READY")
+	out.Flush()
 	r := rand.New(rand.NewPCG(uint64(start), 9))
 	for b := start; ; b++ {
 		var docs []Document
@@ -114,7 +119,7 @@ func TestKill9Chunked(t *testing.T) {
 			t.Fatal(err)
 		}
 		killAfter := time.Duration(50+rng.IntN(400)) * time.Millisecond
-		timer := time.AfterFunc(killAfter, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+		timer := time.AfterFunc(time.Minute, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
 		sc := bufio.NewScanner(stdout)
 		var inflight []string
 		inflightGen := -1
@@ -125,6 +130,8 @@ func TestKill9Chunked(t *testing.T) {
 				continue
 			}
 			switch f[0] {
+			case "READY":
+				timer.Reset(killAfter)
 			case "BEGIN":
 				inflightGen, _ = strconv.Atoi(f[1])
 				inflight = strings.Split(f[2], ",")
