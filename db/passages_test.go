@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
 )
@@ -418,5 +419,52 @@ func TestChunkedConcurrentReplace(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// limitedEmbedder is a hashing embedder that reports a transformer's
+// maximum sequence length, as onnx.Model does.
+type limitedEmbedder struct {
+	*hashEmbedder
+	maxSeq int
+}
+
+func (l limitedEmbedder) Config() embedder.ModelConfig {
+	return embedder.ModelConfig{MaxSeqLength: l.maxSeq}
+}
+
+// WithChunking's size is capped at a transformer's maximum length less
+// [CLS] and [SEP], and the settings are stored with the collection.
+func TestChunkingCappedAtModelLength(t *testing.T) {
+	tests := []struct {
+		maxSeq, tokens, overlap int
+		wantTokens, wantOverlap int
+	}{
+		{0, 100, 10, 100, 10},   // no limit known
+		{512, 256, 32, 256, 32}, // within the limit
+		{10, 100, 10, 8, 7},     // capped; the overlap stays below the size
+		{10, 100, 3, 8, 3},
+	}
+	for _, tt := range tests {
+		emb := limitedEmbedder{newHashEmbedder("hash-a", 64), tt.maxSeq}
+		d, path := openTest(t, WithEmbedder(emb))
+		c := mustCollection(t, d, "long", WithChunking(tt.tokens, tt.overlap))
+		got, _ := c.Chunking()
+		if got.MaxTokens != tt.wantTokens || got.Overlap != tt.wantOverlap {
+			t.Errorf("max length %d, WithChunking(%d, %d): got %+v, want %d, %d", tt.maxSeq, tt.tokens, tt.overlap, got, tt.wantTokens, tt.wantOverlap)
+		}
+		d.Close()
+		d, err := Open(path, WithEmbedder(emb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err = d.Collection(bg, "long")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := c.Chunking(); again != got {
+			t.Errorf("after reopen: %+v, want %+v", again, got)
+		}
+		d.Close()
 	}
 }

@@ -34,9 +34,11 @@ type Result struct {
 	Metadata map[string]any
 	Vector   []float32
 	// In a chunked collection (WithChunking) a result is a passage: ID is
-	// the passage's, DocID its document's, and Text (when asked for) is
+	// the passage's, DocID its document's, and Text (with FieldText) is
 	// the document's text from byte Start to End. Headings is its Markdown
-	// heading path, outermost first. Unset for other collections.
+	// heading path, outermost first. Start, End and Headings are read with
+	// the passage, so a search WithFields() (IDs only) leaves them unset.
+	// All unset for other collections.
 	DocID      string
 	Start, End int
 	Headings   []string
