@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,22 @@ func TestAddFilesSearchContext(t *testing.T) {
 	}
 	if o := vb(t, "", "add-files", "--db", dbp, "--collection", "docs", filepath.Join(root, "missing")); o.code != exitRuntime {
 		t.Errorf("missing path: %+v", o)
+	}
+}
+
+func TestAddFilesProgress(t *testing.T) {
+	files := map[string]string{}
+	for i := range 5 {
+		files[fmt.Sprintf("d/%d.txt", i)] = fmt.Sprintf("note %d about rivers", i)
+	}
+	root := writeTree(t, files)
+	dbp := tempDB(t)
+	o := vbOpts(t, "", []option{withEmbedder(testModel()), withTerminal(true)}, "add-files", "--db", dbp, "--collection", "c", root)
+	if o.code != exitOK || !strings.Contains(o.stderr, "adding files: 5/5 documents (100%)") {
+		t.Errorf("no progress on a terminal: %+v", o)
+	}
+	o = vb(t, "", "add-files", "--db", dbp, "--collection", "c", root)
+	if o.code != exitOK || o.stderr != "" || !strings.Contains(o.stdout, "unchanged 5") {
+		t.Errorf("progress drawn without a terminal, or files not skipped: %+v", o)
 	}
 }
