@@ -6,8 +6,10 @@
 // A document's ID is the file's path relative to the root it was found
 // under, with forward slashes (a file given directly is named by its base
 // name), so that importing the same tree again addresses the same
-// documents. Its metadata holds the path as found, a title (the first
-// heading, else the first non-empty line), the size in bytes, the
+// documents. HTML in another encoding than UTF-8 is decoded by its
+// declaration (see readFile); other text must be UTF-8. Its metadata
+// holds the path as found, a title (the first heading, else the first
+// non-empty line), the size in bytes, the
 // modification time (Unix seconds) and the SHA-256 of the content: a file
 // whose stored hash equals its current one is skipped without embedding,
 // and a changed one replaced (its passages with it, in a chunked
@@ -30,6 +32,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/html/charset"
 
 	"github.com/vecbolt/vecbolt/chunk"
 	"github.com/vecbolt/vecbolt/db"
@@ -305,10 +309,19 @@ func readFile(f file) (db.Document, int64, error) {
 		return db.Document{}, 0, err
 	}
 	size := int64(len(data))
-	if !utf8.Valid(data) {
-		return db.Document{}, size, errors.New("not valid UTF-8 text")
-	}
 	sum := sha256.Sum256(data)
+	if !utf8.Valid(data) {
+		if f.kind != "html" {
+			return db.Document{}, size, errors.New("not valid UTF-8 text")
+		}
+		// An HTML page may declare its encoding (a <meta charset>, or a
+		// byte-order mark); the HTML5 rules of golang.org/x/net/html/charset
+		// find it, and windows-1252 where none is declared.
+		enc, name, _ := charset.DetermineEncoding(data, "text/html")
+		if data, err = enc.NewDecoder().Bytes(data); err != nil || !utf8.Valid(data) {
+			return db.Document{}, size, fmt.Errorf("not valid UTF-8, nor %s", name)
+		}
+	}
 	text := string(data)
 	var title string
 	if f.kind == "html" {

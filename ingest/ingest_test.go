@@ -144,3 +144,35 @@ func TestFiles(t *testing.T) {
 		t.Error("missing path: no error")
 	}
 }
+
+// HTML in a declared legacy encoding is decoded; plain text that is not
+// UTF-8 is refused.
+func TestLegacyEncodings(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "latin1.html"), []byte("<meta charset=\"iso-8859-1\"><title>Caf\xe9</title><p>cr\xe8me br\xfbl\xe9e</p>"), 0o644)
+	os.WriteFile(filepath.Join(root, "latin1.txt"), []byte("caf\xe9"), 0o644)
+	ctx := context.Background()
+	d, err := db.Open(filepath.Join(t.TempDir(), "e.vecbolt"))
+	if err != nil {
+		t.Skip("no built-in model:", err)
+	}
+	defer d.Close()
+	c, err := d.CreateCollection(ctx, "files", db.WithChunking(16, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Files(ctx, c, []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 1 || len(res.Failed) != 1 || !strings.HasSuffix(res.Failed[0].Path, "latin1.txt") {
+		t.Fatalf("%+v", res)
+	}
+	docs, err := c.Get(ctx, "latin1.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs[0].Text != "crème brûlée" || docs[0].Metadata[KeyTitle] != "Café" {
+		t.Errorf("decoded page %q, title %q", docs[0].Text, docs[0].Metadata[KeyTitle])
+	}
+}
