@@ -26,6 +26,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -168,6 +169,11 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 			return WriteResult{}, err
 		}
 		ps, err := st.split(p.rec.Text, o.format, counter)
+		if err == nil && len(ps) == 0 {
+			// Not seen (a text that is not blank has a passage), but a
+			// document without passages could never be found.
+			err = errors.New("its text splits into no passage")
+		}
 		if err != nil {
 			bad = append(bad, &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("%w: %w", ErrInvalidDocument, err)})
 			parents[i] = prepared{}
