@@ -68,7 +68,11 @@ type FileError struct {
 	Err  error
 }
 
+// Error names the file and why it was not imported.
 func (e FileError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+
+// Unwrap returns the cause.
+func (e FileError) Unwrap() error { return e.Err }
 
 // Progress is reported after every batch written.
 type Progress struct {
