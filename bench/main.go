@@ -18,12 +18,24 @@
 //     chromem-go's persistent mode as the peer.
 //   - embed:   embedder throughput (static and ONNX models, whatever is
 //     available in this build and on this machine).
+//   - encoder: the pure-Go BERT encoder against ONNX Runtime on the same
+//     random weights, MiniLM- and bge-small-shaped (suite_encoder.go).
 //   - quality: retrieval quality of the built-in model against BM25 and their
 //     fusion (nDCG@10, Recall@10) on Debian descriptions and on WordNet
 //     synonym → definition (both fetched with apt-get into the cache; the
 //     committed demo corpus with --quick), and HNSW recall on the Debian
 //     embeddings.
 //   - open:    open time after a clean close and after kill -9 of a writer.
+//   - classify: accuracy of Collection.Classify's kNN vote on held-out
+//     Debian descriptions labelled by section, against the majority class
+//     and kNN over TF-IDF (suite_toolbox_classify.go).
+//   - toolbox-outliers (only when named): Outliers and Duplicates on held-out
+//     Debian descriptions (outlier AUC, duplicate precision/recall) and
+//     Outliers' speed on --n clustered vectors; see suite_toolbox_outliers.go.
+//   - cluster: k-means quality (NMI with Debian sections) and speed next to
+//     FAISS's k-means (suite_toolbox_cluster.go).
+//   - keyword: BM25 top-10 of package fulltext against bleve on the Debian
+//     descriptions and on --n synthetic documents (suite_keyword.go).
 //
 // "1 thread" and "2 threads" mean runtime.GOMAXPROCS(1) and (2) during the
 // timed loop, with that many goroutines issuing queries, so a peer that
@@ -84,7 +96,14 @@ type config struct {
 }
 
 // allSuites lists the suites in the order a default run executes them.
-func allSuites() []string { return []string{"ann", "db", "embed", "quality", "longdoc", "rag", "open"} }
+func allSuites() []string {
+	return []string{"ann", "db", "embed", "encoder", "quality", "longdoc", "rag", "open", "classify", "cluster", "keyword", "hybrid"}
+}
+
+// extraSuites run only when named: hybrid-sweep tunes the fusion on the
+// dev splits (suite_hybrid.go); toolbox-outliers measures Outliers and
+// Duplicates (suite_toolbox_outliers.go).
+func extraSuites() []string { return []string{"hybrid-sweep", toolboxOutliersSuite} }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -189,8 +208,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c.suites = allSuites()
 	}
 	for _, s := range c.suites {
-		if !slices.Contains(allSuites(), s) {
-			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(allSuites(), ", "))
+		if !slices.Contains(allSuites(), s) && !slices.Contains(extraSuites(), s) {
+			return c, fmt.Errorf("unknown suite %q (want %s)", s, strings.Join(append(allSuites(), extraSuites()...), ", "))
 		}
 	}
 	switch c.dataset {
@@ -308,6 +327,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.dbSuite(ctx)
 	case "embed":
 		return b.embedSuite(ctx)
+	case "encoder":
+		return b.encoderSuite(ctx)
 	case "quality":
 		return b.qualitySuite(ctx)
 	case "longdoc":
@@ -316,6 +337,18 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.ragSuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
+	case "classify":
+		return b.classifySuite(ctx)
+	case toolboxOutliersSuite:
+		return b.toolboxOutliers(ctx)
+	case "cluster":
+		return b.clusterSuite(ctx)
+	case "keyword":
+		return b.keywordSuite(ctx)
+	case "hybrid":
+		return b.hybridSpeedSuite(ctx)
+	case "hybrid-sweep":
+		return b.hybridSweepSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

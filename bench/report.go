@@ -47,7 +47,13 @@ type Measurement struct {
 	EmbedsPerS     *float64 `json:"embeds_per_s,omitempty"`
 	NDCGAt10       *float64 `json:"ndcg_at_10,omitempty"`
 	RecallAt10Docs *float64 `json:"recall_at_10_docs,omitempty"`
-	Note           string   `json:"note,omitempty"`
+	// IterS and IterCPUS are seconds per k-means iteration, by wall clock
+	// and by the process's CPU time (all threads); NMI is a clustering's
+	// normalized mutual information with reference labels.
+	IterS    *float64 `json:"iter_s,omitempty"`
+	IterCPUS *float64 `json:"iter_cpu_s,omitempty"`
+	NMI      *float64 `json:"nmi,omitempty"`
+	Note     string   `json:"note,omitempty"`
 }
 
 func fp(v float64) *float64 { return &v }
@@ -105,6 +111,9 @@ func columns() []column {
 		{"embeds/s", func(m *Measurement) *float64 { return m.EmbedsPerS }, 0},
 		{"ndcg@10", func(m *Measurement) *float64 { return m.NDCGAt10 }, 4},
 		{"recall@10_docs", func(m *Measurement) *float64 { return m.RecallAt10Docs }, 4},
+		{"iter_s", func(m *Measurement) *float64 { return m.IterS }, 3},
+		{"iter_cpu_s", func(m *Measurement) *float64 { return m.IterCPUS }, 3},
+		{"nmi", func(m *Measurement) *float64 { return m.NMI }, 4},
 	}
 }
 

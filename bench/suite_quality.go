@@ -219,6 +219,13 @@ func (b *bench) qualitySuite(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 		}
 	}
+	if !b.cfg.quick {
+		// Vector, keyword and hybrid search through the database
+		// (suite_hybrid.go).
+		if err := b.hybridQuality(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("hybrid: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -31,9 +31,11 @@ import (
 //     chosen on the dev split (105 queries: differences of a point or two
 //     there are noise) and every row is printed for both splits.
 //  2. The real database path: the pages upserted into a chunked collection
-//     (db.WithChunking, HNSW index) and searched with SearchDocuments, and
-//     the hybrid of its ranking with BM25 (the bench's reference) over the
-//     whole pages, by RRF; with insert throughput.
+//     (db.WithChunking, HNSW index) and searched with SearchDocuments in
+//     each mode (vector, keyword: the db's BM25 over passages, hybrid: the
+//     default, their fusion), and the hybrid of the vector ranking with
+//     BM25 (the bench's reference) over the whole pages, by RRF; with
+//     insert throughput.
 //  3. Import: the pages written as .txt files and imported with
 //     ingest.Files (what `vecbolt add-files` runs): files/s and MB/s.
 
@@ -164,26 +166,46 @@ func (b *bench) ragSuite(ctx context.Context) error {
 		Params:   map[string]any{"max_tokens": ragChunkSize, "passages": info.Passages, "mb_per_s": round4(float64(bytes) / 1e6 / el.Seconds()), "batch": batch},
 		Note:     "chunk, embed (built-in model), store and index (HNSW), one transaction per batch"})
 	b.logf("rag: upserted %d pages (%d passages) in %v: %.1f pages/s, %.2f MB/s", len(pages), info.Passages, el.Round(time.Millisecond), float64(len(pages))/el.Seconds(), float64(bytes)/1e6/el.Seconds())
-	dbRanked := make([][]int, len(pages))
-	t0 = time.Now()
-	for q, p := range pages {
-		res, err := c.SearchDocuments(ctx, p.Query, db.TopK(100), db.PassagesPerDocument(1), db.WithFields())
-		if err != nil {
-			return err
+	// SearchDocuments in each mode: vector (with DocumentWeight), keyword
+	// (BM25 over the passages, best passage per page) and hybrid (the
+	// default: the fusion of those two document rankings, see
+	// db.SearchDocuments).
+	docRanks := func(mode db.Mode) ([][]int, error) {
+		out := make([][]int, len(pages))
+		t0 := time.Now()
+		for q, p := range pages {
+			res, err := c.SearchDocuments(ctx, p.Query, db.TopK(100), db.PassagesPerDocument(1), db.WithFields(), db.WithMode(mode))
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range res {
+				var j int
+				fmt.Sscan(r.ID, &j)
+				out[q] = append(out[q], j)
+			}
 		}
-		for _, r := range res {
-			var j int
-			fmt.Sscan(r.ID, &j)
-			dbRanked[q] = append(dbRanked[q], j)
-		}
+		b.logf("rag: %d SearchDocuments(TopK 100, mode %v) in %v", len(pages), mode, time.Since(t0).Round(time.Millisecond))
+		return out, nil
 	}
-	b.logf("rag: %d SearchDocuments(TopK 100) in %v", len(pages), time.Since(t0).Round(time.Millisecond))
+	dbRanked, err := docRanks(db.ModeVector)
+	if err != nil {
+		return err
+	}
+	dbKeyword, err := docRanks(db.ModeKeyword)
+	if err != nil {
+		return err
+	}
+	dbHybrid, err := docRanks(db.ModeHybrid)
+	if err != nil {
+		return err
+	}
 	dbHyb := make([][]int, len(pages))
 	for q := range pages {
 		dbHyb[q] = rrf(bmWhole[q], dbRanked[q], 60, 100)
 	}
 	dbParams := map[string]any{"max_tokens": ragChunkSize, "index": "hnsw"}
-	rows = append(rows, row{"db/SearchDocuments", dbParams, dbRanked}, row{"db/hybrid-rrf-bm25whole+SearchDocuments", dbParams, dbHyb})
+	rows = append(rows, row{"db/SearchDocuments", dbParams, dbRanked}, row{"db/hybrid-rrf-bm25whole+SearchDocuments", dbParams, dbHyb},
+		row{"db/SearchDocuments-keyword", dbParams, dbKeyword}, row{"db/SearchDocuments-hybrid", dbParams, dbHybrid})
 
 	for _, split := range []struct {
 		name string

@@ -51,6 +51,10 @@ const (
 	// of several types (TypeMixed), written before vecbolt recorded field
 	// types. Not damage: such a collection has no verdict.
 	ProblemFieldTypes
+	// ProblemFullText is a damaged keyword index, or one that disagrees
+	// with the documents' texts: a damaged cache, which DB.Reindex
+	// rebuilds from the documents.
+	ProblemFullText
 )
 
 var problemKindNames = map[ProblemKind]string{
@@ -64,6 +68,7 @@ var problemKindNames = map[ProblemKind]string{
 	ProblemLoad:       "load",
 	ProblemSelfSearch: "self-search",
 	ProblemFieldTypes: "field types",
+	ProblemFullText:   "keyword index",
 }
 
 // String names the kind.
@@ -321,7 +326,7 @@ func (c *checker) run(ctx context.Context) {
 		name := p.Path[1]
 		c.coll(name)
 		skip[name] = true
-		if len(p.Path) >= 3 && (p.Path[2] == "snapshot" || p.Path[2] == "pending") {
+		if len(p.Path) >= 3 && (p.Path[2] == "snapshot" || p.Path[2] == "pending" || p.Path[2] == "fulltext") {
 			c.cachePages[name] = true
 			c.cachef(ProblemPages, name, "", "%s", p)
 		} else {
@@ -370,7 +375,7 @@ func (c *checker) run(ctx context.Context) {
 			// With only the snapshot's pages damaged, the data's records
 			// are checked, but the collection is not loaded: loading reads
 			// the snapshot through bbolt.
-			n, probes, err := c.records(tx, name, !skip[name])
+			n, probes, err := c.records(ctx, tx, name, !skip[name])
 			if err != nil {
 				c.dataf(ProblemConfig, name, "", "collection %q: %v", name, err)
 				continue
@@ -499,7 +504,7 @@ func selfSearch(ctx context.Context, c *Collection, m Metric, p probe) string {
 // maps and the vectors, and picks the documents to self-search. It returns
 // the number of documents; an error means the collection's configuration
 // could not be read.
-func (c *checker) records(tx *storage.Tx, name string, readCache bool) (int, []probe, error) {
+func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, readCache bool) (int, []probe, error) {
 	ct, err := tx.Collection(name)
 	if err != nil {
 		return 0, nil, err
@@ -527,6 +532,12 @@ func (c *checker) records(tx *storage.Tx, name string, readCache bool) (int, []p
 		if _, err := ct.Pending(); err != nil {
 			c.cachef(ProblemSnapshot, name, "", "collection %q: %v", name, err)
 		}
+	}
+	// The keyword index: its own consistency here, its agreement with the
+	// documents' texts as they are read below.
+	var ftCheck *ftChecker
+	if readCache {
+		ftCheck = c.fullText(ctx, ct, name, cfg)
 	}
 	// Everything below is data.
 	data := func(kind ProblemKind, doc, format string, args ...any) {
@@ -576,6 +587,7 @@ func (c *checker) records(tx *storage.Tx, name string, readCache bool) (int, []p
 	var probes []probe
 	err = ct.ForEachDocument(func(label uint64, doc *storage.DocumentRecord) error {
 		docs++
+		ftCheck.add(ct, doc)
 		if h, ok := heads[label]; !ok {
 			data(ProblemHead, doc.Id, "collection %q: document %q (label %d) has no head", name, doc.Id, label)
 		} else if !storage.HeadMatches(h, doc) {
@@ -612,6 +624,11 @@ func (c *checker) records(tx *storage.Tx, name string, readCache bool) (int, []p
 	}
 	if docs != ids {
 		data(ProblemIDMap, "", "collection %q: %d documents but %d IDs", name, docs, ids)
+	}
+	if err == nil {
+		if msg := ftCheck.finish(docs); msg != "" {
+			c.cachef(ProblemFullText, name, "", "collection %q: keyword index: %s; run vecbolt reindex to rebuild it", name, msg)
+		}
 	}
 	for _, label := range slices.Sorted(maps.Keys(heads)) {
 		data(ProblemHead, heads[label].Id, "collection %q: head of %q (label %d) has no document", name, heads[label].Id, label)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/fulltext"
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
@@ -67,6 +68,8 @@ type collectionOptions struct {
 	quant   string
 	ifNotEx bool
 	chunk   *chunkSetting
+	ft      *FullTextConfig
+	ftSet   bool
 }
 
 // WithDimension makes a collection of caller-supplied vectors of length n:
@@ -137,6 +140,9 @@ type CollectionInfo struct {
 	// except when there was nothing left to redo (the load stored a fresh
 	// snapshot and nothing was written since).
 	IndexRebuilt string
+	// FullText is the keyword index's configuration; nil when the
+	// collection has none (see ErrNoFullText).
+	FullText *FullTextConfig
 	// Fields holds the type recorded for each metadata field (nil when no
 	// document has had metadata). A field keeps its type after the last
 	// document holding it is deleted. See FieldType.
@@ -151,6 +157,7 @@ func infoFromConfig(cfg *storage.CollectionConfig) CollectionInfo {
 		Metric:    m,
 		Created:   time.Unix(cfg.CreatedUnix, 0),
 	}
+	info.FullText, _ = fullTextConfig(cfg.FullText)
 	if cfg.Model != nil {
 		info.Model = embedder.Identity{Name: cfg.Model.Name, Hash: cfg.Model.Hash, Dim: int(cfg.Model.Dimension), Pooling: cfg.Model.Pooling}
 	}
@@ -209,6 +216,11 @@ type colState struct {
 
 	// fields holds the metadata fields' types; see fieldSet.
 	fields fieldSet
+
+	// ft is the keyword index's configuration, nil when the collection has
+	// no usable one (see Collection.fullTextErr); ana is its analyzer.
+	ft  *FullTextConfig
+	ana *fulltext.Analyzer
 }
 
 // liveDoc is what searches need of a document without reading the file.
@@ -290,7 +302,22 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 	if o.m < 2 || o.m > 256 || o.efC < 1 || o.efC > 10000 || o.efS < 0 || o.efS > 10000 {
 		return nil, fmt.Errorf("%w: HNSW parameters m=%d (2..256), efConstruction=%d and efSearch=%d (0 for automatic, or 1..10000)", ErrInvalidArgument, o.m, o.efC, o.efS)
 	}
+	if !o.ftSet && o.dim == 0 {
+		o.ft = &FullTextConfig{}
+	}
+	if o.ft != nil {
+		ft, err := checkFullText(*o.ft)
+		if err != nil {
+			return nil, err
+		}
+		o.ft = &ft
+	}
+	ftRec, err := fullTextRecord(o.ft)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &storage.CollectionConfig{
+		FullText:      ftRec,
 		Name:          name,
 		Metric:        o.metric.String(),
 		FormatVersion: collectionFormat,
@@ -331,7 +358,11 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 	d.colMu.Lock()
 	defer d.colMu.Unlock()
 	err = d.store.Update(func(tx *storage.Tx) error {
-		_, err := tx.CreateCollection(cfg)
+		ct, err := tx.CreateCollection(cfg)
+		if err != nil || o.ft == nil {
+			return err
+		}
+		_, err = ct.ResetFullText()
 		return err
 	})
 	if err != nil {
@@ -383,6 +414,9 @@ func (d *DB) Collection(ctx context.Context, name string) (*Collection, error) {
 	}
 	st, err := d.load(ctx, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.upgradeFullText(ctx, st); err != nil {
 		return nil, err
 	}
 	if ok {
@@ -456,6 +490,12 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 		live:     make(map[uint64]liveDoc),
 		deleting: make(map[uint64]struct{}),
 		fields:   fieldSet{types: make(map[string]FieldType), mixed: make(map[string][]FieldType)},
+	}
+	if st.ft, err = fullTextConfig(cfg.FullText); err != nil {
+		return nil, fmt.Errorf("collection %q: %w", cfg.Name, err)
+	}
+	if err := st.setFullText(st.ft); err != nil {
+		return nil, fmt.Errorf("collection %q: %w", cfg.Name, err)
 	}
 	if cfg.Model != nil {
 		emb, err := d.Embedder()

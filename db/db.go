@@ -110,6 +110,18 @@
 //
 // Scores are similarities, higher is closer: the cosine similarity for
 // Cosine, the dot product for Dot, and the negated Euclidean distance for L2.
+//
+// Besides search, the toolbox uses the same vectors for other jobs: the
+// embedder itself with its two sides explicit (EmbedQuery, EmbedDocuments,
+// EmbedWith) and the cosine similarity of texts (Similarity,
+// CosineMatrix; embed.go); more like a stored document (Collection.Similar;
+// similar.go); recommendation from positive and negative examples
+// (Collection.Recommend, two documented strategies; recommend.go); and a
+// label by a similarity-weighted vote of labelled neighbours
+// (Collection.Classify; classify.go). Each runs on the collection's index
+// with Search's options, and what Similar and Recommend leave out (their
+// examples) is excluded inside the index search, so they keep the
+// min(K, matching) guarantee.
 package db
 
 import (
@@ -184,6 +196,7 @@ type options struct {
 	snapshotMin  int
 	snapshotFrac float64
 	recovery     func(RecoveryEvent)
+	ftBuild      func(FullTextBuildEvent)
 }
 
 // WithEmbedder sets the model that embeds texts on insert and at query time.

@@ -35,6 +35,7 @@ import (
 	"github.com/vecbolt/vecbolt/chunk"
 	"github.com/vecbolt/vecbolt/embedder"
 	"github.com/vecbolt/vecbolt/embedder/tokenizer"
+	"github.com/vecbolt/vecbolt/fulltext"
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
 )
@@ -417,9 +418,7 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 }
 
 // textIndex is what else a write keeps of each entry's text in the same
-// transaction. On this branch nothing does (passageTextIndex returns nil);
-// the keyword index of the hybrid search (package fulltext, whose Writer
-// has these methods) is meant to plug in there, so that passages are
+// transaction: the keyword index (package fulltext), so that passages are
 // indexed with their own text, which their records do not hold.
 type textIndex interface {
 	Add(label uint64, text string) error
@@ -427,13 +426,37 @@ type textIndex interface {
 	Flush() error
 }
 
-// passageTextIndex returns the collection's text index inside a write
-// transaction, or nil when it has none. Merged with the keyword index it
-// becomes: w, err := st.ftWriter(ct); if w == nil { return nil, err }
-// (a nil *fulltext.Writer in a non-nil interface would be called), with
-// Delete tolerating fulltext.ErrNotFound as ftDelete does.
+// passageTextIndex returns the collection's keyword index inside a write
+// transaction, or nil when it has none. The writer is returned only when
+// not nil, since a nil *fulltext.Writer in a non-nil interface would be
+// called.
 func (st *colState) passageTextIndex(ct *storage.CollectionTx) (textIndex, error) {
-	return nil, nil
+	w, err := st.ftWriter(ct)
+	if w == nil {
+		return nil, err
+	}
+	return ftIndex{w}, nil
+}
+
+// ftIndex is the keyword index as a textIndex, its errors worded as
+// write.go words them. Its Delete tolerates a label the index lacks, as
+// ftDelete does for whole documents.
+type ftIndex struct{ w *fulltext.Writer }
+
+func (f ftIndex) Add(label uint64, text string) error {
+	if err := f.w.Add(label, text); err != nil {
+		return fmt.Errorf("keyword index: %w", ftErr(err))
+	}
+	return nil
+}
+
+func (f ftIndex) Delete(label uint64) error { return ftDelete(f.w, label) }
+
+func (f ftIndex) Flush() error {
+	if err := f.w.Flush(); err != nil {
+		return fmt.Errorf("keyword index: %w", ftErr(err))
+	}
+	return nil
 }
 
 // putPassage and deletePassage are the only places writeChunked writes or

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/vecbolt/vecbolt/embedder"
-	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
 )
 
@@ -25,6 +24,7 @@ import (
 func checkChunked(t *testing.T, c *Collection, want map[string]string) {
 	t.Helper()
 	passages := 0
+	ptext := make(map[string]string) // passage ID -> its text
 	err := c.db.store.View(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(c.name)
 		if err != nil {
@@ -63,6 +63,9 @@ func checkChunked(t *testing.T, c *Collection, want map[string]string) {
 				}
 				if rec.Id != pid || rec.ParentId != id || rec.Text != "" || rec.Start >= rec.End || int(rec.End) > len(text) || len(rec.Vector) == 0 {
 					t.Errorf("passage %q: %+v", pid, rec)
+				}
+				if rec.Start < rec.End && int(rec.End) <= len(text) {
+					ptext[pid] = text[rec.Start:rec.End]
 				}
 				if fmt.Sprint(rec.Metadata["n"]) != fmt.Sprint(p.Metadata["n"]) {
 					t.Errorf("passage %q metadata %v, document's %v", pid, rec.Metadata, p.Metadata)
@@ -114,6 +117,36 @@ func checkChunked(t *testing.T, c *Collection, want map[string]string) {
 		text, ok := want[r.DocID]
 		if !ok || r.Start < 0 || r.End > len(text) || r.Start >= r.End || r.Text != text[r.Start:r.End] || parentOf(r.ID) != r.DocID {
 			t.Errorf("search result %q of %q: bytes %d..%d, text %q", r.ID, r.DocID, r.Start, r.End, r.Text)
+		}
+	}
+	// The keyword index holds each passage with its own text: a word's
+	// keyword search finds exactly the passages that contain it (the
+	// words of randomText are distinct stems), and none of a replaced or
+	// deleted document.
+	if c.st.Load().ft == nil {
+		return
+	}
+	for _, word := range []string{"river", "glacier", "violin"} {
+		var wantIDs, gotIDs []string
+		for pid, text := range ptext {
+			if slices.Contains(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '.' || r == '\n' }), word) {
+				wantIDs = append(wantIDs, pid)
+			}
+		}
+		res, err := c.Search(bg, word, WithMode(ModeKeyword), TopK(passages))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			gotIDs = append(gotIDs, r.ID)
+			if r.DocID != parentOf(r.ID) || r.Text != ptext[r.ID] {
+				t.Errorf("keyword result %q: document %q, text %q, want %q", r.ID, r.DocID, r.Text, ptext[r.ID])
+			}
+		}
+		slices.Sort(wantIDs)
+		slices.Sort(gotIDs)
+		if !slices.Equal(gotIDs, wantIDs) {
+			t.Errorf("keyword search %q found passages %v, want %v", word, gotIDs, wantIDs)
 		}
 	}
 }
@@ -243,6 +276,9 @@ func TestChunkedRandomOps(t *testing.T) {
 			if c, err = d.Collection(bg, "long"); err != nil {
 				t.Fatal(err)
 			}
+			if rep, err := d.Check(bg); err != nil || !rep.OK() {
+				t.Fatalf("step %d: check after reopen: %v %+v", step, err, rep.Problems)
+			}
 			if step%2 == 0 {
 				if err := d.Reindex(bg, "long", nil); err != nil {
 					t.Fatal(err)
@@ -269,15 +305,6 @@ func TestChunkedRandomOps(t *testing.T) {
 			t.Fatalf("inconsistent after step %d", step)
 		}
 	}
-}
-
-func mustParse(t *testing.T, expr string) query.Filter {
-	t.Helper()
-	f, err := query.Parse(expr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // Check finds a chunked collection's documents and passages out of step:

@@ -15,8 +15,10 @@ import (
 type DocumentResult struct {
 	// ID is the document's ID.
 	ID string
-	// Score is the document's: its best passage's score plus
-	// DocumentWeight times its whole text's similarity to the query.
+	// Score is the document's: in vector mode its best passage's score
+	// plus DocumentWeight times its whole text's similarity to the query,
+	// in keyword mode its best passage's BM25 score, in hybrid mode the
+	// fused score (see SearchDocuments).
 	Score float32
 	// Metadata is the document's (with FieldMetadata, the default).
 	Metadata map[string]any
@@ -44,6 +46,9 @@ const DefaultDocumentWeight = 1.0
 // DocumentWeight sets how much a document's whole-text similarity to the
 // query adds to its best passage's score in SearchDocuments (default
 // DefaultDocumentWeight; 0 ranks documents by their best passage alone).
+// It applies to vector scores only: to the vector side of a hybrid search,
+// before fusion, and not at all to a keyword search. It must not be
+// negative.
 func DocumentWeight(w float64) SearchOption {
 	return func(o *searchOptions) { o.docWeight, o.hasDocWeight = w, true }
 }
@@ -57,16 +62,31 @@ const documentCandidates = 8
 
 // SearchDocuments searches a chunked collection's passages and returns
 // the best documents, best first, each holding its best passages (see
-// PassagesPerDocument). A document scores its best passage's score plus
-// DocumentWeight times the similarity of its whole text to the query.
-// TopK counts documents. Filters apply to the documents' metadata. On a
-// collection that is not chunked, each document is its own single passage
-// and scores as in Search.
+// PassagesPerDocument). TopK counts documents. Filters apply to the
+// documents' metadata. On a collection that is not chunked, each document
+// is its own single passage and scores as in Search.
+//
+// How a document scores depends on the search mode (WithMode; the default
+// is Search's):
+//   - vector: its best passage's similarity plus DocumentWeight times the
+//     similarity of its whole text to the query;
+//   - keyword: its best passage's BM25 score (DocumentWeight does not
+//     apply: a cosine added to BM25 scores would mean nothing);
+//   - hybrid: the fusion (WithFusion, WithAlpha, WithRRFK, as in Search) of
+//     the document rankings of the two other modes, HybridCandidates(TopK)
+//     documents from each. The whole-text term is thus applied on the
+//     vector side before fusion, where it is a similarity like the
+//     passage's; the vector side's score enters the fusion divided by
+//     1 + DocumentWeight, which keeps it within the metric's range for
+//     the normalization of the convex fusions. A document's passages are
+//     the vector side's best first, then the keyword side's, and its Score
+//     is the fused score. MinScore applies to that fused score.
 func (c *Collection) SearchDocuments(ctx context.Context, text string, opts ...SearchOption) ([]DocumentResult, error) {
 	o, err := parseSearchOptions(opts)
 	if err != nil {
 		return nil, err
 	}
+	o.where = "" // parsed into o.filter; o is passed on whole below
 	perDoc := o.perDoc
 	if perDoc == 0 {
 		perDoc = 3
@@ -78,21 +98,111 @@ func (c *Collection) SearchDocuments(ctx context.Context, text string, opts ...S
 	if o.hasDocWeight {
 		weight = o.docWeight
 	}
-	if math.IsNaN(weight) || math.IsInf(weight, 0) {
-		return nil, fmt.Errorf("%w: DocumentWeight %v", ErrInvalidArgument, weight)
+	if math.IsNaN(weight) || math.IsInf(weight, 0) || weight < 0 {
+		return nil, fmt.Errorf("%w: DocumentWeight %v must be finite and not negative", ErrInvalidArgument, weight)
 	}
-	want := min(maxK, o.k*documentCandidates)
+	leave, st, err := c.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := c.resolveMode(st, o.mode)
+	leave()
+	if err != nil {
+		return nil, err
+	}
+	o.mode = mode
+	switch mode {
+	case ModeKeyword:
+		return c.rankDocuments(ctx, text, o, o.k, perDoc, 0)
+	case ModeVector:
+		return c.rankDocuments(ctx, text, o, o.k, perDoc, weight)
+	}
+	depth := HybridCandidates(o.k)
+	side := o
+	side.hasMin, side.explain = false, false
+	side.mode = ModeVector
+	vdocs, err := c.rankDocuments(ctx, text, side, depth, perDoc, weight)
+	if err != nil {
+		return nil, err
+	}
+	side.mode = ModeKeyword
+	kdocs, err := c.rankDocuments(ctx, text, side, depth, perDoc, 0)
+	if err != nil {
+		return nil, err
+	}
+	return fuseDocuments(vdocs, kdocs, o, st.metric, weight, perDoc), nil
+}
+
+// fuseDocuments fuses the document rankings of a hybrid SearchDocuments
+// (see there) with Search's fusion, each document standing for one
+// label.
+func fuseDocuments(vdocs, kdocs []DocumentResult, o searchOptions, m Metric, weight float64, perDoc int) []DocumentResult {
+	byID := make(map[string]uint64)
+	var docs []DocumentResult
+	label := func(d DocumentResult) uint64 {
+		l, ok := byID[d.ID]
+		if !ok {
+			l = uint64(len(docs))
+			byID[d.ID] = l
+			docs = append(docs, DocumentResult{ID: d.ID, Metadata: d.Metadata})
+		}
+		return l
+	}
+	vec := make([]ranked, len(vdocs))
+	for i, d := range vdocs {
+		vec[i] = ranked{label: label(d), score: float32(float64(d.Score) / (1 + weight))}
+	}
+	kw := make([]ranked, len(kdocs))
+	for i, d := range kdocs {
+		kw[i] = ranked{label: label(d), score: d.Score}
+	}
+	// Passages: the vector side's, then the keyword side's not among them.
+	for _, side := range [][]DocumentResult{vdocs, kdocs} {
+		for _, d := range side {
+			dst := &docs[byID[d.ID]]
+			for _, p := range d.Passages {
+				if len(dst.Passages) < perDoc && !slices.ContainsFunc(dst.Passages, func(q Result) bool { return q.ID == p.ID }) {
+					dst.Passages = append(dst.Passages, p)
+				}
+			}
+		}
+	}
+	var out []DocumentResult
+	for _, f := range fuseBy(vec, kw, o, m) {
+		if len(out) == o.k || (o.hasMin && float32(f.score) < o.minScore) {
+			break
+		}
+		d := docs[f.label]
+		d.Score = float32(f.score)
+		if o.explain {
+			for i := range d.Passages {
+				d.Passages[i].Explain = &Explanation{Mode: ModeHybrid, VectorScore: f.vecScore, VectorRank: f.vecRank, KeywordScore: f.kwScore, KeywordRank: f.kwRank}
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// rankDocuments is SearchDocuments in one concrete mode (o.mode), for the
+// top k documents: it searches passages and groups them, asking for more
+// passages until k documents are found or the passages run out, then
+// adds the whole-text term (weight; 0 for none).
+func (c *Collection) rankDocuments(ctx context.Context, text string, o searchOptions, k, perDoc int, weight float64) ([]DocumentResult, error) {
+	want := min(maxK, k*documentCandidates)
 	for {
-		res, err := c.Search(ctx, text, append(slices.Clone(opts), TopK(want))...)
+		so := o
+		so.k = want
+		res, err := c.Search(ctx, text, func(p *searchOptions) { *p = so })
 		if err != nil {
 			return nil, err
 		}
 		docs := groupPassages(res, want, perDoc)
-		if len(docs) >= o.k || len(res) < want || want == maxK {
+		if len(docs) >= k || len(res) < want || want == maxK {
 			if err := c.addDocumentScores(ctx, text, docs, weight); err != nil {
 				return nil, err
 			}
-			return docs[:min(o.k, len(docs))], nil
+			return docs[:min(k, len(docs))], nil
 		}
 		want = min(maxK, 4*want)
 	}
@@ -162,30 +272,6 @@ func groupPassages(res []Result, k, perDoc int) []DocumentResult {
 		}
 	}
 	return out
-}
-
-// similarity is the score Search gives vector v for query q under metric
-// m (see score).
-func similarity(m Metric, q, v []float32) float32 {
-	var dot, nq, nv, d2 float64
-	for i := range q {
-		a, b := float64(q[i]), float64(v[i])
-		dot += a * b
-		nq += a * a
-		nv += b * b
-		d2 += (a - b) * (a - b)
-	}
-	switch m {
-	case Cosine:
-		if nq == 0 || nv == 0 {
-			return 0
-		}
-		return float32(dot / math.Sqrt(nq*nv))
-	case Dot:
-		return float32(dot)
-	default:
-		return -float32(math.Sqrt(d2))
-	}
 }
 
 // Context is a query's best passages that fit a token budget, ready to be
@@ -261,7 +347,8 @@ func ContextCandidates(n int) ContextOption {
 	return func(o *contextOptions) { o.candidates = n }
 }
 
-// ContextSearch passes search options (Where, WhereExpr, MinScore, WithEf)
+// ContextSearch passes search options (Where, WhereExpr, MinScore, WithEf,
+// WithMode and the fusion options; the mode defaults as in Search)
 // to the search Context runs. TopK and WithFields are Context's own.
 func ContextSearch(opts ...SearchOption) ContextOption {
 	return func(o *contextOptions) { o.search = append(o.search, opts...) }

@@ -71,7 +71,7 @@ func TestChunkedSearchAndContext(t *testing.T) {
 	if !headed {
 		t.Errorf("no passage with apt install under Install > Debian: %+v", res)
 	}
-	groups, err := c.SearchDocuments(bg, "apt install on Debian", TopK(5), PassagesPerDocument(2))
+	groups, err := c.SearchDocuments(bg, "apt install on Debian", TopK(5), PassagesPerDocument(2), WithMode(ModeVector))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestChunkedSearchAndContext(t *testing.T) {
 			}
 		}
 	}
-	groups, err = c.SearchDocuments(bg, "apt install on Debian", DocumentWeight(0))
+	groups, err = c.SearchDocuments(bg, "apt install on Debian", DocumentWeight(0), WithMode(ModeVector))
 	if err != nil || len(groups) != 2 || groups[0].Score != groups[0].Passages[0].Score || groups[1].Score > groups[0].Score {
 		t.Errorf("DocumentWeight(0): %+v, %v", groups, err)
 	}

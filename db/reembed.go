@@ -106,7 +106,9 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 	newCfg := &storage.CollectionConfig{
 		Name: cfg.Name, Dimension: uint32(id.Dim), Metric: cfg.Metric, Index: cfg.Index,
 		FormatVersion: collectionFormat, CreatedUnix: cfg.CreatedUnix,
-		Model: &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
+		// The texts stay as they are, and so does their keyword index.
+		FullText: cfg.FullText,
+		Model:    &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
 	}
 	st, err := d.newState(newCfg)
 	if err != nil {

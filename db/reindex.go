@@ -41,7 +41,8 @@ func WithRecoveryLog(fn func(RecoveryEvent)) Option {
 }
 
 // Reindex rebuilds the named collection's vector index from its documents
-// and stores a fresh snapshot of it. Use it when an index snapshot was
+// and stores a fresh snapshot of it, and rebuilds its keyword index (if it
+// has one) from the documents' texts. Use it when an index snapshot was
 // found damaged (see WithRecoveryLog and `vecbolt check`), or to rebuild the
 // graph from scratch.
 //
@@ -73,6 +74,21 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 	defer c.writeMu.Unlock()
 	if c.dropped.Load() {
 		return fmt.Errorf("vecbolt: reindex %q: %w: it was deleted", name, ErrCollectionNotFound)
+	}
+	if cur := c.st.Load(); cur.ft != nil {
+		// The keyword index is rebuilt from the documents too, in one
+		// transaction of its own: it is the repair of a keyword index
+		// that Check found damaged or out of step.
+		err := d.store.Update(func(tx *storage.Tx) error {
+			ct, err := tx.Collection(name)
+			if err != nil {
+				return err
+			}
+			return buildFullText(ctx, ct, *cur.ft, nil)
+		})
+		if err != nil {
+			return fmt.Errorf("vecbolt: reindex %q: keyword index: %w", name, err)
+		}
 	}
 	if cur := c.st.Load(); cur.rebuilt != nil && cur.pending == 0 {
 		// Loading the collection (perhaps just now, in Collection above)

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -29,6 +30,8 @@ type Result struct {
 	ID string
 	// Score is a similarity, higher is closer: cosine similarity, dot
 	// product, or negated Euclidean distance, per the collection's metric.
+	// A keyword search scores by BM25, a hybrid one by the fused score
+	// (see Fusion); MinScore applies to whichever the mode gives.
 	Score    float32
 	Text     string
 	Metadata map[string]any
@@ -42,6 +45,9 @@ type Result struct {
 	DocID      string
 	Start, End int
 	Headings   []string
+	// Explain says how each side of the search ranked the result; set only
+	// when the search was made WithExplain.
+	Explain *Explanation
 }
 
 // SearchOption configures Search and SearchVector.
@@ -59,6 +65,17 @@ type searchOptions struct {
 	// SearchDocuments' DocumentWeight
 	docWeight    float64
 	hasDocWeight bool
+	mode         Mode
+	fusion       Fusion
+	alpha        float64
+	hasAlpha     bool
+	rrfK         int
+	explain      bool
+	// exclude holds IDs no result may have (Similar, Recommend leave out
+	// their examples). It is applied inside the index search, like the
+	// filter, so that excluding them costs no results: a search still
+	// returns min(K, matching documents not excluded).
+	exclude map[string]struct{}
 }
 
 // TopK sets how many results to return (default 10). A collection with
@@ -109,6 +126,9 @@ func parseSearchOptions(opts []SearchOption) (searchOptions, error) {
 	if o.k < 1 || o.k > maxK {
 		return o, fmt.Errorf("%w: TopK %d out of range 1..%d", ErrInvalidArgument, o.k, maxK)
 	}
+	if err := o.checkHybrid(); err != nil {
+		return o, err
+	}
 	if o.ef < 0 || o.ef > maxK {
 		return o, fmt.Errorf("%w: ef %d out of range 0..%d", ErrInvalidArgument, o.ef, maxK)
 	}
@@ -153,11 +173,12 @@ func (c *Collection) Search(ctx context.Context, text string, opts ...SearchOpti
 	case !utf8.ValidString(text):
 		return nil, fmt.Errorf("%w: query text is not valid UTF-8", ErrInvalidArgument)
 	}
-	if st.cfg.Model == nil {
-		return nil, fmt.Errorf("%w: collection %q holds caller-supplied vectors; use SearchVector", ErrNoEmbedder, c.name)
+	mode, err := c.resolveMode(st, o.mode)
+	if err != nil {
+		return nil, err
 	}
-	if st.emb == nil {
-		return nil, fmt.Errorf("%w to embed the query: open the database WithEmbedder of %v", ErrNoEmbedder, st.info.Model)
+	if mode == ModeKeyword {
+		return c.searchText(ctx, st, mode, text, nil, o)
 	}
 	q, err := st.emb.EmbedQuery(ctx, text)
 	if err != nil {
@@ -165,6 +186,9 @@ func (c *Collection) Search(ctx context.Context, text string, opts ...SearchOpti
 	}
 	if err := checkNewVector(q, int(st.cfg.Dimension), st.metric); err != nil {
 		return nil, fmt.Errorf("vecbolt: embed query: embedder output: %w", err)
+	}
+	if mode == ModeHybrid {
+		return c.searchText(ctx, st, mode, text, q, o)
 	}
 	return c.search(ctx, st, q, o)
 }
@@ -179,6 +203,9 @@ func (c *Collection) SearchVector(ctx context.Context, vec []float32, opts ...Se
 	o, err := parseSearchOptions(opts)
 	if err != nil {
 		return nil, err
+	}
+	if o.mode != ModeDefault && o.mode != ModeVector {
+		return nil, fmt.Errorf("%w: SearchVector searches by vector only; %v search needs query text (use Search)", ErrInvalidArgument, o.mode)
 	}
 	if err := checkNewVector(vec, int(st.cfg.Dimension), st.metric); err != nil {
 		return nil, fmt.Errorf("%w: query %w", ErrInvalidArgument, err)
@@ -213,48 +240,12 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 		return nil, err
 	}
 
-	var filter index.Filter
-	var filterErr error
-	var errOnce sync.Once
-	if o.filter != nil || len(st.deleting) > 0 {
-		f := o.filter
-		filter = func(label uint64) bool {
-			if _, gone := st.deleting[label]; gone {
-				return false
-			}
-			if f == nil {
-				return true
-			}
-			ok, err := f.Match(st.live[label].md)
-			if err != nil {
-				errOnce.Do(func() { filterErr = err })
-				return false
-			}
-			return ok
-		}
-	}
-	var hits []index.Result
-	var err error
-	switch idx := st.idx.(type) {
-	case *index.HNSW:
-		opts := index.SearchOptions{K: o.k, Ef: o.ef, Filter: filter}
-		if o.filter != nil {
-			opts.MatchEstimate = st.estimateMatch(o.filter)
-		}
-		if !idx.Int8() {
-			hits, err = idx.SearchWith(q, opts)
-			break
-		}
-		opts.RerankCount = rerankCount(o.k)
-		hits, err = c.searchInt8(idx, q, opts)
-	default:
-		hits, err = st.idx.Search(q, o.k, filter)
-	}
+	hits, err := c.vectorHits(st, q, o)
 	if err != nil {
+		if errors.Is(err, ErrInvalidArgument) {
+			return nil, err
+		}
 		return nil, c.searchError(st, err)
-	}
-	if filterErr != nil {
-		return nil, fmt.Errorf("%w: filter: %w", ErrInvalidArgument, filterErr)
 	}
 	out := make([]Result, 0, len(hits))
 	for _, h := range hits {
@@ -262,7 +253,11 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 		if o.hasMin && s < o.minScore {
 			break // hits are sorted, so every later one scores lower
 		}
-		out = append(out, Result{Score: s})
+		r := Result{Score: s}
+		if o.explain {
+			r.Explain = &Explanation{Mode: ModeVector, VectorScore: s, VectorRank: len(out) + 1}
+		}
+		out = append(out, r)
 	}
 	hits = hits[:len(out)]
 	for i, h := range hits {

@@ -158,6 +158,10 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 		if len(txBad) > 0 && !o.skipInvalid {
 			return newBatchError(c.name, len(docs), sortedRejections(bad, txBad))
 		}
+		ftw, err := st.ftWriter(ctx)
+		if err != nil {
+			return err
+		}
 		for i, p := range keep {
 			if p.rec == nil {
 				continue
@@ -169,6 +173,22 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 			}
 			if err := ctx.PutDocument(labels[i], p.rec); err != nil {
 				return err
+			}
+			if ftw == nil {
+				continue
+			}
+			// The keyword index changes in the documents' transaction, so
+			// a commit (or a crash) never leaves the two apart. Add
+			// replaces an upserted document's terms. Every document
+			// counts in BM25's statistics, text or not, as in the
+			// reference BM25 (bench/internal/retrieval).
+			if err := ftw.Add(labels[i], p.rec.Text); err != nil {
+				return fmt.Errorf("keyword index: %w", ftErr(err))
+			}
+		}
+		if ftw != nil {
+			if err := ftw.Flush(); err != nil {
+				return fmt.Errorf("keyword index: %w", ftErr(err))
 			}
 		}
 		return nil
@@ -418,9 +438,23 @@ func (c *Collection) deleteEntries(st *colState, labels []uint64, found []string
 		if err != nil {
 			return err
 		}
+		ftw, err := st.ftWriter(ctx)
+		if err != nil {
+			return err
+		}
 		for i, l := range labels {
 			if err := ctx.DeleteDocument(l, found[i]); err != nil {
 				return err
+			}
+			if ftw != nil {
+				if err := ftDelete(ftw, l); err != nil {
+					return err
+				}
+			}
+		}
+		if ftw != nil {
+			if err := ftw.Flush(); err != nil {
+				return fmt.Errorf("keyword index: %w", ftErr(err))
 			}
 		}
 		if extra != nil {

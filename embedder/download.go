@@ -232,9 +232,21 @@ func (c *ModelCache) Ensure(ctx context.Context, name string) (string, error) {
 
 // EnsureModel is Ensure for a model description that need not be in the
 // built-in registry (a private mirror, a test model).
+//
+// A transformer offered in several layouts is fetched in its default one
+// (RegistryModel.DefaultLayout, the ONNX export for the built-in entries);
+// pass m.ForLayout(layout) to fetch another, as embedder/models.Load does for
+// the backend it chose, so only that backend's files are downloaded. The
+// layouts share the cache directory (and the tokenizer in it).
 func (c *ModelCache) EnsureModel(ctx context.Context, m RegistryModel) (string, error) {
 	if err := m.validate(); err != nil {
 		return "", err
+	}
+	if len(m.Layouts()) > 1 {
+		var err error
+		if m, err = m.ForLayout(m.DefaultLayout()); err != nil {
+			return "", err
+		}
 	}
 	dir := modelCacheDir(c.dir, m)
 	c.mu.Lock()
@@ -259,6 +271,9 @@ func (c *ModelCache) EnsureModel(ctx context.Context, m RegistryModel) (string, 
 		if err := c.ensureFile(ctx, m, dir, f, want); err != nil {
 			return "", err
 		}
+	}
+	if m.Kind == KindStatic {
+		return dir, nil // its own config.json describes it
 	}
 	if err := writeConfigFile(dir, m.Config); err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -474,4 +475,66 @@ func FuzzParseDigestList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEnsureModelLayouts: a model offered in two layouts is fetched in one
+// at a time (its default one by EnsureModel, another through ForLayout),
+// and the cache reports each layout's completeness on its own.
+func TestEnsureModelLayouts(t *testing.T) {
+	content := map[string][]byte{
+		"onnx/model.onnx":   []byte("onnx network"),
+		"tokenizer.json":    []byte(`{"shared": true}`),
+		"model.safetensors": []byte("safetensors weights"),
+		"config.json":       []byte(`{"model_type": "bert"}`),
+	}
+	rev := strings.Repeat("ef", 20)
+	m := RegistryModel{Name: "twolayouts", Repo: "vecbolt/twolayouts", Revision: rev, Dim: 4,
+		Config: ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 16}}
+	files := map[string][]byte{}
+	for _, f := range []struct{ path, layout string }{
+		{"onnx/model.onnx", LayoutONNX}, {"tokenizer.json", ""}, {"model.safetensors", LayoutSafetensors}, {"config.json", LayoutSafetensors},
+	} {
+		b := content[f.path]
+		m.Files = append(m.Files, RegistryFile{Path: f.path, Layout: f.layout, SHA256: sha256Hex(b), Size: int64(len(b))})
+		files["/vecbolt/twolayouts/resolve/"+rev+"/"+f.path] = b
+	}
+	onnxView, _ := m.ForLayout(LayoutONNX)
+	stView, _ := m.ForLayout(LayoutSafetensors)
+	fetched := func(h *hubServer) []string {
+		var out []string
+		for _, r := range h.log() {
+			out = append(out, strings.TrimPrefix(r.path, "/vecbolt/twolayouts/resolve/"+rev+"/"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	ctx := context.Background()
+
+	hub, srv := newHubServer(t, files)
+	c := newTestCache(t, srv.URL)
+	if _, err := c.EnsureModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetched(hub); !slices.Equal(got, []string{"onnx/model.onnx", "tokenizer.json"}) {
+		t.Fatalf("EnsureModel fetched %v, want the default (ONNX) layout only", got)
+	}
+	if !c.Cached(m) || !c.Cached(onnxView) || c.Cached(stView) {
+		t.Fatalf("cached: model %v, onnx %v, safetensors %v; want true, true, false", c.Cached(m), c.Cached(onnxView), c.Cached(stView))
+	}
+
+	hub, srv = newHubServer(t, files)
+	c = newTestCache(t, srv.URL)
+	dir, err := c.EnsureModel(ctx, stView)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fetched(hub); !slices.Equal(got, []string{"config.json", "model.safetensors", "tokenizer.json"}) {
+		t.Fatalf("the safetensors layout fetched %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "onnx", "model.onnx")); !os.IsNotExist(err) {
+		t.Fatalf("the safetensors layout's directory holds the ONNX file (%v)", err)
+	}
+	if !c.Cached(m) || c.Cached(onnxView) || !c.Cached(stView) {
+		t.Fatalf("cached: model %v, onnx %v, safetensors %v; want true, false, true", c.Cached(m), c.Cached(onnxView), c.Cached(stView))
+	}
 }

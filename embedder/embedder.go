@@ -12,6 +12,8 @@
 //   - embedder/static: static models (a lookup table of token vectors, pure
 //     Go, the family of the built-in default);
 //   - embedder/onnx: transformer models run on ONNX Runtime (cgo);
+//   - embedder/bert: BERT transformer models (sentence-transformers
+//     safetensors layout) run in pure Go;
 //   - embedder/models: Load by registered name or directory, whatever the
 //     family (what the vecbolt command's --model flag does);
 //   - embedder/builtin: the built-in model.

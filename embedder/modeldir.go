@@ -18,7 +18,9 @@ var ErrNotModel = errors.New("embedder: not a model directory")
 // fetched through cache into the model cache if needed (a nil cache means
 // NewModelCache() with its defaults). It is for programs that need the
 // model's files (its tokenizer.json, say); embedder/models.Load opens the
-// model itself.
+// model itself. A transformer registered in several layouts is fetched in
+// its default one (EnsureModel); embedder/models.Dir fetches the layout of
+// the backend models.Load would run instead.
 func ModelDir(ctx context.Context, nameOrDir string, cache *ModelCache) (string, error) {
 	if nameOrDir == "" {
 		return "", fmt.Errorf("%w: no model named (the built-in model is package builtin's; registered: %s)", ErrUnknownModel, modelNames())

@@ -1,6 +1,10 @@
 package embedder
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,15 +14,20 @@ func TestRegistryEntries(t *testing.T) {
 	tests := []struct {
 		name    string
 		repo    string
+		kind    string
+		dim     int
 		pooling Pooling
 		query   string
 		doc     string
 		maxLen  int
+		pinned  bool
 	}{
-		{"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", PoolingMean, "", "", 256},
-		{"bge-small-en-v1.5", "BAAI/bge-small-en-v1.5", PoolingCLS, "Represent this sentence for searching relevant passages: ", "", 512},
-		{"e5-small-v2", "intfloat/e5-small-v2", PoolingMean, "query: ", "passage: ", 512},
-		{"gte-small", "thenlper/gte-small", PoolingMean, "", "", 512},
+		{"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", KindONNX, 384, PoolingMean, "", "", 256, true},
+		{"bge-small-en-v1.5", "BAAI/bge-small-en-v1.5", KindONNX, 384, PoolingCLS, "Represent this sentence for searching relevant passages: ", "", 512, true},
+		{"e5-small-v2", "intfloat/e5-small-v2", KindONNX, 384, PoolingMean, "query: ", "passage: ", 512, false},
+		{"gte-small", "thenlper/gte-small", KindONNX, 384, PoolingMean, "", "", 512, false},
+		{"potion-base-8M", "minishlab/potion-base-8M", KindStatic, 256, "", "", "", 0, true},
+		{"potion-retrieval-32M", "minishlab/potion-retrieval-32M", KindStatic, 512, "", "", "", 0, true},
 	}
 	if got := len(RegisteredModels()); got != len(tests) {
 		t.Fatalf("%d registered models, want %d", got, len(tests))
@@ -32,17 +41,32 @@ func TestRegistryEntries(t *testing.T) {
 			if err := m.validate(); err != nil {
 				t.Fatal(err)
 			}
-			c := m.Config
-			if m.Repo != tc.repo || c.Pooling != tc.pooling || c.QueryPrefix != tc.query || c.DocumentPrefix != tc.doc ||
-				c.MaxSeqLength != tc.maxLen || !c.Normalize || m.Dim != 384 || c.Name != tc.name {
-				t.Fatalf("entry %+v", m)
+			if m.Repo != tc.repo || m.Kind != tc.kind || m.Dim != tc.dim || m.Pinned() != tc.pinned {
+				t.Fatalf("entry %+v (pinned %v)", m, m.Pinned())
 			}
 			paths := map[string]bool{}
 			for _, f := range m.Files {
 				paths[f.Path] = true
 			}
-			if !paths["tokenizer.json"] || !paths[c.Model] {
-				t.Fatalf("files %v lack tokenizer.json or %s", m.Files, c.Model)
+			if tc.kind == KindStatic {
+				if len(m.Files) != 3 || !paths["model.safetensors"] || !paths["tokenizer.json"] || !paths["config.json"] {
+					t.Fatalf("files %v: a Model2Vec model needs model.safetensors, tokenizer.json, config.json", m.Files)
+				}
+				if m.Config != (ModelConfig{}) {
+					t.Fatalf("static model with an ONNX config %+v", m.Config)
+				}
+			} else {
+				c := m.Config
+				if c.Pooling != tc.pooling || c.QueryPrefix != tc.query || c.DocumentPrefix != tc.doc ||
+					c.MaxSeqLength != tc.maxLen || !c.Normalize || c.Name != tc.name {
+					t.Fatalf("config %+v", c)
+				}
+				if !paths["tokenizer.json"] || !paths[c.Model] {
+					t.Fatalf("files %v lack tokenizer.json or %s", m.Files, c.Model)
+				}
+			}
+			if tc.pinned && len(m.Revision) != 40 {
+				t.Fatalf("pinned model at revision %q, not a commit", m.Revision)
 			}
 			// Without pinned sizes, every file has a bound, so that a
 			// wrong server cannot fill the disk (issue #12).
@@ -54,9 +78,10 @@ func TestRegistryEntries(t *testing.T) {
 		})
 	}
 	// Callers get copies: changing one does not change the registry.
-	m, _ := LookupModel("gte-small")
+	m, _ := LookupModel("e5-small-v2")
+	want := m.Files[0].SHA256
 	m.Files[0].SHA256 = strings.Repeat("0", 64)
-	if again, _ := LookupModel("gte-small"); again.Files[0].SHA256 != "" {
+	if again, _ := LookupModel("e5-small-v2"); again.Files[0].SHA256 != want {
 		t.Fatal("registry mutated through a returned value")
 	}
 }
@@ -94,12 +119,84 @@ func TestRegistryValidate(t *testing.T) {
 	}
 }
 
-func TestUnpinned(t *testing.T) {
-	// No real digests are pinned yet (see registry's doc): every file must
-	// report itself, so fetching demands WithFileSHA256.
+func TestPinnedAndUnpinned(t *testing.T) {
+	// What could not be confirmed from two public sources stays unpinned
+	// (see registry's doc), and reports itself, so fetching it demands
+	// WithFileSHA256.
+	want := map[string][]string{
+		"all-MiniLM-L6-v2":     nil,
+		"bge-small-en-v1.5":    nil,
+		"e5-small-v2":          nil,
+		"gte-small":            nil,
+		"potion-base-8M":       nil,
+		"potion-retrieval-32M": nil,
+	}
 	for _, m := range RegisteredModels() {
-		if got := m.Unpinned(); len(got) != len(m.Files) {
-			t.Errorf("%s: unpinned %v of %d files", m.Name, got, len(m.Files))
+		if got := m.Unpinned(); strings.Join(got, ",") != strings.Join(want[m.Name], ",") {
+			t.Errorf("%s: unpinned %v, want %v", m.Name, got, want[m.Name])
+		}
+	}
+	m, _ := LookupModel("potion-base-8M")
+	if m.DownloadBytes() != 30236760+683666+202 {
+		t.Errorf("potion-base-8M download bytes %d", m.DownloadBytes())
+	}
+	for _, edit := range []func(*RegistryModel){
+		func(m *RegistryModel) { m.Revision = "main" },
+		func(m *RegistryModel) { m.Files[0].Size = 0 },
+		func(m *RegistryModel) { m.Files[1].SHA256 = "" },
+	} {
+		c := m
+		c.Files = append([]RegistryFile(nil), m.Files...)
+		if edit(&c); c.Pinned() {
+			t.Errorf("%+v reports itself pinned", c)
+		}
+	}
+}
+
+func TestListModels(t *testing.T) {
+	c := newTestCache(t, "", WithOffline(true))
+	list := ListModels(c)
+	if len(list) != len(RegisteredModels())+2 {
+		t.Fatalf("%d rows", len(list))
+	}
+	for _, r := range list {
+		if r.Cached {
+			t.Fatalf("%s cached in an empty cache", r.Name)
+		}
+	}
+	last := list[len(list)-2:]
+	if !reflect.DeepEqual(last[0], ModelInfo{Name: "ollama:MODEL", Kind: KindServer}) || !reflect.DeepEqual(last[1], ModelInfo{Name: "openai:MODEL", Kind: KindServer}) {
+		t.Fatalf("server rows %+v", last)
+	}
+	// Put potion-base-8M's files in the cache at their pinned sizes: it
+	// is then listed as cached; one file short, it is not.
+	m, _ := LookupModel("potion-base-8M")
+	dir := modelCacheDir(c.Dir(), m)
+	for i, f := range m.Files {
+		p := filepath.Join(dir, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		size := f.Size
+		if i == 0 {
+			size-- // damaged
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Cached(m) {
+		t.Fatal("a file of the wrong size counts as cached")
+	}
+	if err := os.WriteFile(filepath.Join(dir, m.Files[0].Path), make([]byte, m.Files[0].Size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ListModels(c) {
+		if r.Cached != (r.Name == "potion-base-8M") {
+			t.Fatalf("row %+v", r)
+		}
+		if r.Name == "potion-base-8M" && (r.Kind != KindStatic || r.Dim != 256 || !r.Pinned || r.Bytes != m.DownloadBytes()) {
+			t.Fatalf("row %+v", r)
 		}
 	}
 }
@@ -116,5 +213,120 @@ func TestCacheDir(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", "/xdg")
 	if d, err := CacheDir(); err != nil || d != "/xdg/vecbolt" {
 		t.Fatalf("%q %v", d, err)
+	}
+}
+
+// TestRegistryLayouts: each built-in transformer is offered in both
+// layouts, and a layout's view lists exactly what its backend downloads,
+// with the pinned sizes the registry's comments cite.
+func TestRegistryLayouts(t *testing.T) {
+	tests := []struct {
+		name               string
+		onnxBytes, stBytes int64 // 0: not every size pinned
+		pinned             bool  // both layouts Pinned
+	}{
+		{"all-MiniLM-L6-v2", 90405214 + 466247, 90868376 + 466247 + 612, true},
+		{"bge-small-en-v1.5", 133093490 + 711396, 133466304 + 711396 + 743, true},
+		{"e5-small-v2", 0, 0, false}, // model.onnx and config.json sizes unknown
+		{"gte-small", 0, 0, false},   // revision "main"
+	}
+	for _, tc := range tests {
+		m, ok := LookupModel(tc.name)
+		if !ok {
+			t.Fatalf("%s not registered", tc.name)
+		}
+		if got := m.Layouts(); !reflect.DeepEqual(got, []string{LayoutONNX, LayoutSafetensors}) || m.DefaultLayout() != LayoutONNX {
+			t.Fatalf("%s: layouts %v, default %q", tc.name, got, m.DefaultLayout())
+		}
+		o, err := m.ForLayout(LayoutONNX)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := m.ForLayout(LayoutSafetensors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, f := range st.Files {
+			paths = append(paths, f.Path)
+			if f.SHA256 == "" {
+				t.Errorf("%s: %s has no digest", tc.name, f.Path)
+			}
+		}
+		if !reflect.DeepEqual(paths, []string{"tokenizer.json", "model.safetensors", "config.json"}) {
+			t.Errorf("%s: safetensors layout files %v", tc.name, paths)
+		}
+		if len(o.Files) != 2 || !strings.HasSuffix(o.Files[0].Path, ".onnx") || o.Files[1].Path != "tokenizer.json" {
+			t.Errorf("%s: onnx layout files %+v", tc.name, o.Files)
+		}
+		if o.Pinned() != tc.pinned || st.Pinned() != tc.pinned {
+			t.Errorf("%s: pinned onnx %v safetensors %v, want %v", tc.name, o.Pinned(), st.Pinned(), tc.pinned)
+		}
+		if tc.pinned && (o.DownloadBytes() != tc.onnxBytes || st.DownloadBytes() != tc.stBytes) {
+			t.Errorf("%s: bytes onnx %d safetensors %d, want %d and %d", tc.name, o.DownloadBytes(), st.DownloadBytes(), tc.onnxBytes, tc.stBytes)
+		}
+		if m.Pinned() != tc.pinned {
+			t.Errorf("%s: whole entry pinned %v", tc.name, m.Pinned())
+		}
+	}
+	m, _ := LookupModel("potion-base-8M")
+	if _, err := m.ForLayout(LayoutSafetensors); !errors.Is(err, ErrNoLayout) {
+		t.Errorf("static model's safetensors layout: %v, want ErrNoLayout", err)
+	}
+	if v, err := m.ForLayout(""); err != nil || len(v.Files) != len(m.Files) {
+		t.Errorf("layout \"\": %v %v", v, err)
+	}
+
+	// ListModelsFor: the top-level figures are the asked layout's, and
+	// every layout is listed.
+	c := newTestCache(t, "", WithOffline(true))
+	for _, layout := range []string{LayoutONNX, LayoutSafetensors} {
+		for _, r := range ListModelsFor(c, layout) {
+			if r.Name != "all-MiniLM-L6-v2" {
+				continue
+			}
+			want := map[string]int64{LayoutONNX: 90405214 + 466247, LayoutSafetensors: 90868376 + 466247 + 612}
+			if r.Layout != layout || r.Bytes != want[layout] || !r.Pinned || len(r.Layouts) != 2 ||
+				r.Layouts[0].Bytes != want[LayoutONNX] || r.Layouts[1].Bytes != want[LayoutSafetensors] {
+				t.Errorf("ListModelsFor(%s): %+v", layout, r)
+			}
+		}
+	}
+}
+
+// TestLayoutValidation: a malformed layout description is refused before
+// anything is fetched.
+func TestLayoutValidation(t *testing.T) {
+	base := func() RegistryModel {
+		m, _ := LookupModel("all-MiniLM-L6-v2")
+		m.Files = append([]RegistryFile(nil), m.Files...)
+		return m
+	}
+	tests := []struct {
+		name string
+		edit func(*RegistryModel)
+		want string
+	}{
+		{"unknown layout", func(m *RegistryModel) { m.Files[2].Layout = "tflite" }, `layout "tflite"`},
+		{"no config.json", func(m *RegistryModel) { m.Files = m.Files[:3] }, "must list model.safetensors and config.json"},
+		{"no onnx file", func(m *RegistryModel) { m.Files[0].Path = "onnx/model.bin" }, "lists no .onnx file"},
+		{"static with a layout", func(m *RegistryModel) {
+			p, _ := LookupModel("potion-base-8M")
+			*m = p
+			m.Files = append([]RegistryFile(nil), p.Files...)
+			m.Files[0].Layout = LayoutSafetensors
+		}, "a static model has one layout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			tc.edit(&m)
+			if err := m.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := base().validate(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -37,6 +37,15 @@ if ! command -v npm >/dev/null; then
 	echo "ensure-tools: installing npm (ONNX Runtime comes from the npm registry)" >&2
 	apt_install npm ca-certificates
 fi
+# embedder/bert's tests generate their models (the same random weights as
+# safetensors and as ONNX) with tools/gentinybert/gentinybert.py, which needs
+# onnx and numpy in the system interpreter.
+if ! /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null; then
+	echo "ensure-tools: installing python3-onnx (embedder/bert test models)" >&2
+	apt_install python3-onnx python3-numpy
+fi
+# Installed, so those tests must run, not skip.
+export VECBOLT_REQUIRE_GENTINYBERT=1
 if ! [ -x "$TOOLS_BIN/staticcheck" ] || ! "$TOOLS_BIN/staticcheck" -version | grep -q "(${STATICCHECK_VERSION#v})"; then
 	echo "ensure-tools: installing staticcheck $STATICCHECK_VERSION" >&2
 	GOBIN="$TOOLS_BIN" GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"

@@ -28,7 +28,7 @@ GOARCH=arm64 CGO_ENABLED=0 go vet ./index/ ./db/ ./query/ ./storage/...
 GOARCH=386 CGO_ENABLED=0 go build ./index/
 step "32-bit and pure-Go runs of the index and storage tests (int overflow, no assembly)"
 GOARCH=386 CGO_ENABLED=0 go test -short ./index/ ./storage/ ./db/
-go test -short -tags purego ./index/
+go test -short -tags purego ./index/ ./embedder/bert/
 step "db without the built-in model (-tags vecbolt_nomodel)"
 go test -short -tags vecbolt_nomodel ./db/
 

@@ -161,9 +161,13 @@ func (w *pageWalk) addf(path []string, format string, args ...any) {
 }
 
 // holdsBuckets reports whether the bucket at path is one whose leaves hold
-// sub-buckets that vecbolt opens: the root, "collections" and each
-// collection's bucket.
+// sub-buckets that vecbolt opens: the root, "collections", each
+// collection's bucket and its "fulltext" bucket.
 func holdsBuckets(path []string) bool {
+	if len(path) == 3 && path[0] == string(bucketCollections) && path[2] == string(bucketFullText) {
+		// Package fulltext may keep sub-buckets in its bucket.
+		return true
+	}
 	return len(path) == 0 || (path[0] == string(bucketCollections) && len(path) <= 2)
 }
 

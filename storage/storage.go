@@ -20,14 +20,18 @@
 //	    "field:" + metadata field name -> FieldRecord (the field's type)
 //	    "parents"   bucket: document ID -> Document (chunked collections
 //	                only; its passages are in "docs"; see parents.go)
+//	    "fulltext"  bucket: the keyword index, whose layout belongs to
+//	                package fulltext (format 3; see FullText)
 //
 // A label is a collection-local uint64 drawn from the docs bucket's sequence.
 // It never changes for a document ID (an upsert keeps it) and is never
 // reused, so the vector index can key on it.
 //
 // Invariants:
-//   - Every value other than bucket markers and ids/pending entries is a
-//     protobuf message in an envelope (see envelope.go) carrying a CRC-32C:
+//   - Every value other than bucket markers, ids/pending entries and the
+//     keyword index's (package fulltext's own encoding, which it validates
+//     as it decodes) is a protobuf message in an envelope (see envelope.go)
+//     carrying a CRC-32C:
 //     bbolt verifies its page structure, not the bytes of values, so a flipped
 //     bit inside a value would otherwise decode to silently wrong data.
 //   - "ids", "docs" and "heads" are updated in the same transaction, so each
@@ -49,6 +53,15 @@
 //   - A document written or deleted after the last snapshot has its label in
 //     "pending", written in the same transaction as the document. Recovery
 //     after a crash therefore re-indexes exactly what the snapshot lacks.
+//   - "fulltext" is written by package db through package fulltext in the
+//     same transaction as the documents it indexes, so it never disagrees
+//     with them after a commit. Storage hands fulltext its bucket
+//     (FullText) and knows nothing of its keys; the page walker treats it
+//     as a bucket that may hold sub-buckets. Format 2 files lack it; the
+//     format 2 -> 3 upgrade here only rewrites the header, and package db
+//     builds each collection's index on its first load by a writable
+//     handle (the collection's config records when it is built), so the
+//     storage layer needs no knowledge of text analysis.
 //   - Writes are durable when Update returns nil: bbolt fsyncs on commit and
 //     this package never disables that.
 //   - Damage to the page structure (a fault or failed assertion inside
@@ -85,7 +98,9 @@
 //     and copy through Tx.WriteTo and CompactTo, so every access to the
 //     file goes through guard and the damage rules above; the one
 //     exception, CheckBbolt (bbolt walks pages on a goroutine of its own),
-//     is for a file whose pages CheckPages found sound.
+//     is for a file whose pages CheckPages found sound. The keyword index's
+//     bucket (CollectionTx.FullText) is handed out inside a transaction
+//     only, so its reads run under that transaction's guard too.
 //   - A panic inside a transaction is reported as ErrCorrupt only when it
 //     comes from the file: raised in bbolt's code, which panics on damaged
 //     pages, or a memory fault at an address in the file's mapping. Any
@@ -112,7 +127,7 @@ import (
 
 // FormatVersion is the file format this package writes. Files with a larger
 // version are refused rather than misread.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Errors returned by the package. Callers branch on them with errors.Is.
 var (
@@ -145,6 +160,7 @@ var (
 	bucketSnapshot    = []byte("snapshot")
 	bucketPending     = []byte("pending")
 	keySnapshotInfo   = []byte("info")
+	bucketFullText    = []byte("fulltext")
 )
 
 // Options configure Open.
@@ -330,7 +346,9 @@ func putHeader(meta *bolt.Bucket, created int64) error {
 // migrate upgrades a file written in an older format, in the caller's
 // transaction so that a crash leaves either the old file or the new one.
 // Format 1 lacked the per-collection "heads" bucket; it is derived from the
-// documents.
+// documents. Format 2 lacked the "fulltext" bucket; package db builds it
+// per collection (see FullText), so the upgrade from 2 only rewrites the
+// header.
 func migrate(t *Tx, from uint32) error {
 	meta := t.tx.Bucket(bucketMeta)
 	var h pb.FileHeader
@@ -366,6 +384,10 @@ func migrate(t *Tx, from uint32) error {
 	}
 	return putHeader(meta, h.CreatedUnix)
 }
+
+// Damaged reports whether this handle has met damage to the file's page
+// structure and so refuses every Update.
+func (s *Store) Damaged() bool { return s.damage.Load() != nil }
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }

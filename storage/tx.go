@@ -22,6 +22,9 @@ type DocumentRecord = pb.Document
 // CollectionConfig is the stored configuration of a collection.
 type CollectionConfig = pb.CollectionConfig
 
+// FullTextConfig is the stored keyword-index configuration of a collection.
+type FullTextConfig = pb.FullTextConfig
+
 // FieldType is the stored type of a metadata field.
 type FieldType = pb.FieldType
 
@@ -139,6 +142,51 @@ func (t *Tx) Collection(name string) (*CollectionTx, error) {
 		}
 	}
 	return &CollectionTx{name: name, b: b, damaged: t.damaged}, nil
+}
+
+// FullText returns the collection's keyword-index bucket, or nil if it has
+// none (a collection of a format-2 file not yet upgraded, or one made
+// without an index). Package fulltext owns what the bucket holds. This is
+// the one place a bbolt handle leaves the package: the index's posting
+// lists must live in the documents' transaction, and fulltext reads and
+// writes them itself. The bucket is valid only inside the transaction;
+// every read of it runs under the transaction's guard, so damage in its
+// pages is reported as ErrCorrupt like damage anywhere else. Damage found
+// by the walk at open is reported here, before bbolt reads the tree.
+func (c *CollectionTx) FullText() (*bolt.Bucket, error) {
+	if err := damagedErr(c.damaged, c.name, string(bucketFullText)); err != nil {
+		return nil, err
+	}
+	return c.b.Bucket(bucketFullText), nil
+}
+
+// ResetFullText replaces the keyword-index bucket with an empty one (a
+// first build, or a rebuild from the documents) and returns it.
+func (c *CollectionTx) ResetFullText() (*bolt.Bucket, error) {
+	if c.b.Bucket(bucketFullText) != nil {
+		if err := damagedErr(c.damaged, c.name, string(bucketFullText)); err != nil {
+			return nil, err
+		}
+		if err := c.b.DeleteBucket(bucketFullText); err != nil {
+			return nil, fmt.Errorf("storage: collection %q: drop keyword index: %w", c.name, err)
+		}
+	}
+	b, err := c.b.CreateBucket(bucketFullText)
+	if err != nil {
+		return nil, fmt.Errorf("storage: collection %q: create keyword index: %w", c.name, err)
+	}
+	return b, nil
+}
+
+// DropFullText removes the keyword-index bucket, if any.
+func (c *CollectionTx) DropFullText() error {
+	if c.b.Bucket(bucketFullText) == nil {
+		return nil
+	}
+	if err := damagedErr(c.damaged, c.name, string(bucketFullText)); err != nil {
+		return err
+	}
+	return c.b.DeleteBucket(bucketFullText)
 }
 
 // DeleteCollection removes a collection and everything in it.

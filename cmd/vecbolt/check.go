@@ -46,7 +46,8 @@ func checkCommand() *command {
 Prints each problem, then a verdict per damaged collection: "damaged data"
 (documents, IDs, configuration, or the file's structure: restore from a
 backup) or "damaged cache" (the index snapshot, which the intact documents
-rebuild: automatically on open, or stored with 'vecbolt reindex'). The exit
+rebuild: automatically on open, or stored with 'vecbolt reindex'; or the
+keyword index, which 'vecbolt reindex' rebuilds). The exit
 status is 1 if any problem was found.
 `,
 		flags: checkFlags,
@@ -114,6 +115,29 @@ func printVerdict(w io.Writer, rep *db.CheckReport, path string) {
 			fmt.Fprintf(w, "damaged cache: collection %q: the pages of its index snapshot are damaged; its documents are intact and it opens by rebuilding its index from them, but a writer that meets those pages refuses to write; restore the file from a backup to write to it again\n", c.Name)
 			continue
 		}
+		if keywordOnly(rep, c.Name) {
+			fmt.Fprintf(w, "damaged cache: collection %q: its keyword index, built from its documents, which are intact; keyword and hybrid search may miss or misrank documents until 'vecbolt reindex --db %s --collection %s' rebuilds it\n", c.Name, path, c.Name)
+			continue
+		}
 		fmt.Fprintf(w, "damaged cache: collection %q: its index snapshot, a copy of what its documents hold, which are intact; it is rebuilt automatically on open, and 'vecbolt reindex --db %s --collection %s' stores a good one\n", c.Name, path, c.Name)
 	}
+}
+
+// keywordOnly reports whether every cache problem of a collection is about
+// its keyword index, which, unlike the index snapshot, is not rebuilt on
+// open.
+func keywordOnly(rep *db.CheckReport, name string) bool {
+	found := false
+	for _, p := range rep.Problems {
+		if p.Collection != name {
+			continue
+		}
+		switch p.Kind {
+		case db.ProblemFullText:
+			found = true
+		case db.ProblemSnapshot, db.ProblemSelfSearch:
+			return false
+		}
+	}
+	return found
 }

@@ -15,7 +15,7 @@ import (
 func demoCommand() *command {
 	return &command{
 		name:    "demo",
-		args:    "[--db FILE] [--model DIR|NAME]",
+		args:    "[--db FILE] " + modelArg,
 		summary: "build a small database from the shipped corpus and search it",
 		help: `Imports the demo corpus shipped inside vecbolt (364 descriptions of Debian
 packages, with metadata section, words, installed_kb and tags) into a

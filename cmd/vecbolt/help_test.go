@@ -76,7 +76,7 @@ func TestHelpFlagFormat(t *testing.T) {
 		{"list", "  --limit N            list at most N documents (default 0: all)\n"},
 		{"get", "  --lock-timeout D     wait up to D for another process to release the file (default 2s)\n"},
 		{"add", "  --metric METRIC      METRIC of a new collection: cosine, dot or l2 (default cosine)\n"},
-		{"reembed", "  --model DIR|NAME     the new model DIR|NAME (default: the built-in model)\n"},
+		{"reembed", "  --model MODEL        the new embedding model MODEL: a model directory, a word-vector file, a\n"},
 		{"demo", "  --db FILE            keep the database in FILE\n"},
 	}
 	for _, tc := range tests {
@@ -98,7 +98,7 @@ func TestHelpFlagsOrder(t *testing.T) {
 	for _, m := range flagHeading.FindAllStringSubmatch(section, -1) {
 		got = append(got, m[1])
 	}
-	want := []string{"--db", "--collection", "--ef", "--group", "--json", "--k", "--min-score", "--passages", "--vector", "--where", "--model", "--lock-timeout"}
+	want := []string{"--db", "--collection", "--alpha", "--ef", "--explain", "--group", "--json", "--k", "--min-score", "--mode", "--passages", "--vector", "--where", "--model", "--lock-timeout"}
 	if !slices.Equal(got, want) {
 		t.Errorf("search flags in order %v, want %v", got, want)
 	}

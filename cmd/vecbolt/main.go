@@ -23,7 +23,8 @@
 //     "vecbolt: " (usage errors add a short usage hint). With --json the
 //     whole of stdout is one JSON value.
 //   - Commands that only read (search, get, list, count, export, stats,
-//     collections, check, backup, compact to OUT) open the file read-only,
+//     collections, check, backup, compact to OUT, similar, recommend,
+//     classify) open the file read-only,
 //     so they never create a file by
 //     accident and can run beside each other; commands that only read
 //     documents never load a model.
@@ -67,6 +68,7 @@ import (
 
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"
+	"github.com/vecbolt/vecbolt/embedder/models"
 )
 
 // Exit statuses.
@@ -97,6 +99,9 @@ type env struct {
 	builtin func() (embedder.Embedder, error)
 	// terminal reports whether progress output may be drawn on stderr.
 	terminal bool
+	// modelOpts are added to --model's models.Load (tests: a model cache
+	// and registry entries of their own).
+	modelOpts []models.Option
 }
 
 // option configures run; only tests pass any.
@@ -110,6 +115,11 @@ func withEmbedder(e embedder.Embedder) option {
 
 // withTerminal pretends stderr is (or is not) a terminal.
 func withTerminal(on bool) option { return func(v *env) { v.terminal = on } }
+
+// withModelOptions passes opts to models.Load for every --model.
+func withModelOptions(opts ...models.Option) option {
+	return func(v *env) { v.modelOpts = append(v.modelOpts, opts...) }
+}
 
 // withBuiltin replaces the built-in model lookup.
 func withBuiltin(f func() (embedder.Embedder, error)) option {
@@ -312,7 +322,10 @@ func commands() []*command {
 	return []*command{
 		addCommand(), addFilesCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
-		checkCommand(), backupCommand(), compactCommand(), contextCommand(), demoCommand(), tokenizeCommand(),
+		checkCommand(), backupCommand(), compactCommand(), contextCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
+		embedCommand(), similarityCommand(), similarCommand(), recommendCommand(), classifyCommand(),
+		outliersCommand(), duplicatesCommand(),
+		clusterCommand(), mapCommand(),
 	}
 }
 
@@ -401,7 +414,7 @@ func (f *dbFlags) register(fs *flag.FlagSet, withModel bool) {
 	fs.StringVar(&f.path, "db", "", "database `FILE`")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "wait up to `D` for another process to release the file")
 	if withModel {
-		fs.StringVar(&f.model, "model", "", "embedding model `DIR|NAME` (default: the built-in model)")
+		fs.StringVar(&f.model, "model", "", modelUsage)
 	}
 }
 
@@ -445,12 +458,13 @@ func (e *env) open(f *dbFlags, mode openMode) (*db.DB, func(*error), error) {
 		opts = append(opts, db.ReadOnly())
 	}
 	opts = append(opts, e.recoveryLog(f.path, mode == readDocs || mode == readText))
+	opts = append(opts, e.fullTextBuildLog())
 	var model closer
 	switch {
 	case mode == readDocs || mode == writeDocs:
 		opts = append(opts, db.WithEmbedder(nil))
 	case f.model != "":
-		m, err := loadModel(e.ctx, f.model)
+		m, err := loadModel(e, f.model)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -84,6 +84,29 @@ func TestAddFilesSearchContext(t *testing.T) {
 			t.Errorf("passage %+v does not point into its document", r)
 		}
 	}
+	// Keyword search finds passages by their own text (the changed
+	// faq.txt's old words are gone) and names their documents.
+	o = vb(t, "", "search", "--db", dbp, "--collection", "docs", "--mode", "keyword", "--explain", "--json", "chlorophyll")
+	var kw []struct {
+		DocID       string `json:"doc_id"`
+		Start, End  *int
+		Text        string
+		KeywordRank int `json:"keyword_rank"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &kw); err != nil {
+		t.Fatalf("%v: %+v", err, o)
+	}
+	if len(kw) != 1 || kw[0].DocID != "faq.txt" || kw[0].Start == nil || kw[0].End == nil || texts["faq.txt"][*kw[0].Start:*kw[0].End] != kw[0].Text || !strings.Contains(kw[0].Text, "Chlorophyll") || kw[0].KeywordRank != 1 {
+		t.Errorf("keyword search of a passage: %+v", kw)
+	}
+	if kw := searchJSON(t, dbp, "docs", "--mode", "keyword", "salty"); len(kw) != 0 {
+		t.Errorf("keyword search finds a replaced file's old text: %+v", kw)
+	}
+	o = vb(t, "", "search", "--db", dbp, "--collection", "docs", "--group", "--mode", "keyword", "--json", "apt install")
+	var kwGroups []jsonGroup
+	if err := json.Unmarshal([]byte(o.stdout), &kwGroups); err != nil || len(kwGroups) == 0 || kwGroups[0].ID != "install.md" {
+		t.Errorf("--group --mode keyword: %v %+v", err, o)
+	}
 	o = vb(t, "", "search", "--db", dbp, "--collection", "docs", "--group", "--passages", "1", "--json", "apt install debian")
 	var groups []jsonGroup
 	if err := json.Unmarshal([]byte(o.stdout), &groups); err != nil {

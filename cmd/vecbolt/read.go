@@ -20,10 +20,18 @@ import (
 func searchCommand() *command {
 	return &command{
 		name:    "search",
-		args:    "--db FILE --collection NAME [--k 10] [--where EXPR] [--min-score S] [--json] QUERY",
-		summary: "search a collection by meaning",
-		help: `Embeds QUERY with the collection's model and prints the nearest documents,
-best first. Scores are similarities: higher is closer.
+		args:    "--db FILE --collection NAME [--k 10] [--mode vector|keyword|hybrid] [--alpha A] [--explain] [--where EXPR] [--min-score S] [--json] QUERY",
+		summary: "search a collection by meaning, by keywords, or both",
+		help: `Prints the documents that best match QUERY, best first; higher scores are
+better. --mode chooses the ranking:
+  vector   embeds QUERY with the collection's model; scores are similarities
+  keyword  BM25 over the collection's keyword index (no model is loaded)
+  hybrid   both, fused (convex combination of normalized scores by default);
+           --alpha weighs the vector side from 0 (keyword only) to 1
+The default is hybrid for collections with a model and a keyword index,
+vector for those without a keyword index, keyword for those without a
+model. --explain shows each result's vector and keyword score and rank
+(rank 0: not among that side's candidates).
 
 --where filters on metadata, e.g.
   --where 'section = "games" AND words >= 40'
@@ -46,6 +54,7 @@ type jsonResult struct {
 	DocID string `json:"doc_id,omitempty"`
 	Start *int   `json:"start,omitempty"`
 	End   *int   `json:"end,omitempty"`
+	*jsonExplain
 }
 
 // jsonGroup is one document of search --group --json.
@@ -62,7 +71,18 @@ func toJSONResult(r db.Result) jsonResult {
 		start, end := r.Start, r.End
 		out.DocID, out.Start, out.End = r.DocID, &start, &end
 	}
+	if x := r.Explain; x != nil {
+		out.jsonExplain = &jsonExplain{VectorScore: x.VectorScore, VectorRank: x.VectorRank, KeywordScore: x.KeywordScore, KeywordRank: x.KeywordRank}
+	}
 	return out
+}
+
+// jsonExplain is what --explain adds to a --json result.
+type jsonExplain struct {
+	VectorScore  float32 `json:"vector_score"`
+	VectorRank   int     `json:"vector_rank"`
+	KeywordScore float32 `json:"keyword_score"`
+	KeywordRank  int     `json:"keyword_rank"`
 }
 
 func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
@@ -70,10 +90,15 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var coll, where, vec string
 	var k, ef, perDoc int
 	var minScore float64
-	var asJSON, group bool
+	var asJSON, group, explain bool
+	var modeName string
+	alpha := math.NaN()
 	f.register(fs, true)
 	fs.StringVar(&coll, "collection", "", "collection `NAME`")
 	fs.IntVar(&k, "k", 10, "number of results `N`")
+	fs.StringVar(&modeName, "mode", "", "ranking `MODE`: vector, keyword or hybrid (default: hybrid where the collection has a model and a keyword index)")
+	fs.Float64Var(&alpha, "alpha", math.NaN(), fmt.Sprintf("hybrid: weight `A` of the vector side, 0..1 (default %g)", db.DefaultAlpha))
+	fs.BoolVar(&explain, "explain", false, "show each result's vector and keyword score and rank")
 	fs.StringVar(&where, "where", "", "metadata filter `EXPR`")
 	fs.Float64Var(&minScore, "min-score", math.Inf(-1), "drop results scoring below `S` (default: none)")
 	fs.IntVar(&ef, "ef", 0, "HNSW search breadth `N` for this query (default: the collection's)")
@@ -106,6 +131,28 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			return usagef("--min-score is NaN")
 		}
 		opts := []db.SearchOption{db.TopK(k)}
+		searchMode := db.ModeDefault
+		if modeName != "" {
+			if searchMode, err = db.ParseMode(modeName); err != nil || searchMode == db.ModeDefault {
+				return usagef("--mode %q: want vector, keyword or hybrid", modeName)
+			}
+			opts = append(opts, db.WithMode(searchMode))
+		}
+		if !math.IsNaN(alpha) {
+			if alpha < 0 || alpha > 1 {
+				return usagef("--alpha %v out of range 0..1", alpha)
+			}
+			if searchMode != db.ModeHybrid && searchMode != db.ModeDefault {
+				return usagef("--alpha applies to --mode hybrid only")
+			}
+			opts = append(opts, db.WithAlpha(alpha))
+		}
+		if qvec != nil && searchMode != db.ModeDefault && searchMode != db.ModeVector {
+			return usagef("--vector searches by vector only; --mode %s needs a QUERY text", modeName)
+		}
+		if explain {
+			opts = append(opts, db.WithExplain())
+		}
 		if where != "" {
 			opts = append(opts, db.WhereExpr(where))
 		}
@@ -116,7 +163,7 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			opts = append(opts, db.WithEf(ef))
 		}
 		mode := readText
-		if qvec != nil {
+		if qvec != nil || searchMode == db.ModeKeyword {
 			mode = readDocs
 		}
 		d, done, err := e.open(&f, mode)
@@ -193,6 +240,9 @@ func printResults(w io.Writer, res []db.Result) {
 			fmt.Fprintf(w, "  [%s]", truncate(md, 110))
 		}
 		fmt.Fprintln(w)
+		if x := r.Explain; x != nil {
+			fmt.Fprintf(w, "    %s: vector %s, keyword %s\n", x.Mode, sideLine(x.VectorScore, x.VectorRank), sideLine(x.KeywordScore, x.KeywordRank))
+		}
 		if r.Text != "" {
 			fmt.Fprintf(w, "    %s\n", escapeText(truncate(r.Text, 150)))
 		}
@@ -215,6 +265,14 @@ func printGroups(w io.Writer, docs []db.DocumentResult) {
 			fmt.Fprintf(w, "    %.4f  bytes %d-%d: %s\n", p.Score, p.Start, p.End, escapeText(truncate(p.Text, 130)))
 		}
 	}
+}
+
+// sideLine renders one side of an explanation.
+func sideLine(score float32, rank int) string {
+	if rank == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("#%d (%.4f)", rank, score)
 }
 
 // formatMetadata renders metadata as sorted key=value pairs.
@@ -430,6 +488,8 @@ type collectionJSON struct {
 	Created        time.Time  `json:"created"`
 	// Fields maps each metadata field to its recorded type.
 	Fields map[string]db.FieldType `json:"fields,omitempty"`
+	// FullText is the keyword index's configuration; absent without one.
+	FullText *db.FullTextConfig `json:"full_text,omitempty"`
 }
 
 type modelJSON struct {
@@ -442,7 +502,7 @@ type modelJSON struct {
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
 		Name: c.Name, Count: c.Count, Passages: c.Passages, Dimension: c.Dimension, Metric: c.Metric.String(),
-		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields,
+		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields, FullText: c.FullText,
 	}
 	if c.Index == db.IndexHNSW {
 		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
@@ -629,7 +689,7 @@ func humanBytes(n int64) string {
 func reembedCommand() *command {
 	return &command{
 		name:    "reembed",
-		args:    "--db FILE --collection NAME [--model DIR|NAME]",
+		args:    "--db FILE --collection NAME " + modelArg,
 		summary: "rebuild a collection's vectors with another model",
 		help: `Re-embeds every document of the collection from its text with the given
 model (default: the built-in model) and records that model as the
@@ -653,6 +713,6 @@ func reembedFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			fmt.Fprintf(e.stdout, "re-embedded %d documents of %q with %s\n", total, coll, escapeText(fmt.Sprint(emb.Identity())))
 			return nil
 		})
-	setUsage(fs, "model", "the new model `DIR|NAME` (default: the built-in model)")
+	setUsage(fs, "model", "the new "+modelUsage)
 	return exec
 }

@@ -109,3 +109,25 @@ func (e *env) recoveryLog(path string, readOnly bool) db.Option {
 		}
 	})
 }
+
+// fullTextBuildLog returns the db option that tells the user when the
+// keyword index of a collection from an older file is built (its first
+// writable open), with progress on a terminal.
+func (e *env) fullTextBuildLog() db.Option {
+	var prog *progress
+	return db.WithFullTextBuildLog(func(ev db.FullTextBuildEvent) {
+		if !ev.Finished {
+			if ev.Done == 0 {
+				fmt.Fprintf(e.stderr, "vecbolt: collection %q: building its keyword index (once, for a file written by an older vecbolt)\n", ev.Collection)
+			}
+			if e.terminal && prog == nil && ev.Total > 0 {
+				prog = newDocProgress(e.stderr, "building the keyword index", ev.Total)
+			}
+			prog.update(-1, ev.Done)
+			return
+		}
+		prog.finish()
+		prog = nil
+		fmt.Fprintf(e.stderr, "vecbolt: collection %q: keyword index built (%d documents)\n", ev.Collection, ev.Total)
+	})
+}

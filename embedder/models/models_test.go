@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 	srv := newHubServer(t, sfiles)
 	hub := func(t *testing.T) []Option {
 		c := newTestCache(t, srv.URL)
-		return []Option{WithCache(c), func(o *options) { o.extra = []embedder.RegistryModel{sm, tm} }}
+		return []Option{WithCache(c), WithRegistry(sm, tm)}
 	}
 	offline := func(t *testing.T) []Option {
 		zero := strings.Repeat("0", 64)
@@ -87,7 +87,7 @@ func TestLoad(t *testing.T) {
 			return []Option{WithONNX(onnx.WithPooling("max"))}
 		}, is: embedder.ErrModelConfig},
 		{name: "empty directory", arg: empty, is: ErrNotModel, contains: "neither model.onnx"},
-		{name: "a file", arg: aFile, is: ErrNotModel, contains: "is a file"},
+		{name: "a file not of word vectors", arg: aFile, is: static.ErrWordVectors, contains: "is it a word-vector file?"},
 		{name: "unknown name", arg: "no-such-model", is: embedder.ErrUnknownModel, contains: "all-MiniLM-L6-v2"},
 		{name: "no name", arg: "", is: embedder.ErrUnknownModel, contains: "built-in"},
 		{name: "registered name, offline and not cached", arg: "all-MiniLM-L6-v2", opts: offline, is: embedder.ErrNotCached},
@@ -182,7 +182,7 @@ func TestLoadDownloadedONNX(t *testing.T) {
 	requireORT(t)
 	tm, files := tinyRegistryModel(t)
 	srv := newHubServer(t, files)
-	byName, err := Load(ctx, "tinybert", WithCache(newTestCache(t, srv.URL)), func(o *options) { o.extra = []embedder.RegistryModel{tm} })
+	byName, err := Load(ctx, "tinybert", WithCache(newTestCache(t, srv.URL)), WithRegistry(tm))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,18 +53,14 @@ type Stats struct {
 type Option func(*onnxSettings)
 
 type onnxSettings struct {
-	libPath     string
-	batchSize   int
-	threads     int
-	spin        bool
-	runs        int
-	name        string
-	output      string
-	pooling     embedder.Pooling
-	maxLen      int
-	normalize   *bool
-	queryPrefix *string
-	docPrefix   *string
+	libPath   string
+	batchSize int
+	threads   int
+	spin      bool
+	runs      int
+	output    string
+	// ov holds the options every transformer family shares.
+	ov stlayout.Overrides
 }
 
 // WithLibraryPath loads ONNX Runtime from exactly this shared library,
@@ -106,7 +102,7 @@ func WithConcurrentRuns(n int) Option {
 
 // WithName overrides the model name reported in Identity.
 func WithName(name string) Option {
-	return func(s *onnxSettings) { s.name = name }
+	return func(s *onnxSettings) { s.ov.Name = name }
 }
 
 // WithOutput names the output holding the token vectors
@@ -117,23 +113,23 @@ func WithOutput(name string) Option {
 
 // WithPooling overrides the directory's pooling ("mean" or "cls").
 func WithPooling(p embedder.Pooling) Option {
-	return func(s *onnxSettings) { s.pooling = p }
+	return func(s *onnxSettings) { s.ov.Pooling = p }
 }
 
 // WithMaxLength overrides the maximum sequence length, counting [CLS]
 // and [SEP].
 func WithMaxLength(n int) Option {
-	return func(s *onnxSettings) { s.maxLen = n }
+	return func(s *onnxSettings) { s.ov.MaxLen = n }
 }
 
 // WithNormalize overrides whether vectors are L2-normalized.
 func WithNormalize(on bool) Option {
-	return func(s *onnxSettings) { s.normalize = &on }
+	return func(s *onnxSettings) { s.ov.Normalize = &on }
 }
 
 // WithPrefixes overrides the query and document prefixes.
 func WithPrefixes(query, document string) Option {
-	return func(s *onnxSettings) { s.queryPrefix, s.docPrefix = &query, &document }
+	return func(s *onnxSettings) { s.ov.QueryPrefix, s.ov.DocumentPrefix = &query, &document }
 }
 
 // onnxPrepared is everything Load settles before touching ONNX Runtime.
@@ -169,21 +165,7 @@ func prepareONNX(dir string, opts []Option) (onnxPrepared, error) {
 	if err != nil {
 		return none, fmt.Errorf("loading model %s: %w", dir, err)
 	}
-	if s.pooling != "" {
-		cfg.Pooling = s.pooling
-	}
-	if s.maxLen != 0 {
-		cfg.MaxSeqLength = s.maxLen
-	}
-	if s.normalize != nil {
-		cfg.Normalize = *s.normalize
-	}
-	if s.queryPrefix != nil {
-		cfg.QueryPrefix, cfg.DocumentPrefix = *s.queryPrefix, *s.docPrefix
-	}
-	if s.name != "" {
-		cfg.Name = s.name
-	}
+	s.ov.Apply(&cfg)
 	if err := cfg.Validate("options"); err != nil {
 		return none, err
 	}

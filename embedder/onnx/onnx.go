@@ -260,24 +260,11 @@ func (e *Model) embed(ctx context.Context, texts []string, prefix string) ([][]f
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}
-	encs := make([]tokenizer.Encoding, len(texts))
-	var truncated, dropped int64
-	for i, t := range texts {
-		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("%w: text %d is empty or only whitespace", embedder.ErrEmptyText, i)
-		}
-		enc := e.tok.Encode(prefix+t, true)
-		if len(enc.IDs) <= 2 {
-			// Only [CLS] and [SEP]: normalization removed everything
-			// (control characters, zero-width spaces).
-			return nil, fmt.Errorf("%w: text %d has no tokens after normalization", embedder.ErrEmptyText, i)
-		}
-		if enc.Truncated > 0 {
-			truncated++
-			dropped += int64(enc.Truncated)
-		}
-		encs[i] = enc
+	enc, err := stlayout.Encode(e.tok, texts, prefix)
+	if err != nil {
+		return nil, err
 	}
+	encs, truncated, dropped := enc.Encs, enc.Truncated, enc.Dropped
 	// Sorting by length keeps similar lengths in a batch, so little padding
 	// is computed. Stable, so equal lengths keep input order (determinism).
 	order := make([]int, len(texts))

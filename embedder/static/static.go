@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -66,6 +67,7 @@ type Model struct {
 	unk       int32
 	hasUnk    bool
 	maxTokens int
+	maxChars  int // WithModel2VecMaxLength's character cut; 0: none
 	id        embedder.Identity
 	bufs      sync.Pool // *staticScratch
 	fallback  bool      // embed all-unknown texts (see the type doc)
@@ -93,6 +95,12 @@ type staticConfig struct {
 	// noFallback turns the all-unknown fallback off; the zero value keeps
 	// it on, the default.
 	noFallback bool
+	// m2vMaxLength is WithModel2VecMaxLength's n (0: off).
+	m2vMaxLength int
+	// sif and lowercase configure word vectors (wordvec.go) only.
+	sif       float64
+	sifSet    bool
+	lowercase bool
 }
 
 // WithFallback sets whether a text that pooling cannot embed (no
@@ -112,11 +120,25 @@ func WithName(name string) Option {
 	return func(c *staticConfig) { c.name = name }
 }
 
-// WithMaxTokens embeds only the first n tokens of a text. The default,
-// 0, embeds all of them: a static model has no position limit, and truncating
-// would hide the end of long documents.
+// WithMaxTokens embeds only the first n tokens of a text that the model
+// knows (for word vectors: the first n words found). [UNK] does not count,
+// as in model2vec. The default, 0, embeds all of them: a static model has
+// no position limit, and truncating would hide the end of long documents.
+// See WithModel2VecMaxLength for model2vec's own truncation.
 func WithMaxTokens(n int) Option {
 	return func(c *staticConfig) { c.maxTokens = n }
+}
+
+// WithModel2VecMaxLength truncates texts exactly as the model2vec
+// library's StaticModel.encode(max_length=n) does (its default is 512): the
+// text is first cut to its first n × m characters (code points), m the
+// median length in characters of the vocabulary's tokens (int(numpy.median)
+// over every token, "##" included), and then the first n tokens left after
+// dropping [UNK] are pooled. vecbolt's default is no truncation; use this
+// option for vectors identical to model2vec's on long texts. Like
+// WithMaxTokens it does not enter the identity. Not for word vectors.
+func WithModel2VecMaxLength(n int) Option {
+	return func(c *staticConfig) { c.m2vMaxLength = n }
 }
 
 // WithWeights sets per-token weights (length = vocabulary size) for
@@ -186,6 +208,9 @@ func newStatic(tok *tokenizer.Tokenizer, emb []float32, dim int, cfg staticConfi
 	if tok == nil {
 		return nil, errors.New("embedder: static model needs a tokenizer")
 	}
+	if cfg.sifSet || cfg.lowercase {
+		return nil, errors.New("embedder: WithSIF and WithLowercase apply to word vectors (LoadWordVectors) only; a tokenizer model carries its own weights and casing")
+	}
 	if dim <= 0 {
 		return nil, fmt.Errorf("embedder: static model dimension %d must be positive", dim)
 	}
@@ -194,6 +219,9 @@ func newStatic(tok *tokenizer.Tokenizer, emb []float32, dim int, cfg staticConfi
 	}
 	if cfg.maxTokens < 0 {
 		return nil, fmt.Errorf("embedder: max tokens %d is negative", cfg.maxTokens)
+	}
+	if cfg.m2vMaxLength < 0 {
+		return nil, fmt.Errorf("embedder: model2vec max length %d is negative", cfg.m2vMaxLength)
 	}
 	rows := len(emb) / dim
 	vocab := tok.VocabSize()
@@ -241,7 +269,34 @@ func newStatic(tok *tokenizer.Tokenizer, emb []float32, dim int, cfg staticConfi
 		fallback:  !cfg.noFallback,
 		fbLimit:   min(rows, vocab),
 	}
+	if n := cfg.m2vMaxLength; n > 0 {
+		s.maxTokens = n
+		if cfg.maxTokens > 0 {
+			s.maxTokens = min(n, cfg.maxTokens)
+		}
+		s.maxChars = n * medianTokenLength(tok)
+	}
 	return s, nil
+}
+
+// medianTokenLength is model2vec's median_token_length:
+// int(numpy.median(len(token) for token in vocabulary)), lengths in code
+// points. numpy averages the two middle values of an even count and int()
+// truncates, which for non-negative lengths is the floor of their mean.
+func medianTokenLength(tok *tokenizer.Tokenizer) int {
+	n := tok.VocabSize()
+	if n == 0 {
+		return 0
+	}
+	lens := make([]int, n)
+	for i := range lens {
+		lens[i] = utf8.RuneCountInString(tok.Token(int32(i)))
+	}
+	slices.Sort(lens)
+	if n%2 == 1 {
+		return lens[n/2]
+	}
+	return (lens[n/2-1] + lens[n/2]) / 2
 }
 
 // staticModelConfig holds the config.json fields the loader uses. Model2Vec
@@ -369,8 +424,12 @@ func loadStaticFS(fsys fs.FS, defaultName string, opts []Option) (*Model, error)
 	if mc.Normalize != nil {
 		normalize = *mc.Normalize
 	}
-	if cfg.normalize != nil {
+	if cfg.normalize != nil && *cfg.normalize != normalize {
+		// The files' hash alone would give the overridden model the
+		// identity of the model as its files describe it, though its
+		// vectors differ.
 		normalize = *cfg.normalize
+		fmt.Fprintf(h, "normalize-override:%t", normalize)
 	}
 	return newStatic(tok, emb, dim, cfg, normalize, hex.EncodeToString(h.Sum(nil)))
 }
@@ -469,23 +528,20 @@ func (s *Model) Embed(text string, dst []float32) error {
 // staticScratch is the pooled state of one embedding: the id runs and the
 // running sum of their rows.
 type staticScratch struct {
-	s       *Model
-	ids     []int32
-	acc     []float32 // sum of weighted rows, length dim
-	n, seen int       // tokens pooled, tokens seen (for maxTokens)
+	s   *Model
+	ids []int32
+	acc []float32 // sum of weighted rows, length dim
+	n   int       // tokens pooled
 }
 
 // ConsumeIDs adds a run of token ids to the sum, in order, skipping
-// [UNK] and ids without a row, and stopping at maxTokens tokens.
+// [UNK] and ids without a row, and stopping after maxTokens pooled tokens
+// (model2vec drops [UNK] before it truncates, so [UNK] does not count).
 func (sc *staticScratch) ConsumeIDs(ids []int32) {
 	s := sc.s
-	if s.maxTokens > 0 {
-		if sc.seen >= s.maxTokens {
-			return
-		}
-		ids = ids[:min(len(ids), s.maxTokens-sc.seen)]
+	if s.maxTokens > 0 && sc.n >= s.maxTokens {
+		return
 	}
-	sc.seen += len(ids)
 	dim, acc, n := s.dim, sc.acc, sc.n
 	vocab := int32(len(s.emb) / dim)
 	if s.mapping != nil {
@@ -494,6 +550,9 @@ func (sc *staticScratch) ConsumeIDs(ids []int32) {
 	for _, id := range ids {
 		if (s.hasUnk && id == s.unk) || id < 0 || id >= vocab {
 			continue
+		}
+		if s.maxTokens > 0 && n >= s.maxTokens {
+			break
 		}
 		row := int(id)
 		if s.mapping != nil {
@@ -516,6 +575,9 @@ func (sc *staticScratch) ConsumeIDs(ids []int32) {
 }
 
 func (s *Model) embedInto(text string, dst []float32) error {
+	if s.maxChars > 0 {
+		text = firstRunes(text, s.maxChars)
+	}
 	if strings.TrimFunc(text, unicode.IsSpace) == "" {
 		return embedder.ErrEmptyText
 	}
@@ -524,7 +586,7 @@ func (s *Model) embedInto(text string, dst []float32) error {
 		sc = &staticScratch{s: s, ids: make([]int32, 0, 64), acc: make([]float32, s.dim)}
 	}
 	clear(sc.acc)
-	sc.n, sc.seen = 0, 0
+	sc.n = 0
 	// The ids come in runs (Tokenizer.EachIDs), so a long text costs no
 	// memory per token.
 	sc.ids = s.tok.EachIDsTo(text, sc.ids, sc)
@@ -549,6 +611,18 @@ func (s *Model) embedInto(text string, dst []float32) error {
 	return s.embedFallback(text, dst)
 }
 
+// firstRunes returns the first n code points of text (an invalid byte
+// counts as one).
+func firstRunes(text string, n int) string {
+	for i := range text {
+		if n == 0 {
+			return text[:i]
+		}
+		n--
+	}
+	return text
+}
+
 func sumSquares(v []float32) float64 {
 	var ss float64
 	for _, x := range v {
@@ -559,9 +633,13 @@ func sumSquares(v []float32) float64 {
 
 // scale turns the sum of n rows, of squared norm ss > 0, into their mean,
 // or into a unit vector if the model normalizes.
-func (s *Model) scale(dst []float32, n int, ss float64) {
+func (s *Model) scale(dst []float32, n int, ss float64) { scaleMean(dst, n, ss, s.normalize) }
+
+// scaleMean is Model.scale for any model: the mean of n rows, or their
+// direction if normalize.
+func scaleMean(dst []float32, n int, ss float64, normalize bool) {
 	inv := float32(1 / float64(n))
-	if s.normalize {
+	if normalize {
 		inv = float32(1 / math.Sqrt(ss))
 	}
 	for j := range dst {
@@ -592,22 +670,29 @@ func (s *Model) fallbackRows() []int32 {
 // and trigrams hash to. It streams over the text and allocates nothing
 // (after the first call, which lists the usable rows).
 func (s *Model) embedFallback(text string, dst []float32) error {
-	fbRows := s.fallbackRows()
+	return hashedFallback(text, dst, s.emb, s.fallbackRows(), s.maxTokens, s.normalize)
+}
+
+// hashedFallback is the character n-gram fallback the Model doc describes,
+// over the rows fbRows of the row-major matrix emb (row length len(dst)).
+// Model and WordVectors share it, so a text no model knows gets the same
+// kind of vector from either family.
+func hashedFallback(text string, dst, emb []float32, fbRows []int32, maxTokens int, normalize bool) error {
 	if len(fbRows) == 0 {
 		return fmt.Errorf("%w (and every row of the model is zero)", ErrNoTokens)
 	}
 	clear(dst)
-	dim, n, first := s.dim, 0, int32(-1)
+	dim, n, first := len(dst), 0, int32(-1)
 	var rowsSq float64 // Σ‖row‖² of the rows added, the scale of the sum
 	add := func(h uint64) {
-		if s.maxTokens > 0 && n >= s.maxTokens {
+		if maxTokens > 0 && n >= maxTokens {
 			return
 		}
 		row := fbRows[h%uint64(len(fbRows))]
 		if first < 0 {
 			first = row
 		}
-		for j, v := range s.emb[int(row)*dim : int(row)*dim+dim] {
+		for j, v := range emb[int(row)*dim : int(row)*dim+dim] {
 			dst[j] += v
 			rowsSq += float64(v) * float64(v)
 		}
@@ -654,10 +739,10 @@ func (s *Model) embedFallback(text string, dst []float32) error {
 		// The rows cancelled, up to float32 rounding, which would be all
 		// that is left to normalize: one row alone is still a
 		// deterministic vector in the model's space.
-		copy(dst, s.emb[int(first)*dim:int(first)*dim+dim])
+		copy(dst, emb[int(first)*dim:int(first)*dim+dim])
 		n, ss = 1, sumSquares(dst)
 	}
-	s.scale(dst, n, ss)
+	scaleMean(dst, n, ss, normalize)
 	return nil
 }
 

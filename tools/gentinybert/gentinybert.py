@@ -24,9 +24,15 @@ gives all-MiniLM-L6-v2's shape (hidden 384, 6 layers, 12 heads, intermediate
 1536, 512 positions) with the tiny vocabulary, so ONNX Runtime's share of the
 time is what it would be for the real model.
 
+The bge shape (--shape bge) is bge-small-en-v1.5's: the minilm shape with 12
+layers, CLS pooling and 512 tokens. Both realistic shapes pad the vocabulary
+to 30,522 tokens, so every tensor has the real model's exact shape.
+
 Writes into the directory:
   model.onnx, tokenizer.json, modules.json, 1_Pooling/config.json,
   sentence_bert_config.json            the model directory the tests load
+  model.safetensors, config.json       the same weights in the Hugging Face
+                                       BertModel layout (embedder/bert)
   variants/model_notype.onnx           no token_type_ids input
   variants/model_badoutput.onnx        output named "embeddings" instead
   variants/model_dynhidden.onnx        hidden size left symbolic in the output
@@ -49,7 +55,15 @@ MAX_POS = 64
 SHAPES = {
     "tiny": dict(HIDDEN=32, HEADS=4, INTERMEDIATE=64, LAYERS=2, MAX_POS=64),
     "minilm": dict(HIDDEN=384, HEADS=12, INTERMEDIATE=1536, LAYERS=6, MAX_POS=512),
+    "bge": dict(HIDDEN=384, HEADS=12, INTERMEDIATE=1536, LAYERS=12, MAX_POS=512),
 }
+# The realistic shapes also get BERT's full vocabulary size: the tokenizer's
+# vocabulary is padded with [unusedN] tokens so the word embedding table has
+# all-MiniLM-L6-v2's exact shape [30522, 384].
+FULL_VOCAB = 30522
+# What sentence-transformers declares for each shape: pooling mode and
+# max_seq_length. bge-small-en-v1.5 pools the [CLS] vector.
+POOLING = {"tiny": ("mean", 32), "minilm": ("mean", 256), "bge": ("cls", 512)}
 TYPE_VOCAB = 2
 LN_EPS = 1e-12
 OPSET = 17  # LayerNormalization needs 17
@@ -84,12 +98,14 @@ SUBWORDS = ["##s", "##ed", "##ing", "##ly", "##er", "##est", "##ness",
 LETTERS = list("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
-def vocab():
+def vocab(size=None):
     seen, out = set(), []
     for tok in SPECIALS + PUNCT + LETTERS + WORDS + SUBWORDS:
         if tok not in seen:
             seen.add(tok)
             out.append(tok)
+    if size:
+        out += [f"[unused{i}]" for i in range(size - len(out))]
     return out
 
 
@@ -273,6 +289,43 @@ def build(w, with_token_types=True, output_name="last_hidden_state", hidden_dim=
     return model
 
 
+def write_safetensors(path, w):
+    """Writes the weights in Hugging Face BertModel's safetensors layout:
+    Linear weights [out, in] (the ONNX graph multiplies by [in, out], so they
+    are transposed back), tensors sorted by name, float32 little-endian."""
+    tensors = {}
+    for name, arr in w.items():
+        if arr.ndim == 2 and not name.startswith("embeddings."):
+            arr = arr.T
+        tensors[name] = np.ascontiguousarray(arr, dtype="<f4")
+    header, off = {}, 0
+    for name in sorted(tensors):
+        n = tensors[name].nbytes
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
+                        "data_offsets": [off, off + n]}
+        off += n
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for name in sorted(tensors):
+            f.write(tensors[name].tobytes())
+
+
+def hf_config(vocab_size):
+    return {
+        "architectures": ["BertModel"], "model_type": "bert",
+        "hidden_size": HIDDEN, "num_hidden_layers": LAYERS,
+        "num_attention_heads": HEADS, "intermediate_size": INTERMEDIATE,
+        "vocab_size": vocab_size, "max_position_embeddings": MAX_POS,
+        "type_vocab_size": TYPE_VOCAB, "layer_norm_eps": LN_EPS,
+        "hidden_act": "gelu", "position_embedding_type": "absolute",
+        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.02, "pad_token_id": 0,
+    }
+
+
 def write_json(path, obj):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, ensure_ascii=False)
@@ -285,13 +338,18 @@ def main():
     if len(args) == 3 and args[0] == "--shape" and args[1] in SHAPES:
         shape, args = args[1], args[2:]
     if len(args) != 1:
-        sys.exit("usage: gentinybert.py [--shape tiny|minilm] OUTDIR")
+        sys.exit("usage: gentinybert.py [--shape tiny|minilm|bge] OUTDIR")
     globals().update(SHAPES[shape])
     out = args[0]
     os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
-    v = vocab()
+    v = vocab(None if shape == "tiny" else FULL_VOCAB)
     w = weights(len(v))
     onnx.save(build(w), os.path.join(out, "model.onnx"))
+    # The same weights in the sentence-transformers layout, for the pure-Go
+    # encoder (embedder/bert).
+    write_safetensors(os.path.join(out, "model.safetensors"), w)
+    write_json(os.path.join(out, "config.json"), hf_config(len(v)))
+    pooling, max_len = POOLING[shape]
     if shape == "tiny":
         # The error-path variants matter only for the committed test model.
         os.makedirs(os.path.join(out, "variants"), exist_ok=True)
@@ -306,13 +364,13 @@ def main():
     ])
     write_json(os.path.join(out, "1_Pooling", "config.json"), {
         "word_embedding_dimension": HIDDEN,
-        "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": True,
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
         "pooling_mode_max_tokens": False,
         "pooling_mode_mean_sqrt_len_tokens": False,
     })
     write_json(os.path.join(out, "sentence_bert_config.json"),
-               {"max_seq_length": 32 if shape == "tiny" else 256, "do_lower_case": False})
+               {"max_seq_length": max_len, "do_lower_case": False})
     print(f"vocab {len(v)}, hidden {HIDDEN}, heads {HEADS}, layers {LAYERS}, "
           f"intermediate {INTERMEDIATE}, max positions {MAX_POS}")
 

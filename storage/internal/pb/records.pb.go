@@ -305,6 +305,12 @@ type CollectionConfig struct {
 	// model is unset for collections that hold caller-supplied vectors only.
 	Model       *ModelIdentity `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
 	CreatedUnix int64          `protobuf:"varint,7,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// full_text is the collection's keyword index settings. Unset in
+	// collections written by format 2, which have no index yet: a writable
+	// open builds it (package db) and sets this field in the same
+	// transaction, so a set field means the "fulltext" bucket agrees with
+	// the documents.
+	FullText *FullTextConfig `protobuf:"bytes,8,opt,name=full_text,json=fullText,proto3" json:"full_text,omitempty"`
 	// chunking is set for a collection whose documents are split into
 	// passages (see ChunkParams); unset for one document per vector. Such a
 	// collection has format_version 2, which older builds refuse to open.
@@ -393,6 +399,13 @@ func (x *CollectionConfig) GetCreatedUnix() int64 {
 	return 0
 }
 
+func (x *CollectionConfig) GetFullText() *FullTextConfig {
+	if x != nil {
+		return x.FullText
+	}
+	return nil
+}
+
 func (x *CollectionConfig) GetChunking() *ChunkParams {
 	if x != nil {
 		return x.Chunking
@@ -455,6 +468,62 @@ func (x *ChunkParams) GetOverlap() uint32 {
 	return 0
 }
 
+// FullTextConfig is a collection's full-text analysis and scoring.
+type FullTextConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// enabled is false for a collection made without a keyword index.
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// config is package fulltext's Config.MarshalBinary (JSON: language,
+	// k1, b, and which analysis steps are off).
+	Config        []byte `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FullTextConfig) Reset() {
+	*x = FullTextConfig{}
+	mi := &file_records_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FullTextConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FullTextConfig) ProtoMessage() {}
+
+func (x *FullTextConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_records_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FullTextConfig.ProtoReflect.Descriptor instead.
+func (*FullTextConfig) Descriptor() ([]byte, []int) {
+	return file_records_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *FullTextConfig) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *FullTextConfig) GetConfig() []byte {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
 // StringList is a metadata value holding a list of strings.
 type StringList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -465,7 +534,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_records_proto_msgTypes[5]
+	mi := &file_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +546,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[5]
+	mi := &file_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +559,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{5}
+	return file_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StringList) GetValues() []string {
@@ -517,7 +586,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_records_proto_msgTypes[6]
+	mi := &file_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +598,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[6]
+	mi := &file_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +611,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{6}
+	return file_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -655,7 +724,7 @@ type Document struct {
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_records_proto_msgTypes[7]
+	mi := &file_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +736,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[7]
+	mi := &file_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +749,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{7}
+	return file_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Document) GetId() string {
@@ -762,7 +831,7 @@ type SnapshotInfo struct {
 
 func (x *SnapshotInfo) Reset() {
 	*x = SnapshotInfo{}
-	mi := &file_records_proto_msgTypes[8]
+	mi := &file_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +843,7 @@ func (x *SnapshotInfo) String() string {
 func (*SnapshotInfo) ProtoMessage() {}
 
 func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[8]
+	mi := &file_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +856,7 @@ func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotInfo.ProtoReflect.Descriptor instead.
 func (*SnapshotInfo) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{8}
+	return file_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SnapshotInfo) GetKind() string {
@@ -837,7 +906,7 @@ type FieldRecord struct {
 
 func (x *FieldRecord) Reset() {
 	*x = FieldRecord{}
-	mi := &file_records_proto_msgTypes[9]
+	mi := &file_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +918,7 @@ func (x *FieldRecord) String() string {
 func (*FieldRecord) ProtoMessage() {}
 
 func (x *FieldRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[9]
+	mi := &file_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +931,7 @@ func (x *FieldRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldRecord.ProtoReflect.Descriptor instead.
 func (*FieldRecord) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{9}
+	return file_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FieldRecord) GetType() FieldType {
@@ -891,7 +960,7 @@ const file_records_proto_rawDesc = "" +
 	"\x01m\x18\x02 \x01(\rR\x01m\x12'\n" +
 	"\x0fef_construction\x18\x03 \x01(\rR\x0eefConstruction\x12\x1b\n" +
 	"\tef_search\x18\x04 \x01(\rR\befSearch\x12\"\n" +
-	"\fquantization\x18\x05 \x01(\tR\fquantization\"\xca\x02\n" +
+	"\fquantization\x18\x05 \x01(\tR\fquantization\"\x88\x03\n" +
 	"\x10CollectionConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12\x16\n" +
@@ -899,12 +968,16 @@ const file_records_proto_rawDesc = "" +
 	"\x05index\x18\x04 \x01(\v2\x1c.vecbolt.storage.IndexParamsR\x05index\x12%\n" +
 	"\x0eformat_version\x18\x05 \x01(\rR\rformatVersion\x124\n" +
 	"\x05model\x18\x06 \x01(\v2\x1e.vecbolt.storage.ModelIdentityR\x05model\x12!\n" +
-	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x128\n" +
+	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12<\n" +
+	"\tfull_text\x18\b \x01(\v2\x1f.vecbolt.storage.FullTextConfigR\bfullText\x128\n" +
 	"\bchunking\x18\x10 \x01(\v2\x1c.vecbolt.storage.ChunkParamsR\bchunking\"F\n" +
 	"\vChunkParams\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x01 \x01(\rR\tmaxTokens\x12\x18\n" +
-	"\aoverlap\x18\x02 \x01(\rR\aoverlap\"$\n" +
+	"\aoverlap\x18\x02 \x01(\rR\aoverlap\"B\n" +
+	"\x0eFullTextConfig\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
+	"\x06config\x18\x02 \x01(\fR\x06config\"$\n" +
 	"\n" +
 	"StringList\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\xdb\x01\n" +
@@ -960,7 +1033,7 @@ func file_records_proto_rawDescGZIP() []byte {
 }
 
 var file_records_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_records_proto_goTypes = []any{
 	(FieldType)(0),           // 0: vecbolt.storage.FieldType
 	(*FileHeader)(nil),       // 1: vecbolt.storage.FileHeader
@@ -968,26 +1041,28 @@ var file_records_proto_goTypes = []any{
 	(*IndexParams)(nil),      // 3: vecbolt.storage.IndexParams
 	(*CollectionConfig)(nil), // 4: vecbolt.storage.CollectionConfig
 	(*ChunkParams)(nil),      // 5: vecbolt.storage.ChunkParams
-	(*StringList)(nil),       // 6: vecbolt.storage.StringList
-	(*Value)(nil),            // 7: vecbolt.storage.Value
-	(*Document)(nil),         // 8: vecbolt.storage.Document
-	(*SnapshotInfo)(nil),     // 9: vecbolt.storage.SnapshotInfo
-	(*FieldRecord)(nil),      // 10: vecbolt.storage.FieldRecord
-	nil,                      // 11: vecbolt.storage.Document.MetadataEntry
+	(*FullTextConfig)(nil),   // 6: vecbolt.storage.FullTextConfig
+	(*StringList)(nil),       // 7: vecbolt.storage.StringList
+	(*Value)(nil),            // 8: vecbolt.storage.Value
+	(*Document)(nil),         // 9: vecbolt.storage.Document
+	(*SnapshotInfo)(nil),     // 10: vecbolt.storage.SnapshotInfo
+	(*FieldRecord)(nil),      // 11: vecbolt.storage.FieldRecord
+	nil,                      // 12: vecbolt.storage.Document.MetadataEntry
 }
 var file_records_proto_depIdxs = []int32{
 	3,  // 0: vecbolt.storage.CollectionConfig.index:type_name -> vecbolt.storage.IndexParams
 	2,  // 1: vecbolt.storage.CollectionConfig.model:type_name -> vecbolt.storage.ModelIdentity
-	5,  // 2: vecbolt.storage.CollectionConfig.chunking:type_name -> vecbolt.storage.ChunkParams
-	6,  // 3: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
-	11, // 4: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
-	0,  // 5: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
-	7,  // 6: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	6,  // 2: vecbolt.storage.CollectionConfig.full_text:type_name -> vecbolt.storage.FullTextConfig
+	5,  // 3: vecbolt.storage.CollectionConfig.chunking:type_name -> vecbolt.storage.ChunkParams
+	7,  // 4: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
+	12, // 5: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
+	0,  // 6: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
+	8,  // 7: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_records_proto_init() }
@@ -995,7 +1070,7 @@ func file_records_proto_init() {
 	if File_records_proto != nil {
 		return
 	}
-	file_records_proto_msgTypes[6].OneofWrappers = []any{
+	file_records_proto_msgTypes[7].OneofWrappers = []any{
 		(*Value_StringValue)(nil),
 		(*Value_IntValue)(nil),
 		(*Value_FloatValue)(nil),
@@ -1008,7 +1083,7 @@ func file_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_records_proto_rawDesc), len(file_records_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
