@@ -100,7 +100,7 @@ type config struct {
 
 // allSuites lists the suites in the order a default run executes them.
 func allSuites() []string {
-	return []string{"ann", "db", "embed", "encoder", "quality", "open", "classify", "cluster", "keyword", "hybrid"}
+	return []string{"ann", "db", "embed", "encoder", "quality", "longdoc", "rag", "open", "classify", "cluster", "keyword", "hybrid"}
 }
 
 // extraSuites run only when named: hybrid-sweep tunes the fusion on the
@@ -337,6 +337,10 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.encoderSuite(ctx)
 	case "quality":
 		return b.qualitySuite(ctx)
+	case "longdoc":
+		return b.longdocSuite(ctx)
+	case "rag":
+		return b.ragSuite(ctx)
 	case "open":
 		return b.openSuite(ctx)
 	case "classify":

@@ -1,6 +1,8 @@
 package db
 
 import (
+	"github.com/vecbolt/vecbolt/chunk"
+
 	"context"
 	"fmt"
 	"slices"
@@ -74,6 +76,7 @@ type WriteOption func(*writeOptions)
 
 type writeOptions struct {
 	skipInvalid bool
+	format      chunk.Format // see PassageFormat
 }
 
 // SkipInvalid makes a write store the valid documents of a batch and

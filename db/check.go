@@ -424,6 +424,9 @@ func (c *checker) run(ctx context.Context) {
 			c.dataf(ProblemLoad, lc.name, "", "collection %q: %v", lc.name, err)
 			continue
 		}
+		if _, chunked := col.Chunking(); chunked {
+			n = col.Info().Passages // the entries stored, as lc.count
+		}
 		if n != lc.count {
 			c.dataf(ProblemLoad, lc.name, "", "collection %q: %d documents loaded, %d stored", lc.name, n, lc.count)
 		}
@@ -567,6 +570,9 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 	if err != nil {
 		data(ProblemIDMap, "", "collection %q: ID map: %v", name, err)
 	}
+	if cfg.Chunking != nil {
+		checkPassages(ct, name, data)
+	}
 	total := ct.Count()
 	stride := 1
 	if c.o.sample > 0 && total > c.o.sample {
@@ -590,7 +596,7 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 	var probes []probe
 	err = ct.ForEachDocument(func(label uint64, doc *storage.DocumentRecord) error {
 		docs++
-		ftCheck.add(doc)
+		ftCheck.add(ct, doc)
 		if h, ok := heads[label]; !ok {
 			data(ProblemHead, doc.Id, "collection %q: document %q (label %d) has no head", name, doc.Id, label)
 		} else if !storage.HeadMatches(h, doc) {

@@ -35,8 +35,16 @@ const (
 	IndexFlat = "flat"
 )
 
-// collectionFormat is the per-collection format version.
-const collectionFormat = 1
+// collectionFormat is the per-collection format version written for a
+// collection of one vector per document; chunkedFormat is written for a
+// chunked one (WithChunking), whose passages an older build would take for
+// documents without text, so that such a build refuses it with
+// ErrNewerFormat. maxCollectionFormat is the newest this build reads.
+const (
+	collectionFormat    = 1
+	chunkedFormat       = 2
+	maxCollectionFormat = chunkedFormat
+)
 
 const (
 	maxDimension      = 65536
@@ -59,6 +67,7 @@ type collectionOptions struct {
 	efS     int
 	quant   string
 	ifNotEx bool
+	chunk   *chunkSetting
 	ft      *FullTextConfig
 	ftSet   bool
 }
@@ -122,8 +131,11 @@ type CollectionInfo struct {
 	EfSearch       int
 	// Quantization is "" (float32 vectors) or QuantizationInt8 (WithInt8).
 	Quantization string
-	Count        int
-	Created      time.Time
+	// Count is the number of documents; Passages, in a chunked collection
+	// (WithChunking), the number of their passages.
+	Count    int
+	Passages int
+	Created  time.Time
 	// IndexRebuilt is empty unless this handle could not use the index
 	// snapshot stored in the file (a cache of the documents: damaged, or
 	// disagreeing with them) and rebuilt the index from the documents when
@@ -235,6 +247,10 @@ func (c *Collection) Info() CollectionInfo {
 	info := s.info
 	s.liveMu.RLock()
 	info.Count = len(s.live)
+	if s.chunked() {
+		info.Passages = info.Count
+		info.Count = s.countDocuments(nil, true)
+	}
 	info.Fields = s.fieldTypes()
 	s.liveMu.RUnlock()
 	info.Recall = c.recallStats(s, info.Count)
@@ -328,6 +344,15 @@ func (d *DB) CreateCollection(ctx context.Context, name string, opts ...Collecti
 		id := emb.Identity()
 		cfg.Dimension = uint32(id.Dim)
 		cfg.Model = &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling}
+		if o.chunk != nil {
+			if cfg.Chunking, err = chunkParams(o.chunk, emb); err != nil {
+				return nil, err
+			}
+			cfg.FormatVersion = chunkedFormat
+		}
+	}
+	if o.chunk != nil && cfg.Chunking == nil {
+		return nil, fmt.Errorf("%w: a chunked collection embeds its passages with a model; WithChunking does not go with WithDimension", ErrInvalidArgument)
 	}
 	if err := checkMetricDim(o.metric, int(cfg.Dimension)); err != nil {
 		return nil, err
@@ -459,8 +484,8 @@ func (d *DB) DeleteCollection(ctx context.Context, name string) error {
 // newState builds an empty in-memory state for a configuration, checking
 // the model identity against the DB's embedder.
 func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
-	if cfg.FormatVersion > collectionFormat {
-		return nil, fmt.Errorf("%w: collection %q has format %d, this build reads up to %d", ErrNewerFormat, cfg.Name, cfg.FormatVersion, collectionFormat)
+	if cfg.FormatVersion > maxCollectionFormat {
+		return nil, fmt.Errorf("%w: collection %q has format %d, this build reads up to %d", ErrNewerFormat, cfg.Name, cfg.FormatVersion, maxCollectionFormat)
 	}
 	m, err := index.ParseMetric(cfg.Metric)
 	if err != nil {
@@ -611,8 +636,14 @@ func (c *Collection) Count(ctx context.Context, f query.Filter) (int, error) {
 	if f == nil {
 		st.liveMu.RLock()
 		defer st.liveMu.RUnlock()
+		if st.chunked() {
+			return st.countDocuments(nil, true), nil
+		}
 		return len(st.live), nil
 	}
-	labels, _, err := st.matching(f)
+	labels, ids, err := st.matching(f)
+	if st.chunked() {
+		return len(documentsOf(ids)), err
+	}
 	return len(labels), err
 }

@@ -45,6 +45,10 @@
 //     it returns min(K, matching documents) results. Each result is a
 //     document that existed at some moment during the search, with its ID
 //     and the fields asked for, however writes and deletes interleave.
+//   - In a chunked collection (WithChunking; passages.go) a document and
+//     all its passages are written, replaced and deleted in one
+//     transaction: no passage outlives its document or points outside its
+//     text, and Check verifies it.
 //   - The index snapshot is a cache of the documents, never the only copy
 //     of anything. When it (or its list of writes since) is damaged or
 //     disagrees with the documents, loading the collection rebuilds the
@@ -385,6 +389,9 @@ func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 			}
 			info := infoFromConfig(cfg)
 			info.Count = c.Count()
+			if cfg.Chunking != nil {
+				info.Count, info.Passages = c.ParentCount(), info.Count
+			}
 			if info.Fields, err = storedFieldTypes(c); err != nil {
 				return err
 			}

@@ -137,7 +137,13 @@ func buildFullText(ctx context.Context, ct *storage.CollectionTx, cfg FullTextCo
 			}
 		}
 		done++
-		return w.Add(label, d.Text)
+		// A passage holds no text of its own: it is indexed with its
+		// slice of its document's.
+		text, err := entryText(ct, d)
+		if err != nil {
+			return err
+		}
+		return w.Add(label, text)
 	})
 	if err != nil {
 		return err
@@ -316,11 +322,18 @@ func (c *checker) fullText(ctx context.Context, ct *storage.CollectionTx, name s
 	return &ftChecker{ana: a, stats: r.Stats()}
 }
 
-func (f *ftChecker) add(d *storage.DocumentRecord) {
+// add counts the terms of an entry's text: a passage's is its slice of its
+// document's (entryText). A passage that does not fit its document counts
+// nothing here; checkPassages reports it.
+func (f *ftChecker) add(ct *storage.CollectionTx, d *storage.DocumentRecord) {
 	if f == nil {
 		return
 	}
-	f.terms = f.ana.Terms(f.terms[:0], d.Text)
+	text, err := entryText(ct, d)
+	if err != nil {
+		return
+	}
+	f.terms = f.ana.Terms(f.terms[:0], text)
 	f.length += uint64(len(f.terms))
 }
 

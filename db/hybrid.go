@@ -293,6 +293,7 @@ func (c *Collection) searchText(ctx context.Context, st *colState, mode Mode, te
 		if filterErr != nil {
 			return nil
 		}
+		passages := passageReader{ctx: ct}
 		var fz []fused
 		switch {
 		case mode == ModeKeyword:
@@ -312,6 +313,11 @@ func (c *Collection) searchText(ctx context.Context, st *colState, mode Mode, te
 				break
 			}
 			r := Result{ID: st.live[f.label].id, Score: s}
+			if st.chunked() {
+				// As in search (search.go): the document is known from
+				// the passage's ID even when no field is read.
+				r.DocID = parentOf(r.ID)
+			}
 			if o.explain {
 				r.Explain = &Explanation{Mode: mode, VectorScore: f.vecScore, VectorRank: f.vecRank, KeywordScore: f.kwScore, KeywordRank: f.kwRank}
 			}
@@ -328,6 +334,9 @@ func (c *Collection) searchText(ctx context.Context, st *colState, mode Mode, te
 					return err
 				}
 				r.Text, r.Metadata, r.Vector = d.Text, d.Metadata, d.Vector
+				if err := passages.fill(rec, &r, o.fields); err != nil {
+					return err
+				}
 			}
 			out = append(out, r)
 		}

@@ -336,7 +336,7 @@ func (imp *importer) commit(ctx context.Context, docs []Document, lines []int) e
 // existing reports which of docs have IDs stored in the collection, in one
 // read transaction; nil when none.
 func (c *Collection) existing(docs []Document) ([]bool, error) {
-	leave, _, err := c.enter(false)
+	leave, st, err := c.enter(false)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func (c *Collection) existing(docs []Document) ([]bool, error) {
 			if d.ID == "" {
 				continue
 			}
-			_, ok, err := ctx.Label(d.ID)
+			ok, err := documentExists(ctx, st, d.ID)
 			if err != nil {
 				return err
 			}

@@ -324,7 +324,11 @@ func bestOf(m Metric, v []float32, examples [][]float32) float32 {
 func similarity(m Metric, a, b []float32) float32 {
 	switch m {
 	case Cosine:
-		return float32(clampUnit(dot64(a, b) / (norm(a) * norm(b))))
+		na, nb := norm(a), norm(b)
+		if na == 0 || nb == 0 {
+			return 0 // no direction to compare; NaN would poison a sort
+		}
+		return float32(clampUnit(dot64(a, b) / (na * nb)))
 	case Dot:
 		return float32(dot64(a, b))
 	default:

@@ -83,6 +83,11 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 		if cfg, err = ctx.Config(); err != nil {
 			return err
 		}
+		if cfg.Chunking != nil {
+			// Its passages hold no text of their own, and a new model may
+			// count tokens differently: the documents must be split anew.
+			return fmt.Errorf("%w: collection %q is chunked; re-embedding it is not supported yet: export it, create it anew with the new model, and import it", ErrInvalidArgument, name)
+		}
 		if fields, err = readFieldRecord(ctx); err != nil {
 			return err
 		}

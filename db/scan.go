@@ -166,6 +166,9 @@ func (c *Collection) scanPage(ctx context.Context, o scanOptions, after string, 
 	if limit > 0 {
 		want = min(want, limit)
 	}
+	if st.chunked() {
+		return c.scanDocuments(ctx, o, after, want)
+	}
 	// Without fields and filter a page needs the ID map alone.
 	idsOnly := o.fields == 0 && o.filter == nil
 	err = c.db.store.View(func(tx *storage.Tx) error {
@@ -247,6 +250,9 @@ func (c *Collection) DeleteWhere(ctx context.Context, f query.Filter) (int, erro
 		return 0, fmt.Errorf("%w: %q was deleted", ErrCollectionNotFound, c.name)
 	}
 	st := c.st.Load()
+	if st.chunked() {
+		return c.deleteWhereChunked(st, f)
+	}
 	// Under writeMu the live set is the file's documents: writers update
 	// it before they release writeMu.
 	labels, ids, err := st.matching(f)

@@ -36,6 +36,15 @@ type Result struct {
 	Text     string
 	Metadata map[string]any
 	Vector   []float32
+	// In a chunked collection (WithChunking) a result is a passage: ID is
+	// the passage's, DocID its document's, and Text (with FieldText) is
+	// the document's text from byte Start to End. Headings is its Markdown
+	// heading path, outermost first. Start, End and Headings are read with
+	// the passage, so a search WithFields() (IDs only) leaves them unset.
+	// All unset for other collections.
+	DocID      string
+	Start, End int
+	Headings   []string
 	// Explain says how each side of the search ranked the result; set only
 	// when the search was made WithExplain.
 	Explain *Explanation
@@ -52,12 +61,16 @@ type searchOptions struct {
 	hasMin   bool
 	fields   Field
 	ef       int
-	mode     Mode
-	fusion   Fusion
-	alpha    float64
-	hasAlpha bool
-	rrfK     int
-	explain  bool
+	perDoc   int // SearchDocuments' PassagesPerDocument
+	// SearchDocuments' DocumentWeight
+	docWeight    float64
+	hasDocWeight bool
+	mode         Mode
+	fusion       Fusion
+	alpha        float64
+	hasAlpha     bool
+	rrfK         int
+	explain      bool
 	// exclude holds IDs no result may have (Similar, Recommend leave out
 	// their examples). It is applied inside the index search, like the
 	// filter, so that excluding them costs no results: a search still
@@ -249,6 +262,9 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 	hits = hits[:len(out)]
 	for i, h := range hits {
 		out[i].ID = st.live[h.ID].id
+		if st.chunked() {
+			out[i].DocID = parentOf(out[i].ID)
+		}
 	}
 	if len(out) == 0 || o.fields == 0 {
 		return out, nil
@@ -258,6 +274,7 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 		if err != nil {
 			return err
 		}
+		passages := passageReader{ctx: ctx}
 		for i, h := range hits {
 			rec, ok, err := ctx.Document(h.ID)
 			if err != nil {
@@ -271,6 +288,9 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 				return err
 			}
 			out[i].Text, out[i].Metadata, out[i].Vector = d.Text, d.Metadata, d.Vector
+			if err := passages.fill(rec, &out[i], o.fields); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -76,6 +76,9 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 	if len(docs) == 0 {
 		return WriteResult{}, nil
 	}
+	if st.chunked() {
+		return c.writeChunked(ctx, st, docs, upsert, o)
+	}
 	batch, bad := st.prepare(docs)
 	// rejected says whether the batch must fail for what bad holds.
 	rejected := func() bool { return len(bad) > 0 && !o.skipInvalid }
@@ -374,6 +377,9 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 	}
 	// Loaded under writeMu: a Reembed may have swapped the state.
 	st := c.st.Load()
+	if st.chunked() {
+		return c.deleteDocuments(st, ids)
+	}
 
 	// Find the labels first so searches can be told to skip them while the
 	// deletion commits.
@@ -412,6 +418,13 @@ func (c *Collection) Delete(ctx context.Context, ids ...string) (int, error) {
 // the collection for writing, and found the labels under writeMu, so they
 // are all stored. Delete and DeleteWhere share it.
 func (c *Collection) deleteLabels(st *colState, labels []uint64, found []string) (int, error) {
+	return c.deleteEntries(st, labels, found, nil)
+}
+
+// deleteEntries is deleteLabels with more to delete in the same
+// transaction: extra, if not nil, runs in it (a chunked collection's
+// documents, whose passages labels are).
+func (c *Collection) deleteEntries(st *colState, labels []uint64, found []string, extra func(*storage.CollectionTx) error) (int, error) {
 	if len(labels) == 0 {
 		return 0, nil
 	}
@@ -443,6 +456,9 @@ func (c *Collection) deleteLabels(st *colState, labels []uint64, found []string)
 			if err := ftw.Flush(); err != nil {
 				return fmt.Errorf("keyword index: %w", ftErr(err))
 			}
+		}
+		if extra != nil {
+			return extra(ctx)
 		}
 		return nil
 	})
@@ -509,13 +525,16 @@ func (c *Collection) GetFields(ctx context.Context, fields Field, ids ...string)
 	if fields&^(FieldText|FieldMetadata|FieldVector) != 0 {
 		return nil, fmt.Errorf("%w: unknown fields %#x", ErrInvalidArgument, uint8(fields&^(FieldText|FieldMetadata|FieldVector)))
 	}
-	leave, _, err := c.enter(false)
+	leave, st, err := c.enter(false)
 	if err != nil {
 		return nil, err
 	}
 	defer leave()
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if st.chunked() {
+		return c.getDocuments(fields, ids)
 	}
 	var out []Document
 	var missing []string

@@ -49,3 +49,7 @@ const (
 	// recorded hold with several types.
 	FieldTypeMixed = pb.FieldType_FIELD_TYPE_MIXED
 )
+
+// ChunkParams is the stored chunking configuration of a collection whose
+// documents are split into passages (see parents.go).
+type ChunkParams = pb.ChunkParams

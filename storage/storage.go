@@ -18,6 +18,8 @@
 //	    "pending"   bucket: label -> empty; labels changed since the snapshot
 //	    "fields"    -> FieldRecord (empty): the field types below are complete
 //	    "field:" + metadata field name -> FieldRecord (the field's type)
+//	    "parents"   bucket: document ID -> Document (chunked collections
+//	                only; its passages are in "docs"; see parents.go)
 //	    "fulltext"  bucket: the keyword index, whose layout belongs to
 //	                package fulltext (format 3; see FullText)
 //	    "recall"    -> RecallTuning: the last recall measurement (recall.go)

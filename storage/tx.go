@@ -138,7 +138,7 @@ func (t *Tx) Collection(name string) (*CollectionTx, error) {
 	// The snapshot and pending buckets are a cache: with their trees
 	// damaged the collection still opens, and Snapshot and Pending report
 	// the damage.
-	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs} {
+	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketParents} {
 		if err := damagedErr(t.damaged, name, string(sub)); err != nil {
 			return nil, err
 		}

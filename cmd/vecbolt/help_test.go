@@ -98,7 +98,7 @@ func TestHelpFlagsOrder(t *testing.T) {
 	for _, m := range flagHeading.FindAllStringSubmatch(section, -1) {
 		got = append(got, m[1])
 	}
-	want := []string{"--db", "--collection", "--alpha", "--ef", "--explain", "--json", "--k", "--min-score", "--mode", "--vector", "--where", "--model", "--lock-timeout"}
+	want := []string{"--db", "--collection", "--alpha", "--ef", "--explain", "--group", "--json", "--k", "--min-score", "--mode", "--passages", "--vector", "--where", "--model", "--lock-timeout"}
 	if !slices.Equal(got, want) {
 		t.Errorf("search flags in order %v, want %v", got, want)
 	}

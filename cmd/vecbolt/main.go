@@ -320,9 +320,9 @@ func isZeroDefault(f *flag.Flag) bool {
 // commands lists the subcommands in the order help shows them.
 func commands() []*command {
 	return []*command{
-		addCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
+		addCommand(), addFilesCommand(), importCommand(), exportCommand(), searchCommand(), getCommand(),
 		listCommand(), countCommand(), deleteCommand(), collectionsCommand(), statsCommand(), reembedCommand(), reindexCommand(),
-		checkCommand(), backupCommand(), compactCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
+		checkCommand(), backupCommand(), compactCommand(), contextCommand(), demoCommand(), tokenizeCommand(), modelsCommand(),
 		embedCommand(), similarityCommand(), similarCommand(), recommendCommand(), classifyCommand(),
 		outliersCommand(), duplicatesCommand(),
 		clusterCommand(), mapCommand(),

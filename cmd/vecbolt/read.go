@@ -48,7 +48,32 @@ type jsonResult struct {
 	Score    float32        `json:"score"`
 	Text     string         `json:"text"`
 	Metadata map[string]any `json:"metadata"`
+	// A passage of a chunked collection names its document and its byte
+	// offsets into the document's text.
+	DocID string `json:"doc_id,omitempty"`
+	Start *int   `json:"start,omitempty"`
+	End   *int   `json:"end,omitempty"`
 	*jsonExplain
+}
+
+// jsonGroup is one document of search --group --json.
+type jsonGroup struct {
+	ID       string         `json:"id"`
+	Score    float32        `json:"score"`
+	Metadata map[string]any `json:"metadata"`
+	Passages []jsonResult   `json:"passages"`
+}
+
+func toJSONResult(r db.Result) jsonResult {
+	out := jsonResult{ID: r.ID, Score: r.Score, Text: r.Text, Metadata: nonNil(r.Metadata)}
+	if r.DocID != "" {
+		start, end := r.Start, r.End
+		out.DocID, out.Start, out.End = r.DocID, &start, &end
+	}
+	if x := r.Explain; x != nil {
+		out.jsonExplain = &jsonExplain{VectorScore: x.VectorScore, VectorRank: x.VectorRank, KeywordScore: x.KeywordScore, KeywordRank: x.KeywordRank}
+	}
+	return out
 }
 
 // jsonExplain is what --explain adds to a --json result.
@@ -62,9 +87,9 @@ type jsonExplain struct {
 func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	var f dbFlags
 	var coll, where, vec string
-	var k, ef int
+	var k, ef, perDoc int
 	var minScore float64
-	var asJSON, explain bool
+	var asJSON, group, explain bool
 	var modeName string
 	alpha := math.NaN()
 	f.register(fs, true)
@@ -77,7 +102,9 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 	fs.Float64Var(&minScore, "min-score", math.Inf(-1), "drop results scoring below `S` (default: none)")
 	fs.IntVar(&ef, "ef", 0, "HNSW search breadth `N` for this query (default: the collection's)")
 	fs.StringVar(&vec, "vector", "", "search by this `JSON` vector instead of a QUERY text")
-	fs.BoolVar(&asJSON, "json", false, `print one JSON array of {"id","score","text","metadata"}`)
+	fs.BoolVar(&asJSON, "json", false, `print one JSON array of {"id","score","text","metadata"}, passages adding "doc_id","start","end"`)
+	fs.BoolVar(&group, "group", false, `one result per document with its best passages (--k counts documents; with --json {"id","score","metadata","passages"})`)
+	fs.IntVar(&perDoc, "passages", 3, "with --group, at most `N` passages per document")
 	return func(e *env, pos []string) (err error) {
 		if coll == "" {
 			return usagef("--collection NAME is required")
@@ -147,6 +174,30 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if err != nil {
 			return err
 		}
+		if group {
+			if qvec != nil {
+				return usagef("--group needs a QUERY text, not --vector")
+			}
+			if perDoc < 1 {
+				return usagef("--passages %d must be at least 1", perDoc)
+			}
+			docs, err := c.SearchDocuments(e.ctx, pos[0], append(opts, db.PassagesPerDocument(perDoc))...)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := make([]jsonGroup, len(docs))
+				for i, d := range docs {
+					out[i] = jsonGroup{ID: d.ID, Score: d.Score, Metadata: nonNil(d.Metadata), Passages: make([]jsonResult, len(d.Passages))}
+					for j, p := range d.Passages {
+						out[i].Passages[j] = toJSONResult(p)
+					}
+				}
+				return jsonOut(e.stdout, out)
+			}
+			printGroups(e.stdout, docs)
+			return nil
+		}
 		var res []db.Result
 		if qvec != nil {
 			res, err = c.SearchVector(e.ctx, qvec, opts...)
@@ -159,10 +210,7 @@ func searchFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 		if asJSON {
 			out := make([]jsonResult, len(res))
 			for i, r := range res {
-				out[i] = jsonResult{ID: r.ID, Score: r.Score, Text: r.Text, Metadata: nonNil(r.Metadata)}
-				if x := r.Explain; x != nil {
-					out[i].jsonExplain = &jsonExplain{VectorScore: x.VectorScore, VectorRank: x.VectorRank, KeywordScore: x.KeywordScore, KeywordRank: x.KeywordRank}
-				}
+				out[i] = toJSONResult(r)
 			}
 			return jsonOut(e.stdout, out)
 		}
@@ -196,6 +244,24 @@ func printResults(w io.Writer, res []db.Result) {
 		}
 		if r.Text != "" {
 			fmt.Fprintf(w, "    %s\n", escapeText(truncate(r.Text, 150)))
+		}
+	}
+}
+
+// printGroups prints documents with their best passages.
+func printGroups(w io.Writer, docs []db.DocumentResult) {
+	if len(docs) == 0 {
+		fmt.Fprintln(w, "no results")
+		return
+	}
+	for i, d := range docs {
+		fmt.Fprintf(w, "%2d. %.4f  %s", i+1, d.Score, safeName(d.ID))
+		if md := formatMetadata(d.Metadata); md != "" {
+			fmt.Fprintf(w, "  [%s]", truncate(md, 110))
+		}
+		fmt.Fprintln(w)
+		for _, p := range d.Passages {
+			fmt.Fprintf(w, "    %.4f  bytes %d-%d: %s\n", p.Score, p.Start, p.End, escapeText(truncate(p.Text, 130)))
 		}
 	}
 }
@@ -406,8 +472,10 @@ func deleteFlags(fs *flag.FlagSet) func(e *env, ids []string) error {
 
 // collectionJSON describes a collection in --json output.
 type collectionJSON struct {
-	Name           string     `json:"name"`
-	Count          int        `json:"count"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+	// Passages is a chunked collection's number of passages.
+	Passages       int        `json:"passages,omitempty"`
 	Dimension      int        `json:"dimension"`
 	Metric         string     `json:"metric"`
 	Model          *modelJSON `json:"model"`
@@ -478,7 +546,7 @@ type modelJSON struct {
 
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
-		Name: c.Name, Count: c.Count, Dimension: c.Dimension, Metric: c.Metric.String(),
+		Name: c.Name, Count: c.Count, Passages: c.Passages, Dimension: c.Dimension, Metric: c.Metric.String(),
 		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields, FullText: c.FullText,
 	}
 	if c.Index == db.IndexHNSW {

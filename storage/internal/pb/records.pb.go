@@ -310,7 +310,12 @@ type CollectionConfig struct {
 	// open builds it (package db) and sets this field in the same
 	// transaction, so a set field means the "fulltext" bucket agrees with
 	// the documents.
-	FullText      *FullTextConfig `protobuf:"bytes,8,opt,name=full_text,json=fullText,proto3" json:"full_text,omitempty"`
+	FullText *FullTextConfig `protobuf:"bytes,8,opt,name=full_text,json=fullText,proto3" json:"full_text,omitempty"`
+	// chunking is set for a collection whose documents are split into
+	// passages (see ChunkParams); unset for one document per vector. Such a
+	// collection has format_version 2, which older builds refuse to open.
+	// (Number 16, clear of the small numbers other changes take.)
+	Chunking      *ChunkParams `protobuf:"bytes,16,opt,name=chunking,proto3" json:"chunking,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,6 +406,68 @@ func (x *CollectionConfig) GetFullText() *FullTextConfig {
 	return nil
 }
 
+func (x *CollectionConfig) GetChunking() *ChunkParams {
+	if x != nil {
+		return x.Chunking
+	}
+	return nil
+}
+
+// ChunkParams configures how a chunked collection splits documents into
+// passages: at most max_tokens tokens of the collection's model each, with
+// overlap tokens carried over from one passage to the next.
+type ChunkParams struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaxTokens     uint32                 `protobuf:"varint,1,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	Overlap       uint32                 `protobuf:"varint,2,opt,name=overlap,proto3" json:"overlap,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChunkParams) Reset() {
+	*x = ChunkParams{}
+	mi := &file_records_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChunkParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChunkParams) ProtoMessage() {}
+
+func (x *ChunkParams) ProtoReflect() protoreflect.Message {
+	mi := &file_records_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChunkParams.ProtoReflect.Descriptor instead.
+func (*ChunkParams) Descriptor() ([]byte, []int) {
+	return file_records_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ChunkParams) GetMaxTokens() uint32 {
+	if x != nil {
+		return x.MaxTokens
+	}
+	return 0
+}
+
+func (x *ChunkParams) GetOverlap() uint32 {
+	if x != nil {
+		return x.Overlap
+	}
+	return 0
+}
+
 // FullTextConfig is a collection's full-text analysis and scoring.
 type FullTextConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -415,7 +482,7 @@ type FullTextConfig struct {
 
 func (x *FullTextConfig) Reset() {
 	*x = FullTextConfig{}
-	mi := &file_records_proto_msgTypes[4]
+	mi := &file_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +494,7 @@ func (x *FullTextConfig) String() string {
 func (*FullTextConfig) ProtoMessage() {}
 
 func (x *FullTextConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[4]
+	mi := &file_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +507,7 @@ func (x *FullTextConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FullTextConfig.ProtoReflect.Descriptor instead.
 func (*FullTextConfig) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{4}
+	return file_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FullTextConfig) GetEnabled() bool {
@@ -467,7 +534,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_records_proto_msgTypes[5]
+	mi := &file_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -479,7 +546,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[5]
+	mi := &file_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -492,7 +559,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{5}
+	return file_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StringList) GetValues() []string {
@@ -519,7 +586,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_records_proto_msgTypes[6]
+	mi := &file_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +598,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[6]
+	mi := &file_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +611,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{6}
+	return file_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -635,18 +702,29 @@ func (*Value_StringsValue) isValue_Kind() {}
 
 // Document is one stored document.
 type Document struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
-	Metadata      map[string]*Value      `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Vector        []float32              `protobuf:"fixed32,4,rep,packed,name=vector,proto3" json:"vector,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Text     string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Metadata map[string]*Value      `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Vector   []float32              `protobuf:"fixed32,4,rep,packed,name=vector,proto3" json:"vector,omitempty"`
+	// In a chunked collection, a passage record names its document
+	// (parent_id, whose record is in the collection's "parents" bucket) and
+	// its byte offsets [start, end) into the document's text; its own text
+	// is empty. A document record in the "parents" bucket holds the vector
+	// of its whole text (not indexed) and counts its passages in passages.
+	ParentId string `protobuf:"bytes,5,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Start    uint32 `protobuf:"varint,6,opt,name=start,proto3" json:"start,omitempty"`
+	End      uint32 `protobuf:"varint,7,opt,name=end,proto3" json:"end,omitempty"`
+	Passages uint32 `protobuf:"varint,8,opt,name=passages,proto3" json:"passages,omitempty"`
+	// headings is a passage's Markdown heading path, outermost first.
+	Headings      []string `protobuf:"bytes,9,rep,name=headings,proto3" json:"headings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_records_proto_msgTypes[7]
+	mi := &file_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +736,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[7]
+	mi := &file_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +749,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{7}
+	return file_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Document) GetId() string {
@@ -702,6 +780,41 @@ func (x *Document) GetVector() []float32 {
 	return nil
 }
 
+func (x *Document) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+func (x *Document) GetStart() uint32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *Document) GetEnd() uint32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *Document) GetPassages() uint32 {
+	if x != nil {
+		return x.Passages
+	}
+	return 0
+}
+
+func (x *Document) GetHeadings() []string {
+	if x != nil {
+		return x.Headings
+	}
+	return nil
+}
+
 // SnapshotInfo describes the index snapshot stored in a collection's graph
 // bucket.
 type SnapshotInfo struct {
@@ -718,7 +831,7 @@ type SnapshotInfo struct {
 
 func (x *SnapshotInfo) Reset() {
 	*x = SnapshotInfo{}
-	mi := &file_records_proto_msgTypes[8]
+	mi := &file_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +843,7 @@ func (x *SnapshotInfo) String() string {
 func (*SnapshotInfo) ProtoMessage() {}
 
 func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[8]
+	mi := &file_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +856,7 @@ func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotInfo.ProtoReflect.Descriptor instead.
 func (*SnapshotInfo) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{8}
+	return file_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SnapshotInfo) GetKind() string {
@@ -793,7 +906,7 @@ type FieldRecord struct {
 
 func (x *FieldRecord) Reset() {
 	*x = FieldRecord{}
-	mi := &file_records_proto_msgTypes[9]
+	mi := &file_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +918,7 @@ func (x *FieldRecord) String() string {
 func (*FieldRecord) ProtoMessage() {}
 
 func (x *FieldRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[9]
+	mi := &file_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +931,7 @@ func (x *FieldRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldRecord.ProtoReflect.Descriptor instead.
 func (*FieldRecord) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{9}
+	return file_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FieldRecord) GetType() FieldType {
@@ -847,7 +960,7 @@ const file_records_proto_rawDesc = "" +
 	"\x01m\x18\x02 \x01(\rR\x01m\x12'\n" +
 	"\x0fef_construction\x18\x03 \x01(\rR\x0eefConstruction\x12\x1b\n" +
 	"\tef_search\x18\x04 \x01(\rR\befSearch\x12\"\n" +
-	"\fquantization\x18\x05 \x01(\tR\fquantization\"\xce\x02\n" +
+	"\fquantization\x18\x05 \x01(\tR\fquantization\"\x88\x03\n" +
 	"\x10CollectionConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12\x16\n" +
@@ -856,7 +969,12 @@ const file_records_proto_rawDesc = "" +
 	"\x0eformat_version\x18\x05 \x01(\rR\rformatVersion\x124\n" +
 	"\x05model\x18\x06 \x01(\v2\x1e.vecbolt.storage.ModelIdentityR\x05model\x12!\n" +
 	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12<\n" +
-	"\tfull_text\x18\b \x01(\v2\x1f.vecbolt.storage.FullTextConfigR\bfullText\"B\n" +
+	"\tfull_text\x18\b \x01(\v2\x1f.vecbolt.storage.FullTextConfigR\bfullText\x128\n" +
+	"\bchunking\x18\x10 \x01(\v2\x1c.vecbolt.storage.ChunkParamsR\bchunking\"F\n" +
+	"\vChunkParams\x12\x1d\n" +
+	"\n" +
+	"max_tokens\x18\x01 \x01(\rR\tmaxTokens\x12\x18\n" +
+	"\aoverlap\x18\x02 \x01(\rR\aoverlap\"B\n" +
 	"\x0eFullTextConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
 	"\x06config\x18\x02 \x01(\fR\x06config\"$\n" +
@@ -871,12 +989,17 @@ const file_records_proto_rawDesc = "" +
 	"\n" +
 	"bool_value\x18\x04 \x01(\bH\x00R\tboolValue\x12B\n" +
 	"\rstrings_value\x18\x05 \x01(\v2\x1b.vecbolt.storage.StringListH\x00R\fstringsValueB\x06\n" +
-	"\x04kind\"\xe0\x01\n" +
+	"\x04kind\"\xdd\x02\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12C\n" +
 	"\bmetadata\x18\x03 \x03(\v2'.vecbolt.storage.Document.MetadataEntryR\bmetadata\x12\x16\n" +
-	"\x06vector\x18\x04 \x03(\x02R\x06vector\x1aS\n" +
+	"\x06vector\x18\x04 \x03(\x02R\x06vector\x12\x1b\n" +
+	"\tparent_id\x18\x05 \x01(\tR\bparentId\x12\x14\n" +
+	"\x05start\x18\x06 \x01(\rR\x05start\x12\x10\n" +
+	"\x03end\x18\a \x01(\rR\x03end\x12\x1a\n" +
+	"\bpassages\x18\b \x01(\rR\bpassages\x12\x1a\n" +
+	"\bheadings\x18\t \x03(\tR\bheadings\x1aS\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.vecbolt.storage.ValueR\x05value:\x028\x01\"\x96\x01\n" +
@@ -910,34 +1033,36 @@ func file_records_proto_rawDescGZIP() []byte {
 }
 
 var file_records_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_records_proto_goTypes = []any{
 	(FieldType)(0),           // 0: vecbolt.storage.FieldType
 	(*FileHeader)(nil),       // 1: vecbolt.storage.FileHeader
 	(*ModelIdentity)(nil),    // 2: vecbolt.storage.ModelIdentity
 	(*IndexParams)(nil),      // 3: vecbolt.storage.IndexParams
 	(*CollectionConfig)(nil), // 4: vecbolt.storage.CollectionConfig
-	(*FullTextConfig)(nil),   // 5: vecbolt.storage.FullTextConfig
-	(*StringList)(nil),       // 6: vecbolt.storage.StringList
-	(*Value)(nil),            // 7: vecbolt.storage.Value
-	(*Document)(nil),         // 8: vecbolt.storage.Document
-	(*SnapshotInfo)(nil),     // 9: vecbolt.storage.SnapshotInfo
-	(*FieldRecord)(nil),      // 10: vecbolt.storage.FieldRecord
-	nil,                      // 11: vecbolt.storage.Document.MetadataEntry
+	(*ChunkParams)(nil),      // 5: vecbolt.storage.ChunkParams
+	(*FullTextConfig)(nil),   // 6: vecbolt.storage.FullTextConfig
+	(*StringList)(nil),       // 7: vecbolt.storage.StringList
+	(*Value)(nil),            // 8: vecbolt.storage.Value
+	(*Document)(nil),         // 9: vecbolt.storage.Document
+	(*SnapshotInfo)(nil),     // 10: vecbolt.storage.SnapshotInfo
+	(*FieldRecord)(nil),      // 11: vecbolt.storage.FieldRecord
+	nil,                      // 12: vecbolt.storage.Document.MetadataEntry
 }
 var file_records_proto_depIdxs = []int32{
 	3,  // 0: vecbolt.storage.CollectionConfig.index:type_name -> vecbolt.storage.IndexParams
 	2,  // 1: vecbolt.storage.CollectionConfig.model:type_name -> vecbolt.storage.ModelIdentity
-	5,  // 2: vecbolt.storage.CollectionConfig.full_text:type_name -> vecbolt.storage.FullTextConfig
-	6,  // 3: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
-	11, // 4: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
-	0,  // 5: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
-	7,  // 6: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	6,  // 2: vecbolt.storage.CollectionConfig.full_text:type_name -> vecbolt.storage.FullTextConfig
+	5,  // 3: vecbolt.storage.CollectionConfig.chunking:type_name -> vecbolt.storage.ChunkParams
+	7,  // 4: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
+	12, // 5: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
+	0,  // 6: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
+	8,  // 7: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_records_proto_init() }
@@ -945,7 +1070,7 @@ func file_records_proto_init() {
 	if File_records_proto != nil {
 		return
 	}
-	file_records_proto_msgTypes[6].OneofWrappers = []any{
+	file_records_proto_msgTypes[7].OneofWrappers = []any{
 		(*Value_StringValue)(nil),
 		(*Value_IntValue)(nil),
 		(*Value_FloatValue)(nil),
@@ -958,7 +1083,7 @@ func file_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_records_proto_rawDesc), len(file_records_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
