@@ -183,17 +183,6 @@ func (b *bench) annFAISS(ctx context.Context, d *synth.Data, system, mode string
 		params = map[string]any{"nlist": nlist, "pq_m": pqSubquantizers(d.Spec.Dim), "pq_bits": pqBits}
 	}
 	sweep := faissSweep(b.cfg.efs, nlist)
-	lines, err := b.runFAISS(ctx, bin, d, mode, 1, sweep)
-	if err != nil {
-		return err
-	}
-	if len(threadCounts()) > 1 {
-		more, err := b.runFAISS(ctx, bin, d, mode, 2, sweep[:1])
-		if err != nil {
-			return err
-		}
-		lines = append(lines, more[0])
-	}
 	with := func(extra map[string]any) map[string]any {
 		p := map[string]any{}
 		for k, v := range params {
@@ -204,54 +193,75 @@ func (b *bench) annFAISS(ctx context.Context, d *synth.Data, system, mode string
 		}
 		return p
 	}
-	n := float64(d.Spec.N)
-	note := "FAISS 1.7.3 (Debian libfaiss-dev), one query per search call"
 	targets := targetTracker{key: sweepKey}
-	for _, l := range lines {
-		if l.Phase == "build" {
-			m := Measurement{Suite: "ann", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
-				Params: with(map[string]any{"phase": "build", "threads": l.Threads, "metric": l.Metric}),
-				BuildS: fp(l.BuildS), BuildVPS: fp(n / l.BuildS), Note: note}
-			if mode == "ivfpq" {
-				m.Params["train_s"] = round4(l.TrainS)
-				m.Params["train_vectors"] = l.NTrain
-			}
-			if l.Threads == 1 {
-				if l.RSSMB > 0 {
-					m.RSSMB = fp(l.RSSMB)
-				}
-				if mode == "hnsw" {
-					if l.RSSMB > 0 {
-						m.BytesPerVector = fp(l.RSSMB * (1 << 20) / n)
-					}
-					m.Params["index_bytes_per_vector"] = int(float64(l.IndexB)/n + 0.5)
-				} else {
-					m.BytesPerVector = fp(float64(l.IndexB) / n)
-					m.Params["code_size"] = l.CodeSize
-					m.Params["codes_ids_bytes_per_vector"] = round4(float64(l.CodesB+l.IDsB) / n)
-					m.Params["list_header_bytes_per_vector"] = round4(float64(l.HeadersB) / n)
-					m.Params["centroid_bytes_per_vector"] = round4(float64(l.CoarseB+l.PQB) / n)
-					m.Params["table_bytes_per_vector"] = round4(float64(l.TableB) / n)
-					m.Note = note + "; bytes_per_vector = all index arrays / n (params break it down)"
-				}
-			}
-			b.rep.add(m)
-			b.logf("ann: %s built on %d thread(s) in %.1fs", system, l.Threads, l.BuildS)
-			continue
+	// Each run's measurements are reported as it ends, so an interrupted
+	// two-thread build keeps the one-thread figures.
+	report := func(lines []faissANNLine) {
+		for _, l := range lines {
+			b.reportFAISS(d, system, mode, sweepKey, with, &targets, l)
 		}
-		m := Measurement{Suite: "ann", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim, K: b.cfg.k,
-			Params:     with(map[string]any{sweepKey: l.Param}),
-			RecallAt10: fp(*l.Recall), QPS1T: fp(l.QPS1T), QPS2T: fp(l.QPS2T), P50Ms: fp(l.P50Ms), P99Ms: fp(l.P99Ms), Note: note}
-		if l.QPS1TCPU > 0 {
-			m.QPS1TCPU = fp(l.QPS1TCPU)
+	}
+	lines, err := b.runFAISS(ctx, bin, d, mode, 1, sweep)
+	if err != nil {
+		return err
+	}
+	report(lines)
+	if len(threadCounts()) > 1 {
+		more, err := b.runFAISS(ctx, bin, d, mode, 2, sweep[:1])
+		if err != nil {
+			return err
 		}
-		if b.cfg.k != 10 {
-			m.RecallAt10 = nil
-			m.Params["recall_at_k"] = *l.Recall
-		}
-		b.rep.add(m)
-		targets.offer(b, m, *l.Recall, l.Param)
-		b.logf("ann: %s %s=%d recall %.4f qps_1t %.0f (cpu %.0f) qps_2t %.0f", system, sweepKey, l.Param, *l.Recall, l.QPS1T, l.QPS1TCPU, l.QPS2T)
+		report(more[:1])
 	}
 	return nil
+}
+
+// reportFAISS adds the measurement of one driver line.
+func (b *bench) reportFAISS(d *synth.Data, system, mode, sweepKey string, with func(map[string]any) map[string]any, targets *targetTracker, l faissANNLine) {
+	n := float64(d.Spec.N)
+	note := "FAISS 1.7.3 (Debian libfaiss-dev), one query per search call"
+	if l.Phase == "build" {
+		m := Measurement{Suite: "ann", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
+			Params: with(map[string]any{"phase": "build", "threads": l.Threads, "metric": l.Metric}),
+			BuildS: fp(l.BuildS), BuildVPS: fp(n / l.BuildS), Note: note}
+		if mode == "ivfpq" {
+			m.Params["train_s"] = round4(l.TrainS)
+			m.Params["train_vectors"] = l.NTrain
+		}
+		if l.Threads == 1 {
+			if l.RSSMB > 0 {
+				m.RSSMB = fp(l.RSSMB)
+			}
+			if mode == "hnsw" {
+				if l.RSSMB > 0 {
+					m.BytesPerVector = fp(l.RSSMB * (1 << 20) / n)
+				}
+				m.Params["index_bytes_per_vector"] = int(float64(l.IndexB)/n + 0.5)
+			} else {
+				m.BytesPerVector = fp(float64(l.IndexB) / n)
+				m.Params["code_size"] = l.CodeSize
+				m.Params["codes_ids_bytes_per_vector"] = round4(float64(l.CodesB+l.IDsB) / n)
+				m.Params["list_header_bytes_per_vector"] = round4(float64(l.HeadersB) / n)
+				m.Params["centroid_bytes_per_vector"] = round4(float64(l.CoarseB+l.PQB) / n)
+				m.Params["table_bytes_per_vector"] = round4(float64(l.TableB) / n)
+				m.Note = note + "; bytes_per_vector = all index arrays / n (params break it down)"
+			}
+		}
+		b.rep.add(m)
+		b.logf("ann: %s built on %d thread(s) in %.1fs", system, l.Threads, l.BuildS)
+		return
+	}
+	m := Measurement{Suite: "ann", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim, K: b.cfg.k,
+		Params:     with(map[string]any{sweepKey: l.Param}),
+		RecallAt10: fp(*l.Recall), QPS1T: fp(l.QPS1T), QPS2T: fp(l.QPS2T), P50Ms: fp(l.P50Ms), P99Ms: fp(l.P99Ms), Note: note}
+	if l.QPS1TCPU > 0 {
+		m.QPS1TCPU = fp(l.QPS1TCPU)
+	}
+	if b.cfg.k != 10 {
+		m.RecallAt10 = nil
+		m.Params["recall_at_k"] = *l.Recall
+	}
+	b.rep.add(m)
+	targets.offer(b, m, *l.Recall, l.Param)
+	b.logf("ann: %s %s=%d recall %.4f qps_1t %.0f (cpu %.0f) qps_2t %.0f", system, sweepKey, l.Param, *l.Recall, l.QPS1T, l.QPS1TCPU, l.QPS2T)
 }
