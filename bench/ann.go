@@ -175,6 +175,8 @@ func (b *bench) annSuite(ctx context.Context) error {
 		{"vecbolt-hnsw", b.annHNSW},
 		{"vecbolt-hnsw-int8", b.annHNSWInt8},
 		{"hnswlib", b.annHNSWLib},
+		{"faiss-hnsw", b.annFAISSHNSW},
+		{"faiss-ivfpq", b.annFAISSIVFPQ},
 		{"coder-hnsw", b.annCoder},
 		{"chromem-go", b.annChromem},
 	} {

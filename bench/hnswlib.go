@@ -1,18 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -27,46 +20,6 @@ import (
 //
 //go:embed hnswlib/driver.cpp
 var hnswlibDriver []byte
-
-// hnswlibBinary compiles the driver into the cache (once per source
-// version) and returns its path. It needs g++ and hnswlib's headers
-// (Debian: apt-get install libhnswlib-dev); without them the peer is left
-// out of the run.
-func (b *bench) hnswlibBinary(ctx context.Context) (string, error) {
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		return "", fmt.Errorf("no g++: %w", err)
-	}
-	sum := sha256.Sum256(hnswlibDriver)
-	dir := filepath.Join(b.cfg.cache, "hnswlib-driver")
-	bin := filepath.Join(dir, "driver-"+hex.EncodeToString(sum[:6]))
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	src := bin + ".cpp"
-	if err := os.WriteFile(src, hnswlibDriver, 0o644); err != nil {
-		return "", err
-	}
-	var out bytes.Buffer
-	tmp := bin + ".tmp"
-	cmd := exec.CommandContext(ctx, gxx, "-O3", "-march=native", "-std=c++17", "-pthread", "-o", tmp, src)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("compiling the hnswlib driver (is libhnswlib-dev installed?): %w: %s", err, firstLine(out.String()))
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
 
 // hnswlibLine is one line of the driver's output.
 type hnswlibLine struct {
@@ -89,22 +42,11 @@ func (b *bench) runHNSWLib(ctx context.Context, bin string, d *synth.Data, threa
 	for i, e := range efs {
 		ef[i] = strconv.Itoa(e)
 	}
-	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, fs.Base, fs.Queries, fs.GT, strconv.Itoa(hnswM), strconv.Itoa(hnswEfC),
 		strconv.Itoa(b.cfg.k), strconv.Itoa(threads), strings.Join(ef, ","))
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	lines, err := runDriverLines[hnswlibLine](cmd, "hnswlib driver")
 	if err != nil {
-		return nil, fmt.Errorf("hnswlib driver: %w: %s", err, firstLine(stderr.String()))
-	}
-	var lines []hnswlibLine
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var l hnswlibLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("hnswlib driver output %q: %w", sc.Text(), err)
-		}
-		lines = append(lines, l)
+		return nil, err
 	}
 	if len(lines) != 1+len(efs) {
 		return nil, errors.New("hnswlib driver: incomplete output")
@@ -115,7 +57,7 @@ func (b *bench) runHNSWLib(ctx context.Context, bin string, d *synth.Data, threa
 // annHNSWLib measures hnswlib with the same M, efConstruction, k, ef sweep,
 // thread counts and best-of-three rule as vecbolt-hnsw.
 func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
-	bin, err := b.hnswlibBinary(ctx)
+	bin, err := b.driverBinary(ctx, hnswlibCpp)
 	if err != nil {
 		b.logf("ann: hnswlib left out: %v", err)
 		return nil
@@ -169,6 +111,8 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 // measurement that reaches it.
 type targetTracker struct {
 	reached [3]bool
+	// key names the swept parameter in the note ("ef" when empty).
+	key string
 }
 
 func (t *targetTracker) offer(b *bench, m Measurement, recall float64, ef int) {
@@ -182,7 +126,11 @@ func (t *targetTracker) offer(b *bench, m Measurement, recall float64, ef int) {
 		for k, v := range m.Params {
 			tm.Params[k] = v
 		}
-		tm.Note = fmt.Sprintf("first swept ef reaching recall %.2f (ef %d)", target, ef)
+		key := t.key
+		if key == "" {
+			key = "ef"
+		}
+		tm.Note = fmt.Sprintf("first swept %s reaching recall %.2f (%s %d)", key, target, key, ef)
 		b.rep.add(tm)
 	}
 }

@@ -24,9 +24,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +32,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,43 +180,6 @@ func (b *bench) clusterMiniBatch(ctx context.Context, d *synth.Data, data []floa
 	return nil
 }
 
-// faissKMeansBinary compiles the FAISS driver into the cache (once per
-// source version). It needs g++ and FAISS's headers and library (Debian:
-// apt-get install libfaiss-dev, which brings a BLAS; libopenblas-pthread-dev
-// gives it OpenBLAS, as a FAISS user would have it).
-func (b *bench) faissKMeansBinary(ctx context.Context) (string, error) {
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		return "", fmt.Errorf("no g++: %w", err)
-	}
-	sum := sha256.Sum256(faissKMeansDriver)
-	dir := filepath.Join(b.cfg.cache, "faisskmeans-driver")
-	bin := filepath.Join(dir, "driver-"+hex.EncodeToString(sum[:6]))
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	src := bin + ".cpp"
-	if err := os.WriteFile(src, faissKMeansDriver, 0o644); err != nil {
-		return "", err
-	}
-	var out bytes.Buffer
-	tmp := bin + ".tmp"
-	// libfaiss-dev ships a static library: its BLAS and LAPACK calls are
-	// resolved here.
-	cmd := exec.CommandContext(ctx, gxx, "-O3", "-march=native", "-std=c++17", "-fopenmp", "-o", tmp, src, "-lfaiss", "-lblas", "-llapack")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("compiling the FAISS k-means driver (is libfaiss-dev installed?): %w: %s", err, firstLine(out.String()))
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
-
 // faissLine is the driver's output.
 type faissLine struct {
 	Threads   int     `json:"threads"`
@@ -233,7 +193,7 @@ type faissLine struct {
 }
 
 func (b *bench) clusterFAISS(ctx context.Context, d *synth.Data, k, iters int) error {
-	bin, err := b.faissKMeansBinary(ctx)
+	bin, err := b.driverBinary(ctx, faissKMeansCpp)
 	if err != nil {
 		b.logf("cluster: FAISS left out: %v", err)
 		return nil
