@@ -48,6 +48,9 @@ var ragChunkSizes = append([]int{32}, longdocChunkSizes...)
 const ragChunkSize = 32
 
 func (b *bench) ragSuite(ctx context.Context) error {
+	if b.quickWithoutDownload("rag", "manpages") {
+		return nil
+	}
 	e, err := b.builtinEmbedder()
 	if err != nil {
 		return fmt.Errorf("built-in model: %w", err)
