@@ -19,6 +19,8 @@ const (
 	docFieldText     = 2
 	docFieldMetadata = 3
 	docFieldVector   = 4
+	docFieldParentID = 5
+	docFieldHeadings = 9
 	entryFieldKey    = 1
 	entryFieldValue  = 2
 	valueFieldString = 1
@@ -62,6 +64,19 @@ func readHead(payload []byte) (string, query.Metadata, error) {
 	return d.Id, md, nil
 }
 
+// docStringField reports whether num is one of Document's string fields
+// other than the ID, which proto.Unmarshal refuses unless they are valid
+// UTF-8. TestDecodeHeadKnowsStringFields keeps it complete: a string field
+// added to records.proto and missing here would let the fast path accept
+// what the general decoder refuses.
+func docStringField(num protowire.Number) bool {
+	switch num {
+	case docFieldText, docFieldParentID, docFieldHeadings:
+		return true
+	}
+	return false
+}
+
 // decodeHead is readHead's fast path. It fails with errUnusualEncoding on
 // any encoding it does not handle itself.
 func decodeHead(b []byte) (id string, md query.Metadata, err error) {
@@ -94,8 +109,9 @@ func decodeHead(b []byte) (id string, md query.Metadata, err error) {
 			b = b[n:]
 		case num == docFieldID || num == docFieldMetadata:
 			return "", nil, errUnusualEncoding
-		case num == docFieldText && typ == protowire.BytesType:
-			// Skipped, but checked as proto.Unmarshal checks it.
+		case docStringField(num) && typ == protowire.BytesType:
+			// Skipped, but checked as proto.Unmarshal checks it: a
+			// string must be valid UTF-8.
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 || !utf8.Valid(v) {
 				return "", nil, errUnusualEncoding

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vecbolt/vecbolt/query"
 	"github.com/vecbolt/vecbolt/storage"
@@ -166,4 +167,21 @@ func sameMetadata(a, b query.Metadata) bool {
 		}
 	}
 	return true
+}
+
+// TestDecodeHeadKnowsStringFields fails when records.proto gains a string
+// field of Document that the fast path does not check for valid UTF-8
+// (docStringField): the fast path would then accept records that
+// proto.Unmarshal refuses (FuzzDecodeHead found it for parent_id).
+func TestDecodeHeadKnowsStringFields(t *testing.T) {
+	fields := (&storage.DocumentRecord{}).ProtoReflect().Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		if f.Kind() != protoreflect.StringKind || f.Number() == docFieldID {
+			continue
+		}
+		if !docStringField(f.Number()) {
+			t.Errorf("Document's string field %s (%d) is not checked by decodeHead's fast path", f.Name(), f.Number())
+		}
+	}
 }
