@@ -45,39 +45,12 @@ func (b *bench) longdocSuite(ctx context.Context) error {
 	if b.quickWithoutDownload("longdoc", "manpages") {
 		return nil
 	}
-	e, err := b.builtinEmbedder()
-	if err != nil {
-		return fmt.Errorf("built-in model: %w", err)
-	}
-	sm, ok := e.(interface{ Tokenizer() *tokenizer.Tokenizer })
-	if !ok {
-		return fmt.Errorf("built-in model %T has no tokenizer to count passage tokens with", e)
-	}
-	root, err := b.debPackages(ctx, "manpages", "manpages", "manpages-dev")
+	set, err := b.loadManPageSet(ctx)
 	if err != nil {
 		return err
 	}
-	pages, err := evalsets.LoadManPages(root)
-	if err != nil {
-		return err
-	}
-	if b.cfg.quick && len(pages) > 400 {
-		pages = pages[:400]
-	}
-	docs := make([]string, len(pages))
-	var bytes int
-	for i, p := range pages {
-		docs[i] = p.Text
-		bytes += len(p.Text)
-	}
+	e, pages, docs, bytes, counter := set.e, set.pages, set.docs, set.bytes, set.counter
 	b.logf("longdoc: %d man pages, %.1f MB of text", len(pages), float64(bytes)/1e6)
-
-	tok := sm.Tokenizer()
-	var ids []int32
-	counter := chunk.CounterFunc(func(s string) int {
-		ids = tok.AppendIDs(ids[:0], s)
-		return len(ids)
-	})
 
 	// Chunking throughput, with the model's tokenizer counting and with
 	// the default word counter.
@@ -257,6 +230,53 @@ func groupByPage(hits []int, owner []int, k int) []int {
 		}
 	}
 	return out
+}
+
+// manPageSet is what the longdoc and rag suites share: the built-in model,
+// the man pages (the first 400 with --quick), their texts and total bytes,
+// and a counter of the model's tokens for the chunker.
+type manPageSet struct {
+	e       embedder.Embedder
+	pages   []evalsets.ManPage
+	docs    []string
+	bytes   int
+	counter chunk.Counter
+}
+
+func (b *bench) loadManPageSet(ctx context.Context) (manPageSet, error) {
+	var s manPageSet
+	e, err := b.builtinEmbedder()
+	if err != nil {
+		return s, fmt.Errorf("built-in model: %w", err)
+	}
+	sm, ok := e.(interface{ Tokenizer() *tokenizer.Tokenizer })
+	if !ok {
+		return s, fmt.Errorf("built-in model %T has no tokenizer to count passage tokens with", e)
+	}
+	root, err := b.debPackages(ctx, "manpages", "manpages", "manpages-dev")
+	if err != nil {
+		return s, err
+	}
+	pages, err := evalsets.LoadManPages(root)
+	if err != nil {
+		return s, err
+	}
+	if b.cfg.quick && len(pages) > 400 {
+		pages = pages[:400]
+	}
+	s.e, s.pages = e, pages
+	s.docs = make([]string, len(pages))
+	for i, p := range pages {
+		s.docs[i] = p.Text
+		s.bytes += len(p.Text)
+	}
+	tok := sm.Tokenizer()
+	var ids []int32
+	s.counter = chunk.CounterFunc(func(t string) int {
+		ids = tok.AppendIDs(ids[:0], t)
+		return len(ids)
+	})
+	return s, nil
 }
 
 // quickWithoutDownload reports whether a --quick run should skip a suite

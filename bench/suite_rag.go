@@ -14,10 +14,8 @@ import (
 	"github.com/vecbolt/vecbolt/chunk"
 	"github.com/vecbolt/vecbolt/db"
 	"github.com/vecbolt/vecbolt/embedder"
-	"github.com/vecbolt/vecbolt/embedder/tokenizer"
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/ingest"
-	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
 // The rag suite extends longdoc (same man pages, queries and splits) in
@@ -51,37 +49,11 @@ func (b *bench) ragSuite(ctx context.Context) error {
 	if b.quickWithoutDownload("rag", "manpages") {
 		return nil
 	}
-	e, err := b.builtinEmbedder()
-	if err != nil {
-		return fmt.Errorf("built-in model: %w", err)
-	}
-	sm, ok := e.(interface{ Tokenizer() *tokenizer.Tokenizer })
-	if !ok {
-		return fmt.Errorf("built-in model %T has no tokenizer", e)
-	}
-	root, err := b.debPackages(ctx, "manpages", "manpages", "manpages-dev")
+	set, err := b.loadManPageSet(ctx)
 	if err != nil {
 		return err
 	}
-	pages, err := evalsets.LoadManPages(root)
-	if err != nil {
-		return err
-	}
-	if b.cfg.quick && len(pages) > 400 {
-		pages = pages[:400]
-	}
-	docs := make([]string, len(pages))
-	var bytes int
-	for i, p := range pages {
-		docs[i] = p.Text
-		bytes += len(p.Text)
-	}
-	tok := sm.Tokenizer()
-	var ids []int32
-	counter := chunk.CounterFunc(func(s string) int {
-		ids = tok.AppendIDs(ids[:0], s)
-		return len(ids)
-	})
+	e, pages, docs, bytes, counter := set.e, set.pages, set.docs, set.bytes, set.counter
 	qvecs := make([][]float32, len(pages))
 	for i, p := range pages {
 		if qvecs[i], err = e.EmbedQuery(ctx, p.Query); err != nil {
