@@ -638,12 +638,15 @@ func (s *Model) scale(dst []float32, n int, ss float64) { scaleMean(dst, n, ss, 
 // scaleMean is Model.scale for any model: the mean of n rows, or their
 // direction if normalize.
 func scaleMean(dst []float32, n int, ss float64, normalize bool) {
-	inv := float32(1 / float64(n))
+	// Divide in float64: for a subnormal sum, 1/norm overflows float32
+	// (1/1e-39 > 3.4e38) and would turn the vector into +Inf, while each
+	// quotient is at most 1 in magnitude.
+	d := float64(n)
 	if normalize {
-		inv = float32(1 / math.Sqrt(ss))
+		d = math.Sqrt(ss)
 	}
 	for j := range dst {
-		dst[j] *= inv
+		dst[j] = float32(float64(dst[j]) / d)
 	}
 }
 
