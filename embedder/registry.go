@@ -268,10 +268,11 @@ const (
 // their code, and they agree. The sources are noted beside each entry: the
 // language of each project and the id under which the public code index
 // vecbolt's authors searched stores its file (that index does not name the
-// repository of an exact-string match). A file that two sources did
-// not confirm is left unpinned (SHA256 ""), with a size bound instead
-// (MaxSize); fetching it needs the caller's digest (WithFileSHA256, or
-// $VECBOLT_MODEL_SHA256 for the command).
+// repository of an exact-string match), or the address of a hub page (a
+// commit's LFS pointer) or of a repository that copies the model's files.
+// A file that two sources did not confirm is left unpinned (SHA256 ""),
+// with a size bound instead (MaxSize); fetching it needs the caller's
+// digest (WithFileSHA256, or $VECBOLT_MODEL_SHA256 for the command).
 //
 // ONNX exports. The pinned onnx/model.onnx files are the optimum exports the
 // model authors (or sentence-transformers) published: inputs input_ids,
@@ -281,10 +282,11 @@ const (
 // one is refused by onnx.Load's signature check (onnx.ErrModelSignature)
 // unless onnx.WithOutput names that output.
 func registry() []RegistryModel {
-	// Bounds for files not pinned yet, about twice the largest file they
-	// admit: these models have at most 33.4 M parameters, 134 MB as
-	// float32 in one ONNX file; their WordPiece tokenizer.json files
-	// (30,522 tokens) are under 1 MB.
+	// Bounds for a file whose size is not pinned (every built-in file's is
+	// today; an entry added before its sizes are confirmed gets these),
+	// about twice the largest file they admit: these models have at most
+	// 33.4 M parameters, 134 MB as float32 in one ONNX file; their
+	// WordPiece tokenizer.json files (30,522 tokens) are under 1 MB.
 	const (
 		maxModelFile     = 256 << 20
 		maxTokenizerFile = 16 << 20
@@ -383,60 +385,69 @@ func registry() []RegistryModel {
 		// both digests of resolve/main). The revision is pinned by many
 		// more (57358601969, 70115553016, 69372921882, 68721152773). The
 		// tokenizer.json is byte for byte bge-small-en-v1.5's (same
-		// digest), hence its size. The model's size was not found: it is
-		// bounded (maxModelFile) and checked by its digest, so the entry
-		// downloads with nothing supplied but does not report itself
-		// Pinned. Searched 2026-12-02.
+		// digest), hence its size. model.onnx's size, 133,093,468 bytes:
+		// the LFS pointer the hub shows for the commit that added it,
+		// huggingface.co/intfloat/e5-small-v2/commit/47ba724920a2af26ee7c77f2bf5f769413f37c79
+		// (oid 4b8205be...), and the same pointer in a GitHub copy of the
+		// repository, shivani25shri/Complete_the_look, file
+		// e5-small-v2/model.onnx (commit 5c2a1a68). Searched 2026-12-02.
 		transformer("e5-small-v2", "intfloat/e5-small-v2", "ffb93f3bd4047442299a41ebb6fa998a38507c52",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512, QueryPrefix: "query: ", DocumentPrefix: "passage: "},
-			RegistryFile{Path: "model.onnx", SHA256: "4b8205be2a3c5fc53c6534d76a2012064f7309c162b806f2889c6ec8ec4fdcba"},
+			RegistryFile{Path: "model.onnx", Size: 133093468, SHA256: "4b8205be2a3c5fc53c6534d76a2012064f7309c162b806f2889c6ec8ec4fdcba"},
 			RegistryFile{Size: 711396, SHA256: "d241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66"},
 			// model.safetensors at this revision: index files 66465917876
 			// (Python, revision, size and digest), 67049887073 (Python,
 			// revision, size and digest), 70834476667 (a model card:
 			// revision, size and digest), 53139764180 (Rust, revision and
-			// digest). config.json: digest from index files 71396986594
-			// (Python, this revision) and 53139764180 (Rust, this
-			// revision); no source gives its size, so it is bounded
-			// (maxConfigFile) and checked by its digest, and the
-			// safetensors layout is not reported Pinned either. Searched
-			// 2026-12-02.
+			// digest); the GitHub copy above holds the same pointer
+			// (e5-small-v2/model.safetensors). config.json: digest from
+			// index files 71396986594 (Python, this revision) and
+			// 53139764180 (Rust, this revision); its 615 bytes are those of
+			// the GitHub copy's e5-small-v2/config.json, whose SHA-256 is
+			// that digest (so the copy is the pinned file, and its length
+			// the file's). Searched 2026-12-02.
 			RegistryFile{Size: 133466304, SHA256: "45bfa60070649aae2244fbc9d508537779b93b6f353c17b0f95ceccb1c5116c1"},
-			RegistryFile{SHA256: "5dfb0363cd0243be179c03bcaafd1542d0fbb95e8cbcf575fff3e229342adc2f"}),
+			RegistryFile{Size: 615, SHA256: "5dfb0363cd0243be179c03bcaafd1542d0fbb95e8cbcf575fff3e229342adc2f"}),
+		// Revision 17e1f347 (Hugging Face pull request #15, the revision
+		// many projects pin, see below) holds the ONNX export below:
+		// onnx/model.onnx was added by commit 90dfdf4b (#11) and no later
+		// commit changed it. The hub's commit pages give the chain:
+		// huggingface.co/thenlper/gte-small/commit/17e1f347d17fe144873b1201da91788898c639cd
+		// (parent dbfc33e, adds openvino/ files only), .../commit/dbfc33ed0bfb9af5afe56aafb5c8e94f881b673b
+		// (parent a272c09, adds onnx/model_qint8_avx512_vnni.onnx only),
+		// and the history of onnx/ at dbfc33e, .../commits/dbfc33ed0bfb9af5afe56aafb5c8e94f881b673b/onnx,
+		// lists exactly 90dfdf4 (model.onnx), a272c09 (model_O4.onnx) and
+		// dbfc33e. Index file 71608555419 (Python) pins this revision's
+		// onnx/model_qint8_avx512_vnni.onnx with the digest dbfc33e's page
+		// shows (c9434b8d...), which ties the revision to that history.
 		// onnx/model.onnx digest: index files 61572427478 (Go catalogue)
 		// and 62788777316 (another Go project's ModelSHA256), both of
-		// resolve/main, and 70284245259 (an evaluation's notes, "0b01312b
-		// 59bec0a2..."). tokenizer.json: 711,661 bytes, digest from index
-		// files 71574260337 and 71550899134 (a Python project pinning it
-		// with its size at revision 17e1f347d17fe144873b1201da91788898c639cd)
-		// and 52318912987 (a Nix expression fetching resolve/main, SRI
-		// "sha256-2g55kzue..."), which agree; the size is that project's
-		// alone (a wrong one fails the download, it cannot admit a wrong
-		// file). Not pinned, searched 2026-12-02: the model's size (only
-		// "~133 MB" and "133.8 MB" with the tokenizer, 62788777316 and
-		// 70284245259) and a commit holding that export:
-		// 17e1f347d17fe144873b1201da91788898c639cd is the revision many
-		// projects pin and holds an onnx/ directory (71608555419 pins its
-		// onnx/model_qint8_avx512_vnni.onnx), but no source ties the
-		// model digest to it. So the revision stays "main" (a changed file
-		// then fails verification rather than loading), and the entry
-		// downloads with nothing supplied but does not report itself
-		// Pinned.
-		transformer("gte-small", "thenlper/gte-small", "main",
+		// resolve/main, 70284245259 (an evaluation's notes, "0b01312b
+		// 59bec0a2..."), and the LFS pointer on the page of commit
+		// .../commit/90dfdf4b4f1f35efc6120db2a0c024dcd299fb04, which
+		// agree. Its size, 133,126,567 bytes: that pointer states it
+		// exactly; 70284245259 measured 133.8 MB for it and
+		// tokenizer.json as downloaded (133,838,228 bytes with the size
+		// below), and the hub's file pages round it to 133 MB. No second
+		// source states the exact figure: it is the repository's own
+		// record, and a wrong size could only fail the download, never
+		// admit a file the digest refuses. tokenizer.json: 711,661 bytes,
+		// digest from index files 70357307541 (Python, size and digest at
+		// this revision), 71574260337 and 71550899134 (a Python project
+		// pinning both at this revision) and 52318912987 (a Nix expression
+		// fetching resolve/main, SRI "sha256-2g55kzue..."), which agree.
+		// Searched 2026-12-02.
+		transformer("gte-small", "thenlper/gte-small", "17e1f347d17fe144873b1201da91788898c639cd",
 			ModelConfig{Pooling: PoolingMean, Normalize: true, MaxSeqLength: 512},
-			RegistryFile{SHA256: "0b01312b59bec0a2558a626f2937be4cbe4bb16d1511560153f598cec488f1f8"},
+			RegistryFile{Size: 133126567, SHA256: "0b01312b59bec0a2558a626f2937be4cbe4bb16d1511560153f598cec488f1f8"},
 			RegistryFile{Size: 711661, SHA256: "da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0"},
 			// model.safetensors and config.json: index files 70357307541
-			// (Python, sizes and digests of both at
-			// 17e1f347d17fe144873b1201da91788898c639cd), 52318912987 (the
-			// Nix expression above, both of resolve/main: SRI
-			// "sha256-mh65C7rD..." and "sha256-ACc837Pg...", which decode
-			// to these digests), 70429955217 and 69024730663 (notes
+			// (Python, sizes and digests of both at this revision),
+			// 52318912987 (the Nix expression above, both of resolve/main:
+			// SRI "sha256-mh65C7rD..." and "sha256-ACc837Pg...", which
+			// decode to these digests), 70429955217 and 69024730663 (notes
 			// pinning the weights' digest, with their size in the first,
-			// at 17e1f347...). The entry keeps revision "main" for the
-			// ONNX export's sake (above), so neither layout reports
-			// itself Pinned; a changed file fails verification. Searched
-			// 2026-12-02.
+			// at this revision). Searched 2026-12-02.
 			RegistryFile{Size: 66746168, SHA256: "9a1eb90bbac323ea08aa5629b624fe6ae75db121b904799c2266a1e2c2de22d2"},
 			RegistryFile{Size: 583, SHA256: "00273cdfb3e05c7304d180270bdef8adae45023e7bdfc396338bdd815943dc59"}),
 		// Revision and all three files: index files 61523015839

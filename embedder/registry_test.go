@@ -24,8 +24,8 @@ func TestRegistryEntries(t *testing.T) {
 	}{
 		{"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", KindONNX, 384, PoolingMean, "", "", 256, true},
 		{"bge-small-en-v1.5", "BAAI/bge-small-en-v1.5", KindONNX, 384, PoolingCLS, "Represent this sentence for searching relevant passages: ", "", 512, true},
-		{"e5-small-v2", "intfloat/e5-small-v2", KindONNX, 384, PoolingMean, "query: ", "passage: ", 512, false},
-		{"gte-small", "thenlper/gte-small", KindONNX, 384, PoolingMean, "", "", 512, false},
+		{"e5-small-v2", "intfloat/e5-small-v2", KindONNX, 384, PoolingMean, "query: ", "passage: ", 512, true},
+		{"gte-small", "thenlper/gte-small", KindONNX, 384, PoolingMean, "", "", 512, true},
 		{"potion-base-8M", "minishlab/potion-base-8M", KindStatic, 256, "", "", "", 0, true},
 		{"potion-retrieval-32M", "minishlab/potion-retrieval-32M", KindStatic, 512, "", "", "", 0, true},
 	}
@@ -227,8 +227,8 @@ func TestRegistryLayouts(t *testing.T) {
 	}{
 		{"all-MiniLM-L6-v2", 90405214 + 466247, 90868376 + 466247 + 612, true},
 		{"bge-small-en-v1.5", 133093490 + 711396, 133466304 + 711396 + 743, true},
-		{"e5-small-v2", 0, 0, false}, // model.onnx and config.json sizes unknown
-		{"gte-small", 0, 0, false},   // revision "main"
+		{"e5-small-v2", 133093468 + 711396, 133466304 + 711396 + 615, true},
+		{"gte-small", 133126567 + 711661, 66746168 + 711661 + 583, true},
 	}
 	for _, tc := range tests {
 		m, ok := LookupModel(tc.name)

@@ -157,6 +157,11 @@ func TestModelsCommand(t *testing.T) {
 		if want[r["name"].(string)] != r["kind"] || r["cached"] != false {
 			t.Fatalf("row %v", r)
 		}
+		// Every registered model is pinned in the layout this build
+		// downloads (embedder/registry.go); servers download nothing.
+		if r["kind"] != "server" && r["pinned"] != true {
+			t.Fatalf("row %v: registered model not pinned", r)
+		}
 		if r["name"] == "potion-base-8M" && (r["dim"] != 256.0 || r["bytes"] != 30920628.0 || r["pinned"] != true) {
 			t.Fatalf("row %v", r)
 		}
