@@ -112,7 +112,9 @@ func allSuites() []string {
 // Duplicates (suite_toolbox_outliers.go); recall measures the recall
 // target on hard text (suite_recall.go); growth measures the insert rate
 // of text documents as the collection grows (suite_growth.go).
-func extraSuites() []string { return []string{"hybrid-sweep", toolboxOutliersSuite, "recall", "growth"} }
+func extraSuites() []string {
+	return []string{"hybrid-sweep", toolboxOutliersSuite, "recall", "growth"}
+}
 
 func parseInts(s string) ([]int, error) {
 	var out []int
