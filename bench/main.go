@@ -97,6 +97,9 @@ type config struct {
 	// recall suite (suite_recall.go)
 	recallTarget float64
 	deleteFrac   float64
+	// growth suite (suite_growth.go)
+	profileDir string
+	growthEfC  int
 }
 
 // allSuites lists the suites in the order a default run executes them.
@@ -107,8 +110,11 @@ func allSuites() []string {
 // extraSuites run only when named: hybrid-sweep tunes the fusion on the
 // dev splits (suite_hybrid.go); toolbox-outliers measures Outliers and
 // Duplicates (suite_toolbox_outliers.go); recall measures the recall
-// target on hard text (suite_recall.go).
-func extraSuites() []string { return []string{"hybrid-sweep", toolboxOutliersSuite, "recall"} }
+// target on hard text (suite_recall.go); growth measures the insert rate
+// of text documents as the collection grows (suite_growth.go).
+func extraSuites() []string {
+	return []string{"hybrid-sweep", toolboxOutliersSuite, "recall", "growth"}
+}
 
 func parseInts(s string) ([]int, error) {
 	var out []int
@@ -144,6 +150,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.k, "k", 10, "neighbours per query")
 	fs.Float64Var(&c.recallTarget, "recall-target", -1, "recall suite: db.WithRecallTarget value (0 = AutoEf as before; default: the library's)")
 	fs.Float64Var(&c.deleteFrac, "delete-frac", 0.5, "recall suite: fraction of the documents deleted")
+	fs.StringVar(&c.profileDir, "profile-dir", "", "growth suite: write a CPU and a heap profile of each insert step into `DIR`")
+	fs.IntVar(&c.growthEfC, "efc", 0, "growth suite: the collection's efConstruction (0: the default); a small one leaves the rest of the write path to measure")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
 	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq)")
 	systems := fs.String("systems", "", "comma-separated systems to run (default all): vecbolt-flat,vecbolt-hnsw,vecbolt-hnsw-int8,hnswlib,faiss-hnsw,faiss-ivfpq,coder-hnsw,chromem-go,vecbolt-db-hnsw,vecbolt-db-hnsw-int8,vecbolt-db-flat,vecbolt-static")
@@ -358,6 +366,8 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.hybridSweepSuite(ctx)
 	case "recall":
 		return b.recallSuite(ctx)
+	case "growth":
+		return b.growthSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGrowthCorpus(t *testing.T) {
+	descs := []string{
+		"Fast tools for the shell. They read files and write reports.\n .\n The package holds the command line programs.",
+		"A library for images.\nIt decodes PNG and JPEG files quickly. Short.",
+		"the the the the a file",
+	}
+	g := newGrowthCorpus(descs)
+	// Sentences of 4 to 60 words, split at ". " and line breaks; the
+	// paragraph separator " ." and "Short." (one word) are not sentences.
+	wantSentences := []string{
+		"Fast tools for the shell.",
+		"They read files and write reports.",
+		"The package holds the command line programs.",
+		"A library for images.",
+		"It decodes PNG and JPEG files quickly.",
+		"the the the the a file",
+	}
+	var got []string
+	for _, s := range g.sentences {
+		got = append(got, strings.Join(s, " "))
+	}
+	if strings.Join(got, "|") != strings.Join(wantSentences, "|") {
+		t.Fatalf("sentences:\n got %q\nwant %q", got, wantSentences)
+	}
+	// The most frequent word comes first; punctuation and case are folded.
+	if g.words[0] != "the" {
+		t.Errorf("most frequent word %q, want \"the\"", g.words[0])
+	}
+	for _, w := range g.words {
+		if w != wordKey(w) || w == "" {
+			t.Errorf("word %q is not folded", w)
+		}
+	}
+	if n := len(g.cum); n != len(g.words) || g.cum[n-1] == 0 {
+		t.Fatalf("cumulative counts %v for %d words", g.cum, len(g.words))
+	}
+
+	// Deterministic per (seed, i), varied across i, never empty.
+	seen := map[string]bool{}
+	for i := range uint64(200) {
+		a, b := g.text(1, i), g.text(1, i)
+		if a != b {
+			t.Fatalf("text(1, %d) not deterministic: %q then %q", i, a, b)
+		}
+		if len(strings.Fields(a)) < 4 {
+			t.Fatalf("text(1, %d) = %q, shorter than a sentence", i, a)
+		}
+		seen[a] = true
+	}
+	if len(seen) < 150 {
+		t.Errorf("only %d distinct texts of 200", len(seen))
+	}
+	if g.text(1, 0) == g.text(2, 0) && g.text(1, 1) == g.text(2, 1) {
+		t.Error("the seed does not change the stream")
+	}
+}
+
+func TestGrowthWordFrequencies(t *testing.T) {
+	// One sentence of 12 words: "common" 9 times, three others once.
+	// Replacements (0.15 per word) and insertions (0.05) draw by these
+	// frequencies, so per place in the sentence every word is expected
+	// equally often: 0.85 + 12 x 0.2 x (its count / 12) / its count = 1.05.
+	// Uniform draws over the distinct words would give "common" 0.85 +
+	// 0.2 x 12/4/9 = 0.92 per place and "here" 1.45.
+	g := newGrowthCorpus([]string{strings.Repeat("common ", 9) + "rare word here"})
+	counts := map[string]int{}
+	places := 0
+	for i := range uint64(20000) {
+		ws := strings.Fields(g.text(7, i))
+		for _, w := range ws {
+			counts[w]++
+		}
+		places += 12 * (len(ws) / 12) // about: insertions add a few
+	}
+	perPlace := func(w string, n int) float64 { return float64(counts[w]) / float64(n*places/12) }
+	for _, c := range []struct {
+		w string
+		n int
+	}{{"common", 9}, {"rare", 1}, {"word", 1}, {"here", 1}} {
+		if got := perPlace(c.w, c.n); got < 0.98 || got > 1.12 {
+			t.Errorf("%q: %.3f per place, want about 1.05", c.w, got)
+		}
+	}
+}
