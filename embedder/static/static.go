@@ -162,7 +162,9 @@ func WithNormalize(on bool) Option {
 
 // New builds a static model from a tokenizer and a row-major embedding
 // matrix of rows × dim float32 values. Without a mapping, rows must equal the
-// tokenizer's vocabulary size. The identity hash covers the vocabulary,
+// tokenizer's vocabulary size. Every component must be finite, and no
+// component times a weight may exceed 1e15 in magnitude, so that a text's
+// sum stays finite in float32. The identity hash covers the vocabulary,
 // matrix, weights, mapping and normalization.
 func New(tok *tokenizer.Tokenizer, emb []float32, dim int, opts ...Option) (*Model, error) {
 	var cfg staticConfig
