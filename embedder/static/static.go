@@ -162,7 +162,9 @@ func WithNormalize(on bool) Option {
 
 // New builds a static model from a tokenizer and a row-major embedding
 // matrix of rows × dim float32 values. Without a mapping, rows must equal the
-// tokenizer's vocabulary size. The identity hash covers the vocabulary,
+// tokenizer's vocabulary size. Every component must be finite, and no
+// component times a weight may exceed 1e15 in magnitude, so that a text's
+// sum stays finite in float32. The identity hash covers the vocabulary,
 // matrix, weights, mapping and normalization.
 func New(tok *tokenizer.Tokenizer, emb []float32, dim int, opts ...Option) (*Model, error) {
 	var cfg staticConfig
@@ -241,16 +243,35 @@ func newStatic(tok *tokenizer.Tokenizer, emb []float32, dim int, cfg staticConfi
 	if cfg.weights != nil && len(cfg.weights) != vocab {
 		return nil, fmt.Errorf("embedder: static weights have %d entries but the tokenizer has %d tokens", len(cfg.weights), vocab)
 	}
+	// Each term weight × component of a text's sum is at most maxWordValue
+	// in magnitude, as for word vectors, so that the float32 sum stays
+	// finite: a file with finite but huge values (3e38) otherwise embeds
+	// "cat dog" to +Inf, which normalizing turns into NaN. The largest
+	// magnitude comes from one pass of integer compares on the bits, which
+	// also catches NaN and Inf (all-ones exponent) and is several times
+	// faster than math.IsNaN/IsInf on the ~10M values of a model, which
+	// matters for load time.
+	var top uint32
+	for _, v := range emb {
+		top = max(top, math.Float32bits(v)&0x7fffffff)
+	}
+	if top > math.Float32bits(maxWordValue) {
+		for i, v := range emb {
+			switch a := math.Abs(float64(v)); {
+			case math.IsNaN(a) || math.IsInf(a, 0):
+				return nil, fmt.Errorf("embedder: static embedding row %d holds %v", i/dim, v)
+			case a > maxWordValue:
+				return nil, fmt.Errorf("embedder: static embedding row %d holds %g, implausibly large (more than %g in magnitude)", i/dim, v, float64(maxWordValue))
+			}
+		}
+	}
+	largest := float64(math.Float32frombits(top))
 	for i, v := range cfg.weights {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("embedder: static weight of token %d is %v", i, v)
 		}
-	}
-	// A bit test is several times faster than math.IsNaN/IsInf on the ~10M
-	// values of a model, which matters for load time.
-	for i, v := range emb {
-		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
-			return nil, fmt.Errorf("embedder: static embedding row %d holds %v", i/dim, v)
+		if math.Abs(float64(v))*largest > maxWordValue {
+			return nil, fmt.Errorf("embedder: static weight of token %d, %g, times the largest embedding component, %g, is implausibly large (more than %g in magnitude)", i, v, largest, float64(maxWordValue))
 		}
 	}
 	_, _, _, unk := tok.SpecialIDs()

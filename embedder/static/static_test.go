@@ -324,6 +324,15 @@ func TestStaticErrors(t *testing.T) {
 
 	nan := append([]float32(nil), emb...)
 	nan[3] = float32(math.NaN())
+	// Finite but so large that two of them sum to +Inf (and normalize to
+	// NaN): "cat dog" embedded to NaN before New bounded them.
+	huge := append([]float32(nil), emb...)
+	huge[5] = 3e38
+	bigWeights := make([]float32, len(staticVocab))
+	for i := range bigWeights {
+		bigWeights[i] = 1
+	}
+	bigWeights[7] = 1e30
 	bad := []struct {
 		name string
 		fn   func() (*Model, error)
@@ -340,6 +349,8 @@ func TestStaticErrors(t *testing.T) {
 			return New(tok, emb, staticDim, WithMapping(mp))
 		}, "row 99"},
 		{"nan", func() (*Model, error) { return New(tok, nan, staticDim) }, "NaN"},
+		{"huge component", func() (*Model, error) { return New(tok, huge, staticDim) }, "row 1 holds 3e+38, implausibly large"},
+		{"huge weight", func() (*Model, error) { return New(tok, emb, staticDim, WithWeights(bigWeights)) }, "weight of token 7"},
 		{"negative max tokens", func() (*Model, error) { return New(tok, emb, staticDim, WithMaxTokens(-1)) }, "negative"},
 	}
 	for _, tc := range bad {
@@ -370,6 +381,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"dim mismatch", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{"hidden_dim": 8}`}, "dimension 8"},
 		{"bad config", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb)}, config: `{`}, "config.json"},
 		{"weights 2-d", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb), safetensors.F32Tensor("weights", []int{1, n}, make([]float32, n))}}, "weights has shape"},
+		{"huge embedding", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, slices.Repeat([]float32{3e38}, n*staticDim))}}, "implausibly large"},
 		{"mapping float", staticModelFiles{tensors: []safetensors.Tensor{safetensors.F32Tensor("embeddings", []int{n, staticDim}, emb), safetensors.F32Tensor("mapping", []int{n}, make([]float32, n))}}, "integer"},
 	}
 	for _, tc := range tests {

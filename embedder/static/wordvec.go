@@ -54,7 +54,8 @@ const (
 	maxWordDim   = 1 << 16 // components per vector
 	maxWordBytes = 1 << 16 // bytes in one word (binary format)
 	maxWordLine  = 1 << 24 // bytes in one text line
-	// maxWordValue bounds a component's magnitude, far above any trained
+	// maxWordValue bounds a component's magnitude (for a tokenizer model,
+	// a weight times a component; see newStatic), far above any trained
 	// vector's (they are of order 1), so that summing the vectors of any
 	// text in float32 cannot overflow to Inf (and then NaN).
 	maxWordValue = 1e15
