@@ -365,7 +365,7 @@ func (b *bench) buildHugot(ctx context.Context, offline bool) (string, error) {
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if offline {
-		cmd.Env = append(cmd.Env, "GOPROXY=off", "GOFLAGS=-mod=mod")
+		cmd.Env = append(cmd.Env, "GOPROXY=off")
 	}
 	t0 := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
