@@ -370,12 +370,17 @@ func (b *bench) buildHugot(ctx context.Context, offline bool) (string, error) {
 	t0 := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if offline {
-			return "", fmt.Errorf("--quick builds bench/hugotdriver only from modules already downloaded (a full `go run ./bench encoder` fetches them): %v", firstLine(string(out)))
+			return "", fmt.Errorf("--quick builds bench/hugotdriver only from modules already downloaded (a full `go run ./bench encoder` fetches them): %s", lastLine(string(out)))
 		}
 		return "", fmt.Errorf("building bench/hugotdriver: %v\n%s", err, out)
 	}
 	b.logf("encoder: built hugot driver (%s) in %s", hugotModule, time.Since(t0).Round(time.Second))
 	return bin, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
 }
 
 // evenSample returns n texts spread evenly over texts.
