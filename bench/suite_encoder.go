@@ -447,6 +447,7 @@ type hugotPass struct {
 	TextsPerS   float64 `json:"texts_per_s"`
 	TextsPerCPU float64 `json:"texts_per_cpu_s"`
 	MinCosine   float64 `json:"min_cosine_vs_first"`
+	BusyPs      float64 `json:"busy_ps"`
 }
 
 // hugotMeasure runs hugot's pure-Go backend (GoMLX running the ONNX graph)
@@ -528,8 +529,11 @@ func (b *bench) hugotMeasure(ctx context.Context, bin, dir, shape, set string, t
 		m.Params["embeds_per_cpu_s"+k] = round4(p.TextsPerCPU)
 		// CPU seconds per wall second: how many cores the pass kept busy.
 		m.Params["cores_used"+k] = round4(p.CPUS / p.WallS)
-		b.logf("encoder: hugot-go %s %s (%d texts, batches of %d), %d threads: %.2f texts/s (%.2f per CPU-s, %.2f cores busy; pure Go %.0f per CPU-s on these texts; cosine ≥ %.5f)",
-			shape, set, len(texts), batch, p.Threads, p.TextsPerS, p.TextsPerCPU, p.CPUS/p.WallS, goRate, agree)
+		// Ps running Go code (their threads on a core or waiting for one):
+		// the parallelism the pass ran at, whatever else the machine did.
+		m.Params["busy_ps"+k] = round4(p.BusyPs)
+		b.logf("encoder: hugot-go %s %s (%d texts, batches of %d), %d threads: %.2f texts/s (%.2f per CPU-s, %.2f cores busy, %.2f Ps busy; pure Go %.0f per CPU-s on these texts; cosine ≥ %.5f)",
+			shape, set, len(texts), batch, p.Threads, p.TextsPerS, p.TextsPerCPU, p.CPUS/p.WallS, p.BusyPs, goRate, agree)
 	}
 	return m, nil
 }

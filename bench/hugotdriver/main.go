@@ -17,8 +17,13 @@
 // Threads: hugot gives its Go backend no thread option (its backend config
 // is the fixed string "go"; GoMLX's simplego sizes its worker pool from
 // runtime.NumCPU, not GOMAXPROCS), so GOMAXPROCS is what bounds it: it caps
-// the goroutines that run at once, simplego's workers included. The CPU/wall
-// ratio of each pass, in the output, shows how many cores it really used.
+// the goroutines that run at once, simplego's workers included. Each pass
+// reports its CPU/wall ratio (the cores it got) and its busy Ps: the Go
+// runtime's time with a P running Go code (runtime/metrics
+// /cpu/classes/user, which counts a P as busy while its thread waits for
+// a core) over wall time. On a busy machine the first falls with the
+// load; the second does not, so it shows how many threads the pass ran
+// even when other processes held the cores.
 //
 // Compilation: simplego compiles the graph once per input shape (batch ×
 // sequence length), in the first pass. It is not worth a warm-up pass:
@@ -34,6 +39,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,6 +98,9 @@ type pass struct {
 	// MinCosine is the lowest cosine between this pass's embeddings and
 	// the first pass's (1 for the first pass).
 	MinCosine float64 `json:"min_cosine_vs_first"`
+	// BusyPs is the runtime's user time of Ps (running Go code, whether
+	// or not the OS gave their threads a core) over wall time.
+	BusyPs float64 `json:"busy_ps"`
 }
 
 type result struct {
@@ -159,6 +168,7 @@ func run(model, textsPath string, batch int, counts []int, pooling string) error
 		var firstErr error
 		var once sync.Once
 		var wg sync.WaitGroup
+		u0 := userPTime()
 		c0, w0 := cpuTime(), time.Now()
 		for range threads {
 			wg.Add(1)
@@ -184,11 +194,12 @@ func run(model, textsPath string, batch int, counts []int, pooling string) error
 		}
 		wg.Wait()
 		wall, cpu := time.Since(w0).Seconds(), (cpuTime() - c0).Seconds()
+		busy := userPTime() - u0
 		if firstErr != nil {
 			return firstErr
 		}
 		p := pass{Threads: threads, Texts: len(texts), WallS: wall, CPUS: cpu,
-			TextsPerS: float64(len(texts)) / wall, TextsPerCPU: float64(len(texts)) / cpu, MinCosine: 1}
+			TextsPerS: float64(len(texts)) / wall, TextsPerCPU: float64(len(texts)) / cpu, MinCosine: 1, BusyPs: busy / wall}
 		if res.Embeddings == nil {
 			res.Embeddings = out
 		} else {
@@ -235,6 +246,19 @@ func clsEmbed(pipe *pipelines.FeatureExtractionPipeline, in []string) ([][]float
 		out[i] = v
 	}
 	return out, nil
+}
+
+// userPTime is the runtime's estimate of the time Ps spent running Go
+// code, in seconds. The runtime updates it at the end of a GC cycle, so it
+// runs one first (cheap: the weights hold no pointers).
+func userPTime() float64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/cpu/classes/user:cpu-seconds"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return sample[0].Value.Float64()
 }
 
 func cosine(a, b []float32) float64 {
