@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -93,10 +94,11 @@ type column struct {
 	prec int
 }
 
-// precFor is the column's precision, widened to two decimals for a rate
-// below 10 that would otherwise print as a bare digit (hugot's texts/s).
+// precFor is the column's precision, widened to two decimals for a
+// fractional rate below 10 that would otherwise print as a bare digit
+// (hugot's texts/s).
 func (c column) precFor(v float64) int {
-	if c.prec == 0 && v != 0 && v > -10 && v < 10 {
+	if c.prec == 0 && v != math.Trunc(v) && v > -10 && v < 10 {
 		return 2
 	}
 	return c.prec

@@ -167,9 +167,13 @@ func (b *bench) encoderSuite(ctx context.Context) error {
 	// core boosts above the nominal MHz that file reports.
 	peak := fmaPeakGFLOPS()
 	b.logf("encoder: FMA peak %.1f GFLOP per CPU-second on one core (nominal clock %.0f MHz)", peak, coreMHz())
-	hugot, err := b.buildHugot(ctx, b.cfg.quick)
-	if err != nil {
-		b.logf("encoder: hugot's Go backend not measured: %v", err)
+	// --systems can leave out hugot (most of the suite's time) or ONNX
+	// Runtime; the pure-Go encoder always runs, as the reference.
+	hugot := ""
+	if b.on("hugot-go") {
+		if hugot, err = b.buildHugot(ctx, b.cfg.quick); err != nil {
+			b.logf("encoder: hugot's Go backend not measured: %v", err)
+		}
 	}
 	var errs []error
 	for _, shape := range encoderShapes(b.cfg.quick) {
@@ -195,7 +199,7 @@ func (b *bench) encoderSuite(ctx context.Context) error {
 			continue
 		}
 		systems = append(systems, system{name: "vecbolt-bert-go", e: gm, note: "pure Go, " + gm.Kernel() + " kernels"})
-		if ortErr == nil {
+		if ortErr == nil && b.on("onnxruntime") {
 			om, err := onnx.Load(ctx, dir, onnx.WithIntraOpThreads(1), onnx.WithBatchSize(embedBatch))
 			if err != nil {
 				errs = append(errs, err)

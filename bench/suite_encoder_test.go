@@ -69,6 +69,7 @@ func TestColumnPrecision(t *testing.T) {
 		{whole, 9.9, 2},
 		{whole, 126, 0},
 		{whole, 0, 0},
+		{whole, 6, 0},
 		{column{prec: 4}, 0.5, 4},
 	}
 	for _, tt := range tests {
