@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -91,6 +92,16 @@ type column struct {
 	name string
 	get  func(*Measurement) *float64
 	prec int
+}
+
+// precFor is the column's precision, widened to two decimals for a
+// fractional rate below 10 that would otherwise print as a bare digit
+// (hugot's texts/s).
+func (c column) precFor(v float64) int {
+	if c.prec == 0 && v != math.Trunc(v) && v > -10 && v < 10 {
+		return 2
+	}
+	return c.prec
 }
 
 func columns() []column {
@@ -187,7 +198,7 @@ func (r *reporter) flush(w io.Writer) {
 			fmt.Fprintf(out, "%s%s%s%s%d%s%s%s", m.System, sep, m.Dataset, sep, m.N, sep, formatParams(m.Params), sep)
 			for _, c := range cols {
 				if v := c.get(m); v != nil {
-					fmt.Fprintf(out, "%.*f%s", c.prec, *v, sep)
+					fmt.Fprintf(out, "%.*f%s", c.precFor(*v), *v, sep)
 				} else {
 					fmt.Fprint(out, "-"+sep)
 				}
