@@ -65,6 +65,9 @@ type searchOptions struct {
 	// SearchDocuments' DocumentWeight
 	docWeight    float64
 	hasDocWeight bool
+	// SearchDocuments' LengthPenalty
+	lenPenalty    float64
+	hasLenPenalty bool
 	mode         Mode
 	fusion       Fusion
 	alpha        float64
