@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +25,9 @@ import (
 //  1. Grouping: how a page is scored from its passages. A page's score is
 //     s1 + a·s2 + w·whole, where s1 and s2 are its best two passage scores
 //     among a query's candidates and whole is the score of the page
-//     embedded whole. a = w = 0 is "max" (what db.SearchDocuments does).
+//     embedded whole. a = w = 0 is "max". The chosen size also gets the
+//     rows of db.SearchDocuments' defaults: w = DefaultDocumentWeight, with
+//     and without DefaultLengthPenalty·ln(passages) subtracted.
 //     The sweep runs over the passage sizes of longdoc; the setting is
 //     chosen on the dev split (105 queries: differences of a point or two
 //     there are noise) and every row is printed for both splits.
@@ -38,12 +41,18 @@ import (
 //     ingest.Files (what `vecbolt add-files` runs): files/s and MB/s.
 
 // ragChunkSizes are the passage sizes of the grouping sweep: longdoc's
-// and 32, since the smaller the better down to 64 there.
-var ragChunkSizes = append([]int{32}, longdocChunkSizes...)
+// and 16 and 32, since the smaller the better down to 64 there.
+var ragChunkSizes = append([]int{16, 32}, longdocChunkSizes...)
 
-// ragChunkSize is the passage size of the database path: chosen on the dev
-// split by the grouping sweep (see BENCHMARKS.md, "Long documents").
-const ragChunkSize = 32
+// ragChunkSize and ragOverlap are the passages of the database path, and
+// ragPenalty the length penalty of the sweep's chosen row: chosen on the
+// dev split (bench/ragdev; see BENCHMARKS.md, "Long documents"). The
+// sweep's other sizes overlap by an eighth, as before.
+const (
+	ragChunkSize = 16
+	ragOverlap   = 8
+	ragPenalty   = db.DefaultLengthPenalty
+)
 
 func (b *bench) ragSuite(ctx context.Context) error {
 	if b.quickWithoutDownload("rag", "manpages") {
@@ -78,10 +87,14 @@ func (b *bench) ragSuite(ctx context.Context) error {
 	var rows []row
 	// 1. Grouping sweep, exact search.
 	for _, size := range ragChunkSizes {
+		overlap := size / 8
+		if size == ragChunkSize {
+			overlap = ragOverlap
+		}
 		var ptext []string
 		var owner []int
 		for i, d := range docs {
-			ps, err := chunk.Split(d, chunk.WithMaxTokens(size), chunk.WithOverlap(size/8), chunk.WithCounter(counter))
+			ps, err := chunk.Split(d, chunk.WithMaxTokens(size), chunk.WithOverlap(overlap), chunk.WithCounter(counter))
 			if err != nil {
 				return err
 			}
@@ -94,20 +107,33 @@ func (b *bench) ragSuite(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		npass := make([]int, len(docs))
+		for _, o := range owner {
+			npass[o]++
+		}
+		type setting struct{ a, w, pen float64 }
+		var settings []setting
 		for _, a := range []float64{0, 0.25, 0.5} {
 			for _, w := range []float64{0, 0.25, 0.5, 1} {
-				ranked := make([][]int, len(pages))
-				for q := range pages {
-					ranked[q] = groupScores(cands[q], owner, qvecs[q], wholeVecs, a, w, 100)
-				}
-				params := map[string]any{"max_tokens": size, "second": a, "whole": w}
-				rows = append(rows, row{"vector-passages-grouped", params, ranked})
-				hyb := make([][]int, len(pages))
-				for q := range pages {
-					hyb[q] = rrf(bmWhole[q], ranked[q], 60, 100)
-				}
-				rows = append(rows, row{"hybrid-rrf-bm25whole+grouped", params, hyb})
+				settings = append(settings, setting{a, w, 0})
 			}
+		}
+		if size == ragChunkSize {
+			settings = append(settings, setting{0, db.DefaultDocumentWeight, 0}, setting{0, db.DefaultDocumentWeight, ragPenalty})
+		}
+		for _, st := range settings {
+			a, w := st.a, st.w
+			ranked := make([][]int, len(pages))
+			for q := range pages {
+				ranked[q] = groupScores(cands[q], owner, npass, qvecs[q], wholeVecs, a, w, st.pen, 100)
+			}
+			params := map[string]any{"max_tokens": size, "overlap": overlap, "second": a, "whole": w, "length_penalty": st.pen}
+			rows = append(rows, row{"vector-passages-grouped", params, ranked})
+			hyb := make([][]int, len(pages))
+			for q := range pages {
+				hyb[q] = rrf(bmWhole[q], ranked[q], 60, 100)
+			}
+			rows = append(rows, row{"hybrid-rrf-bm25whole+grouped", params, hyb})
 		}
 	}
 
@@ -119,7 +145,7 @@ func (b *bench) ragSuite(ctx context.Context) error {
 		return err
 	}
 	defer func() { d.Close(); os.Remove(path) }()
-	c, err := d.CreateCollection(ctx, "man", db.WithChunking(ragChunkSize, ragChunkSize/8))
+	c, err := d.CreateCollection(ctx, "man", db.WithChunking(ragChunkSize, ragOverlap))
 	if err != nil {
 		return err
 	}
@@ -178,7 +204,7 @@ func (b *bench) ragSuite(ctx context.Context) error {
 	for q := range pages {
 		dbHyb[q] = rrf(bmWhole[q], dbRanked[q], 60, 100)
 	}
-	dbParams := map[string]any{"max_tokens": ragChunkSize, "index": "hnsw"}
+	dbParams := map[string]any{"max_tokens": ragChunkSize, "overlap": ragOverlap, "index": "hnsw"}
 	rows = append(rows, row{"db/SearchDocuments", dbParams, dbRanked}, row{"db/hybrid-rrf-bm25whole+SearchDocuments", dbParams, dbHyb},
 		row{"db/SearchDocuments-keyword", dbParams, dbKeyword}, row{"db/SearchDocuments-hybrid", dbParams, dbHybrid})
 
@@ -302,8 +328,9 @@ func passageCandidates(ctx context.Context, e embedder.Embedder, texts []string,
 }
 
 // groupScores ranks the pages of a query's passage candidates by
-// s1 + a·s2 + w·whole (see the suite's doc), best first, at most k.
-func groupScores(cands []candidate, owner []int, q []float32, whole [][]float32, a, w float64, k int) []int {
+// s1 + a·s2 + w·whole - pen·ln(passages) (see the suite's doc; npass[p]
+// is page p's passage count), best first, at most k.
+func groupScores(cands []candidate, owner, npass []int, q []float32, whole [][]float32, a, w, pen float64, k int) []int {
 	type agg struct {
 		n      int
 		s1, s2 float64
@@ -332,6 +359,9 @@ func groupScores(cands []candidate, owner []int, q []float32, whole [][]float32,
 		s := g.s1 + a*g.s2
 		if w != 0 {
 			s += w * float64(dot(q, whole[p]))
+		}
+		if pen != 0 {
+			s -= pen * math.Log(float64(npass[p]))
 		}
 		score[p] = s
 	}

@@ -71,6 +71,10 @@ func TestChunkedSearchAndContext(t *testing.T) {
 	if !headed {
 		t.Errorf("no passage with apt install under Install > Debian: %+v", res)
 	}
+	passages := map[string]int{} // TopK(100) found every passage
+	for _, r := range res {
+		passages[r.DocID]++
+	}
 	groups, err := c.SearchDocuments(bg, "apt install on Debian", TopK(5), PassagesPerDocument(2), WithMode(ModeVector))
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +91,13 @@ func TestChunkedSearchAndContext(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := g.Passages[0].Score + DefaultDocumentWeight*similarity(Cosine, q, whole[0].Vector); math.Abs(float64(g.Score-want)) > 1e-6 {
-			t.Errorf("group %q scores %v, want best passage %v + %v × whole-text similarity = %v", g.ID, g.Score, g.Passages[0].Score, DefaultDocumentWeight, want)
+		n := passages[g.ID]
+		if n < 2 {
+			t.Fatalf("document %q has %d passages; the test needs several to see the length penalty", g.ID, n)
+		}
+		want := float64(g.Passages[0].Score) + DefaultDocumentWeight*float64(similarity(Cosine, q, whole[0].Vector)) - DefaultLengthPenalty*math.Log(float64(n))
+		if math.Abs(float64(g.Score)-want) > 1e-6 {
+			t.Errorf("group %q scores %v, want best passage %v + %v × whole-text similarity - %v × ln(%d passages) = %v", g.ID, g.Score, g.Passages[0].Score, DefaultDocumentWeight, DefaultLengthPenalty, n, want)
 		}
 		if len(g.Passages) == 0 || len(g.Passages) > 2 || g.Metadata["kind"] == nil {
 			t.Errorf("group %+v", g)
@@ -99,9 +108,23 @@ func TestChunkedSearchAndContext(t *testing.T) {
 			}
 		}
 	}
-	groups, err = c.SearchDocuments(bg, "apt install on Debian", DocumentWeight(0), WithMode(ModeVector))
+	groups, err = c.SearchDocuments(bg, "apt install on Debian", DocumentWeight(0), LengthPenalty(0), WithMode(ModeVector))
 	if err != nil || len(groups) != 2 || groups[0].Score != groups[0].Passages[0].Score || groups[1].Score > groups[0].Score {
-		t.Errorf("DocumentWeight(0): %+v, %v", groups, err)
+		t.Errorf("DocumentWeight(0), LengthPenalty(0): %+v, %v", groups, err)
+	}
+	groups, err = c.SearchDocuments(bg, "apt install on Debian", DocumentWeight(0), LengthPenalty(0.5), WithMode(ModeVector))
+	if err != nil || len(groups) != 2 {
+		t.Fatalf("LengthPenalty(0.5): %+v, %v", groups, err)
+	}
+	for _, g := range groups {
+		if want := float64(g.Passages[0].Score) - 0.5*math.Log(float64(passages[g.ID])); math.Abs(float64(g.Score)-want) > 1e-6 {
+			t.Errorf("LengthPenalty(0.5): group %q scores %v, want best passage %v - 0.5 × ln(%d) = %v", g.ID, g.Score, g.Passages[0].Score, passages[g.ID], want)
+		}
+	}
+	for _, bad := range []SearchOption{DocumentWeight(-1), DocumentWeight(math.NaN()), LengthPenalty(-0.1), LengthPenalty(math.Inf(1))} {
+		if _, err := c.SearchDocuments(bg, "apt install", bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("SearchDocuments with a bad weight or penalty: %v, want ErrInvalidArgument", err)
+		}
 	}
 	groups, err = c.SearchDocuments(bg, "apt install on Debian", WhereExpr(`kind = "faq"`))
 	if err != nil || len(groups) != 1 || groups[0].ID != "faq.md" {

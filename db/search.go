@@ -65,12 +65,15 @@ type searchOptions struct {
 	// SearchDocuments' DocumentWeight
 	docWeight    float64
 	hasDocWeight bool
-	mode         Mode
-	fusion       Fusion
-	alpha        float64
-	hasAlpha     bool
-	rrfK         int
-	explain      bool
+	// SearchDocuments' LengthPenalty
+	lenPenalty    float64
+	hasLenPenalty bool
+	mode          Mode
+	fusion        Fusion
+	alpha         float64
+	hasAlpha      bool
+	rrfK          int
+	explain       bool
 	// exclude holds IDs no result may have (Similar, Recommend leave out
 	// their examples). It is applied inside the index search, like the
 	// filter, so that excluding them costs no results: a search still

@@ -81,8 +81,51 @@ func DecodeDocument(b []byte) (*DocumentRecord, error) {
 // EncodeDocument seals a document record.
 func EncodeDocument(d *DocumentRecord) ([]byte, error) { return seal(d) }
 
-// docFieldVector is the field number of Document.vector in records.proto.
-const docFieldVector = 4
+// docFieldVector and docFieldPassages are the field numbers of
+// Document.vector and Document.passages in records.proto.
+const (
+	docFieldVector   = 4
+	docFieldPassages = 8
+)
+
+// decodePassages returns the passage count of an encoded Document,
+// scanning its fields without decoding them; bytes the scan cannot read go
+// through proto.Unmarshal, so whenever that accepts them both agree
+// (FuzzDecodeVector).
+func decodePassages(payload []byte) (uint32, error) {
+	var n uint32
+	b := payload
+	for len(b) > 0 {
+		num, typ, k := protowire.ConsumeTag(b)
+		if k < 0 || !num.IsValid() || typ == protowire.StartGroupType {
+			return slowPassages(payload)
+		}
+		b = b[k:]
+		if num == docFieldPassages && typ == protowire.VarintType {
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return slowPassages(payload)
+			}
+			n = uint32(v) // proto3: the last value wins, truncated to 32 bits
+			b = b[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return slowPassages(payload)
+		}
+		b = b[m:]
+	}
+	return n, nil
+}
+
+func slowPassages(payload []byte) (uint32, error) {
+	var d pb.Document
+	if err := proto.Unmarshal(payload, &d); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return d.Passages, nil
+}
 
 // decodeVector appends the vector of an encoded Document to dst. The
 // canonical encoding (one packed field, as marshal writes it) is read in

@@ -104,24 +104,28 @@ func (c *CollectionTx) ForEachParent(after string, fn func(d *DocumentRecord) (b
 }
 
 // ParentVector appends the vector of the document record id to dst (the
-// whole document's embedding, in a chunked collection), reading only that
-// field after checking the record's checksum; ok is false if there is no
-// such record.
-func (c *CollectionTx) ParentVector(id string, dst []float32) (vec []float32, ok bool, err error) {
+// whole document's embedding, in a chunked collection) and returns its
+// passage count, reading only those fields after checking the record's
+// checksum; ok is false if there is no such record.
+func (c *CollectionTx) ParentVector(id string, dst []float32) (vec []float32, passages int, ok bool, err error) {
 	b := c.b.Bucket(bucketParents)
 	if b == nil {
-		return dst, false, nil
+		return dst, 0, false, nil
 	}
 	v := b.Get([]byte(id))
 	if v == nil {
-		return dst, false, nil
+		return dst, 0, false, nil
 	}
 	payload, err := openEnvelope(v)
+	var n uint32
 	if err == nil {
 		vec, err = decodeVector(payload, dst)
 	}
-	if err != nil {
-		return dst, false, fmt.Errorf("collection %q, document %q: %w", c.name, id, err)
+	if err == nil {
+		n, err = decodePassages(payload)
 	}
-	return vec, true, nil
+	if err != nil {
+		return dst, 0, false, fmt.Errorf("collection %q, document %q: %w", c.name, id, err)
+	}
+	return vec, int(n), true, nil
 }

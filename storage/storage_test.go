@@ -506,6 +506,7 @@ func FuzzDecodeVector(f *testing.F) {
 		{},
 		{Id: "a", Text: "text", Vector: []float32{1, 2, 3}},
 		{Id: "b", Vector: []float32{-0.5}, Metadata: map[string]*pb.Value{"k": {Kind: &pb.Value_IntValue{IntValue: 3}}}},
+		{Id: "c", Text: "a long text", Vector: []float32{0.25, 1}, Passages: 300},
 	} {
 		b, err := marshal(d)
 		if err != nil {
@@ -527,6 +528,9 @@ func FuzzDecodeVector(f *testing.F) {
 		}
 		if err != nil {
 			t.Fatalf("refused (%v) what proto.Unmarshal accepts", err)
+		}
+		if n, err := decodePassages(b); err != nil || n != d.Passages {
+			t.Fatalf("decodePassages = %d, %v; want %d", n, err, d.Passages)
 		}
 		if len(got) != len(d.Vector) {
 			t.Fatalf("got %d components, want %d", len(got), len(d.Vector))
