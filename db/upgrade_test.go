@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,119 @@ func TestUpgradeFromFormat2(t *testing.T) {
 	defer rw.Close()
 	if _, err := keyword(rw); err != nil || len(events) != 0 {
 		t.Errorf("second writable open: %v, events %+v", err, events)
+	}
+}
+
+// TestFullTextFormat1 opens a format-3 file whose keyword index is in the
+// index's first layout (testdata/format3, made by commit 4113dad's db
+// package: every posting block in the posting bucket, no tails; 400
+// documents, so "common" spans several blocks): read-only it searches as
+// it is; written to, its touched terms move to the current layout, and
+// the index keeps agreeing with one rebuilt from the documents.
+func TestFullTextFormat1(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "format3", "release-4113dad.vecbolt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "old.vecbolt")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	search := func(d *DB, q string) []Result {
+		t.Helper()
+		c, err := d.Collection(bg, "docs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Search(bg, q, WithMode(ModeKeyword), TopK(20))
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		return res
+	}
+	ids := func(rs []Result) string {
+		var s []string
+		for _, r := range rs {
+			s = append(s, r.ID)
+		}
+		return strings.Join(s, " ")
+	}
+	queries := []string{"unicorn", "even river", "common", "common glacier even", "number77 number310"}
+
+	ro, err := Open(path, ReadOnly(), WithEmbedder(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(search(ro, "unicorn")); got != "d123" {
+		t.Errorf("read-only: unicorn finds %q, want d123", got)
+	}
+	if got := search(ro, "common"); len(got) != 20 {
+		t.Errorf("read-only: common finds %d, want 20", len(got))
+	}
+	if rep, err := ro.Check(bg); err != nil || !rep.OK() {
+		t.Fatalf("check of the format-1 index: %v %+v", err, rep.Problems)
+	}
+	ro.Close()
+
+	rw, err := Open(path, WithEmbedder(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rw.Collection(bg, "docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []Document
+	for i := range 150 {
+		ds = append(ds, Document{ID: fmt.Sprintf("n%03d", i), Text: fmt.Sprintf("common unicorn river number%d", 500+i), Vector: []float32{1, 2, 3, 4}})
+	}
+	if _, err := c.Insert(bg, ds...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Delete(bg, "d123", "d200", "n005"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upsert(bg, Document{ID: "d077", Text: "now about a glacier", Vector: []float32{1, 1, 1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := rw.Check(bg); err != nil || !rep.OK() {
+		t.Fatalf("check after writes to a format-1 index: %v %+v", err, rep.Problems)
+	}
+	got := map[string][]Result{}
+	for _, q := range queries {
+		got[q] = search(rw, q)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same documents, the index rebuilt from them.
+	fresh := filepath.Join(dir, "rebuilt.vecbolt")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fresh, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Open(fresh, WithEmbedder(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Close()
+	if err := rb.Reindex(bg, "docs", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		want := search(rb, q)
+		if len(got[q]) != len(want) {
+			t.Fatalf("%q: %d results, rebuilt index %d", q, len(got[q]), len(want))
+		}
+		for i := range want {
+			if got[q][i].ID != want[i].ID || got[q][i].Score != want[i].Score {
+				t.Errorf("%q result %d: %s %v, rebuilt index %s %v", q, i, got[q][i].ID, got[q][i].Score, want[i].ID, want[i].Score)
+			}
+		}
 	}
 }

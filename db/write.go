@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"github.com/vecbolt/vecbolt/fulltext"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -88,7 +89,17 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 	if err := checkBatchBytes(batch, int(st.cfg.Dimension)); err != nil {
 		return WriteResult{}, err
 	}
+	// The keyword index's analysis needs no transaction: it runs beside
+	// the embedder, and the transaction only adds its results.
+	ana, ftDocs := st.ana, (<-chan []*fulltext.Doc)(nil)
+	if st.ft != nil && ana != nil {
+		ftDocs = analyzeBatch(ana, batch)
+	}
 	embedBad, err := c.embed(ctx, st, docs, batch)
+	var analyzed []*fulltext.Doc
+	if ftDocs != nil {
+		analyzed = <-ftDocs
+	}
 	if err != nil {
 		return WriteResult{}, err
 	}
@@ -182,7 +193,14 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 			// replaces an upserted document's terms. Every document
 			// counts in BM25's statistics, text or not, as in the
 			// reference BM25 (bench/internal/retrieval).
-			if err := ftw.Add(labels[i], p.rec.Text); err != nil {
+			if analyzed != nil && analyzed[i] != nil && st.ana == ana {
+				err = ftw.AddDoc(labels[i], analyzed[i])
+			} else {
+				// Not analyzed beforehand, or by another analyzer than
+				// the state's now (Reindex swapped it).
+				err = ftw.Add(labels[i], p.rec.Text)
+			}
+			if err != nil {
 				return fmt.Errorf("keyword index: %w", ftErr(err))
 			}
 		}
@@ -245,6 +263,33 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 	// time, and the next write retries it.
 	_ = c.checkpointLocked(false)
 	return res, nil
+}
+
+// analyzeBatch analyzes the texts of batch's documents for the keyword
+// index in a goroutine of its own, sending one Doc per document (nil for a
+// rejected one, or one Analyze refused: the transaction then adds its
+// text, and reports the error).
+func analyzeBatch(a *fulltext.Analyzer, batch []prepared) <-chan []*fulltext.Doc {
+	// The texts are read here: the embedder's failures set batch[i].rec
+	// to nil meanwhile.
+	texts := make([]string, len(batch))
+	keep := make([]bool, len(batch))
+	for i, p := range batch {
+		if p.rec != nil {
+			texts[i], keep[i] = p.rec.Text, true
+		}
+	}
+	out := make(chan []*fulltext.Doc, 1)
+	go func() {
+		docs := make([]*fulltext.Doc, len(texts))
+		for i, t := range texts {
+			if keep[i] {
+				docs[i], _ = a.Analyze(t)
+			}
+		}
+		out <- docs
+	}()
+	return out
 }
 
 // checkBatchBytes enforces MaxBatchBytes on a prepared batch. Records to

@@ -28,6 +28,8 @@ type Analyzer struct {
 	// and makes a Writer per transaction, so a cache per Writer would
 	// start empty for every batch.
 	cache *stemCache
+	// scratch holds memory Analyze calls reuse (*analyzeScratch).
+	scratch sync.Pool
 }
 
 // NewAnalyzer returns the analyzer of cfg.

@@ -40,19 +40,35 @@ func appendBlock(dst []byte, ps []posting) []byte {
 		h.maxTF = max(h.maxTF, p.tf)
 		h.minDL = min(h.minDL, p.dl)
 	}
+	dst = appendHeader(dst, h)
+	dst = appendPosting(dst, 0, ps[0])
+	return appendPostings(dst, ps[0].label, ps[1:])
+}
+
+func appendHeader(dst []byte, h blockHeader) []byte {
 	dst = binary.AppendUvarint(dst, uint64(h.count))
 	dst = binary.AppendUvarint(dst, h.first)
 	dst = binary.AppendUvarint(dst, h.last-h.first)
 	dst = binary.AppendUvarint(dst, uint64(h.maxTF))
-	dst = binary.AppendUvarint(dst, uint64(h.minDL))
-	prev := h.first
-	for i, p := range ps {
-		if i > 0 {
-			dst = binary.AppendUvarint(dst, p.label-prev)
-			prev = p.label
-		}
-		dst = binary.AppendUvarint(dst, uint64(p.tf))
-		dst = binary.AppendUvarint(dst, uint64(p.dl-p.tf))
+	return binary.AppendUvarint(dst, uint64(h.minDL))
+}
+
+// appendPosting encodes p, whose label is prev + delta (a block's first
+// posting has no delta: pass 0 and its label's encoding is skipped).
+func appendPosting(dst []byte, delta uint64, p posting) []byte {
+	if delta > 0 {
+		dst = binary.AppendUvarint(dst, delta)
+	}
+	dst = binary.AppendUvarint(dst, uint64(p.tf))
+	return binary.AppendUvarint(dst, uint64(p.dl-p.tf))
+}
+
+// appendPostings encodes ps (sorted, distinct, above prev), the postings
+// of a block after one of label prev.
+func appendPostings(dst []byte, prev uint64, ps []posting) []byte {
+	for _, p := range ps {
+		dst = appendPosting(dst, p.label-prev, p)
+		prev = p.label
 	}
 	return dst
 }
@@ -204,18 +220,80 @@ func appendTermMeta(dst []byte, m termMeta) []byte {
 
 func decodeTermMeta(b []byte) (termMeta, error) {
 	r := uvarints{b: b}
+	m, err := readTermMeta(&r)
+	if err == nil && len(r.b) != 0 {
+		err = fmt.Errorf("%w: %d bytes after a term record", ErrCorrupt, len(r.b))
+	}
+	return m, err
+}
+
+func readTermMeta(r *uvarints) (termMeta, error) {
 	m := termMeta{df: r.next("document frequency"), maxTF: r.next32("max term frequency"), minDL: r.next32("min document length")}
 	switch {
 	case r.err != nil:
 		return m, r.err
-	case len(r.b) != 0:
-		return m, fmt.Errorf("%w: %d bytes after a term record", ErrCorrupt, len(r.b))
 	case m.df == 0 || m.maxTF == 0:
 		return m, fmt.Errorf("%w: term record with document frequency %d, max term frequency %d", ErrCorrupt, m.df, m.maxTF)
 	case m.minDL < 1:
 		return m, fmt.Errorf("%w: term record with min document length 0", ErrCorrupt)
 	}
 	return m, nil
+}
+
+// recordTail marks a term record of the current layout (format 2 of the
+// index, see doc.go): statistics, then the tail of the posting list. A
+// record of format 1 starts with its document frequency, a uvarint of at
+// least 1, whose first byte is never 0.
+const recordTail = 0x00
+
+// termRecord is a term's record as stored.
+type termRecord struct {
+	termMeta
+	// v2: the record has the tail layout; its blocks are in the blocks
+	// bucket. Otherwise (format 1) they follow it in the posting bucket,
+	// and it has no tail.
+	v2 bool
+	// tail is the raw block of the postings after the last block, empty
+	// if none; tailCount its number of postings.
+	tail      []byte
+	tailCount int
+}
+
+// appendTermRecord encodes a record of the current layout: m, then tail
+// (0..BlockSize postings, sorted) as a block.
+func appendTermRecord(dst []byte, m termMeta, tail []posting) []byte {
+	dst = appendTermMeta(append(dst, recordTail), m)
+	if len(tail) > 0 {
+		dst = appendBlock(dst, tail)
+	}
+	return dst
+}
+
+// decodeTermRecord decodes a term record of either layout. A tail's
+// header is checked against the record; its postings are decoded (and
+// checked) by whoever reads them.
+func decodeTermRecord(b []byte) (termRecord, error) {
+	if len(b) == 0 || b[0] != recordTail {
+		m, err := decodeTermMeta(b)
+		return termRecord{termMeta: m}, err
+	}
+	r := uvarints{b: b[1:]}
+	m, err := readTermMeta(&r)
+	if err != nil {
+		return termRecord{}, err
+	}
+	rec := termRecord{termMeta: m, v2: true, tail: r.b}
+	if len(r.b) > 0 {
+		h, _, err := decodeHeader(r.b)
+		if err != nil {
+			return termRecord{}, fmt.Errorf("tail: %w", err)
+		}
+		if uint64(h.count) > m.df || h.maxTF > m.maxTF || h.minDL < m.minDL {
+			return termRecord{}, fmt.Errorf("%w: tail of %d postings (tf ≤ %d, length ≥ %d) outside its record's bounds (df %d, tf ≤ %d, length ≥ %d)", ErrCorrupt, h.count, h.maxTF, h.minDL, m.df, m.maxTF, m.minDL)
+		}
+		rec.tailCount = h.count
+	}
+	return rec, nil
 }
 
 // docRecord is a document's forward record.
@@ -304,9 +382,15 @@ func validTerm(t string) error {
 // stats is the "meta" record.
 type stats struct {
 	docs, length uint64
+	// version is the layout's (see doc.go): decodeStats reads 1 and 2,
+	// appendStats writes formatVersion.
+	version uint64
 }
 
-const formatVersion = 1
+// formatVersion is the layout writers write: 2 since term records hold
+// their tails (an index of version 1 reads as it is and is converted term
+// by term as writes touch it).
+const formatVersion = 2
 
 func appendStats(dst []byte, s stats) []byte {
 	dst = binary.AppendUvarint(dst, formatVersion)
@@ -317,12 +401,12 @@ func appendStats(dst []byte, s stats) []byte {
 func decodeStats(b []byte) (stats, error) {
 	r := uvarints{b: b}
 	v := r.next("format version")
-	s := stats{docs: r.next("document count"), length: r.next("total length")}
+	s := stats{docs: r.next("document count"), length: r.next("total length"), version: v}
 	switch {
 	case r.err != nil:
 		return s, r.err
-	case v != formatVersion:
-		return s, fmt.Errorf("%w: format version %d (this build reads %d)", ErrCorrupt, v, formatVersion)
+	case v != 1 && v != formatVersion:
+		return s, fmt.Errorf("%w: format version %d (this build reads 1 to %d)", ErrCorrupt, v, formatVersion)
 	case len(r.b) != 0:
 		return s, fmt.Errorf("%w: %d bytes after the statistics", ErrCorrupt, len(r.b))
 	}

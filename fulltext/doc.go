@@ -15,15 +15,18 @@
 //
 // In the caller's bucket:
 //
-//   - key "meta": format version, number of documents, total length (in
-//     terms) of all documents;
-//   - bucket "post": for each term t, key t holds the term's record
-//     (document frequency and upper bounds of its term frequencies and
-//     lower bound of its document lengths), and keys t 0x00 L (L a
-//     big-endian uint64 label) hold the blocks of its posting list, L being
-//     the first label of the block. Terms never contain 0x00, so the term
-//     record and its blocks are adjacent in key order and one cursor seek
-//     finds both;
+//   - key "meta": format version of the index's layout (2; 1 still
+//     reads, see below), number of documents, total length (in terms) of
+//     all documents;
+//   - bucket "post": for each term t, key t holds the term's record:
+//     a 0x00 byte, its document frequency, the upper bound of its term
+//     frequencies and the lower bound of its document lengths, then the
+//     tail of its posting list, 0 to [BlockSize] postings encoded as a
+//     block (below);
+//   - bucket "blocks": keys t 0x00 L (L a big-endian uint64 label) hold
+//     the other blocks of t's posting list, L being the first label of
+//     the block. Terms never contain 0x00, so a term's blocks are adjacent
+//     in key order, in term order, and one cursor seek finds the first;
 //   - bucket "docs": key L (big-endian) holds the forward record of
 //     document L: its length and its distinct terms with their frequencies,
 //     which Delete needs to find the postings to remove.
@@ -33,7 +36,33 @@
 // block's first and last labels, its largest term frequency and its smallest
 // document length. The header bounds the BM25 score of every posting in the
 // block whatever the collection's average length, so a search can skip a
-// block without decoding it (block-max pruning) and stays exact.
+// block without decoding it (block-max pruning) and stays exact. A term's
+// tail comes after all its blocks: its labels are above theirs.
+//
+// Why the tail is in the record: labels mostly grow, so a batch of
+// documents appends to the end of each of its terms' lists. With the tail
+// in the record, that is one read and one write of one small value per
+// term, the new postings appended to the tail's encoding as they are
+// (only its header changes); a tail that grows past BlockSize leaves its
+// first BlockSize postings as a block of their own, written once. And
+// the values a batch rewrites all sit in "post", a few hundred pages for
+// ten thousand descriptions, while the blocks, which batches rarely
+// touch, sit apart. (Format 1 kept every block, the last and partial one
+// too, beside the record in "post": a batch rewrote two values per term
+// and most pages of both; ten thousand Debian descriptions in batches of
+// 256 wrote 24,724 pages against 15,299 now; see BENCHMARKS.md, "Hybrid
+// search (issue 14)".)
+//
+// Format 1, which vecbolt wrote before (storage format 3 holds either),
+// differs in the term record only: its first byte, a document frequency's
+// uvarint, is never 0x00, it has no tail, and its blocks are in "post"
+// under the same keys, after the record. Readers read both kinds of
+// record, side by side in one index. A Writer moves each format-1 term
+// it touches to the current layout (its blocks to "blocks", the last one
+// into the record) and writes version 2 into "meta", which builds before
+// the tails refuse as a version they do not read (db then reports a
+// damaged keyword index, which `vecbolt reindex` rebuilds in their
+// layout).
 //
 // # Invariants
 //
@@ -42,8 +71,10 @@
 // bench/internal/retrieval). For every term of a forward record there is
 // exactly one posting with the same term frequency and the document's
 // length, and no other postings exist. A term record exists iff the term
-// has postings; its document frequency equals their number. [Reader.Check]
-// verifies all of this.
+// has postings; its document frequency equals their number. A term's
+// blocks are all in "post" (format-1 record) or all in "blocks" (format-2
+// record), they do not overlap, and its tail's labels are above theirs.
+// [Reader.Check] verifies all of this.
 //
 // # Analysis and libraries
 //
@@ -61,10 +92,11 @@
 //
 // # Cost of a transaction
 //
-// A Flush rewrites the last block of every term its documents contain (in
-// place: appending keeps the block's key), and bbolt rewrites every page it
-// touches, so the cost of a transaction
-// grows with the number of distinct terms of its documents, not only with
-// their number: bulk loads should add thousands of documents per
-// transaction (the keyword suite in bench/suite_keyword.go uses 5,000).
+// A Flush reads and rewrites the record of every term its documents
+// contain, and bbolt rewrites every page it touches, so the cost of a
+// transaction grows with the number of distinct terms of its documents,
+// not only with their number: bulk loads should add thousands of
+// documents per transaction (the keyword suite in bench/suite_keyword.go
+// uses 5,000). Analysis needs no transaction: [Analyzer.Analyze] can run
+// before it, or beside other work, and [Writer.AddDoc] adds its result.
 package fulltext

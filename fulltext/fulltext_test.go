@@ -282,24 +282,62 @@ func TestDeleteErrorsAndReAdd(t *testing.T) {
 
 func TestCheckDetectsCorruption(t *testing.T) {
 	a, _ := NewAnalyzer(Config{})
+	// "appl" is in documents 1 (length 2) and 3 (tf 2, length 3): in
+	// format 2 its postings are the tail of its record.
+	appl := termMeta{df: 2, maxTF: 2, minDL: 2}
 	for _, tc := range []struct {
 		name   string
+		v1     bool // damage an index written by the format-1 writer
 		damage func(b *bbolt.Bucket) error
 	}{
-		{"stats", func(b *bbolt.Bucket) error { return b.Put(keyMeta, appendStats(nil, stats{docs: 9, length: 9})) }},
-		{"forward record dropped", func(b *bbolt.Bucket) error {
+		{"stats", false, func(b *bbolt.Bucket) error { return b.Put(keyMeta, appendStats(nil, stats{docs: 9, length: 9})) }},
+		{"forward record dropped", false, func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketDocs).Delete(labelKey(nil, 3))
 		}},
-		{"posting tf", func(b *bbolt.Bucket) error {
+		{"tail tf", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermRecord(nil, appl, []posting{{1, 1, 3}, {3, 2, 3}}))
+		}},
+		{"tail bytes", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put([]byte("appl"), append(appendTermRecord(nil, appl, nil), 2, 1, 2, 1, 3, 1, 2))
+		}},
+		{"tail header", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put([]byte("appl"), append(appendTermRecord(nil, appl, nil), 0x80))
+		}},
+		{"term df", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermRecord(nil, termMeta{df: 3, maxTF: 2, minDL: 2}, []posting{{1, 1, 2}, {3, 2, 3}}))
+		}},
+		{"tail bounds", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermRecord(nil, termMeta{df: 2, maxTF: 1, minDL: 2}, []posting{{1, 1, 2}, {3, 2, 3}}))
+		}},
+		{"block without record", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketBlocks).Put(blockKey(nil, "zzz", 1), appendBlock(nil, []posting{{1, 1, 2}}))
+		}},
+		{"block overlaps tail", false, func(b *bbolt.Bucket) error {
+			if err := b.Bucket(bucketBlocks).Put(blockKey(nil, "appl", 3), appendBlock(nil, []posting{{3, 2, 3}})); err != nil {
+				return err
+			}
+			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermRecord(nil, appl, []posting{{1, 1, 2}}))
+		}},
+		{"format-1 record with blocks in the blocks bucket", false, func(b *bbolt.Bucket) error {
+			if err := b.Bucket(bucketBlocks).Put(blockKey(nil, "appl", 1), appendBlock(nil, []posting{{1, 1, 2}, {3, 2, 3}})); err != nil {
+				return err
+			}
+			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermMeta(nil, appl))
+		}},
+		{"format-1 block beside a tail", false, func(b *bbolt.Bucket) error {
+			return b.Bucket(bucketPost).Put(blockKey(nil, "appl", 0), appendBlock(nil, []posting{{0, 1, 1}}))
+		}},
+		{"format 1: stats", true, func(b *bbolt.Bucket) error { return b.Put(keyMeta, appendV1Stats(stats{docs: 9, length: 9})) }},
+		{"format 1: posting tf", true, func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketPost).Put(blockKey(nil, "appl", 1), appendBlock(nil, []posting{{1, 1, 3}, {3, 2, 3}}))
 		}},
-		{"block bytes", func(b *bbolt.Bucket) error {
+		{"format 1: block bytes", true, func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketPost).Put(blockKey(nil, "appl", 1), []byte{2, 1, 2, 1, 3, 1, 2})
 		}},
-		{"block header", func(b *bbolt.Bucket) error {
+		{"format 1: block header", true, func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketPost).Put(blockKey(nil, "appl", 1), []byte{0x80})
 		}},
-		{"block key", func(b *bbolt.Bucket) error {
+		{"format 1: block key", true, func(b *bbolt.Bucket) error {
 			p := b.Bucket(bucketPost)
 			v := append([]byte(nil), p.Get(blockKey(nil, "appl", 1))...)
 			if err := p.Delete(blockKey(nil, "appl", 1)); err != nil {
@@ -307,25 +345,44 @@ func TestCheckDetectsCorruption(t *testing.T) {
 			}
 			return p.Put(blockKey(nil, "appl", 0), v)
 		}},
-		{"term df", func(b *bbolt.Bucket) error {
+		{"format 1: term df", true, func(b *bbolt.Bucket) error {
 			return b.Bucket(bucketPost).Put([]byte("appl"), appendTermMeta(nil, termMeta{df: 3, maxTF: 2, minDL: 1}))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := openDB(t)
-			update(t, db, a, func(w *Writer) error {
+			err := db.Update(func(tx *bbolt.Tx) error {
+				b, err := tx.CreateBucketIfNotExists(bucketName)
+				if err != nil {
+					return err
+				}
+				var w interface {
+					Add(uint64, string) error
+					Flush() error
+				}
+				if tc.v1 {
+					w, err = newV1Writer(b, a)
+				} else {
+					w, err = NewWriter(b, a)
+				}
+				if err != nil {
+					return err
+				}
 				for l, s := range []string{"zero", "apples pear", "plum", "apple pie apple"} {
 					if err := w.Add(uint64(l), s); err != nil {
 						return err
 					}
 				}
-				return nil
+				return w.Flush()
 			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			view(t, db, a, func(r *Reader) error { return r.Check(context.Background()) })
 			if err := db.Update(func(tx *bbolt.Tx) error { return tc.damage(tx.Bucket(bucketName)) }); err != nil {
 				t.Fatal(err)
 			}
-			err := db.View(func(tx *bbolt.Tx) error {
+			err = db.View(func(tx *bbolt.Tx) error {
 				r, err := NewReader(tx.Bucket(bucketName), a)
 				if err != nil {
 					return err

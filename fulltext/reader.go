@@ -44,6 +44,7 @@ func (s Stats) AvgLength() float64 {
 type Reader struct {
 	a          *Analyzer
 	post, docs *bbolt.Bucket
+	blocks     *bbolt.Bucket // nil in an index of format 1 never written since
 	st         Stats
 	k1, b      float64
 	avg        float64
@@ -68,7 +69,7 @@ func NewReader(b *bbolt.Bucket, a *Analyzer) (*Reader, error) {
 	if b == nil || a == nil {
 		return nil, errors.New("fulltext: NewReader needs a bucket and an analyzer")
 	}
-	r := &Reader{a: a, post: b.Bucket(bucketPost), docs: b.Bucket(bucketDocs), k1: a.cfg.K1, b: a.cfg.B}
+	r := &Reader{a: a, post: b.Bucket(bucketPost), docs: b.Bucket(bucketDocs), blocks: b.Bucket(bucketBlocks), k1: a.cfg.K1, b: a.cfg.B}
 	if v := b.Get(keyMeta); v != nil {
 		st, err := decodeStats(v)
 		if err != nil {
@@ -129,17 +130,17 @@ func (r *Reader) Search(ctx context.Context, query string, k int, accept func(la
 		if mk == nil || string(mk) != t {
 			continue
 		}
-		m, err := decodeTermMeta(mv)
+		rec, err := decodeTermRecord(mv)
 		if err != nil {
 			return nil, fmt.Errorf("term %q: %w", t, err)
 		}
-		*tc = termCursor{c: tc.c, r: r, ps: tc.ps[:0], term: t, prefix: len(t) + 1, slot: ti, idf: r.idf(m.df)}
-		tc.ub = r.score(tc.idf, m.maxTF, m.minDL)
-		if err := tc.firstBlock(); err != nil {
+		*tc = termCursor{c: tc.c, bc: tc.bc, r: r, ps: tc.ps[:0], seek: tc.seek, term: t, prefix: len(t) + 1, slot: ti, idf: r.idf(rec.df)}
+		tc.ub = r.score(tc.idf, rec.maxTF, rec.minDL)
+		if err := tc.first(rec); err != nil {
 			return nil, err
 		}
 		if tc.done {
-			return nil, fmt.Errorf("%w: term %q has a record but no blocks", ErrCorrupt, t)
+			return nil, fmt.Errorf("%w: term %q has a record but no postings", ErrCorrupt, t)
 		}
 		s.cur = append(s.cur, tc)
 	}
@@ -156,20 +157,29 @@ func (r *Reader) Search(ctx context.Context, query string, k int, accept func(la
 	return s.results(), nil
 }
 
-// termCursor walks one term's posting list block by block. A block's
-// header is read when the cursor reaches it; its postings only when a
-// document in it may matter. cur is a lower bound of the label of the
-// cursor's next posting (every posting below it has been passed); it is
-// that label exactly when the block is decoded.
+// termCursor walks one term's posting list block by block: its blocks,
+// then its tail (the record's, in format 2). A block's header is read when
+// the cursor reaches it; its postings only when a document in it may
+// matter. cur is a lower bound of the label of the cursor's next posting
+// (every posting below it has been passed); it is that label exactly when
+// the block is decoded.
 type termCursor struct {
-	c       *bbolt.Cursor
+	c       *bbolt.Cursor // over the posting bucket
+	bc      *bbolt.Cursor // over the blocks bucket, made when first needed
+	blk     *bbolt.Cursor // the one of the two that holds the term's blocks
 	r       *Reader
 	term    string
 	prefix  int // len(term)+1: key length before the label
 	slot    int // index of the term in sorted query-term order
 	idf, ub float64
+	tail    []byte // the record's tail, nil if none
+	seek    []byte
+	// blockLast is the last label of the last block loaded (0 if none):
+	// the tail must start after it.
+	blockLast uint64
 
 	done    bool
+	inTail  bool
 	cur     uint64
 	h       blockHeader
 	raw     []byte
@@ -179,29 +189,80 @@ type termCursor struct {
 	pos     int
 }
 
-// load makes the block (k, v) current, or marks the cursor done if k is
-// not a block of the term.
+func (tc *termCursor) isBlock(k []byte) bool {
+	return len(k) == tc.prefix+8 && string(k[:len(tc.term)]) == tc.term && k[len(tc.term)] == 0
+}
+
+// load makes the block (k, v), a block of the term, current.
 func (tc *termCursor) load(k, v []byte) error {
-	if k == nil || len(k) != tc.prefix+8 || string(k[:len(tc.term)]) != tc.term || k[len(tc.term)] != 0 {
-		tc.done, tc.cur = true, math.MaxUint64
-		return nil
+	if err := tc.setBlock(v); err != nil {
+		return err
 	}
+	if binary.BigEndian.Uint64(k[tc.prefix:]) != tc.h.first {
+		return fmt.Errorf("%w: block key of term %q disagrees with its first label %d", ErrCorrupt, tc.term, tc.h.first)
+	}
+	tc.blockLast = tc.h.last
+	return nil
+}
+
+func (tc *termCursor) setBlock(v []byte) error {
 	h, _, err := decodeHeader(v)
 	if err != nil {
 		return fmt.Errorf("term %q: %w", tc.term, err)
-	}
-	if binary.BigEndian.Uint64(k[tc.prefix:]) != h.first {
-		return fmt.Errorf("%w: block key of term %q disagrees with its first label %d", ErrCorrupt, tc.term, h.first)
 	}
 	tc.h, tc.raw, tc.decoded, tc.pos, tc.cur = h, v, false, 0, h.first
 	tc.blockUB = tc.r.score(tc.idf, h.maxTF, h.minDL)
 	return nil
 }
 
-// firstBlock reads the block after the term record (the cursor is on it).
-func (tc *termCursor) firstBlock() error {
-	k, v := tc.c.Next()
-	return tc.load(k, v)
+// loadOrTail makes (k, v) current if it is a block of the term, else
+// moves to the tail, else marks the cursor done.
+func (tc *termCursor) loadOrTail(k, v []byte) error {
+	if tc.isBlock(k) {
+		return tc.load(k, v)
+	}
+	return tc.toTail()
+}
+
+func (tc *termCursor) toTail() error {
+	if tc.inTail || len(tc.tail) == 0 {
+		tc.done, tc.cur = true, math.MaxUint64
+		return nil
+	}
+	tc.inTail = true
+	if err := tc.setBlock(tc.tail); err != nil {
+		return err
+	}
+	if tc.blockLast > 0 && tc.h.first <= tc.blockLast {
+		return fmt.Errorf("%w: tail of term %q starts at %d, not after its blocks", ErrCorrupt, tc.term, tc.h.first)
+	}
+	return nil
+}
+
+// first positions the cursor on the term's first block (the posting
+// cursor is on its record).
+func (tc *termCursor) first(rec termRecord) error {
+	if !rec.v2 {
+		tc.blk = tc.c
+		k, v := tc.c.Next()
+		if !tc.isBlock(k) {
+			tc.done, tc.cur = true, math.MaxUint64
+			return nil
+		}
+		return tc.load(k, v)
+	}
+	tc.tail = rec.tail
+	if tc.r.blocks == nil || uint64(rec.tailCount) == rec.df {
+		// No blocks (most terms: fewer than BlockSize postings).
+		return tc.toTail()
+	}
+	if tc.bc == nil || tc.bc.Bucket() != tc.r.blocks {
+		tc.bc = tc.r.blocks.Cursor()
+	}
+	tc.blk = tc.bc
+	tc.seek = blockKey(tc.seek[:0], tc.term, 0)
+	k, v := tc.bc.Seek(tc.seek)
+	return tc.loadOrTail(k, v)
 }
 
 // skipTo moves past every posting below target (target > cur), decoding
@@ -221,33 +282,44 @@ func (tc *termCursor) skipTo(target uint64) error {
 		}
 		return nil
 	}
-	k, v := tc.c.Next()
-	if err := tc.load(k, v); err != nil || tc.done {
+	if tc.inTail {
+		tc.done, tc.cur = true, math.MaxUint64
+		return nil
+	}
+	k, v := tc.blk.Next()
+	if err := tc.loadOrTail(k, v); err != nil || tc.done {
 		return err
 	}
-	if tc.h.last < target {
+	if tc.h.last < target && !tc.inTail {
 		// Far away: seek instead of walking.
-		seek := blockKey(nil, tc.term, target)
-		k, v = tc.c.Seek(seek)
-		if !bytes.Equal(k, seek) {
+		tc.seek = blockKey(tc.seek[:0], tc.term, target)
+		k, v = tc.blk.Seek(tc.seek)
+		if !bytes.Equal(k, tc.seek) {
+			var pk, pv []byte
 			if k == nil {
-				k, v = tc.c.Last()
+				pk, pv = tc.blk.Last()
 			} else {
-				k, v = tc.c.Prev()
+				pk, pv = tc.blk.Prev()
 			}
-			if err := tc.load(k, v); err != nil {
-				return err
+			if tc.isBlock(pk) {
+				if err := tc.load(pk, pv); err != nil {
+					return err
+				}
+				if tc.h.last >= target {
+					tc.cur = max(tc.h.first, target)
+					return nil
+				}
 			}
-			if !tc.done && tc.h.last >= target {
-				tc.cur = max(tc.h.first, target)
-				return nil
-			}
-			tc.done = false
-			k, v = tc.c.Next()
+			k, v = tc.blk.Next()
 		}
-		if err := tc.load(k, v); err != nil || tc.done {
+		if err := tc.loadOrTail(k, v); err != nil || tc.done {
 			return err
 		}
+	}
+	if tc.h.last < target {
+		// Only the tail can end below target here.
+		tc.done, tc.cur = true, math.MaxUint64
+		return nil
 	}
 	tc.cur = max(tc.h.first, target)
 	return nil
@@ -282,8 +354,12 @@ func (tc *termCursor) next() error {
 		tc.cur = tc.ps[tc.pos].label
 		return nil
 	}
-	k, v := tc.c.Next()
-	return tc.load(k, v)
+	if tc.inTail {
+		tc.done, tc.cur = true, math.MaxUint64
+		return nil
+	}
+	k, v := tc.blk.Next()
+	return tc.loadOrTail(k, v)
 }
 
 // searcher runs one query: MaxScore over the terms' upper bounds, with
@@ -564,44 +640,27 @@ func (r *Reader) Check(ctx context.Context) error {
 		}
 		return nil
 	}
-	c := r.post.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if i++; i&4095 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if z := bytes.IndexByte(k, 0); z < 0 {
-			if err := endTerm(); err != nil {
-				return err
-			}
-			term = string(k)
-			if err := validTerm(term); err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-			var err error
-			if meta, err = decodeTermMeta(v); err != nil {
-				return fmt.Errorf("term %q: %w", term, err)
-			}
-			seen = 0
-			continue
-		} else if string(k[:z]) != term || len(k) != z+9 {
-			return fmt.Errorf("%w: block key %q has no term record before it", ErrCorrupt, k)
-		}
-		label := binary.BigEndian.Uint64(k[len(k)-8:])
+	// addBlock checks one block (or tail, key nil) of term and counts its
+	// postings.
+	addBlock := func(key, v []byte) error {
 		var h blockHeader
 		var err error
 		if h, ps, err = decodeBlock(v, ps); err != nil {
-			return fmt.Errorf("term %q block %d: %w", term, label, err)
+			if key == nil {
+				return fmt.Errorf("term %q tail: %w", term, err)
+			}
+			return fmt.Errorf("term %q block %d: %w", term, binary.BigEndian.Uint64(key[len(key)-8:]), err)
 		}
-		if h.first != label {
-			return fmt.Errorf("%w: term %q block key %d, first label %d", ErrCorrupt, term, label, h.first)
+		if key != nil {
+			if label := binary.BigEndian.Uint64(key[len(key)-8:]); h.first != label {
+				return fmt.Errorf("%w: term %q block key %d, first label %d", ErrCorrupt, term, label, h.first)
+			}
 		}
 		if seen > 0 && h.first <= lastLabel {
 			return fmt.Errorf("%w: term %q blocks overlap at label %d", ErrCorrupt, term, h.first)
 		}
 		if h.maxTF > meta.maxTF || h.minDL < meta.minDL {
-			return fmt.Errorf("%w: term %q record bounds (tf %d, length %d) below block %d's (%d, %d)", ErrCorrupt, term, meta.maxTF, meta.minDL, label, h.maxTF, h.minDL)
+			return fmt.Errorf("%w: term %q record bounds (tf %d, length %d) below those of its block at %d (%d, %d)", ErrCorrupt, term, meta.maxTF, meta.minDL, h.first, h.maxTF, h.minDL)
 		}
 		for _, p := range ps {
 			postSum += tuple(term, p.label, p.tf, p.dl)
@@ -609,9 +668,81 @@ func (r *Reader) Check(ctx context.Context) error {
 		postCount += uint64(len(ps))
 		seen += uint64(len(ps))
 		lastLabel = h.last
+		return nil
+	}
+	// Blocks of format-2 terms, in the blocks bucket, are walked along
+	// with the records: both are in term order (a block key is its term,
+	// 0, a label, and 0 sorts before any byte of a term).
+	var bc *bbolt.Cursor
+	var bk, bv []byte
+	if r.blocks != nil {
+		bc = r.blocks.Cursor()
+		bk, bv = bc.First()
+	}
+	blockTerm := func(k []byte) (string, error) {
+		if len(k) < 10 || k[len(k)-9] != 0 {
+			return "", fmt.Errorf("%w: block key %q", ErrCorrupt, k)
+		}
+		return string(k[:len(k)-9]), nil
+	}
+	v2 := false
+	c := r.post.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if i++; i&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if z := bytes.IndexByte(k, 0); z >= 0 {
+			if string(k[:z]) != term || len(k) != z+9 {
+				return fmt.Errorf("%w: block key %q has no term record before it", ErrCorrupt, k)
+			}
+			if v2 {
+				return fmt.Errorf("%w: term %q has a tail and blocks in the posting bucket", ErrCorrupt, term)
+			}
+			if err := addBlock(k, v); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := endTerm(); err != nil {
+			return err
+		}
+		term = string(k)
+		if err := validTerm(term); err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		rec, err := decodeTermRecord(v)
+		if err != nil {
+			return fmt.Errorf("term %q: %w", term, err)
+		}
+		meta, v2, seen = rec.termMeta, rec.v2, 0
+		for ; bk != nil; bk, bv = bc.Next() {
+			bt, err := blockTerm(bk)
+			if err != nil {
+				return err
+			}
+			if bt > term {
+				break
+			}
+			if bt < term || !v2 {
+				return fmt.Errorf("%w: block %q in the blocks bucket has no term record of format 2", ErrCorrupt, bk)
+			}
+			if err := addBlock(bk, bv); err != nil {
+				return err
+			}
+		}
+		if len(rec.tail) > 0 {
+			if err := addBlock(nil, rec.tail); err != nil {
+				return err
+			}
+		}
 	}
 	if err := endTerm(); err != nil {
 		return err
+	}
+	if bk != nil {
+		return fmt.Errorf("%w: block %q in the blocks bucket has no term record", ErrCorrupt, bk)
 	}
 	if postCount != fwdCount || postSum != fwdSum {
 		return fmt.Errorf("%w: posting lists (%d postings) disagree with forward records (%d term occurrences)", ErrCorrupt, postCount, fwdCount)
