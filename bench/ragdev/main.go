@@ -35,7 +35,9 @@ import (
 	"github.com/vecbolt/vecbolt/internal/evalsets"
 )
 
-var (
+// sweep is one run's data: the pages, the model, the selected queries and
+// their vectors, shared by every experiment of the run.
+type sweep struct {
 	sets    [][2]int
 	e       embedder.Embedder
 	pages   []evalsets.ManPage
@@ -44,9 +46,10 @@ var (
 	qvecs   [][]float32
 	whole   [][]float32
 	counter chunk.Counter
-)
+}
 
 func main() {
+	sw := &sweep{}
 	show := flag.String("show", "", "print a page's text")
 	split := flag.String("split", "dev", "dev; eval only with -exp chosen")
 	exps := flag.String("exp", "sizes", "comma list of experiments")
@@ -60,10 +63,10 @@ func main() {
 	home, _ := os.UserHomeDir()
 	root := filepath.Join(home, ".cache/vecbolt/bench/manpages/unpacked")
 	var err error
-	pages, err = evalsets.LoadManPages(root)
+	sw.pages, err = evalsets.LoadManPages(root)
 	check(err)
 	if *show != "" {
-		for _, p := range pages {
+		for _, p := range sw.pages {
 			if p.Name == *show {
 				fmt.Printf("QUERY: %s\n%s\n", p.Query, p.Text)
 			}
@@ -73,34 +76,34 @@ func main() {
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("ragdev-%d.vecbolt", os.Getpid()))
 	d, err := db.Open(path)
 	check(err)
-	e, err = d.Embedder()
+	sw.e, err = d.Embedder()
 	check(err)
 	d.Close()
 	os.Remove(path)
-	tok := e.(interface{ Tokenizer() *tokenizer.Tokenizer }).Tokenizer()
+	tok := sw.e.(interface{ Tokenizer() *tokenizer.Tokenizer }).Tokenizer()
 	var ids []int32
-	counter = chunk.CounterFunc(func(t string) int { ids = tok.AppendIDs(ids[:0], t); return len(ids) })
-	for i, p := range pages {
-		docs = append(docs, p.Text)
+	sw.counter = chunk.CounterFunc(func(t string) int { ids = tok.AppendIDs(ids[:0], t); return len(ids) })
+	for i, p := range sw.pages {
+		sw.docs = append(sw.docs, p.Text)
 		if (*split == "dev") == p.Dev {
-			qsel = append(qsel, i)
+			sw.qsel = append(sw.qsel, i)
 		}
 	}
-	for _, i := range qsel {
-		v, err := e.EmbedQuery(ctx, pages[i].Query)
+	for _, i := range sw.qsel {
+		v, err := sw.e.EmbedQuery(ctx, sw.pages[i].Query)
 		check(err)
-		qvecs = append(qvecs, v)
+		sw.qvecs = append(sw.qvecs, v)
 	}
-	whole, err = e.EmbedDocuments(ctx, docs)
+	sw.whole, err = sw.e.EmbedDocuments(ctx, sw.docs)
 	check(err)
-	fmt.Printf("%d pages, %d queries (%s)\n", len(pages), len(qsel), *split)
+	fmt.Printf("%d pages, %d queries (%s)\n", len(sw.pages), len(sw.qsel), *split)
 	for _, x := range strings.Split(*setsFlag, ",") {
 		var a, b int
 		fmt.Sscanf(x, "%d/%d", &a, &b)
-		sets = append(sets, [2]int{a, b})
+		sw.sets = append(sw.sets, [2]int{a, b})
 	}
 	for _, x := range strings.Split(*exps, ",") {
-		run(ctx, x)
+		sw.run(ctx, x)
 	}
 }
 
@@ -119,11 +122,11 @@ type passageSet struct {
 	start []int // byte offset in page
 }
 
-func chunked(size, overlap int, prefix func(page int, start int) string) passageSet {
+func (sw *sweep) chunked(size, overlap int, prefix func(page int, start int) string) passageSet {
 	var s passageSet
 	s.name = fmt.Sprintf("size=%d ov=%d", size, overlap)
-	for i, d := range docs {
-		ps, err := chunk.Split(d, chunk.WithMaxTokens(size), chunk.WithOverlap(overlap), chunk.WithCounter(counter))
+	for i, d := range sw.docs {
+		ps, err := chunk.Split(d, chunk.WithMaxTokens(size), chunk.WithOverlap(overlap), chunk.WithCounter(sw.counter))
 		check(err)
 		for j, p := range ps {
 			t := d[p.Start:p.End]
@@ -141,10 +144,10 @@ func chunked(size, overlap int, prefix func(page int, start int) string) passage
 
 // sectionSet splits each page at its SH headings (a paragraph of one
 // upper-case line); a section is its heading and body.
-func sectionSet() passageSet {
+func (sw *sweep) sectionSet() passageSet {
 	var s passageSet
 	s.name = "sections"
-	for i, d := range docs {
+	for i, d := range sw.docs {
 		starts := sectionStarts(d)
 		for j, st := range starts {
 			end := len(d)
@@ -177,10 +180,10 @@ func sectionStarts(d string) []int {
 	return out
 }
 
-func sentenceSet() passageSet {
+func (sw *sweep) sentenceSet() passageSet {
 	var s passageSet
 	s.name = "sentences"
-	for i, d := range docs {
+	for i, d := range sw.docs {
 		j := 0
 		for _, para := range strings.Split(d, "\n\n") {
 			it := sentences.FromString(para)
@@ -208,34 +211,34 @@ type scored struct {
 	sc  [][]float64   // [q][passage]
 }
 
-func score(ctx context.Context, s passageSet) scored {
+func (sw *sweep) score(ctx context.Context, s passageSet) scored {
 	t0 := time.Now()
 	var vecs [][]float32
 	for i := 0; i < len(s.texts); i += 512 {
-		v, err := e.EmbedDocuments(ctx, s.texts[i:min(i+512, len(s.texts))])
+		v, err := sw.e.EmbedDocuments(ctx, s.texts[i:min(i+512, len(s.texts))])
 		check(err)
 		vecs = append(vecs, v...)
 	}
 	out := scored{set: s}
-	qs, wv := qvecs, whole
+	qs, wv := sw.qvecs, sw.whole
 	if center != 0 {
-		vecs = centered(vecs, vecs, 1)
-		wv = centered(whole, whole, 1)
+		vecs = sw.centered(vecs, vecs, 1)
+		wv = sw.centered(sw.whole, sw.whole, 1)
 		if center == 2 {
-			qs = centered(qvecs, nil, 0)
+			qs = sw.centered(sw.qvecs, nil, 0)
 		}
 	}
 	for q, qv := range qs {
 		_ = q
-		per := make([][]float64, len(docs))
+		per := make([][]float64, len(sw.docs))
 		sc := make([]float64, len(vecs))
 		for p, v := range vecs {
 			x := float64(dot(qv, v))
 			sc[p] = x
 			per[s.owner[p]] = append(per[s.owner[p]], x)
 		}
-		wh := make([]float64, len(docs))
-		for i := range docs {
+		wh := make([]float64, len(sw.docs))
+		for i := range sw.docs {
 			wh[i] = float64(dot(qv, wv[i]))
 		}
 		if !skipTop {
@@ -285,11 +288,11 @@ func mean(vs [][]float32) []float32 {
 
 // centered returns normalize(v - mean(of)) for each v; with keep == 1 the
 // mean is remembered for centering queries.
-func centered(vs, of [][]float32, keep int) [][]float32 {
+func (sw *sweep) centered(vs, of [][]float32, keep int) [][]float32 {
 	mu := lastMu
 	if keep == 1 {
 		mu = mean(of)
-		if len(of) != len(whole) {
+		if len(of) != len(sw.whole) {
 			lastMu = mu
 		}
 	}
@@ -314,11 +317,11 @@ func centered(vs, of [][]float32, keep int) [][]float32 {
 type docScore func(ps []float64, wh float64) float64
 
 // eval ranks pages; cand400 restricts to pages among the 400 best passages (as the db does).
-func eval(s scored, f docScore, cand400 bool) (float64, float64) {
-	ranked := make([][]int, len(qvecs))
-	rel := make([][]int, len(qvecs))
-	for q := range qvecs {
-		rel[q] = []int{qsel[q]}
+func (sw *sweep) eval(s scored, f docScore, cand400 bool) (float64, float64) {
+	ranked := make([][]int, len(sw.qvecs))
+	rel := make([][]int, len(sw.qvecs))
+	for q := range sw.qvecs {
+		rel[q] = []int{sw.qsel[q]}
 		var pagesQ []int
 		if cand400 {
 			seen := map[int]bool{}
@@ -330,7 +333,7 @@ func eval(s scored, f docScore, cand400 bool) (float64, float64) {
 				}
 			}
 		} else {
-			for i := range docs {
+			for i := range sw.docs {
 				if len(s.per[q][i]) > 0 {
 					pagesQ = append(pagesQ, i)
 				}
@@ -386,26 +389,26 @@ func lse(ps []float64, t float64) float64 {
 	return m + t*math.Log(s)
 }
 
-func report(s scored, label string, f docScore) {
-	r, n := eval(s, f, true)
-	ra, na := eval(s, f, false)
+func (sw *sweep) report(s scored, label string, f docScore) {
+	r, n := sw.eval(s, f, true)
+	ra, na := sw.eval(s, f, false)
 	fmt.Printf("%-14s %-40s R@10 %.3f nDCG %.3f | all-pages R@10 %.3f nDCG %.3f\n", s.set.name, label, r, n, ra, na)
 }
 
-func standard(s scored) {
+func (sw *sweep) standard(s scored) {
 	for _, w := range []float64{0, 0.5, 0.75, 1, 1.25, 1.5, 2} {
-		report(s, fmt.Sprintf("max + %.2f·whole", w), func(ps []float64, wh float64) float64 { return maxOf(ps) + w*wh })
+		sw.report(s, fmt.Sprintf("max + %.2f·whole", w), func(ps []float64, wh float64) float64 { return maxOf(ps) + w*wh })
 	}
 }
 
 // evalFull ranks every page by f(q, page).
-func evalFull(label string, f func(q, page int) float64) {
-	ranked := make([][]int, len(qvecs))
-	rel := make([][]int, len(qvecs))
-	for q := range qvecs {
-		rel[q] = []int{qsel[q]}
-		idx := make([]int, len(docs))
-		sc := make([]float64, len(docs))
+func (sw *sweep) evalFull(label string, f func(q, page int) float64) {
+	ranked := make([][]int, len(sw.qvecs))
+	rel := make([][]int, len(sw.qvecs))
+	for q := range sw.qvecs {
+		rel[q] = []int{sw.qsel[q]}
+		idx := make([]int, len(sw.docs))
+		sc := make([]float64, len(sw.docs))
 		for i := range idx {
 			idx[i] = i
 			sc[i] = f(q, i)
@@ -419,14 +422,14 @@ func evalFull(label string, f func(q, page int) float64) {
 }
 
 // sectionOf[k] = index (within the page) of the section passage k starts in.
-func sectionOf(s passageSet) []int {
+func (sw *sweep) sectionOf(s passageSet) []int {
 	out := make([]int, len(s.texts))
 	var starts []int
 	last := -1
 	for k := range s.texts {
 		o := s.owner[k]
 		if o != last {
-			starts = sectionStarts(docs[o])
+			starts = sectionStarts(sw.docs[o])
 			last = o
 		}
 		j := sort.SearchInts(starts, s.start[k]+1) - 1
@@ -443,68 +446,68 @@ func ident(n int) []int {
 	return o
 }
 
-func run(ctx context.Context, x string) {
+func (sw *sweep) run(ctx context.Context, x string) {
 	switch x {
 	case "chosen":
 		// The setting chosen on the dev split, and the one it replaces.
 		// (32/4 max+1·whole, the setting it replaces, gave eval R@10 0.793
 		// nDCG 0.579 here, as in the rag suite.)
 		skipTop = true
-		wh := score(ctx, passageSet{name: "whole", texts: docs, owner: ident(len(docs))})
-		evalFull("whole pages", func(q, pg int) float64 { return maxOf(wh.per[q][pg]) })
-		ps := score(ctx, chunked(16, 8, nil))
-		evalFull("16/8 max+1.5·whole (no penalty)", func(q, pg int) float64 { return maxOf(ps.per[q][pg]) + 1.5*ps.wh[q][pg] })
-		evalFull("16/8 max-0.04·ln(n)+1.5·whole (chosen)", func(q, pg int) float64 {
+		wh := sw.score(ctx, passageSet{name: "whole", texts: sw.docs, owner: ident(len(sw.docs))})
+		sw.evalFull("whole pages", func(q, pg int) float64 { return maxOf(wh.per[q][pg]) })
+		ps := sw.score(ctx, sw.chunked(16, 8, nil))
+		sw.evalFull("16/8 max+1.5·whole (no penalty)", func(q, pg int) float64 { return maxOf(ps.per[q][pg]) + 1.5*ps.wh[q][pg] })
+		sw.evalFull("16/8 max-0.04·ln(n)+1.5·whole (chosen)", func(q, pg int) float64 {
 			return maxOf(ps.per[q][pg]) - 0.04*math.Log(float64(len(ps.per[q][pg]))) + 1.5*ps.wh[q][pg]
 		})
 	case "center":
 		for _, c := range []int{1, 2} {
 			center = c
-			for _, so := range sets {
-				st := chunked(so[0], so[1], nil)
+			for _, so := range sw.sets {
+				st := sw.chunked(so[0], so[1], nil)
 				st.name += fmt.Sprintf(" c%d", c)
-				standard(score(ctx, st))
+				sw.standard(sw.score(ctx, st))
 			}
 		}
 		center = 0
 	case "lenpen":
-		for _, so := range sets {
-			ps := score(ctx, chunked(so[0], so[1], nil))
+		for _, so := range sw.sets {
+			ps := sw.score(ctx, sw.chunked(so[0], so[1], nil))
 			for _, w := range []float64{0.5, 1, 1.5} {
 				for _, c := range []float64{0, 0.02, 0.04, 0.06, 0.08} {
-					evalFull(fmt.Sprintf("%s max-%.2f·ln(n)+%.2f·whole", ps.set.name, c, w), func(q, pg int) float64 {
+					sw.evalFull(fmt.Sprintf("%s max-%.2f·ln(n)+%.2f·whole", ps.set.name, c, w), func(q, pg int) float64 {
 						return maxOf(ps.per[q][pg]) - c*math.Log(float64(len(ps.per[q][pg]))) + w*ps.wh[q][pg]
 					})
 				}
 			}
 		}
 	case "hier":
-		sec := score(ctx, sectionSet())
-		for _, so := range sets {
-			ps := score(ctx, chunked(so[0], so[1], nil))
-			secIdx := sectionOf(ps.set)
+		sec := sw.score(ctx, sw.sectionSet())
+		for _, so := range sw.sets {
+			ps := sw.score(ctx, sw.chunked(so[0], so[1], nil))
+			secIdx := sw.sectionOf(ps.set)
 			// passage k's index in its page's score list is pos[k]
-			secOfPage := make([][]int, len(docs))
+			secOfPage := make([][]int, len(sw.docs))
 			for k := range ps.set.texts {
 				secOfPage[ps.set.owner[k]] = append(secOfPage[ps.set.owner[k]], secIdx[k])
 			}
 			name := ps.set.name
 			for _, w := range []float64{0.5, 1} {
 				for _, a := range []float64{0, 0.25, 0.5, 1} {
-					evalFull(fmt.Sprintf("%s max+%.2f·maxsec+%.2f·whole", name, a, w), func(q, pg int) float64 {
+					sw.evalFull(fmt.Sprintf("%s max+%.2f·maxsec+%.2f·whole", name, a, w), func(q, pg int) float64 {
 						return maxOf(ps.per[q][pg]) + a*maxOf(sec.per[q][pg]) + w*ps.wh[q][pg]
 					})
 					if a == 0 {
 						continue
 					}
-					evalFull(fmt.Sprintf("%s max(p+%.2f·sec(p))+%.2f·whole", name, a, w), func(q, pg int) float64 {
+					sw.evalFull(fmt.Sprintf("%s max(p+%.2f·sec(p))+%.2f·whole", name, a, w), func(q, pg int) float64 {
 						m := math.Inf(-1)
 						for j, x := range ps.per[q][pg] {
 							m = max(m, x+a*sec.per[q][pg][secOfPage[pg][j]])
 						}
 						return m + w*ps.wh[q][pg]
 					})
-					evalFull(fmt.Sprintf("%s max(p+%.2f·mean(nb))+%.2f·whole", name, a, w), func(q, pg int) float64 {
+					sw.evalFull(fmt.Sprintf("%s max(p+%.2f·mean(nb))+%.2f·whole", name, a, w), func(q, pg int) float64 {
 						v := ps.per[q][pg]
 						m := math.Inf(-1)
 						for j, x := range v {
@@ -529,29 +532,29 @@ func run(ctx context.Context, x string) {
 		}
 	case "sizes":
 		for _, size := range []int{16, 24, 32, 48} {
-			standard(score(ctx, chunked(size, size/8, nil)))
+			sw.standard(sw.score(ctx, sw.chunked(size, size/8, nil)))
 		}
 	case "overlap":
 		for _, size := range []int{16, 24, 32} {
 			for _, ov := range []int{0, size / 4, size / 2} {
-				standard(score(ctx, chunked(size, ov, nil)))
+				sw.standard(sw.score(ctx, sw.chunked(size, ov, nil)))
 			}
 		}
 	case "std":
-		for _, so := range sets {
-			standard(score(ctx, chunked(so[0], so[1], nil)))
+		for _, so := range sw.sets {
+			sw.standard(sw.score(ctx, sw.chunked(so[0], so[1], nil)))
 		}
 	case "sentences":
-		standard(score(ctx, sentenceSet()))
+		sw.standard(sw.score(ctx, sw.sentenceSet()))
 	case "pool":
-		for _, so := range sets {
-			s := score(ctx, chunked(so[0], so[1], nil))
+		for _, so := range sw.sets {
+			s := sw.score(ctx, sw.chunked(so[0], so[1], nil))
 			for _, w := range []float64{0.5, 1, 1.5} {
 				for _, m := range []int{2, 3} {
-					report(s, fmt.Sprintf("top%dmean + %.2f·whole", m, w), func(ps []float64, wh float64) float64 { return topMean(ps, m) + w*wh })
+					sw.report(s, fmt.Sprintf("top%dmean + %.2f·whole", m, w), func(ps []float64, wh float64) float64 { return topMean(ps, m) + w*wh })
 				}
 				for _, t := range []float64{0.01, 0.02, 0.05} {
-					report(s, fmt.Sprintf("lse(T=%.2f) + %.2f·whole", t, w), func(ps []float64, wh float64) float64 { return lse(ps, t) + w*wh })
+					sw.report(s, fmt.Sprintf("lse(T=%.2f) + %.2f·whole", t, w), func(ps []float64, wh float64) float64 { return lse(ps, t) + w*wh })
 				}
 			}
 		}
