@@ -617,7 +617,9 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 			if h.q8 {
 				h.q8Segs = append(h.q8Segs, make([]int8, hnswSegSize*h.rowLen))
 			} else {
-				h.vecSegs = append(h.vecSegs, make([]float32, hnswSegSize*h.dim))
+				seg := make([]float32, hnswSegSize*h.dim)
+				adviseHuge(unsafe.Pointer(&seg[0]), uintptr(len(seg))*4)
+				h.vecSegs = append(h.vecSegs, seg)
 			}
 			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
 			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
@@ -861,9 +863,21 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	tv := h.node(t)
 	s.buf = s.buf[:0]
 	s.buf = append(s.buf, hnswItem{d, n})
-	for i := 1; i <= cnt; i++ {
-		e := atomic.LoadUint32(&lst[i])
-		s.buf = append(s.buf, hnswItem{h.dist(e, &tv), e})
+	// The list's members are t's neighbours, not this insert's: their
+	// vectors are rarely cached. Scoring them in one call overlaps their
+	// misses instead of taking them one after another.
+	var nbs [hnswHop]uint32
+	var ds [hnswHop]float32
+	for i := 1; i <= cnt; {
+		k := 0
+		for ; i <= cnt && k < hnswHop; i++ {
+			nbs[k] = atomic.LoadUint32(&lst[i])
+			k++
+		}
+		h.scoreNodes(&tv, nbs[:k], ds[:k])
+		for j, e := range nbs[:k] {
+			s.buf = append(s.buf, hnswItem{ds[j], e})
+		}
 	}
 	slices.SortFunc(s.buf, cmpItem)
 	s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
@@ -943,6 +957,27 @@ func (h *HNSW) greedy(q []float32, cur hnswItem, l int, hide uint32) hnswItem {
 		}
 	}
 	return cur
+}
+
+// scoreNodes sets d[i] to dist(nodes[i], q), bit for bit, for at most
+// hnswHop nodes, asking for all their rows before scoring any so that the
+// cache misses overlap (float32 graphs: one scoreRows call).
+func (h *HNSW) scoreNodes(q *hnswQuery, nodes []uint32, d []float32) {
+	d = d[:len(nodes)]
+	if h.q8 {
+		for _, n := range nodes {
+			h.prefetchRow8(n)
+		}
+		for i, n := range nodes {
+			d[i] = h.dist8(n, &q.q)
+		}
+		return
+	}
+	var rows [hnswHop]*float32
+	for i, n := range nodes {
+		rows[i] = unsafe.SliceData(h.vec(n))
+	}
+	h.scoreRows(q.f, rows[:len(nodes)], d)
 }
 
 // hnswHop is how many neighbours one kernel call scores at most (the
