@@ -15,7 +15,10 @@ package index
 //   - Vectors live in segments of hnswSegSize rows, so growth allocates one
 //     new segment and never copies existing vectors. With WithInt8 the rows
 //     are int8 codes plus per-vector scalars instead (hnsw_int8.go), and
-//     every distance the graph computes is an int8 one.
+//     every distance the graph computes is an int8 one. Float32 segments
+//     (and the visited marks of large graphs) ask for transparent huge
+//     pages (hugepage_linux.go): at 200k × 384 that made searches
+//     1.06–1.36× faster per CPU second (TLB misses).
 //   - Layer-0 links are fixed-size uint32 arrays ([count, n1..n2M]) in
 //     segments of the same size; upper-layer links exist only for nodes with
 //     level > 0 (one small slice each, level×(M+1) words).
@@ -617,9 +620,7 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 			if h.q8 {
 				h.q8Segs = append(h.q8Segs, make([]int8, hnswSegSize*h.rowLen))
 			} else {
-				seg := make([]float32, hnswSegSize*h.dim)
-				adviseHuge(unsafe.Pointer(&seg[0]), uintptr(len(seg))*4)
-				h.vecSegs = append(h.vecSegs, seg)
+				h.vecSegs = append(h.vecSegs, h.newVecSeg(hnswSegSize))
 			}
 			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
 			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
@@ -628,7 +629,9 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 			if h.q8 {
 				h.q8Segs[si] = append(make([]int8, 0, hnswSegSize*h.rowLen), h.q8Segs[si]...)[:hnswSegSize*h.rowLen]
 			} else {
-				h.vecSegs[si] = append(make([]float32, 0, hnswSegSize*h.dim), h.vecSegs[si]...)[:hnswSegSize*h.dim]
+				seg := h.newVecSeg(hnswSegSize)
+				copy(seg, h.vecSegs[si])
+				h.vecSegs[si] = seg
 			}
 			h.l0Segs[si] = append(make([]uint32, 0, hnswSegSize*(h.m0+1)), h.l0Segs[si]...)[:hnswSegSize*(h.m0+1)]
 			h.inSegs[si] = append(make([]uint32, 0, hnswSegSize), h.inSegs[si]...)[:hnswSegSize]
@@ -654,6 +657,19 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 	h.idmap[id] = n
 	h.live++
 	return n
+}
+
+// newVecSeg allocates a float32 vector segment of rows rows, advised for
+// huge pages (hugepage_linux.go). Whatever fills a segment (inserts, a
+// snapshot being loaded) should take it from here, before writing to it:
+// the advice gives huge pages to memory not yet touched, while memory
+// already faulted in as 4 KiB pages keeps them.
+func (h *HNSW) newVecSeg(rows int) []float32 {
+	seg := make([]float32, rows*h.dim)
+	if len(seg) > 0 {
+		adviseHuge(unsafe.Pointer(&seg[0]), uintptr(len(seg))*4)
+	}
+	return seg
 }
 
 // rechooseEntry picks the live node with the highest level as entry point.
