@@ -15,7 +15,10 @@ package index
 //   - Vectors live in segments of hnswSegSize rows, so growth allocates one
 //     new segment and never copies existing vectors. With WithInt8 the rows
 //     are int8 codes plus per-vector scalars instead (hnsw_int8.go), and
-//     every distance the graph computes is an int8 one.
+//     every distance the graph computes is an int8 one. Float32 segments
+//     (and the visited marks of large graphs) ask for transparent huge
+//     pages (hugepage_linux.go): at 200k × 384 that made searches
+//     1.06–1.36× faster per CPU second (TLB misses).
 //   - Layer-0 links are fixed-size uint32 arrays ([count, n1..n2M]) in
 //     segments of the same size; upper-layer links exist only for nodes with
 //     level > 0 (one small slice each, level×(M+1) words).
@@ -617,7 +620,7 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 			if h.q8 {
 				h.q8Segs = append(h.q8Segs, make([]int8, hnswSegSize*h.rowLen))
 			} else {
-				h.vecSegs = append(h.vecSegs, make([]float32, hnswSegSize*h.dim))
+				h.vecSegs = append(h.vecSegs, h.newVecSeg(hnswSegSize))
 			}
 			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
 			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
@@ -626,7 +629,9 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 			if h.q8 {
 				h.q8Segs[si] = append(make([]int8, 0, hnswSegSize*h.rowLen), h.q8Segs[si]...)[:hnswSegSize*h.rowLen]
 			} else {
-				h.vecSegs[si] = append(make([]float32, 0, hnswSegSize*h.dim), h.vecSegs[si]...)[:hnswSegSize*h.dim]
+				seg := h.newVecSeg(hnswSegSize)
+				copy(seg, h.vecSegs[si])
+				h.vecSegs[si] = seg
 			}
 			h.l0Segs[si] = append(make([]uint32, 0, hnswSegSize*(h.m0+1)), h.l0Segs[si]...)[:hnswSegSize*(h.m0+1)]
 			h.inSegs[si] = append(make([]uint32, 0, hnswSegSize), h.inSegs[si]...)[:hnswSegSize]
@@ -652,6 +657,19 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 	h.idmap[id] = n
 	h.live++
 	return n
+}
+
+// newVecSeg allocates a float32 vector segment of rows rows, advised for
+// huge pages (hugepage_linux.go). Whatever fills a segment (inserts, a
+// snapshot being loaded) should take it from here, before writing to it:
+// the advice gives huge pages to memory not yet touched, while memory
+// already faulted in as 4 KiB pages keeps them.
+func (h *HNSW) newVecSeg(rows int) []float32 {
+	seg := make([]float32, rows*h.dim)
+	if len(seg) > 0 {
+		adviseHuge(unsafe.Pointer(&seg[0]), uintptr(len(seg))*4)
+	}
+	return seg
 }
 
 // rechooseEntry picks the live node with the highest level as entry point.
@@ -861,9 +879,21 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	tv := h.node(t)
 	s.buf = s.buf[:0]
 	s.buf = append(s.buf, hnswItem{d, n})
-	for i := 1; i <= cnt; i++ {
-		e := atomic.LoadUint32(&lst[i])
-		s.buf = append(s.buf, hnswItem{h.dist(e, &tv), e})
+	// The list's members are t's neighbours, not this insert's: their
+	// vectors are rarely cached. Scoring them in one call overlaps their
+	// misses instead of taking them one after another.
+	var nbs [hnswHop]uint32
+	var ds [hnswHop]float32
+	for i := 1; i <= cnt; {
+		k := 0
+		for ; i <= cnt && k < hnswHop; i++ {
+			nbs[k] = atomic.LoadUint32(&lst[i])
+			k++
+		}
+		h.scoreNodes(&tv, nbs[:k], ds[:k])
+		for j, e := range nbs[:k] {
+			s.buf = append(s.buf, hnswItem{ds[j], e})
+		}
 	}
 	slices.SortFunc(s.buf, cmpItem)
 	s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
@@ -943,6 +973,27 @@ func (h *HNSW) greedy(q []float32, cur hnswItem, l int, hide uint32) hnswItem {
 		}
 	}
 	return cur
+}
+
+// scoreNodes sets d[i] to dist(nodes[i], q), bit for bit, for at most
+// hnswHop nodes, asking for all their rows before scoring any so that the
+// cache misses overlap (float32 graphs: one scoreRows call).
+func (h *HNSW) scoreNodes(q *hnswQuery, nodes []uint32, d []float32) {
+	d = d[:len(nodes)]
+	if h.q8 {
+		for _, n := range nodes {
+			h.prefetchRow8(n)
+		}
+		for i, n := range nodes {
+			d[i] = h.dist8(n, &q.q)
+		}
+		return
+	}
+	var rows [hnswHop]*float32
+	for i, n := range nodes {
+		rows[i] = unsafe.SliceData(h.vec(n))
+	}
+	h.scoreRows(q.f, rows[:len(nodes)], d)
 }
 
 // hnswHop is how many neighbours one kernel call scores at most (the

@@ -1,5 +1,7 @@
 package index
 
+import "unsafe"
+
 // visitedSet marks graph nodes seen during one search. Instead of clearing
 // a bitmap (or allocating a map) per search it bumps a generation number:
 // a node is visited when its mark equals the current generation. The array
@@ -14,6 +16,8 @@ func (v *visitedSet) reset(n int) {
 	if len(v.marks) < n {
 		// Headroom so a growing graph does not reallocate on every search.
 		v.marks = make([]uint16, n+n/4+1024)
+		// Marks are read at random like the vectors (hugepage_linux.go).
+		adviseHuge(unsafe.Pointer(&v.marks[0]), uintptr(len(v.marks))*2)
 		v.gen = 0
 	}
 	v.gen++
