@@ -128,7 +128,7 @@ import (
 
 // FormatVersion is the file format this package writes. Files with a larger
 // version are refused rather than misread.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Errors returned by the package. Callers branch on them with errors.Is.
 var (
@@ -307,17 +307,22 @@ func (s *Store) init() error {
 		version, err = check(tx)
 		return err
 	})
-	if err != nil || version == FormatVersion || (version > 0 && (s.readOnly || s.damage.Load() != nil)) {
+	if err != nil || (version > 0 && (s.readOnly || s.damage.Load() != nil)) {
 		// A read-only handle reads an older format as it is (ForEachHead
-		// falls back to the documents), and so does one that found damaged
-		// trees at open: it refuses writes, and upgrading would read the
-		// documents of every collection.
+		// falls back to the documents, vectors come from the document
+		// records), and so does one that found damaged trees at open: it
+		// refuses writes, and upgrading would read the documents of every
+		// collection.
 		return err
+	}
+	if version == FormatVersion {
+		// A crash may have stopped an upgrade while it moved vectors.
+		return s.moveVectors()
 	}
 	if s.readOnly {
 		return fmt.Errorf("%w: %s is empty", ErrNotVecbolt, s.path)
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		version, err := check(tx)
 		if err != nil || version == FormatVersion {
 			return err
@@ -334,6 +339,57 @@ func (s *Store) init() error {
 		}
 		return putHeader(meta, time.Now().Unix())
 	})
+	if err != nil || version == 0 {
+		return err
+	}
+	return s.moveVectors()
+}
+
+// moveVectors finishes the format 4 upgrade of every collection whose
+// vectors are still in its document records, one batch of documents per
+// transaction (see moveSome), so that the upgrade of a large file holds
+// little in memory and a crash loses at most the batch in flight, which
+// the next writable open moves again.
+func (s *Store) moveVectors() error {
+	var names []string
+	err := s.view(func(tx *bolt.Tx) error {
+		t := &Tx{tx: tx, damaged: s.damaged}
+		all, err := t.CollectionNames()
+		if err != nil {
+			return err
+		}
+		for _, name := range all {
+			c, err := t.Collection(name)
+			if err != nil {
+				// A damaged collection stays as it is; opening it
+				// reports the damage.
+				continue
+			}
+			if cfg, err := c.Config(); err == nil && cfg.Vectors != nil && cfg.Vectors.Moving {
+				names = append(names, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		for done := false; !done; {
+			err := s.update(func(tx *bolt.Tx) error {
+				c, err := (&Tx{tx: tx, damaged: s.damaged}).Collection(name)
+				if err != nil {
+					return err
+				}
+				done, err = moveSome(c)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("storage: upgrading %s to format %d: moving the vectors of collection %q: %w", s.path, FormatVersion, name, err)
+			}
+		}
+	}
+	return nil
 }
 
 func putHeader(meta *bolt.Bucket, created int64) error {
@@ -348,8 +404,11 @@ func putHeader(meta *bolt.Bucket, created int64) error {
 // transaction so that a crash leaves either the old file or the new one.
 // Format 1 lacked the per-collection "heads" bucket; it is derived from the
 // documents. Format 2 lacked the "fulltext" bucket; package db builds it
-// per collection (see FullText), so the upgrade from 2 only rewrites the
-// header.
+// per collection (see FullText). Format 3 kept vectors in the document
+// records; the upgrade gives each collection its vector store here, and
+// moveVectors moves the vectors over after this transaction, in batches
+// (see vectors.go): the header says 4 from the first batch on, so an older
+// build never reads a document whose vector has moved.
 func migrate(t *Tx, from uint32) error {
 	meta := t.tx.Bucket(bucketMeta)
 	var h pb.FileHeader
@@ -364,6 +423,9 @@ func migrate(t *Tx, from uint32) error {
 		c, err := t.Collection(name)
 		if err != nil {
 			return fmt.Errorf("storage: upgrading from format %d: %w", from, err)
+		}
+		if err := startMove(c); err != nil {
+			return fmt.Errorf("storage: upgrading collection %q from format %d: %w", name, from, err)
 		}
 		if c.b.Bucket(bucketHeads) != nil {
 			continue
