@@ -11,7 +11,10 @@
 //	"meta"          "header" -> FileHeader
 //	"collections"   one sub-bucket per collection name:
 //	    "config"    -> CollectionConfig
-//	    "docs"      bucket: label (8-byte big endian) -> Document
+//	    "docs"      bucket: label (8-byte big endian) -> Document, without
+//	                its vector (format 4)
+//	    "vectors"   bucket: slab number -> the vectors of a run of labels
+//	                (format 4; see vectors.go)
 //	    "heads"     bucket: label -> Document holding only ID and metadata
 //	    "ids"       bucket: document ID -> label
 //	    "snapshot"  bucket: "info" -> SnapshotInfo, chunk number -> bytes
@@ -29,15 +32,27 @@
 // reused, so the vector index can key on it.
 //
 // Invariants:
-//   - Every value other than bucket markers, ids/pending entries and the
-//     keyword index's (package fulltext's own encoding, which it validates
-//     as it decodes) is a protobuf message in an envelope (see envelope.go)
-//     carrying a CRC-32C:
-//     bbolt verifies its page structure, not the bytes of values, so a flipped
-//     bit inside a value would otherwise decode to silently wrong data.
-//   - "ids", "docs" and "heads" are updated in the same transaction, so each
-//     ID maps to exactly one document and each document to its ID, and each
-//     document has a head with the same ID and metadata.
+//   - Every value other than bucket markers, ids/pending entries, vector
+//     slabs and the keyword index's (package fulltext's own encoding, which
+//     it validates as it decodes) is a protobuf message in an envelope (see
+//     envelope.go) carrying a CRC-32C; a vector slab carries a CRC-32C of
+//     its header and one per vector, over the vector and its label
+//     (vectors.go). bbolt verifies its page structure, not the bytes of
+//     values, so a flipped bit inside a value would otherwise decode to
+//     silently wrong data.
+//   - Each vector is stored once (format 4): in the "vectors" bucket, not
+//     in its document record, and not in a float32 graph's snapshot, which
+//     holds links and the vectors of deleted nodes only and reads the
+//     others from the bucket on load (PutLinksSnapshot, LoadVectors). At a
+//     million 384-dim vectors the file held 5,323 bytes per vector in
+//     format 3, 3.5 times the raw 1,536; BENCHMARKS.md ("Vectors stored
+//     once") has format 4's.
+//   - "ids", "docs", "vectors" and "heads" are updated in the same
+//     transaction, so each ID maps to exactly one document and each
+//     document to its ID, each document has its vector and a head with the
+//     same ID and metadata, and each stored vector belongs to a document
+//     (a format 3 file being upgraded may still hold a vector in its
+//     document record instead; readers take it from there).
 //   - "heads" exists so that opening a collection reads only what its
 //     in-memory view needs (IDs and metadata, tens of bytes per document)
 //     instead of decoding every text and vector: at a million 384-dim
@@ -54,6 +69,11 @@
 //   - A document written or deleted after the last snapshot has its label in
 //     "pending", written in the same transaction as the document. Recovery
 //     after a crash therefore re-indexes exactly what the snapshot lacks.
+//     Those are also the only labels whose stored vector may differ from
+//     the one a links-only snapshot was written with (replaced, or gone
+//     with its document), so loading that snapshot lets exactly them
+//     borrow a neighbour's vector until the replay replaces or deletes
+//     them (package index's WithStaleVectors).
 //   - "fulltext" is written by package db through package fulltext in the
 //     same transaction as the documents it indexes, so it never disagrees
 //     with them after a commit. Storage hands fulltext its bucket
