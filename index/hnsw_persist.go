@@ -35,6 +35,7 @@ package index
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -42,6 +43,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"unsafe"
 )
 
@@ -748,9 +750,39 @@ var ErrMissingVector = errors.New("index: the vector loader supplied no vector f
 // Add would have.
 func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 	filled := make([]bool, len(h.ids))
+	// The live slots in ID order: a loader that reads its store in ID
+	// order (package db's does) finds each slot by stepping through them,
+	// where a map lookup per vector cost a cache miss at a million.
+	byID := make([]uint32, 0, h.live)
+	sorted := true
+	for n, st := range h.state {
+		if st == slotLive {
+			if k := len(byID); k > 0 && h.ids[byID[k-1]] > h.ids[n] {
+				sorted = false
+			}
+			byID = append(byID, uint32(n))
+		}
+	}
+	if !sorted {
+		slices.SortFunc(byID, func(a, b uint32) int { return cmp.Compare(h.ids[a], h.ids[b]) })
+	}
+	next := 0
 	err := load(func(id uint64) []float32 {
-		n, ok := h.idmap[id]
-		if !ok {
+		for next < len(byID) && h.ids[byID[next]] < id {
+			next++
+		}
+		var n uint32
+		switch {
+		case next < len(byID) && h.ids[byID[next]] == id:
+			n = byID[next]
+		case next > 0 && h.ids[byID[next-1]] >= id:
+			// Out of order: look it up.
+			m, ok := h.idmap[id]
+			if !ok {
+				return nil
+			}
+			n = m
+		default:
 			return nil
 		}
 		filled[n] = true
@@ -771,12 +803,23 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 			lacking = append(lacking, uint32(n))
 			continue
 		}
+		// A non-finite component makes the squared norm (one vectorized
+		// dot product) NaN or Inf; so does a norm beyond 1.8e19, which
+		// checkVector then tells apart (Add takes such a vector under Dot
+		// and L2, and so does a load).
 		v := h.vec(uint32(n))
-		if !finite(v) {
-			return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], checkVector(v, h.dim))
-		}
-		if h.metric == Cosine && !normalize(v) {
-			return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], ErrZeroNorm)
+		if h.metric == Cosine {
+			if !normalize(v) {
+				err := checkVector(v, h.dim)
+				if err == nil {
+					err = ErrZeroNorm
+				}
+				return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], err)
+			}
+		} else if sq := float64(dot32(v, v)); math.IsNaN(sq) || math.IsInf(sq, 0) {
+			if err := checkVector(v, h.dim); err != nil {
+				return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], err)
+			}
 		}
 	}
 	if len(lacking) > 0 {
@@ -853,15 +896,4 @@ func (h *HNSW) borrowVector(n uint32, filled []bool, fallback uint32) {
 	if fallback != noSlot {
 		copy(dst, h.vec(fallback))
 	}
-}
-
-// finite reports whether every component of v is finite: a scan of the
-// exponent bits, a few times cheaper than checkVector's per-component
-// tests, for the million vectors a load checks.
-func finite(v []float32) bool {
-	bad := false
-	for _, x := range v {
-		bad = bad || math.Float32bits(x)&0x7f800000 == 0x7f800000
-	}
-	return !bad
 }

@@ -220,6 +220,14 @@ func (l *vecLayout) checkRow(label uint64, row []byte) ([]byte, error) {
 // decodeInto decodes a checked payload into dst (dim float32s), rejecting
 // non-finite components.
 func (l *vecLayout) decodeInto(payload []byte, dst []float32) error {
+	return l.decode(payload, dst, true)
+}
+
+// decode is decodeInto; without finite, float32 components are not
+// scanned for Inf and NaN: LoadVectors leaves that to the index, which
+// checks every vector it loads anyway (float16 ones are checked in the
+// same pass as their conversion, at no cost).
+func (l *vecLayout) decode(payload []byte, dst []float32, finite bool) error {
 	bad := false
 	switch {
 	case l.f16 && l.halves != nil:
@@ -246,8 +254,10 @@ func (l *vecLayout) decodeInto(payload []byte, dst []float32) error {
 				words[i] = binary.LittleEndian.Uint32(payload[4*i:])
 			}
 		}
-		for _, x := range words {
-			bad = bad || x&0x7f800000 == 0x7f800000
+		if finite {
+			for _, x := range words {
+				bad = bad || x&0x7f800000 == 0x7f800000
+			}
 		}
 	}
 	if bad {
@@ -561,7 +571,7 @@ func (c *CollectionTx) loadRow(vs *vecState, label uint64, row []byte, slot func
 	}
 	payload, err := vs.l.checkRow(label, row)
 	if err == nil {
-		err = vs.l.decodeInto(payload, dst)
+		err = vs.l.decode(payload, dst, false)
 	}
 	if err != nil {
 		return fmt.Errorf("label %d: %w", label, err)
