@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 
 	"github.com/vecbolt/vecbolt/index"
@@ -97,9 +98,9 @@ func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
 // after it); outside reports whether it did.
 func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader, load index.VectorLoader, pending []uint64) (idx index.Index, outside bool, err error) {
 	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())),
-		index.WithVectorLoader(func(slot func(uint64) []float32) error {
+		index.WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
 			outside = true
-			return load(slot)
+			return load(newSlot)
 		}),
 		index.WithStaleVectors(func(label uint64) bool {
 			_, ok := slices.BinarySearch(pending, label)
@@ -229,14 +230,18 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 		// into the graph's memory, while this goroutine's caller reads the
 		// heads: a read-only transaction serves both (LoadVectors guards
 		// its own reads).
-		idx, outside, err := loadSnapshot(st.cfg, ctxReader{ctx, r}, func(slot func(uint64) []float32) error {
-			tick := ticker{ctx: ctx}
-			return c.LoadVectors(func(label uint64) []float32 {
-				if tick.tick() != nil {
-					return nil
+		idx, outside, err := loadSnapshot(st.cfg, ctxReader{ctx, r}, func(newSlot func() func(uint64) []float32) error {
+			// As many goroutines as the machine runs (this one waits):
+			// at a million vectors decoding them is most of an open.
+			return c.LoadVectors(func() func(uint64) []float32 {
+				slot, tick := newSlot(), ticker{ctx: ctx}
+				return func(label uint64) []float32 {
+					if tick.tick() != nil {
+						return nil
+					}
+					return slot(label)
 				}
-				return slot(label)
-			})
+			}, runtime.GOMAXPROCS(0))
 		}, pending)
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err()

@@ -44,6 +44,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"unsafe"
 )
 
@@ -77,16 +78,18 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // VectorLoader supplies the live vectors of a snapshot written by
 // WriteLinksTo. It is called once, after the snapshot has been read and
-// verified, with slot, which returns the memory where the vector of ID id
-// goes (Dim float32s inside the graph, to be filled as the vector was given
-// to Add, before any normalization), or nil when the graph holds no live
-// node of that ID (the loader skips it). Decoding straight into that memory
-// keeps one copy of each vector. Calling slot for an ID again overwrites
-// what the earlier call's memory received. Every live node must be filled;
-// ReadHNSW then checks each vector as Add does (finite; a non-zero norm
-// under Cosine) and prepares it. The loader must not keep slot's memory
-// beyond its return, and must not call slot concurrently.
-type VectorLoader func(slot func(id uint64) []float32) error
+// verified, with newSlot, which returns a slot function for one goroutine:
+// slot(id) returns the memory where the vector of ID id goes (Dim float32s
+// inside the graph, to be filled as the vector was given to Add, before
+// any normalization), or nil when the graph holds no live node of that ID
+// (the loader skips it). Decoding straight into that memory keeps one copy
+// of each vector. The loader may fill vectors from several goroutines,
+// each with its own slot function (one must not be shared); a slot
+// function finds IDs asked for in increasing order fastest. Each ID is
+// filled once. Every live node must be filled; ReadHNSW then checks each
+// vector as Add does (finite; a non-zero norm under Cosine) and prepares
+// it. The loader must not keep the memory beyond its return.
+type VectorLoader func(newSlot func() func(id uint64) []float32) error
 
 // WithVectorLoader gives ReadHNSW the source of a links-only snapshot's
 // vectors (see WriteLinksTo). Other snapshots, which hold their vectors,
@@ -750,6 +753,13 @@ var ErrMissingVector = errors.New("index: the vector loader supplied no vector f
 // Add would have.
 func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 	filled := make([]bool, len(h.ids))
+	// Every segment is made before the loader runs, so that its
+	// goroutines only write rows.
+	for n, st := range h.state {
+		if st == slotLive {
+			h.outsideRow(uint32(n))
+		}
+	}
 	// The live slots in ID order: a loader that reads its store in ID
 	// order (package db's does) finds each slot by stepping through them,
 	// where a map lookup per vector cost a cache miss at a million.
@@ -766,28 +776,35 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 	if !sorted {
 		slices.SortFunc(byID, func(a, b uint32) int { return cmp.Compare(h.ids[a], h.ids[b]) })
 	}
-	next := 0
-	err := load(func(id uint64) []float32 {
-		for next < len(byID) && h.ids[byID[next]] < id {
-			next++
-		}
-		var n uint32
-		switch {
-		case next < len(byID) && h.ids[byID[next]] == id:
-			n = byID[next]
-		case next > 0 && h.ids[byID[next-1]] >= id:
-			// Out of order: look it up.
-			m, ok := h.idmap[id]
-			if !ok {
+	newSlot := func() func(uint64) []float32 {
+		next := -1 // position in byID; -1 until the first call
+		return func(id uint64) []float32 {
+			if next < 0 {
+				next = sort.Search(len(byID), func(i int) bool { return h.ids[byID[i]] >= id })
+			}
+			for next < len(byID) && h.ids[byID[next]] < id {
+				next++
+			}
+			var n uint32
+			switch {
+			case next < len(byID) && h.ids[byID[next]] == id:
+				n = byID[next]
+			case next > 0 && h.ids[byID[next-1]] >= id:
+				// Out of order: look it up (a map read, safe
+				// alongside other goroutines' reads).
+				m, ok := h.idmap[id]
+				if !ok {
+					return nil
+				}
+				n = m
+			default:
 				return nil
 			}
-			n = m
-		default:
-			return nil
+			filled[n] = true
+			return h.vec(n)
 		}
-		filled[n] = true
-		return h.outsideRow(n)
-	})
+	}
+	err := load(newSlot)
 	if err != nil {
 		return fmt.Errorf("index: loading the snapshot's vectors: %w", err)
 	}

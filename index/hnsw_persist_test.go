@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -352,7 +353,8 @@ func quoteBytes(b []byte) string {
 // graph the fuzzer makes can load.
 func fuzzLoader() []HNSWOption {
 	return []HNSWOption{
-		WithVectorLoader(func(slot func(uint64) []float32) error {
+		WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+			slot := newSlot()
 			for i := range uint64(64) {
 				for _, id := range []uint64{3*i + 1, 1_000_000 + i} {
 					if v := slot(id); v != nil {
@@ -447,8 +449,9 @@ func TestHNSWLinksSnapshot(t *testing.T) {
 				t.Fatalf("read without a loader: %v", err)
 			}
 			calls := 0
-			g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(slot func(uint64) []float32) error {
+			g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
 				calls++
+				slot := newSlot()
 				for id := uint64(0); id < 1_000_000+uint64(tc.n); id++ {
 					if id == 1_000_000/2 {
 						id = 1_000_000
@@ -493,18 +496,31 @@ func TestHNSWLinksSnapshotMissingVectors(t *testing.T) {
 		t.Fatal("test ID not live")
 	}
 	load := func(skip uint64, bad bool) VectorLoader {
-		return func(slot func(uint64) []float32) error {
-			for _, id := range h.liveIDs() {
-				if id == skip {
-					continue
-				}
-				if dst := slot(id); dst != nil {
-					copy(dst, raw(id))
-					if bad {
-						dst[1] = float32(math.Inf(1))
+		return func(newSlot func() func(uint64) []float32) error {
+			// Two goroutines, each with its own slot function, in no
+			// particular order.
+			ids := h.liveIDs()
+			var wg sync.WaitGroup
+			for half := range 2 {
+				wg.Go(func() {
+					slot := newSlot()
+					for k, id := range ids {
+						if k%2 != half {
+							continue
+						}
+						if id == skip {
+							continue
+						}
+						if dst := slot(id); dst != nil {
+							copy(dst, raw(id))
+							if bad {
+								dst[1] = float32(math.Inf(1))
+							}
+						}
 					}
-				}
+				})
 			}
+			wg.Wait()
 			return nil
 		}
 	}
@@ -515,7 +531,7 @@ func TestHNSWLinksSnapshotMissingVectors(t *testing.T) {
 		t.Errorf("non-finite vector: %v", err)
 	}
 	boom := errors.New("boom")
-	if _, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(func(uint64) []float32) error { return boom })); !errors.Is(err, boom) {
+	if _, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(func() func(uint64) []float32) error { return boom })); !errors.Is(err, boom) {
 		t.Errorf("loader error: %v", err)
 	}
 	g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(load(gone, false)),

@@ -50,6 +50,7 @@ import (
 	"hash/crc32"
 	"math"
 	"math/bits"
+	"sync"
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
@@ -516,15 +517,28 @@ func (vs *vecState) delete(label uint64) error {
 }
 
 // LoadVectors decodes the stored vectors that the index snapshot needs
-// into the memory slot gives for each label (nil: not needed), reading the
-// store front to back. Each row's checksum is verified before it is
-// decoded; damage is an error wrapping ErrCorrupt. Like Snapshot, it runs under a guard of its
-// own, so it may run on a goroutine other than the transaction's, while
-// that one reads other buckets (a read-only transaction only).
-func (c *CollectionTx) LoadVectors(slot func(label uint64) []float32) error {
-	err := guard(mapBase(c.b.Tx()), func() error {
-		vs, err := c.vecs()
-		if err != nil {
+// into the memory a slot function gives for each label (nil: not needed).
+// It reads the store in label order with up to workers goroutines, each
+// over its own range of slabs and with its own slot function from newSlot.
+// Each row's checksum is verified before it is decoded; damage is an error
+// wrapping ErrCorrupt. Like Snapshot, it runs under guards of its own, so
+// it may run on goroutines other than the transaction's while that one
+// reads other buckets, in a read-only transaction (whose cursors change
+// nothing they share).
+func (c *CollectionTx) LoadVectors(newSlot func() func(label uint64) []float32, workers int) error {
+	// A range of fewer slabs than this is not worth a goroutine.
+	const minRange = 1024
+	return c.loadVectors(newSlot, workers, minRange)
+}
+
+func (c *CollectionTx) loadVectors(newSlot func() func(label uint64) []float32, workers int, minRange uint64) error {
+	base := mapBase(c.b.Tx())
+	var vs *vecState
+	var first, last uint64
+	empty := false
+	err := guard(base, func() error {
+		var err error
+		if vs, err = c.vecs(); err != nil {
 			return err
 		}
 		if vs.l == nil || vs.l.moving {
@@ -537,26 +551,67 @@ func (c *CollectionTx) LoadVectors(slot func(label uint64) []float32) error {
 			}
 		}
 		cur := vs.b.Cursor()
-		for k, v := cur.First(); k != nil; k, v = cur.Next() {
-			if len(k) != 8 {
-				return fmt.Errorf("%w: vector slab key of %d bytes", ErrCorrupt, len(k))
-			}
-			first := binary.BigEndian.Uint64(k) * vs.l.rows
-			s, err := vs.l.openSlab(v)
-			if err != nil {
-				return fmt.Errorf("vector slab of labels %d-%d: %w", first, first+vs.l.rows-1, err)
-			}
-			for b := s.bits; b != 0; b &= b - 1 {
-				i := uint64(bits.TrailingZeros64(b))
-				if err := c.loadRow(vs, first+i, vs.l.rowAt(s, i), slot); err != nil {
-					return err
-				}
-			}
+		k, _ := cur.First()
+		if k == nil {
+			empty = true
+			return nil
 		}
+		lk, _ := cur.Last()
+		if len(k) != 8 || len(lk) != 8 {
+			return fmt.Errorf("%w: vector slab key of %d bytes", ErrCorrupt, max(len(k), len(lk)))
+		}
+		first, last = binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(lk)
 		return nil
 	})
+	if err != nil || empty {
+		return wrapVectors(c.name, err)
+	}
+	span := last - first + 1
+	workers = int(min(uint64(max(workers, 1)), (span+minRange-1)/minRange))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo := first + span*uint64(w)/uint64(workers)
+		hi := first + span*uint64(w+1)/uint64(workers) // exclusive
+		wg.Go(func() {
+			errs[w] = guard(base, func() error { return c.loadSlabs(vs, lo, hi, newSlot()) })
+		})
+	}
+	wg.Wait()
+	return wrapVectors(c.name, errors.Join(errs...))
+}
+
+func wrapVectors(name string, err error) error {
 	if err != nil {
-		return fmt.Errorf("collection %q vectors: %w", c.name, err)
+		return fmt.Errorf("collection %q vectors: %w", name, err)
+	}
+	return nil
+}
+
+// loadSlabs is LoadVectors over the slabs numbered lo to hi-1.
+func (c *CollectionTx) loadSlabs(vs *vecState, lo, hi uint64, slot func(uint64) []float32) error {
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], lo)
+	cur := vs.b.Cursor()
+	for k, v := cur.Seek(key[:]); k != nil; k, v = cur.Next() {
+		if len(k) != 8 {
+			return fmt.Errorf("%w: vector slab key of %d bytes", ErrCorrupt, len(k))
+		}
+		no := binary.BigEndian.Uint64(k)
+		if no >= hi {
+			return nil
+		}
+		first := no * vs.l.rows
+		s, err := vs.l.openSlab(v)
+		if err != nil {
+			return fmt.Errorf("vector slab of labels %d-%d: %w", first, first+vs.l.rows-1, err)
+		}
+		for b := s.bits; b != 0; b &= b - 1 {
+			i := uint64(bits.TrailingZeros64(b))
+			if err := c.loadRow(vs, first+i, vs.l.rowAt(s, i), slot); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

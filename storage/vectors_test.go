@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -194,19 +195,31 @@ func TestVectorStoreModel(t *testing.T) {
 					t.Errorf("ForEachDocument: %d of %d, %v", seen, len(model), err)
 				}
 				loaded := map[uint64][]float32{}
-				err = c.LoadVectors(func(label uint64) []float32 {
-					if label%2 == 1 {
-						return nil // not wanted
+				for label := range model {
+					if label%2 == 0 { // odd ones are not wanted
+						loaded[label] = make([]float32, dim)
 					}
-					loaded[label] = make([]float32, dim)
-					return loaded[label]
-				})
+				}
+				got := map[uint64]bool{}
+				var mu sync.Mutex
+				// Three goroutines over ranges of two slabs or more.
+				err = c.loadVectors(func() func(uint64) []float32 {
+					return func(label uint64) []float32 {
+						mu.Lock()
+						defer mu.Unlock()
+						if got[label] {
+							t.Errorf("LoadVectors: label %d twice", label)
+						}
+						got[label] = true
+						return loaded[label]
+					}
+				}, 3, 2)
 				if err != nil {
 					return err
 				}
 				for label, want := range model {
-					if got, ok := loaded[label]; (label%2 == 0) != ok || ok && !slices.Equal(got, want) {
-						t.Errorf("LoadVectors %d: %v, want %v", label, got, want)
+					if v, ok := loaded[label]; (label%2 == 0) != ok || ok && !slices.Equal(v, want) || !got[label] {
+						t.Errorf("LoadVectors %d: %v (asked %v), want %v", label, v, got[label], want)
 					}
 				}
 				good := 0
@@ -322,7 +335,9 @@ func TestVectorDamageIsFound(t *testing.T) {
 				if err := c.ForEachDocument(func(uint64, *DocumentRecord) error { return nil }); !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("byte %d bit %d: ForEachDocument: %v", i, bit, err)
 				}
-				if err := c.LoadVectors(func(uint64) []float32 { return make([]float32, dim) }); !errors.Is(err, ErrCorrupt) {
+				if err := c.LoadVectors(func() func(uint64) []float32 {
+					return func(uint64) []float32 { return make([]float32, dim) }
+				}, 1); !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("byte %d bit %d: LoadVectors: %v", i, bit, err)
 				}
 				problems := 0
