@@ -264,7 +264,7 @@ func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system,
 	if err := warmFile(path); err != nil {
 		return err
 	}
-	openEl, n, openRSS, err := timeOpenMem(ctx, path, d.Queries[0], b.cfg.k)
+	openEl, n, openRSS, openAnon, err := timeOpenMem(ctx, path, d.Queries[0], b.cfg.k)
 	if err != nil {
 		return err
 	}
@@ -275,6 +275,12 @@ func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system,
 	if openRSS > 0 {
 		params["open_rss_mb"] = round4(metrics.MB(openRSS))
 		params["open_rss_per_doc"] = round4(float64(openRSS) / float64(d.Spec.N))
+	}
+	if openAnon > 0 {
+		// The heap and other private memory, without the file's pages
+		// that the open read through bbolt's mapping (the page cache's).
+		params["open_anon_mb"] = round4(metrics.MB(openAnon))
+		params["open_anon_per_doc"] = round4(float64(openAnon) / float64(d.Spec.N))
 	}
 	b.rep.add(Measurement{Suite: "db", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 		Params: params, FileMB: fp(metrics.MB(fi.Size())), BytesPerVector: fp(float64(fi.Size()) / float64(d.Spec.N)),
@@ -311,43 +317,68 @@ func warmFile(path string) error {
 // timeOpen opens a database file, loads the "vectors" collection and runs
 // one query, returning the elapsed time and the document count.
 func timeOpen(ctx context.Context, path string, q []float32, k int) (time.Duration, int, error) {
-	el, n, _, err := timeOpenMem(ctx, path, q, k)
+	el, n, _, _, err := timeOpenMem(ctx, path, q, k)
 	return el, n, err
 }
 
 // timeOpenMem is timeOpen that also returns the settled RSS growth of the
-// open handle (0 without /proc).
-func timeOpenMem(ctx context.Context, path string, q []float32, k int) (time.Duration, int, int64, error) {
+// open handle and the part of it that is anonymous memory (0 without
+// /proc).
+func timeOpenMem(ctx context.Context, path string, q []float32, k int) (time.Duration, int, int64, int64, error) {
 	metrics.Settle()
 	m0, memErr := metrics.ReadMem()
+	a0 := rssAnon()
 	t0 := time.Now()
 	vdb, err := db.Open(path, db.WithEmbedder(nil))
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer vdb.Close()
 	col, err := vdb.Collection(ctx, "vectors")
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	rs, err := col.SearchVector(ctx, q, db.TopK(k), db.WithFields())
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	el := time.Since(t0)
 	n, err := col.Count(ctx, nil)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	if len(rs) != min(k, n) {
-		return 0, 0, 0, fmt.Errorf("first query after open returned %d results from %d documents", len(rs), n)
+		return 0, 0, 0, 0, fmt.Errorf("first query after open returned %d results from %d documents", len(rs), n)
 	}
-	var rss int64
+	var rss, anon int64
 	metrics.Settle()
 	if m1, err := metrics.ReadMem(); err == nil && memErr == nil {
 		rss = m1.RSS - m0.RSS
 	}
-	return el, n, rss, nil
+	if a1 := rssAnon(); a0 > 0 && a1 > 0 {
+		anon = a1 - a0
+	}
+	return el, n, rss, anon, nil
+}
+
+// rssAnon returns the process's resident anonymous memory (RssAnon in
+// /proc/self/status), or 0 where it cannot be read.
+func rssAnon() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			fs := strings.Fields(rest)
+			if len(fs) == 2 && fs[1] == "kB" {
+				if kb, err := strconv.ParseInt(fs[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // dbChromem measures chromem-go's persistent mode: one gob file per
