@@ -737,12 +737,18 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 // links-only snapshot, making its segment (of the rows the graph has, as
 // a loaded graph's segments are) on first use.
 func (h *HNSW) outsideRow(n uint32) []float32 {
-	si := n >> hnswSegShift
+	h.outsideSeg(int(n >> hnswSegShift))
+	return h.vec(n)
+}
+
+// outsideSeg makes vector segment si of a graph being read from a
+// links-only snapshot, if it is not made yet: the one place such a graph
+// allocates vector memory.
+func (h *HNSW) outsideSeg(si int) {
 	if h.vecSegs[si] == nil {
-		rows := min(hnswSegSize, len(h.ids)-int(si)<<hnswSegShift)
+		rows := min(hnswSegSize, len(h.ids)-si<<hnswSegShift)
 		h.vecSegs[si] = make([]float32, rows*h.dim)
 	}
-	return h.vec(n)
 }
 
 // ErrMissingVector reports a live node of a links-only snapshot for which
@@ -858,10 +864,7 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 	// Segments whose slots are all free were never made; allocSlot
 	// recycles free slots into them.
 	for si := range h.vecSegs {
-		if h.vecSegs[si] == nil {
-			rows := min(hnswSegSize, len(h.ids)-si<<hnswSegShift)
-			h.vecSegs[si] = make([]float32, rows*h.dim)
-		}
+		h.outsideSeg(si)
 	}
 	return nil
 }
