@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,7 +35,7 @@ func (b *bench) dbSuite(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	for _, kind := range []string{db.IndexHNSW, kindHNSWInt8, db.IndexFlat} {
+	for _, kind := range []string{db.IndexHNSW, kindHNSWInt8, kindHNSWF16, db.IndexFlat} {
 		system := "vecbolt-db-" + kind
 		if !b.on("vecbolt-"+kind) && !b.on(system) {
 			continue
@@ -77,6 +78,10 @@ func parseDocID(id string) (int32, error) {
 // kindHNSWInt8 names an HNSW collection created WithInt8 in system names.
 const kindHNSWInt8 = "hnsw-int8"
 
+// kindHNSWF16 names an HNSW collection created WithFloat16 (vectors stored
+// as float16 in the file) in system names.
+const kindHNSWF16 = "hnsw-f16"
+
 func collectionOptions(dim int, kind string) []db.CollectionOption {
 	opts := []db.CollectionOption{db.WithDimension(dim), db.WithMetric(db.Cosine)}
 	switch kind {
@@ -84,6 +89,8 @@ func collectionOptions(dim int, kind string) []db.CollectionOption {
 		return append(opts, db.WithFlatIndex())
 	case kindHNSWInt8:
 		opts = append(opts, db.WithInt8())
+	case kindHNSWF16:
+		opts = append(opts, db.WithFloat16())
 	}
 	return append(opts, db.WithHNSW(hnswM, hnswEfC, 0))
 }
@@ -129,7 +136,15 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 		return err
 	}
 	var el time.Duration
+	// The peak counts what the insert holds at its worst moment (the
+	// transactions' dirty pages, the snapshot being written), which the
+	// settled RSS after it does not: the process's peak is reset first,
+	// so it covers the insert alone (on top of what the process held
+	// before, the data set included).
+	peak := resetPeakRSS()
+	var before metrics.Mem
 	rss, err := memDelta(func() error {
+		before, _ = metrics.ReadMem()
 		t0 := time.Now()
 		for i := 0; i < len(d.Base); i += dbBatch {
 			if _, err := col.Insert(ctx, vectorDocs(d.Base, i, min(i+dbBatch, len(d.Base)))...); err != nil {
@@ -153,6 +168,13 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 		m.RSSMB = fp(metrics.MB(rss))
 		m.BytesPerVector = fp(float64(rss) / float64(d.Spec.N))
 	}
+	if after, err := metrics.ReadMem(); err == nil && peak && before.RSS > 0 {
+		raw := float64(d.Spec.N) * float64(d.Spec.Dim) * 4
+		m.Params["peak_rss_mb"] = round4(metrics.MB(after.HWM))
+		m.Params["peak_rss_over_raw"] = round4(float64(after.HWM) / raw)
+		m.Params["peak_growth_over_raw"] = round4(float64(after.HWM-before.RSS) / raw)
+	}
+	m.Note = "rss_mb: settled RSS growth; B/vector: that per document; peak_*: process VmHWM during the insert (reset before), over the raw float32 vectors"
 	b.rep.add(m)
 	b.logf("db: %s inserted %d docs in %s", system, d.Spec.N, el.Round(time.Millisecond))
 	return b.dbSearchReopen(ctx, d, kind, system, path, col, &vdb)
@@ -237,47 +259,126 @@ func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system,
 	if err != nil {
 		return err
 	}
-	openEl, n, err := timeOpen(ctx, path, d.Queries[0], b.cfg.k)
+	// The file in the page cache, as the open target assumes: read it
+	// once (the reopen would otherwise time the disk).
+	if err := warmFile(path); err != nil {
+		return err
+	}
+	openEl, n, openRSS, openAnon, err := timeOpenMem(ctx, path, d.Queries[0], b.cfg.k)
 	if err != nil {
 		return err
 	}
 	if n != d.Spec.N {
 		return fmt.Errorf("reopened collection holds %d documents, want %d", n, d.Spec.N)
 	}
+	params := map[string]any{"phase": "reopen", "index": info.Index, "close_s": round4(closeEl.Seconds())}
+	if openRSS > 0 {
+		params["open_rss_mb"] = round4(metrics.MB(openRSS))
+		params["open_rss_per_doc"] = round4(float64(openRSS) / float64(d.Spec.N))
+	}
+	if openAnon > 0 {
+		// The heap and other private memory, without the file's pages
+		// that the open read through bbolt's mapping (the page cache's).
+		params["open_anon_mb"] = round4(metrics.MB(openAnon))
+		params["open_anon_per_doc"] = round4(float64(openAnon) / float64(d.Spec.N))
+	}
 	b.rep.add(Measurement{Suite: "db", System: system, Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
-		Params: map[string]any{"phase": "reopen", "index": info.Index, "close_s": round4(closeEl.Seconds())},
-		FileMB: fp(metrics.MB(fi.Size())), BytesPerVector: fp(float64(fi.Size()) / float64(d.Spec.N)),
-		OpenS: fp(openEl.Seconds()), Note: "open = Open + Collection + first SearchVector; B/vector of the file"})
+		Params: params, FileMB: fp(metrics.MB(fi.Size())), BytesPerVector: fp(float64(fi.Size()) / float64(d.Spec.N)),
+		OpenS: fp(openEl.Seconds()), Note: "open = Open + Collection + first SearchVector, file in the page cache; open_rss: settled RSS growth of the open handle; B/vector of the file"})
 	return nil
+}
+
+// resetPeakRSS resets the process's peak resident size (VmHWM) to its
+// current one, where Linux allows it (/proc/self/clear_refs, value 5),
+// and reports whether it did.
+func resetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// warmFile reads the file at path once, so that its pages are in the page
+// cache.
+func warmFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		if _, err := f.Read(buf); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // timeOpen opens a database file, loads the "vectors" collection and runs
 // one query, returning the elapsed time and the document count.
 func timeOpen(ctx context.Context, path string, q []float32, k int) (time.Duration, int, error) {
+	el, n, _, _, err := timeOpenMem(ctx, path, q, k)
+	return el, n, err
+}
+
+// timeOpenMem is timeOpen that also returns the settled RSS growth of the
+// open handle and the part of it that is anonymous memory (0 without
+// /proc).
+func timeOpenMem(ctx context.Context, path string, q []float32, k int) (time.Duration, int, int64, int64, error) {
 	metrics.Settle()
+	m0, memErr := metrics.ReadMem()
+	a0 := rssAnon()
 	t0 := time.Now()
 	vdb, err := db.Open(path, db.WithEmbedder(nil))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer vdb.Close()
 	col, err := vdb.Collection(ctx, "vectors")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	rs, err := col.SearchVector(ctx, q, db.TopK(k), db.WithFields())
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	el := time.Since(t0)
 	n, err := col.Count(ctx, nil)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	if len(rs) != min(k, n) {
-		return 0, 0, fmt.Errorf("first query after open returned %d results from %d documents", len(rs), n)
+		return 0, 0, 0, 0, fmt.Errorf("first query after open returned %d results from %d documents", len(rs), n)
 	}
-	return el, n, nil
+	var rss, anon int64
+	metrics.Settle()
+	if m1, err := metrics.ReadMem(); err == nil && memErr == nil {
+		rss = m1.RSS - m0.RSS
+	}
+	if a1 := rssAnon(); a0 > 0 && a1 > 0 {
+		anon = a1 - a0
+	}
+	return el, n, rss, anon, nil
+}
+
+// rssAnon returns the process's resident anonymous memory (RssAnon in
+// /proc/self/status), or 0 where it cannot be read.
+func rssAnon() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			fs := strings.Fields(rest)
+			if len(fs) == 2 && fs[1] == "kB" {
+				if kb, err := strconv.ParseInt(fs[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // dbChromem measures chromem-go's persistent mode: one gob file per

@@ -594,8 +594,10 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 	}
 	docs := 0
 	var probes []probe
-	err = ct.ForEachDocument(func(label uint64, doc *storage.DocumentRecord) error {
+	labels := make(map[uint64]struct{})
+	err = ct.EachDocument(func(label uint64, doc *storage.DocumentRecord, vecErr error) error {
 		docs++
+		labels[label] = struct{}{}
 		ftCheck.add(ct, doc)
 		if h, ok := heads[label]; !ok {
 			data(ProblemHead, doc.Id, "collection %q: document %q (label %d) has no head", name, doc.Id, label)
@@ -611,6 +613,10 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 			data(ProblemIDMap, doc.Id, "collection %q: document %q (label %d) is missing from the ID map", name, doc.Id, label)
 		case l != label:
 			data(ProblemIDMap, doc.Id, "collection %q: document %q is stored under label %d but its ID maps to %d", name, doc.Id, label, l)
+		}
+		if vecErr != nil {
+			data(ProblemVector, doc.Id, "collection %q: document %q (label %d): vector: %v", name, doc.Id, label, vecErr)
+			return nil
 		}
 		if len(doc.Vector) != dim {
 			data(ProblemVector, doc.Id, "collection %q: document %q has a vector of dimension %d, the collection %d", name, doc.Id, len(doc.Vector), dim)
@@ -635,6 +641,9 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 		data(ProblemIDMap, "", "collection %q: %d documents but %d IDs", name, docs, ids)
 	}
 	if err == nil {
+		c.vectorStore(ct, name, labels, data)
+	}
+	if err == nil {
 		if msg := ftCheck.finish(docs); msg != "" {
 			c.cachef(ProblemFullText, name, "", "collection %q: keyword index: %s; run vecbolt reindex to rebuild it", name, msg)
 		}
@@ -643,4 +652,28 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 		data(ProblemHead, heads[label].Id, "collection %q: head of %q (label %d) has no document", name, heads[label].Id, label)
 	}
 	return docs, probes, nil
+}
+
+// vectorStore checks the collection's vector store as a whole: slabs whose
+// header is damaged (each document among their labels is also reported,
+// as its vector cannot be read), and vectors that belong to no document.
+func (c *checker) vectorStore(ct *storage.CollectionTx, name string, docs map[uint64]struct{}, data func(kind ProblemKind, doc, format string, args ...any)) {
+	err := ct.CheckVectors(func(label uint64, p *storage.VectorProblem) error {
+		switch {
+		case p != nil && p.Slab:
+			data(ProblemVector, "", "collection %q: vector store: the slab from label %d: %v", name, label, p.Err)
+		case p != nil:
+			if _, ok := docs[label]; !ok {
+				data(ProblemVector, "", "collection %q: vector store: label %d, which has no document: %v", name, label, p.Err)
+			}
+		default:
+			if _, ok := docs[label]; !ok {
+				data(ProblemVector, "", "collection %q: vector store holds a vector for label %d, which has no document", name, label)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		data(ProblemVector, "", "collection %q: vector store: %v", name, err)
+	}
 }

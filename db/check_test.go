@@ -1,11 +1,14 @@
 package db
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -33,7 +36,11 @@ func checkFile(t *testing.T) string {
 		}
 		var docs []Document
 		for i := range c.n {
-			docs = append(docs, Document{ID: fmt.Sprintf("%s-%d", c.name, i), Vector: []float32{1, float32(i%7) + 1, float32(i) / 3, float32(i%5) - 2}, Metadata: map[string]any{"n": i}})
+			v := checkVec(i)
+			if c.name == "b" {
+				v[0] = 2 // so that a's stored bytes are a's only
+			}
+			docs = append(docs, Document{ID: fmt.Sprintf("%s-%d", c.name, i), Vector: v, Metadata: map[string]any{"n": i}})
 		}
 		if _, err := col.Insert(bg, docs...); err != nil {
 			t.Fatal(err)
@@ -43,6 +50,51 @@ func checkFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// checkVec is checkFile's vector of document i of collection "a" ("b"'s
+// starts with 2).
+func checkVec(i int) []float32 {
+	return []float32{1, float32(i%7) + 1, float32(i) / 3, float32(i%5) - 2}
+}
+
+// patchVector finds vec's stored bytes (little-endian float32s) in the
+// file at path and lets edit change them, wherever they occur (a freed
+// page may hold an old copy of the same bytes).
+func patchVector(t *testing.T, path string, vec []float32, edit func([]byte)) {
+	t.Helper()
+	patchBefore(t, path, vec, 0, edit)
+}
+
+// patchBefore is patchVector for the back bytes before vec's bytes
+// (and vec's): edit gets them from back bytes before on.
+func patchBefore(t *testing.T, path string, vec []float32, back int, edit func([]byte)) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pat []byte
+	for _, x := range vec {
+		pat = binary.LittleEndian.AppendUint32(pat, math.Float32bits(x))
+	}
+	found := 0
+	for off := 0; ; {
+		i := bytes.Index(raw[off:], pat)
+		if i < 0 {
+			break
+		}
+		at := off + i
+		edit(raw[at-back : at+len(pat)])
+		found++
+		off = at + len(pat)
+	}
+	if found == 0 {
+		t.Fatalf("vector %v not found in %s", vec, path)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // damageDoc rewrites the stored document of ID id in collection "a" with
@@ -76,6 +128,8 @@ func TestCheckReport(t *testing.T) {
 		name string
 		// damage runs in a write transaction on the file.
 		damage func(*storage.Tx) error
+		// file damages the closed file's bytes afterwards.
+		file func(t *testing.T, path string)
 		// old removes the field type records afterwards.
 		old      bool
 		verdicts map[string]Verdict
@@ -90,14 +144,20 @@ func TestCheckReport(t *testing.T) {
 			problem:  &want{ProblemIDMap, "a", "a-3"},
 		},
 		{
-			name:     "vector component NaN",
-			damage:   damageDoc("a-5", func(d *storage.DocumentRecord) { d.Vector[2] = float32(math.NaN()) }),
+			name: "vector component NaN in the vector store",
+			file: func(t *testing.T, path string) {
+				patchVector(t, path, checkVec(5), func(b []byte) { binary.LittleEndian.PutUint32(b[8:], math.Float32bits(float32(math.NaN()))) })
+			},
 			verdicts: map[string]Verdict{"a": DamagedData, "b": Intact},
 			problem:  &want{ProblemVector, "a", "a-5"},
 		},
 		{
-			name:     "vector of another dimension",
-			damage:   damageDoc("a-6", func(d *storage.DocumentRecord) { d.Vector = d.Vector[:3] }),
+			name: "vector slab header damaged",
+			file: func(t *testing.T, path string) {
+				// a-0's row is the first of the slab of "a"'s labels; the
+				// bitmap is 12 bytes before it.
+				patchBefore(t, path, checkVec(0), 12, func(b []byte) { b[0] ^= 0x40 })
+			},
 			verdicts: map[string]Verdict{"a": DamagedData, "b": Intact},
 			problem:  &want{ProblemVector, "a", "a-6"},
 		},
@@ -142,6 +202,9 @@ func TestCheckReport(t *testing.T) {
 			}
 			if tc.old {
 				removeFieldRecords(t, path)
+			}
+			if tc.file != nil {
+				tc.file(t, path)
 			}
 			d, err := Open(path, WithEmbedder(nil), ReadOnly())
 			if err != nil {

@@ -10,9 +10,11 @@ package db
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -31,7 +33,10 @@ import (
 // The file holds a flat collection "c" and an HNSW collection "h" with the
 // same documents, so that it has a graph snapshot. Every fourth copy has its
 // flips confined to that snapshot, a cache of the documents: those must all
-// read back exactly, through an index rebuilt from the documents.
+// read back exactly, through an index rebuilt from the documents. Another
+// fourth has them confined to the stored vectors (the vector stores of
+// both collections, where each vector is kept once): every such copy must
+// report the damage, since no other copy of a vector exists to read back.
 func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 	iters := 150
 	if testing.Short() {
@@ -76,19 +81,37 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 	slices.Sort(ids)
 
 	// Where the graph snapshot's bytes lie in the file.
-	snapAt, snapLen := snapshotBytes(t, orig, data)
+	snap := snapshotBytes(t, orig, data)
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	var openFailed, readFailed, clean, rebuilt, snapOnly int
+	var openFailed, readFailed, clean, rebuilt, snapOnly, vecOnly int
 	for it := range iters {
 		damaged := slices.Clone(data)
 		cacheOnly := it%4 == 3
+		vectorsOnly := it%4 == 1
 		for range 1 + rng.IntN(8) {
 			at := rng.IntN(len(damaged))
-			if cacheOnly {
-				at = snapAt + rng.IntN(snapLen)
+			flip := byte(1 + rng.IntN(255))
+			switch {
+			case cacheOnly:
+				r := snap[rng.IntN(len(snap))]
+				at = r.at + rng.IntN(r.n)
+			case vectorsOnly:
+				// Every stored copy of one vector (old copies may linger
+				// in freed pages), at the same byte.
+				vec := vectorBytes(want[ids[rng.IntN(len(ids))]].Vector)
+				k := rng.IntN(len(vec))
+				for off := 0; ; {
+					i := bytes.Index(damaged[off:], vec)
+					if i < 0 {
+						break
+					}
+					damaged[off+i+k] ^= flip
+					off += i + len(vec)
+				}
+				continue
 			}
-			damaged[at] ^= byte(1 + rng.IntN(255))
+			damaged[at] ^= flip
 		}
 		path := filepath.Join(dir, fmt.Sprintf("d%d.vecbolt", it))
 		if err := os.WriteFile(path, damaged, 0o600); err != nil {
@@ -102,6 +125,12 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 				t.Fatalf("copy %d: damage confined to the graph snapshot gave outcome %q with %d rebuilds; want every document read back through a rebuilt index", it, outcome, rebuilds)
 			}
 		}
+		if vectorsOnly {
+			vecOnly++
+			if outcome == "clean" {
+				t.Fatalf("copy %d: damage to stored vectors went unreported", it)
+			}
+		}
 		switch outcome {
 		case "open":
 			openFailed++
@@ -112,7 +141,7 @@ func TestCorruptionNeverPanicsOrLies(t *testing.T) {
 		}
 		os.Remove(path)
 	}
-	t.Logf("%d damaged copies: %d refused at open, %d failed a read with an error, %d read back exactly; %d with damage confined to the graph snapshot (all read back exactly); the index was rebuilt from the documents %d times", iters, openFailed, readFailed, clean, snapOnly, rebuilt)
+	t.Logf("%d damaged copies: %d refused at open, %d failed a read with an error, %d read back exactly; %d with damage confined to the graph snapshot (all read back exactly), %d to the stored vectors (all reported); the index was rebuilt from the documents %d times", iters, openFailed, readFailed, clean, snapOnly, vecOnly, rebuilt)
 }
 
 // fromFile fails the test unless err is one a damaged file explains. A
@@ -129,9 +158,22 @@ func fromFile(t *testing.T, what string, err error) {
 	t.Fatalf("%s: error not explained by damage: %v", what, err)
 }
 
+// vectorBytes is a vector as the vector store keeps it (float32, little
+// endian).
+func vectorBytes(v []float32) []byte {
+	var b []byte
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// region is a run of bytes of the file.
+type region struct{ at, n int }
+
 // snapshotBytes finds the graph snapshot of collection "h" in the file's
-// bytes and returns its offset and length.
-func snapshotBytes(t *testing.T, path string, data []byte) (int, int) {
+// bytes: the runs of the file that hold its chunks.
+func snapshotBytes(t *testing.T, path string, data []byte) []region {
 	t.Helper()
 	var chunk []byte
 	err := func() error {
@@ -156,11 +198,33 @@ func snapshotBytes(t *testing.T, path string, data []byte) (int, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := bytes.Index(data, chunk)
-	if at < 0 || bytes.Contains(data[at+1:], chunk) {
-		t.Fatalf("the graph snapshot (%d bytes, one chunk) is not found exactly once in the file", len(chunk))
+	// Each chunk is a value of its own: find where the stream's next bytes
+	// start in the file, uniquely, and follow them as far as they match.
+	var out []region
+	for o := 0; o < len(chunk); {
+		// The shortest probe found exactly once (link lists are padded
+		// with zeros, so short ones may repeat).
+		at := -1
+		for k := 64; at < 0; k *= 4 {
+			probe := chunk[o:min(o+k, len(chunk))]
+			i := bytes.Index(data, probe)
+			switch {
+			case i < 0:
+				t.Fatalf("snapshot bytes %d-%d (of %d) are not in the file", o, o+len(probe), len(chunk))
+			case !bytes.Contains(data[i+1:], probe):
+				at = i
+			case o+k >= len(chunk):
+				t.Fatalf("snapshot bytes %d-%d (of %d) are in the file twice", o, len(chunk), len(chunk))
+			}
+		}
+		n := 0
+		for o+n < len(chunk) && at+n < len(data) && data[at+n] == chunk[o+n] {
+			n++
+		}
+		out = append(out, region{at, n})
+		o += n
 	}
-	return at, len(chunk)
+	return out
 }
 
 // checkDamaged opens a damaged copy and reads every document of both

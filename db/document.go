@@ -151,10 +151,10 @@ func (st *colState) prepareOne(d Document) (prepared, error) {
 	}
 	p := prepared{rec: &storage.DocumentRecord{Id: id, Text: d.Text}, newID: d.ID == ""}
 	if d.Vector != nil {
-		if err := checkNewVector(d.Vector, dim, st.metric); err != nil {
+		p.rec.Vector = append([]float32(nil), d.Vector...)
+		if err := st.checkStored(p.rec.Vector, dim); err != nil {
 			return prepared{}, err
 		}
-		p.rec.Vector = append([]float32(nil), d.Vector...)
 	} else {
 		if isBlank(d.Text) {
 			return prepared{}, invalid("text is empty and no vector is given")
@@ -216,6 +216,28 @@ func checkVector(v []float32, dim int, m Metric) error {
 		default:
 			return invalid("vector norm %.3g is too large: its square overflows float32, so it cannot be normalized for cosine similarity", n)
 		}
+	}
+	return nil
+}
+
+// checkStored validates a vector about to be stored (checkNewVector) and,
+// in a collection that stores float16 (WithFloat16), rounds it in place to
+// what the file will hold, so that the index holds what a reopened
+// collection reads back and Get returns the same vector before and after.
+// Rounding can lose a cosine vector's norm (every component below float16's
+// smallest, 6e-8) or overflow (above 65,504): both are refused.
+func (st *colState) checkStored(v []float32, dim int) error {
+	if err := checkNewVector(v, dim, st.metric); err != nil {
+		return err
+	}
+	if st.cfg.GetVectors().GetPrecision() != storage.PrecisionFloat16 {
+		return nil
+	}
+	if i, ok := storage.RoundFloat16(v); !ok {
+		return invalid("vector component %d (%v) is beyond float16's range (±65504) of a collection created WithFloat16", i, v[i])
+	}
+	if err := checkVector(v, dim, st.metric); err != nil {
+		return fmt.Errorf("%w (after rounding to float16)", err)
 	}
 	return nil
 }

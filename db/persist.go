@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 
 	"github.com/vecbolt/vecbolt/index"
 	"github.com/vecbolt/vecbolt/query"
@@ -18,6 +20,41 @@ const defaultIndexKind = IndexHNSW
 // reopening does not rebuild it.
 type snapshotter interface {
 	WriteTo(w io.Writer) (int64, error)
+}
+
+// linksSnapshotter is an index that can leave its float vectors out of
+// its snapshot, to read them from the file's vector store on load (an
+// HNSW graph; see index.HNSW.WriteLinksTo): the file then holds each
+// vector once.
+type linksSnapshotter interface {
+	WriteLinksTo(w io.Writer) (int64, error)
+	Int8() bool
+}
+
+// putSnapshot stores idx's snapshot in c: links only, with the vectors
+// read from the vector store on load, where the index and the collection
+// allow it; whole otherwise (a flat index stores an empty one, which
+// clears the pending list: it is rebuilt from the documents on open).
+func putSnapshot(c *storage.CollectionTx, kind string, idx index.Index) error {
+	if l, ok := idx.(linksSnapshotter); ok && !l.Int8() {
+		vs, err := c.VectorStoreInfo()
+		if err != nil {
+			return err
+		}
+		if vs != nil && !vs.Moving {
+			return c.PutLinksSnapshot(kind, func(w io.Writer) error {
+				_, err := l.WriteLinksTo(w)
+				return err
+			})
+		}
+	}
+	return c.PutSnapshot(kind, func(w io.Writer) error {
+		if s, ok := idx.(snapshotter); ok {
+			_, err := s.WriteTo(w)
+			return err
+		}
+		return nil
+	})
 }
 
 // newIndex builds an empty index for a configuration.
@@ -55,16 +92,27 @@ func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
 	return opts
 }
 
-// loadSnapshot reads a graph snapshot.
-func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader) (index.Index, error) {
-	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())))
+// loadSnapshot reads a graph snapshot. A links-only snapshot reads its
+// vectors through load (the collection's vector store), which may lack
+// those of the pending labels (changed since the snapshot, and replayed
+// after it); outside reports whether it did.
+func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader, load index.VectorLoader, pending []uint64) (idx index.Index, outside bool, err error) {
+	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())),
+		index.WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+			outside = true
+			return load(newSlot)
+		}),
+		index.WithStaleVectors(func(label uint64) bool {
+			_, ok := slices.BinarySearch(pending, label)
+			return ok
+		}))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, outside, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if want := cfg.Index.GetQuantization() == QuantizationInt8; h.Int8() != want {
-		return nil, fmt.Errorf("%w: the graph snapshot's int8 mode (%v) is not the collection's (%v)", ErrCorrupt, h.Int8(), want)
+		return nil, outside, fmt.Errorf("%w: the graph snapshot's int8 mode (%v) is not the collection's (%v)", ErrCorrupt, h.Int8(), want)
 	}
-	return h, nil
+	return h, outside, nil
 }
 
 // restore fills a fresh state from the file: documents and metadata always,
@@ -169,15 +217,37 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 		return false, nil
 	}
 	type loaded struct {
-		idx index.Index
-		err error
+		idx     index.Index
+		outside bool
+		err     error
 	}
+	// The pending labels (in label order) are the ones whose stored
+	// vectors may not be the snapshot's.
+	pending, pendErr := c.Pending()
 	snap := make(chan loaded, 1)
 	go func() {
-		idx, err := loadSnapshot(st.cfg, ctxReader{ctx, r})
-		snap <- loaded{idx, err}
+		// The vectors of a links-only snapshot are read here too, straight
+		// into the graph's memory, while this goroutine's caller reads the
+		// heads: a read-only transaction serves both (LoadVectors guards
+		// its own reads).
+		idx, outside, err := loadSnapshot(st.cfg, ctxReader{ctx, r}, func(newSlot func() func(uint64) []float32) error {
+			// As many goroutines as the machine runs (this one waits):
+			// at a million vectors decoding them is most of an open.
+			return c.LoadVectors(func() func(uint64) []float32 {
+				slot, tick := newSlot(), ticker{ctx: ctx}
+				return func(label uint64) []float32 {
+					if tick.tick() != nil {
+						return nil
+					}
+					return slot(label)
+				}
+			}, runtime.GOMAXPROCS(0))
+		}, pending)
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		snap <- loaded{idx, outside, err}
 	}()
-	pending, pendErr := c.Pending()
 	// live sums the (ID, label) pairs as the live set is filled, for the
 	// ID map check.
 	var live pairSum
@@ -249,6 +319,13 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 	}
 	st.hasSnapshot = true
 	st.pending = len(pending)
+	if vs := st.cfg.GetVectors(); !l.outside && vs != nil && !vs.Moving && st.cfg.Index.GetQuantization() != QuantizationInt8 {
+		// A snapshot of an upgraded file still holds the vectors the store
+		// now has: a writable handle replaces it at Close, whatever the
+		// number of pending writes, so that the file holds them once.
+		st.hasSnapshot = false
+		st.pending = max(st.pending, 1)
+	}
 	return true, nil
 }
 
@@ -515,16 +592,9 @@ func (c *Collection) checkpointLocked(force bool) error {
 		if err != nil {
 			return err
 		}
-		return ctx.PutSnapshot(kind, func(w io.Writer) error {
-			if s, ok := st.idx.(snapshotter); ok {
-				_, err := s.WriteTo(w)
-				return err
-			}
-			// An index without a snapshot form is rebuilt from the
-			// documents on open; the empty snapshot just clears the
-			// pending list.
-			return nil
-		})
+		// An index without a snapshot form is rebuilt from the documents
+		// on open; its empty snapshot just clears the pending list.
+		return putSnapshot(ctx, kind, st.idx)
 	})
 	if err != nil {
 		return fmt.Errorf("vecbolt: snapshot collection %q: %w", c.name, err)

@@ -315,11 +315,14 @@ func TestRecallTuneConcurrentWrites(t *testing.T) {
 // TestDeleteThenInsertReusesPages: deleting half a collection does not
 // grow the file (the index snapshots rewritten meanwhile go into the pages
 // earlier transactions freed: see storage's snapshotChunk), and inserting
-// as many documents again ends within 15% of the size the file had before
+// as many documents again ends within 25% of the size the file had before
 // the deletes. Not exactly at it: the deletes leave the documents' leaf
-// pages half full (bbolt merges only nearly empty ones), and new
-// documents, whose labels are larger than every earlier one, go to new
-// pages at the end of the tree.
+// pages and the vector slabs half full (bbolt merges only nearly empty
+// pages, and a slab keeps its range of labels), and new documents, whose
+// labels are larger than every earlier one, go to new pages at the end of
+// the trees. Measured: 2.67 MB built, 2.71 after the deletes, 3.19 after
+// the inserts (+20%; format 3, with every vector stored twice, went from
+// 5.94 to 6.61 MB, +11% of a file twice as large).
 func TestDeleteThenInsertReusesPages(t *testing.T) {
 	const n, dim = 4000, 64
 	vecs := wordBag(n+n/2, dim, 4)
@@ -351,7 +354,7 @@ func TestDeleteThenInsertReusesPages(t *testing.T) {
 	if deleted > built+built/50 {
 		t.Errorf("deleting %d documents grew the file from %d to %d bytes", len(del), built, deleted)
 	}
-	if refilled > built+built*15/100 {
+	if refilled > built+built*25/100 {
 		t.Errorf("inserting %d documents after deleting as many grew the file from %d (before the deletes) to %d bytes", len(del), built, refilled)
 	}
 }

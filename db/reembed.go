@@ -110,6 +110,11 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 		FullText: cfg.FullText,
 		Model:    &storage.ModelIdentity{Name: id.Name, Hash: id.Hash, Dimension: uint32(id.Dim), Pooling: id.Pooling},
 	}
+	if cfg.GetVectors().GetPrecision() == storage.PrecisionFloat16 {
+		// The precision stays; PutConfig makes the layout for the new
+		// dimension.
+		newCfg.Vectors = &storage.VectorStore{Precision: storage.PrecisionFloat16}
+	}
 	st, err := d.newState(newCfg)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/vecbolt/vecbolt/storage"
 )
@@ -137,21 +136,15 @@ func (d *DB) Reindex(ctx context.Context, name string, progress func(done, total
 		return err
 	}
 	kind := st.cfg.Index.GetKind()
-	s, canSnapshot := st.idx.(snapshotter)
+	_, canSnapshot := st.idx.(snapshotter)
 	err = d.store.Update(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(name)
 		if err != nil {
 			return err
 		}
-		return ctx.PutSnapshot(kind, func(w io.Writer) error {
-			if canSnapshot {
-				_, err := s.WriteTo(w)
-				return err
-			}
-			// A flat index has no snapshot form: an empty one clears a
-			// damaged snapshot and the pending list.
-			return nil
-		})
+		// A flat index has no snapshot form: an empty one clears a
+		// damaged snapshot and the pending list.
+		return putSnapshot(ctx, kind, st.idx)
 	})
 	if err != nil {
 		return fmt.Errorf("vecbolt: reindex %q: %w", name, err)

@@ -353,7 +353,7 @@ func (c *Collection) embed(ctx context.Context, st *colState, docs []Document, b
 			if batch[i].rec == nil {
 				continue // blamed
 			}
-			if err := checkNewVector(vecs[j], dim, st.metric); err != nil {
+			if err := st.checkStored(vecs[j], dim); err != nil {
 				bad = append(bad, &DocumentError{Index: i, ID: docs[i].ID, Err: fmt.Errorf("embedder output: %w", err)})
 				batch[i].rec = nil
 				continue

@@ -98,6 +98,11 @@ type hnswConfig struct {
 	workers   int
 	exactFrac float64
 	q8        bool
+	// loader supplies the live vectors of a snapshot that keeps them
+	// outside, and stale names those it may lack (ReadHNSW only; see
+	// WithVectorLoader and WithStaleVectors).
+	loader VectorLoader
+	stale  func(id uint64) bool
 }
 
 // WithM sets the number of links per node on upper layers (layer 0 gets

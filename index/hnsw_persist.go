@@ -1,11 +1,12 @@
 package index
 
-// Binary snapshot of an HNSW graph (format version 2), little-endian:
+// Binary snapshot of an HNSW graph (format versions 1 to 3), little-endian:
 //
 //	header   magic "VBHNSW\r\n", version u32, then the parameters and
-//	         counts (see hnswHeader), the storage u32 (0 float32, 1 int8;
-//	         absent in version 1, which is always float32), the level RNG
-//	         state (u32 length + bytes)
+//	         counts (see hnswHeader), the storage u32 (0 float32, 1 int8,
+//	         2 float32 kept outside; absent in version 1, which is always
+//	         float32; 2 needs version 3), the level RNG state (u32 length
+//	         + bytes)
 //	ids      slots × u64          caller IDs (0 for free slots)
 //	levels   slots × u8
 //	states   slots × u8           0 live, 1 tombstone, 2 free
@@ -13,18 +14,28 @@ package index
 //	         int8:    slots × (dim × i8 codes, f32 scale); codes in
 //	         [-127, 127], scale finite and ≥ 0. The L2 code norm kept in
 //	         memory is derived, not stored.
+//	         outside: tombstones × dim × f32, in slot order: only the
+//	         vectors of tombstones, which nothing else keeps; the live
+//	         vectors are the caller's to supply (WithVectorLoader)
 //	layer 0  slots × (2M+1) × u32 [count, links..., zero padding]
 //	upper    for each slot with level L > 0, L × (M+1) × u32
 //	trailer  CRC-32C (Castagnoli) of every preceding byte, u32
+//
+// WriteTo writes version 2 (float32 or int8), which older builds read too;
+// WriteLinksTo writes version 3 with the float32 vectors of live nodes left
+// out, for a caller that stores them once, elsewhere (package db keeps them
+// in its file's vector store and loads them straight into the graph's
+// memory: see WithVectorLoader).
 //
 // The reader trusts nothing: every count, level, link and state is checked
 // before it can index memory, allocations grow with the bytes actually read
 // (a corrupt header cannot make it allocate gigabytes up front), and the
 // checksum is verified last so the structural checks are reachable by the
-// fuzzer.
+// fuzzer. Vectors a loader supplies are checked as Add checks them.
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,12 +43,18 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
+	"sort"
+	"sync"
 	"unsafe"
 )
 
 const (
 	hnswMagic   = "VBHNSW\r\n"
 	hnswVersion = 2
+	// hnswLinksVersion is the version of snapshots whose live float32
+	// vectors are kept outside (WriteLinksTo).
+	hnswLinksVersion = 3
 	// hnswMinVersion is the oldest version ReadHNSW still reads.
 	hnswMinVersion = 1
 	// hnswChunk is the decode/encode buffer size for bulk sections.
@@ -54,12 +71,53 @@ var ErrCorruptHNSW = errors.New("index: corrupt HNSW snapshot")
 // ErrHNSWVersion reports a snapshot written by an unknown format version.
 var ErrHNSWVersion = errors.New("index: unsupported HNSW snapshot version")
 
+// ErrNeedVectors reports a snapshot written by WriteLinksTo read without a
+// WithVectorLoader to supply its vectors.
+var ErrNeedVectors = errors.New("index: the HNSW snapshot keeps its vectors outside; ReadHNSW needs WithVectorLoader")
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Storage kinds recorded in a version 2 header.
+// VectorLoader supplies the live vectors of a snapshot written by
+// WriteLinksTo. It is called once, after the snapshot has been read and
+// verified, with newSlot, which returns a slot function for one goroutine:
+// slot(id) returns the memory where the vector of ID id goes (Dim float32s
+// inside the graph, to be filled as the vector was given to Add, before
+// any normalization), or nil when the graph holds no live node of that ID
+// (the loader skips it). Decoding straight into that memory keeps one copy
+// of each vector. The loader may fill vectors from several goroutines,
+// each with its own slot function (one must not be shared); a slot
+// function finds IDs asked for in increasing order fastest. Each ID is
+// filled once. Every live node must be filled; ReadHNSW then checks each
+// vector as Add does (finite; a non-zero norm under Cosine) and prepares
+// it. The loader must not keep the memory beyond its return.
+type VectorLoader func(newSlot func() func(id uint64) []float32) error
+
+// WithVectorLoader gives ReadHNSW the source of a links-only snapshot's
+// vectors (see WriteLinksTo). Other snapshots, which hold their vectors,
+// do not call it. NewHNSW ignores it.
+func WithVectorLoader(l VectorLoader) HNSWOption { return func(c *hnswConfig) { c.loader = l } }
+
+// WithStaleVectors names the IDs whose vectors the loader of a links-only
+// snapshot may lack: nodes that the caller deleted or replaced after the
+// snapshot was written and is about to delete or replace in the graph too
+// (package db replays its pending writes). A live node of such an ID that
+// the loader does not fill takes the vector of one of its neighbours, so
+// that the node, which only routes searches until the caller deletes it
+// and the repair drops it, routes them towards the right part of the
+// graph; one the loader fills with its new vector routes as well as it
+// can until it is replaced. Any other node the loader misses fails the
+// read (ErrMissingVector). NewHNSW ignores it.
+func WithStaleVectors(stale func(id uint64) bool) HNSWOption {
+	return func(c *hnswConfig) { c.stale = stale }
+}
+
+// Storage kinds recorded in a version 2 or 3 header.
 const (
 	hnswStorageFloat32 = 0
 	hnswStorageInt8    = 1
+	// hnswStorageOutside is float32 vectors of which the snapshot holds
+	// only the tombstones' (version 3).
+	hnswStorageOutside = 2
 )
 
 // hnswHeader holds the fixed-size fields after magic and version.
@@ -147,7 +205,18 @@ func (e *hnswEncoder) rows8(h *HNSW) {
 // WriteTo writes a consistent snapshot of the graph to w. Searches continue
 // while it runs; Add, Delete and Compact wait until it returns. w should be
 // buffered or large-chunked storage; WriteTo buffers 64 KiB itself.
-func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
+func (h *HNSW) WriteTo(w io.Writer) (int64, error) { return h.writeSnapshot(w, false) }
+
+// WriteLinksTo writes a snapshot like WriteTo, but without the float32
+// vectors of live nodes: a caller that stores every vector under its ID
+// already keeps them once instead of twice, and supplies them to ReadHNSW
+// through WithVectorLoader. The vectors of tombstones (deleted nodes the
+// graph still routes through) are written, since nothing else holds them.
+// An int8 graph writes its codes, as WriteTo does: its float vectors are
+// not in memory.
+func (h *HNSW) WriteLinksTo(w io.Writer) (int64, error) { return h.writeSnapshot(w, !h.q8) }
+
+func (h *HNSW) writeSnapshot(w io.Writer, outside bool) (int64, error) {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
 	h.mu.RLock()
@@ -155,7 +224,11 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 
 	e := &hnswEncoder{w: bufio.NewWriterSize(w, hnswChunk), buf: make([]byte, 0, hnswChunk)}
 	e.bytes([]byte(hnswMagic))
-	e.u32(hnswVersion)
+	if outside {
+		e.u32(hnswLinksVersion)
+	} else {
+		e.u32(hnswVersion)
+	}
 	hd := hnswHeader{
 		Dim: uint32(h.dim), Metric: uint32(h.metric), M: uint32(h.m),
 		EfC: uint32(h.efC), EfS: uint32(h.efS), Compact: h.compact,
@@ -169,9 +242,12 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	var hb []byte
 	hb, _ = binary.Append(hb, binary.LittleEndian, &hd)
 	e.bytes(hb)
-	if h.q8 {
+	switch {
+	case h.q8:
 		e.u32(hnswStorageInt8)
-	} else {
+	case outside:
+		e.u32(hnswStorageOutside)
+	default:
 		e.u32(hnswStorageFloat32)
 	}
 	rs, err := h.rng.MarshalBinary()
@@ -190,9 +266,16 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	}
 	e.bytes(h.levels)
 	e.bytes(h.state)
-	if h.q8 {
+	switch {
+	case h.q8:
 		e.rows8(h)
-	} else {
+	case outside:
+		for n, st := range h.state {
+			if st == slotDeleted {
+				e.f32s(h.vec(uint32(n)))
+			}
+		}
+	default:
 		for n := 0; n < len(h.ids); n += hnswSegSize {
 			rows := min(hnswSegSize, len(h.ids)-n)
 			e.f32s(h.vecSegs[n>>hnswSegShift][:rows*h.dim])
@@ -422,8 +505,8 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		return nil, corruptf("bad magic (not an HNSW snapshot)")
 	}
 	version := binary.LittleEndian.Uint32(b[len(hnswMagic):])
-	if version < hnswMinVersion || version > hnswVersion {
-		return nil, fmt.Errorf("%w: %d (this build reads %d to %d)", ErrHNSWVersion, version, hnswMinVersion, hnswVersion)
+	if version < hnswMinVersion || version > hnswLinksVersion {
+		return nil, fmt.Errorf("%w: %d (this build reads %d to %d)", ErrHNSWVersion, version, hnswMinVersion, hnswLinksVersion)
 	}
 	var hd hnswHeader
 	if b, err = d.read(binary.Size(&hd)); err != nil {
@@ -438,8 +521,10 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 			return nil, err
 		}
 		storage = binary.LittleEndian.Uint32(b)
-		if storage != hnswStorageFloat32 && storage != hnswStorageInt8 {
-			return nil, corruptf("storage kind %d", storage)
+		switch {
+		case storage == hnswStorageOutside && version < hnswLinksVersion,
+			storage != hnswStorageFloat32 && storage != hnswStorageInt8 && storage != hnswStorageOutside:
+			return nil, corruptf("storage kind %d in a version %d snapshot", storage, version)
 		}
 	}
 	cfg := hnswConfig{m: int(hd.M), efC: int(hd.EfC), efS: int(hd.EfS), seed: hd.Seed,
@@ -458,6 +543,10 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	}
 	if cfg.q8 && storage != hnswStorageInt8 {
 		return nil, fmt.Errorf("%w: WithInt8 given for a snapshot of float32 vectors", ErrHNSWConfig)
+	}
+	outside := storage == hnswStorageOutside
+	if outside && cfg.loader == nil {
+		return nil, ErrNeedVectors
 	}
 	cfg.q8 = storage == hnswStorageInt8
 	if err := cfg.validate(int(hd.Dim), Metric(hd.Metric)); err != nil {
@@ -546,7 +635,24 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		h.free[i], h.free[j] = h.free[j], h.free[i]
 	}
 
-	for n := 0; n < slots; n += hnswSegSize {
+	if outside {
+		// Only the tombstones' vectors are here; segments are made as
+		// rows arrive, so memory follows the bytes read and the loader's
+		// vectors (see loadOutside).
+		h.vecSegs = make([][]float32, (slots+hnswSegSize-1)/hnswSegSize)
+		for n, st := range h.state {
+			if st != slotDeleted {
+				continue
+			}
+			if err := readWords(d, h.outsideRow(uint32(n))); err != nil {
+				return nil, err
+			}
+			if err := checkVector(h.vec(uint32(n)), h.dim); err != nil {
+				return nil, corruptf("tombstone %d: %v", n, err)
+			}
+		}
+	}
+	for n := 0; n < slots && !outside; n += hnswSegSize {
 		rows := min(hnswSegSize, slots-n)
 		if h.q8 {
 			seg, err := d.rows8(h, n, rows)
@@ -619,7 +725,148 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	if got := binary.LittleEndian.Uint32(b); got != want {
 		return nil, corruptf("checksum %08x, computed %08x", got, want)
 	}
+	if outside {
+		if err := h.loadOutside(cfg.loader, cfg.stale); err != nil {
+			return nil, err
+		}
+	}
 	return h, nil
+}
+
+// outsideRow returns slot n's vector memory in a graph being read from a
+// links-only snapshot, making its segment (of the rows the graph has, as
+// a loaded graph's segments are) on first use.
+func (h *HNSW) outsideRow(n uint32) []float32 {
+	h.outsideSeg(int(n >> hnswSegShift))
+	return h.vec(n)
+}
+
+// outsideSeg makes vector segment si of a graph being read from a
+// links-only snapshot, if it is not made yet: the one place such a graph
+// allocates vector memory.
+func (h *HNSW) outsideSeg(si int) {
+	if h.vecSegs[si] == nil {
+		rows := min(hnswSegSize, len(h.ids)-si<<hnswSegShift)
+		h.vecSegs[si] = make([]float32, rows*h.dim)
+	}
+}
+
+// ErrMissingVector reports a live node of a links-only snapshot for which
+// the loader supplied no vector (wrapped with the node's ID).
+var ErrMissingVector = errors.New("index: the vector loader supplied no vector for a live node")
+
+// loadOutside fills the live vectors of a graph read from a links-only
+// snapshot through the caller's loader, then checks and prepares them as
+// Add would have.
+func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
+	filled := make([]bool, len(h.ids))
+	// Every segment is made before the loader runs, so that its
+	// goroutines only write rows.
+	for n, st := range h.state {
+		if st == slotLive {
+			h.outsideRow(uint32(n))
+		}
+	}
+	// The live slots in ID order: a loader that reads its store in ID
+	// order (package db's does) finds each slot by stepping through them,
+	// where a map lookup per vector cost a cache miss at a million.
+	byID := make([]uint32, 0, h.live)
+	sorted := true
+	for n, st := range h.state {
+		if st == slotLive {
+			if k := len(byID); k > 0 && h.ids[byID[k-1]] > h.ids[n] {
+				sorted = false
+			}
+			byID = append(byID, uint32(n))
+		}
+	}
+	if !sorted {
+		slices.SortFunc(byID, func(a, b uint32) int { return cmp.Compare(h.ids[a], h.ids[b]) })
+	}
+	newSlot := func() func(uint64) []float32 {
+		next := -1 // position in byID; -1 until the first call
+		return func(id uint64) []float32 {
+			if next < 0 {
+				next = sort.Search(len(byID), func(i int) bool { return h.ids[byID[i]] >= id })
+			}
+			for next < len(byID) && h.ids[byID[next]] < id {
+				next++
+			}
+			var n uint32
+			switch {
+			case next < len(byID) && h.ids[byID[next]] == id:
+				n = byID[next]
+			case next > 0 && h.ids[byID[next-1]] >= id:
+				// Out of order: look it up (a map read, safe
+				// alongside other goroutines' reads).
+				m, ok := h.idmap[id]
+				if !ok {
+					return nil
+				}
+				n = m
+			default:
+				return nil
+			}
+			filled[n] = true
+			return h.vec(n)
+		}
+	}
+	err := load(newSlot)
+	if err != nil {
+		return fmt.Errorf("index: loading the snapshot's vectors: %w", err)
+	}
+	var lacking []uint32
+	for n, st := range h.state {
+		if st == slotLive && !filled[n] {
+			if stale == nil || !stale(h.ids[n]) {
+				return fmt.Errorf("%w: ID %d", ErrMissingVector, h.ids[n])
+			}
+			lacking = append(lacking, uint32(n))
+		}
+	}
+	// Checked and prepared by the build workers, each over its own range
+	// of slots: at a million vectors this is a tenth of an open.
+	workers := max(1, min(h.workers, len(h.ids)/4096))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for n := len(h.ids) * w / workers; n < len(h.ids)*(w+1)/workers; n++ {
+				if h.state[n] != slotLive || !filled[n] {
+					continue
+				}
+				if err := h.prepareLoaded(uint32(n)); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if len(lacking) > 0 {
+		// Any node with a vector, for those whose neighbours have none.
+		fallback := noSlot
+		for m := range h.ids {
+			if filled[m] || h.state[m] == slotDeleted {
+				fallback = uint32(m)
+				break
+			}
+		}
+		for _, n := range lacking {
+			h.borrowVector(n, filled, fallback)
+		}
+	}
+	// Segments whose slots are all free were never made; allocSlot
+	// recycles free slots into them.
+	for si := range h.vecSegs {
+		h.outsideSeg(si)
+	}
+	return nil
 }
 
 // validateLinks checks every link list of a decoded graph: counts within
@@ -651,4 +898,48 @@ func (h *HNSW) validateLinks() error {
 		}
 	}
 	return nil
+}
+
+// prepareLoaded checks the vector a loader put in slot n as Add checks
+// vectors, and normalizes it under Cosine. A non-finite component makes
+// the squared norm (one vectorized dot product) NaN or Inf; so does a norm
+// beyond 1.8e19, which checkVector then tells apart (Add takes such a
+// vector under Dot and L2, and so does a load).
+func (h *HNSW) prepareLoaded(n uint32) error {
+	v := h.vec(n)
+	if h.metric == Cosine {
+		if !normalize(v) {
+			err := checkVector(v, h.dim)
+			if err == nil {
+				err = ErrZeroNorm
+			}
+			return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], err)
+		}
+	} else if sq := float64(dot32(v, v)); math.IsNaN(sq) || math.IsInf(sq, 0) {
+		if err := checkVector(v, h.dim); err != nil {
+			return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], err)
+		}
+	}
+	return nil
+}
+
+// borrowVector gives live node n, whose vector the loader lacked (see
+// WithStaleVectors), the vector of its first neighbour on layer 0 that has
+// one (a filled live node or a tombstone), else fallback's (noSlot: none;
+// the vector stays zero). The vectors it copies are prepared already. Its
+// own neighbours are what it was placed among, so theirs is the best
+// stand-in the graph offers.
+func (h *HNSW) borrowVector(n uint32, filled []bool, fallback uint32) {
+	dst := h.outsideRow(n)
+	lst := h.links(n, 0)
+	for _, e := range lst[1 : 1+lst[0]] {
+		if filled[e] || h.state[e] == slotDeleted {
+			copy(dst, h.vec(e))
+			filled[n] = true
+			return
+		}
+	}
+	if fallback != noSlot {
+		copy(dst, h.vec(fallback))
+	}
 }

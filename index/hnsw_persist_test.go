@@ -6,11 +6,14 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -273,9 +276,16 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			t.Fatalf("version 1 seed %s loaded as int8", name)
 		}
 	}
+	links := map[string]bool{"links-small": true, "links-tombstones": true}
+	seeds["links-small"] = snapshotGraph(t, 12, 3, L2)
+	seeds["links-tombstones"] = snapshotGraph(t, 40, 2, Cosine)
 	for name, h := range seeds {
 		var buf bytes.Buffer
-		if _, err := h.WriteTo(&buf); err != nil {
+		write := h.WriteTo
+		if links[name] {
+			write = h.WriteLinksTo
+		}
+		if _, err := write(&buf); err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(dir, name)
@@ -290,7 +300,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			continue
 		}
 		seed := readSeed(t, path)
-		g, err := ReadHNSW(strings.NewReader(seed))
+		g, err := ReadHNSW(strings.NewReader(seed), fuzzLoader()...)
 		if err != nil {
 			t.Fatalf("seed %s no longer loads (format changed? regenerate with VECBOLT_WRITE_FUZZ_SEEDS=1): %v", name, err)
 		}
@@ -337,11 +347,34 @@ func quoteBytes(b []byte) string {
 	return sb.String()
 }
 
+// fuzzLoader supplies a links-only snapshot's vectors for the IDs the
+// fuzz seeds use (snapshotGraph's: 3i+1 and 1,000,000+i), and lets every
+// other ID borrow a neighbour's vector (WithStaleVectors), so that any
+// graph the fuzzer makes can load.
+func fuzzLoader() []HNSWOption {
+	return []HNSWOption{
+		WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+			slot := newSlot()
+			for i := range uint64(64) {
+				for _, id := range []uint64{3*i + 1, 1_000_000 + i} {
+					if v := slot(id); v != nil {
+						for j := range v {
+							v[j] = float32(id%7) + float32(j) + 1
+						}
+					}
+				}
+			}
+			return nil
+		}),
+		WithStaleVectors(func(uint64) bool { return true }),
+	}
+}
+
 func FuzzReadHNSW(f *testing.F) {
 	f.Add([]byte(hnswMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, in := range [][]byte{data, resum(data)} {
-			h, err := ReadHNSW(bytes.NewReader(in))
+			h, err := ReadHNSW(bytes.NewReader(in), fuzzLoader()...)
 			if err != nil {
 				if h != nil {
 					t.Fatal("graph returned with an error")
@@ -361,6 +394,166 @@ func FuzzReadHNSW(f *testing.F) {
 			if _, err := ReadHNSW(&buf); err != nil {
 				t.Fatalf("re-read of a loaded graph: %v", err)
 			}
+			buf.Reset()
+			if _, err := h.WriteLinksTo(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ReadHNSW(&buf, fuzzLoader()...); err != nil {
+				t.Fatalf("re-read of a loaded graph's links-only snapshot: %v", err)
+			}
 		}
 	})
+}
+
+// snapshotRaw returns the vector snapshotGraph(n, dim) added under id, as
+// given to Add (before any normalization).
+func snapshotRaw(n, dim int) func(id uint64) []float32 {
+	data := clusteredData(n, dim, 4, 0.35, 17)
+	return func(id uint64) []float32 {
+		if id >= 1_000_000 {
+			return data[id-1_000_000]
+		}
+		return data[(id-1)/3]
+	}
+}
+
+// TestHNSWLinksSnapshot: a snapshot written by WriteLinksTo holds the
+// graph without its live vectors, and read with a loader of the vectors
+// as they were added it is the same graph: same stats, same answers, and
+// its full snapshot is byte for byte the original's.
+func TestHNSWLinksSnapshot(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		n, dim int
+		metric Metric
+	}{
+		{"one", 1, 3, L2},
+		{"tombstones and free slots", 300, 8, Cosine},
+		{"two segments", hnswSegSize + 77, 4, Dot},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := snapshotGraph(t, tc.n, tc.dim, tc.metric)
+			raw := snapshotRaw(tc.n, tc.dim)
+			var full, links bytes.Buffer
+			if _, err := h.WriteTo(&full); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.WriteLinksTo(&links); err != nil {
+				t.Fatal(err)
+			}
+			st := h.Stats()
+			if want := full.Len() - st.Live*tc.dim*4; links.Len() > want {
+				t.Errorf("links-only snapshot of %d bytes, full %d with %d live vectors", links.Len(), full.Len(), st.Live)
+			}
+			if _, err := ReadHNSW(bytes.NewReader(links.Bytes())); !errors.Is(err, ErrNeedVectors) {
+				t.Fatalf("read without a loader: %v", err)
+			}
+			calls := 0
+			g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+				calls++
+				slot := newSlot()
+				for id := uint64(0); id < 1_000_000+uint64(tc.n); id++ {
+					if id == 1_000_000/2 {
+						id = 1_000_000
+					}
+					if dst := slot(id); dst != nil {
+						copy(dst, raw(id))
+					}
+				}
+				return nil
+			}))
+			if err != nil || calls != 1 {
+				t.Fatalf("read: %v (loader called %d times)", err, calls)
+			}
+			if !sameShape(g.Stats(), st) {
+				t.Fatalf("stats %+v, want %+v", g.Stats(), st)
+			}
+			var again bytes.Buffer
+			if _, err := g.WriteTo(&again); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(again.Bytes(), full.Bytes()) {
+				t.Fatal("the loaded graph's full snapshot differs from the original's")
+			}
+		})
+	}
+}
+
+// TestHNSWLinksSnapshotMissingVectors: a live node the loader does not
+// fill fails the read, unless WithStaleVectors names it; it then routes
+// with a neighbour's vector. A loader's error and a non-finite vector fail
+// the read too.
+func TestHNSWLinksSnapshotMissingVectors(t *testing.T) {
+	const n, dim = 200, 4
+	h := snapshotGraph(t, n, dim, L2)
+	raw := snapshotRaw(n, dim)
+	var links bytes.Buffer
+	if _, err := h.WriteLinksTo(&links); err != nil {
+		t.Fatal(err)
+	}
+	const gone = 7 // a live ID (i = 2)
+	if !h.Contains(gone) {
+		t.Fatal("test ID not live")
+	}
+	load := func(skip uint64, bad bool) VectorLoader {
+		return func(newSlot func() func(uint64) []float32) error {
+			// Two goroutines, each with its own slot function, in no
+			// particular order.
+			ids := h.liveIDs()
+			var wg sync.WaitGroup
+			for half := range 2 {
+				wg.Go(func() {
+					slot := newSlot()
+					for k, id := range ids {
+						if k%2 != half {
+							continue
+						}
+						if id == skip {
+							continue
+						}
+						if dst := slot(id); dst != nil {
+							copy(dst, raw(id))
+							if bad {
+								dst[1] = float32(math.Inf(1))
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			return nil
+		}
+	}
+	if _, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(load(gone, false))); !errors.Is(err, ErrMissingVector) {
+		t.Errorf("missing vector: %v", err)
+	}
+	if _, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(load(0, true))); !errors.Is(err, ErrNotFinite) {
+		t.Errorf("non-finite vector: %v", err)
+	}
+	boom := errors.New("boom")
+	if _, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(func() func(uint64) []float32) error { return boom })); !errors.Is(err, boom) {
+		t.Errorf("loader error: %v", err)
+	}
+	g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(load(gone, false)),
+		WithStaleVectors(func(id uint64) bool { return id == gone }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := g.Vector(gone)
+	n0 := g.idmap[gone]
+	lst := g.links(n0, 0)
+	if !ok || lst[0] == 0 || !slices.Equal(v, g.vec(lst[1])) {
+		t.Errorf("stale node's vector %v, want its first neighbour's %v", v, g.vec(lst[1]))
+	}
+	// The caller then deletes it; every other node answers as before.
+	g.Delete(gone)
+	h.Delete(gone)
+	for i := range 20 {
+		q := raw(uint64(3*i + 1))
+		a, _ := h.searchEf(q, 5, 40, nil)
+		b, _ := g.searchEf(q, 5, 40, nil)
+		if !slices.Equal(a, b) {
+			t.Errorf("query %d: %v, original %v", i, b, a)
+		}
+	}
 }

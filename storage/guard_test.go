@@ -97,7 +97,7 @@ func TestGuardReraisesBugs(t *testing.T) {
 							return err
 						}
 						if write {
-							if err := c.PutDocument(99, &DocumentRecord{Id: "half-done"}); err != nil {
+							if err := c.PutDocument(99, &DocumentRecord{Id: "half-done", Vector: []float32{1, 2}}); err != nil {
 								return err
 							}
 						}

@@ -11,7 +11,10 @@
 //	"meta"          "header" -> FileHeader
 //	"collections"   one sub-bucket per collection name:
 //	    "config"    -> CollectionConfig
-//	    "docs"      bucket: label (8-byte big endian) -> Document
+//	    "docs"      bucket: label (8-byte big endian) -> Document, without
+//	                its vector (format 4)
+//	    "vectors"   bucket: slab number -> the vectors of a run of labels
+//	                (format 4; see vectors.go)
 //	    "heads"     bucket: label -> Document holding only ID and metadata
 //	    "ids"       bucket: document ID -> label
 //	    "snapshot"  bucket: "info" -> SnapshotInfo, chunk number -> bytes
@@ -29,15 +32,27 @@
 // reused, so the vector index can key on it.
 //
 // Invariants:
-//   - Every value other than bucket markers, ids/pending entries and the
-//     keyword index's (package fulltext's own encoding, which it validates
-//     as it decodes) is a protobuf message in an envelope (see envelope.go)
-//     carrying a CRC-32C:
-//     bbolt verifies its page structure, not the bytes of values, so a flipped
-//     bit inside a value would otherwise decode to silently wrong data.
-//   - "ids", "docs" and "heads" are updated in the same transaction, so each
-//     ID maps to exactly one document and each document to its ID, and each
-//     document has a head with the same ID and metadata.
+//   - Every value other than bucket markers, ids/pending entries, vector
+//     slabs and the keyword index's (package fulltext's own encoding, which
+//     it validates as it decodes) is a protobuf message in an envelope (see
+//     envelope.go) carrying a CRC-32C; a vector slab carries a CRC-32C of
+//     its header and one per vector, over the vector and its label
+//     (vectors.go). bbolt verifies its page structure, not the bytes of
+//     values, so a flipped bit inside a value would otherwise decode to
+//     silently wrong data.
+//   - Each vector is stored once (format 4): in the "vectors" bucket, not
+//     in its document record, and not in a float32 graph's snapshot, which
+//     holds links and the vectors of deleted nodes only and reads the
+//     others from the bucket on load (PutLinksSnapshot, LoadVectors). At a
+//     million 384-dim vectors the file held 5,323 bytes per vector in
+//     format 3, 3.5 times the raw 1,536; BENCHMARKS.md ("Vectors stored
+//     once") has format 4's.
+//   - "ids", "docs", "vectors" and "heads" are updated in the same
+//     transaction, so each ID maps to exactly one document and each
+//     document to its ID, each document has its vector and a head with the
+//     same ID and metadata, and each stored vector belongs to a document
+//     (a format 3 file being upgraded may still hold a vector in its
+//     document record instead; readers take it from there).
 //   - "heads" exists so that opening a collection reads only what its
 //     in-memory view needs (IDs and metadata, tens of bytes per document)
 //     instead of decoding every text and vector: at a million 384-dim
@@ -54,6 +69,11 @@
 //   - A document written or deleted after the last snapshot has its label in
 //     "pending", written in the same transaction as the document. Recovery
 //     after a crash therefore re-indexes exactly what the snapshot lacks.
+//     Those are also the only labels whose stored vector may differ from
+//     the one a links-only snapshot was written with (replaced, or gone
+//     with its document), so loading that snapshot lets exactly them
+//     borrow a neighbour's vector until the replay replaces or deletes
+//     them (package index's WithStaleVectors).
 //   - "fulltext" is written by package db through package fulltext in the
 //     same transaction as the documents it indexes, so it never disagrees
 //     with them after a commit. Storage hands fulltext its bucket
@@ -128,7 +148,7 @@ import (
 
 // FormatVersion is the file format this package writes. Files with a larger
 // version are refused rather than misread.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Errors returned by the package. Callers branch on them with errors.Is.
 var (
@@ -307,17 +327,22 @@ func (s *Store) init() error {
 		version, err = check(tx)
 		return err
 	})
-	if err != nil || version == FormatVersion || (version > 0 && (s.readOnly || s.damage.Load() != nil)) {
+	if err != nil || (version > 0 && (s.readOnly || s.damage.Load() != nil)) {
 		// A read-only handle reads an older format as it is (ForEachHead
-		// falls back to the documents), and so does one that found damaged
-		// trees at open: it refuses writes, and upgrading would read the
-		// documents of every collection.
+		// falls back to the documents, vectors come from the document
+		// records), and so does one that found damaged trees at open: it
+		// refuses writes, and upgrading would read the documents of every
+		// collection.
 		return err
+	}
+	if version == FormatVersion {
+		// A crash may have stopped an upgrade while it moved vectors.
+		return s.moveVectors()
 	}
 	if s.readOnly {
 		return fmt.Errorf("%w: %s is empty", ErrNotVecbolt, s.path)
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		version, err := check(tx)
 		if err != nil || version == FormatVersion {
 			return err
@@ -334,6 +359,57 @@ func (s *Store) init() error {
 		}
 		return putHeader(meta, time.Now().Unix())
 	})
+	if err != nil || version == 0 {
+		return err
+	}
+	return s.moveVectors()
+}
+
+// moveVectors finishes the format 4 upgrade of every collection whose
+// vectors are still in its document records, one batch of documents per
+// transaction (see moveSome), so that the upgrade of a large file holds
+// little in memory and a crash loses at most the batch in flight, which
+// the next writable open moves again.
+func (s *Store) moveVectors() error {
+	var names []string
+	err := s.view(func(tx *bolt.Tx) error {
+		t := &Tx{tx: tx, damaged: s.damaged}
+		all, err := t.CollectionNames()
+		if err != nil {
+			return err
+		}
+		for _, name := range all {
+			c, err := t.Collection(name)
+			if err != nil {
+				// A damaged collection stays as it is; opening it
+				// reports the damage.
+				continue
+			}
+			if cfg, err := c.Config(); err == nil && cfg.Vectors != nil && cfg.Vectors.Moving {
+				names = append(names, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		for done := false; !done; {
+			err := s.update(func(tx *bolt.Tx) error {
+				c, err := (&Tx{tx: tx, damaged: s.damaged}).Collection(name)
+				if err != nil {
+					return err
+				}
+				done, err = moveSome(c)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("storage: upgrading %s to format %d: moving the vectors of collection %q: %w", s.path, FormatVersion, name, err)
+			}
+		}
+	}
+	return nil
 }
 
 func putHeader(meta *bolt.Bucket, created int64) error {
@@ -348,8 +424,11 @@ func putHeader(meta *bolt.Bucket, created int64) error {
 // transaction so that a crash leaves either the old file or the new one.
 // Format 1 lacked the per-collection "heads" bucket; it is derived from the
 // documents. Format 2 lacked the "fulltext" bucket; package db builds it
-// per collection (see FullText), so the upgrade from 2 only rewrites the
-// header.
+// per collection (see FullText). Format 3 kept vectors in the document
+// records; the upgrade gives each collection its vector store here, and
+// moveVectors moves the vectors over after this transaction, in batches
+// (see vectors.go): the header says 4 from the first batch on, so an older
+// build never reads a document whose vector has moved.
 func migrate(t *Tx, from uint32) error {
 	meta := t.tx.Bucket(bucketMeta)
 	var h pb.FileHeader
@@ -364,6 +443,9 @@ func migrate(t *Tx, from uint32) error {
 		c, err := t.Collection(name)
 		if err != nil {
 			return fmt.Errorf("storage: upgrading from format %d: %w", from, err)
+		}
+		if err := startMove(c); err != nil {
+			return fmt.Errorf("storage: upgrading collection %q from format %d: %w", name, from, err)
 		}
 		if c.b.Bucket(bucketHeads) != nil {
 			continue

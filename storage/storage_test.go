@@ -147,11 +147,11 @@ func TestSnapshotChunksAndChecksum(t *testing.T) {
 	s, _ := openTemp(t)
 	payload := bytes.Repeat([]byte("0123456789abcdef"), (snapshotChunk*2+1000)/16)
 	err := s.Update(func(tx *Tx) error {
-		c, err := tx.CreateCollection(&CollectionConfig{Name: "c"})
+		c, err := tx.CreateCollection(&CollectionConfig{Name: "c", Dimension: 1})
 		if err != nil {
 			return err
 		}
-		if err := c.PutDocument(1, &DocumentRecord{Id: "a"}); err != nil {
+		if err := c.PutDocument(1, &DocumentRecord{Id: "a", Vector: []float32{1}}); err != nil {
 			return err
 		}
 		return c.PutSnapshot("hnsw", func(w io.Writer) error {

@@ -57,10 +57,16 @@ var (
 // chunks, or at the end of the file. The pages that deletes free are
 // scattered; with 4 MiB chunks (1,024 pages) none of them could take a
 // chunk, and deleting half of 4,000 documents grew the file by 27% while
-// the pages it freed stayed unused. 64 KiB chunks (16 pages) fit them: the
-// same deletes leave the file as it was (db's
-// TestDeleteThenInsertReusesPages). Readers do not depend on the size.
-const snapshotChunk = 64 << 10
+// the pages it freed stayed unused. bbolt puts two values on a page at
+// least, so chunks go in pairs: this size makes a pair fill four pages
+// exactly (16-byte page header; per value a 16-byte element header and a
+// 5-byte key). With the vectors out of the snapshot (format 4) it is
+// about a tenth of its old size and its free runs fewer, and 64 KiB chunks
+// (33-page pairs) grew the file by 15% on those deletes; four-page pairs
+// leave it within 2% (db's TestDeleteThenInsertReusesPages). A links-only
+// snapshot of 1M 384-dim vectors is about 18,000 chunks. Readers do not
+// depend on the size.
+const snapshotChunk = (4*4096-16)/2 - 16 - 5
 
 // Tx is a transaction over the whole file.
 type Tx struct {
@@ -107,10 +113,18 @@ func (t *Tx) CreateCollection(cfg *CollectionConfig) (*CollectionTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 	}
-	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketSnapshot, bucketPending} {
+	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketSnapshot, bucketPending, bucketVectors} {
 		if _, err := b.CreateBucket(sub); err != nil {
 			return nil, fmt.Errorf("storage: create collection %q: %w", cfg.Name, err)
 		}
+	}
+	if cfg.Vectors == nil {
+		cfg.Vectors = NewVectorStore(int(cfg.Dimension), PrecisionFloat32)
+	} else if cfg.Vectors.SlabRows == 0 {
+		cfg.Vectors.SlabRows = NewVectorStore(int(cfg.Dimension), cfg.Vectors.Precision).SlabRows
+	}
+	if _, err := layoutOf(cfg); err != nil {
+		return nil, err
 	}
 	c := &CollectionTx{name: cfg.Name, b: b}
 	if err := c.PutConfig(cfg); err != nil {
@@ -138,7 +152,7 @@ func (t *Tx) Collection(name string) (*CollectionTx, error) {
 	// The snapshot and pending buckets are a cache: with their trees
 	// damaged the collection still opens, and Snapshot and Pending report
 	// the damage.
-	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketParents} {
+	for _, sub := range [][]byte{bucketDocs, bucketHeads, bucketIDs, bucketParents, bucketVectors} {
 		if err := damagedErr(t.damaged, name, string(sub)); err != nil {
 			return nil, err
 		}
@@ -235,6 +249,8 @@ type CollectionTx struct {
 	name    string
 	b       *bolt.Bucket
 	damaged map[string]string
+	// vs is the vector store, read on first use (see vecs).
+	vs *vecState
 }
 
 // Name is the collection's name.
@@ -250,12 +266,77 @@ func (c *CollectionTx) Config() (*CollectionConfig, error) {
 }
 
 // PutConfig replaces the collection's configuration.
+//
+// The vector store's layout goes with the dimension: a cfg without one
+// keeps the stored layout (its Vectors field is set to it), unless the
+// dimension or the precision changes, and then the store is emptied for
+// the new layout, with the index snapshot that reads it; the caller must
+// rewrite every document in the same transaction (DB.Reembed does).
 func (c *CollectionTx) PutConfig(cfg *CollectionConfig) error {
+	if err := c.keepLayout(cfg); err != nil {
+		return err
+	}
+	c.vs = nil
 	v, err := seal(cfg)
 	if err != nil {
 		return err
 	}
 	return c.b.Put(keyConfig, v)
+}
+
+// keepLayout fills cfg's vector store layout from the stored one and empties
+// the store when the layout changes (see PutConfig).
+func (c *CollectionTx) keepLayout(cfg *CollectionConfig) error {
+	if c.b.Get(keyConfig) == nil {
+		return nil // CreateCollection's first put
+	}
+	old, err := c.Config()
+	if err != nil {
+		return err
+	}
+	ov := old.GetVectors()
+	if ov == nil {
+		return nil // an older collection, not yet upgraded
+	}
+	nv := cfg.GetVectors()
+	switch {
+	case nv == nil && cfg.Dimension == old.Dimension:
+		cfg.Vectors = proto.Clone(ov).(*VectorStore)
+		return nil
+	case nv == nil:
+		cfg.Vectors = NewVectorStore(int(cfg.Dimension), ov.Precision)
+	case nv.SlabRows == 0:
+		nv.SlabRows = NewVectorStore(int(cfg.Dimension), nv.Precision).SlabRows
+	}
+	nv = cfg.Vectors
+	if cfg.Dimension == old.Dimension && nv.Precision == ov.Precision && nv.SlabRows == ov.SlabRows {
+		return nil
+	}
+	if _, err := layoutOf(cfg); err != nil {
+		return err
+	}
+	for _, sub := range [][]byte{bucketVectors, bucketSnapshot} {
+		if err := damagedErr(c.damaged, c.name, string(sub)); err != nil {
+			return err
+		}
+		if err := c.b.DeleteBucket(sub); err != nil {
+			return fmt.Errorf("storage: collection %q: %w", c.name, err)
+		}
+		if _, err := c.b.CreateBucket(sub); err != nil {
+			return fmt.Errorf("storage: collection %q: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// docs returns the documents bucket. New labels are the largest yet, so
+// documents are appended: pages filled to the brim (bbolt's default of
+// half) hold twice as many of them, and a later change in the middle
+// splits a page in two as before.
+func (c *CollectionTx) docs() *bolt.Bucket {
+	b := c.b.Bucket(bucketDocs)
+	b.FillPercent = 1
+	return b
 }
 
 // FieldTypes reads the recorded types of the collection's metadata fields.
@@ -343,9 +424,27 @@ func (c *CollectionTx) NextLabel() (uint64, error) {
 }
 
 // PutDocument stores d under label, maps its ID to the label and marks the
-// label pending for the index.
+// label pending for the index. d's vector goes to the vector store, and
+// the document record is stored without it; d.Vector is cleared during
+// the call and restored before it returns, so d must not be read
+// concurrently.
 func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
+	vs, err := c.vecs()
+	if err != nil {
+		return err
+	}
+	vec := d.Vector
+	if vs.l != nil {
+		if len(vec) == 0 {
+			return fmt.Errorf("storage: collection %q: document %q has no vector", c.name, d.Id)
+		}
+		if err := vs.put(label, vec); err != nil {
+			return fmt.Errorf("storage: collection %q, document %q: %w", c.name, d.Id, err)
+		}
+		d.Vector = nil
+	}
 	v, err := seal(d)
+	d.Vector = vec
 	if err != nil {
 		return err
 	}
@@ -354,10 +453,12 @@ func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
 		return err
 	}
 	k := LabelKey(label)
-	if err := c.b.Bucket(bucketDocs).Put(k, v); err != nil {
+	if err := c.docs().Put(k, v); err != nil {
 		return err
 	}
-	if err := c.heads().Put(k, hv); err != nil {
+	heads := c.heads()
+	heads.FillPercent = 1 // appended, as the documents are
+	if err := heads.Put(k, hv); err != nil {
 		return err
 	}
 	if err := c.b.Bucket(bucketIDs).Put([]byte(d.Id), k); err != nil {
@@ -366,24 +467,72 @@ func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
 	return c.b.Bucket(bucketPending).Put(k, nil)
 }
 
-// Document reads the document stored under label; ok is false if none.
+// Document reads the document stored under label, with its vector; ok is
+// false if none.
 func (c *CollectionTx) Document(label uint64) (*DocumentRecord, bool, error) {
 	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
 	if v == nil {
 		return nil, false, nil
 	}
 	d, err := DecodeDocument(v)
+	if err == nil && len(d.Vector) == 0 {
+		d.Vector, err = c.storedVector(label, nil)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
 	}
 	return d, true, nil
 }
 
+// storedVector appends label's vector from the vector store to dst; a
+// document without one is damage.
+func (c *CollectionTx) storedVector(label uint64, dst []float32) ([]float32, error) {
+	vs, err := c.vecs()
+	if err != nil {
+		return dst, err
+	}
+	if vs.l == nil {
+		return dst, fmt.Errorf("%w: document has no vector", ErrCorrupt)
+	}
+	p, err := vs.row(label)
+	switch {
+	case err != nil:
+		return dst, err
+	case p == nil:
+		return dst, fmt.Errorf("%w: document has no vector in the vector store", ErrCorrupt)
+	}
+	n := len(dst)
+	dst = append(dst, make([]float32, vs.l.dim)...)
+	if err := vs.l.decodeInto(p, dst[n:]); err != nil {
+		return dst[:n], err
+	}
+	return dst, nil
+}
+
 // Vector appends the vector of the document stored under label to dst; ok
-// is false if there is none. It reads only the vector field of the record
-// (after checking the record's checksum), which is what re-ranking the
-// candidates of a quantized search needs for each of them.
+// is false if there is none. It reads the vector store (one row, checked
+// against its checksum), which is what re-ranking the candidates of a
+// quantized search needs for each of them; in a collection whose vectors
+// an upgrade has not moved yet, the vector field of the record.
 func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bool, err error) {
+	vs, err := c.vecs()
+	if err != nil {
+		return dst, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+	}
+	if vs.l != nil {
+		p, err := vs.row(label)
+		if err != nil {
+			return dst, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+		}
+		if p != nil {
+			n := len(dst)
+			dst = append(dst, make([]float32, vs.l.dim)...)
+			if err := vs.l.decodeInto(p, dst[n:]); err != nil {
+				return dst[:n], false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+			}
+			return dst, true, nil
+		}
+	}
 	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
 	if v == nil {
 		return dst, false, nil
@@ -391,6 +540,9 @@ func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bo
 	payload, err := openEnvelope(v)
 	if err == nil {
 		vec, err = decodeVector(payload, dst)
+	}
+	if err == nil && len(vec) == len(dst) {
+		err = fmt.Errorf("%w: document has no vector", ErrCorrupt)
 	}
 	if err != nil {
 		return dst, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
@@ -401,6 +553,15 @@ func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bo
 // DeleteDocument removes the document with the given ID and label and marks
 // the label pending.
 func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
+	vs, err := c.vecs()
+	if err != nil {
+		return err
+	}
+	if vs.l != nil {
+		if err := vs.delete(label); err != nil {
+			return fmt.Errorf("storage: collection %q: %w", c.name, err)
+		}
+	}
 	k := LabelKey(label)
 	if err := c.b.Bucket(bucketDocs).Delete(k); err != nil {
 		return err
@@ -417,16 +578,87 @@ func (c *CollectionTx) DeleteDocument(label uint64, id string) error {
 // Count returns the number of documents.
 func (c *CollectionTx) Count() int { return c.b.Bucket(bucketIDs).Stats().KeyN }
 
-// ForEachDocument calls fn for every document in label order. The record is
-// only valid during the call.
+// ForEachDocument calls fn for every document, with its vector, in label
+// order. The record is only valid during the call. A document whose vector
+// is damaged or missing stops the walk with an error wrapping ErrCorrupt.
 func (c *CollectionTx) ForEachDocument(fn func(label uint64, d *DocumentRecord) error) error {
+	return c.EachDocument(func(label uint64, d *DocumentRecord, vecErr error) error {
+		if vecErr != nil {
+			return fmt.Errorf("collection %q, document %q (label %d): %w", c.name, d.Id, label, vecErr)
+		}
+		return fn(label, d)
+	})
+}
+
+// EachDocument is ForEachDocument for a checker: a document whose vector
+// cannot be read is passed to fn with the reason in vecErr (and no
+// vector), and the walk goes on. A record that does not decode still
+// stops it.
+func (c *CollectionTx) EachDocument(fn func(label uint64, d *DocumentRecord, vecErr error) error) error {
+	vs, err := c.vecs()
+	if err != nil {
+		return err
+	}
+	var vc *vecCursor
+	if vs.l != nil {
+		vc = &vecCursor{vs: vs, cur: vs.b.Cursor()}
+	}
 	return c.eachRecord(c.b.Bucket(bucketDocs), "", func(label uint64, payload []byte) error {
 		d := new(DocumentRecord)
 		if err := proto.Unmarshal(payload, d); err != nil {
 			return fmt.Errorf("collection %q, label %d: %w: %v", c.name, label, ErrCorrupt, err)
 		}
-		return fn(label, d)
+		var vecErr error
+		switch {
+		case len(d.Vector) > 0:
+		case vc == nil:
+			vecErr = fmt.Errorf("%w: document has no vector", ErrCorrupt)
+		default:
+			d.Vector, vecErr = vc.vector(label)
+		}
+		return fn(label, d, vecErr)
 	})
+}
+
+// vecCursor reads the vector store in label order, one slab at a time.
+type vecCursor struct {
+	vs    *vecState
+	cur   *bolt.Cursor
+	no    uint64
+	have  bool
+	s     slab
+	slabE error
+}
+
+// vector returns label's vector from the store; labels must come in
+// increasing order.
+func (vc *vecCursor) vector(label uint64) ([]float32, error) {
+	l := vc.vs.l
+	no := label / l.rows
+	if !vc.have || no != vc.no {
+		vc.have, vc.no, vc.s, vc.slabE = true, no, slab{}, nil
+		var key [8]byte
+		binary.BigEndian.PutUint64(key[:], no)
+		if k, v := vc.cur.Seek(key[:]); k != nil && bytes.Equal(k, key[:]) {
+			vc.s, vc.slabE = l.openSlab(v)
+		}
+	}
+	if vc.slabE != nil {
+		return nil, vc.slabE
+	}
+	r := l.rowAt(vc.s, label%l.rows)
+	if r == nil {
+		return nil, fmt.Errorf("%w: document has no vector in the vector store", ErrCorrupt)
+	}
+	p, err := l.checkRow(label, r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, l.dim)
+	if err := l.decodeInto(p, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // eachRecord calls fn, in label order, with the checksum-verified payload
@@ -542,6 +774,26 @@ func (c *CollectionTx) PendingCount() (int, error) {
 // PutSnapshot replaces the index snapshot with the bytes produced by write
 // and clears the pending list, atomically with the rest of the transaction.
 func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) error {
+	return c.putSnapshot(kind, false, write)
+}
+
+// PutLinksSnapshot is PutSnapshot for a snapshot that reads its live
+// vectors from the vector store when it is loaded (LoadVectors). A
+// document changed or deleted after it has its label pending: its stored
+// vector is the new one, or none, and the loader makes do (see
+// index.WithStaleVectors) until the pending list is replayed.
+func (c *CollectionTx) PutLinksSnapshot(kind string, write func(io.Writer) error) error {
+	vs, err := c.vecs()
+	if err != nil {
+		return err
+	}
+	if vs.l == nil || vs.l.moving {
+		return fmt.Errorf("storage: collection %q: a links-only snapshot needs the vectors in the vector store", c.name)
+	}
+	return c.putSnapshot(kind, true, write)
+}
+
+func (c *CollectionTx) putSnapshot(kind string, external bool, write func(io.Writer) error) error {
 	// Deleting a bucket frees the pages of its tree, walking all of it.
 	for _, sub := range [][]byte{bucketSnapshot, bucketPending} {
 		if err := damagedErr(c.damaged, c.name, string(sub)); err != nil {
@@ -562,7 +814,8 @@ func (c *CollectionTx) PutSnapshot(kind string, write func(io.Writer) error) err
 	if err := w.flush(); err != nil {
 		return err
 	}
-	info, err := seal(&pb.SnapshotInfo{Kind: kind, TotalBytes: w.total, Chunks: w.n, Crc32C: w.crc.Sum32(), CreatedUnix: time.Now().Unix()})
+	si := &pb.SnapshotInfo{Kind: kind, TotalBytes: w.total, Chunks: w.n, Crc32C: w.crc.Sum32(), CreatedUnix: time.Now().Unix(), ExternalVectors: external}
+	info, err := seal(si)
 	if err != nil {
 		return err
 	}

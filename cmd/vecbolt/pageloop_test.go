@@ -40,7 +40,9 @@ func pageLoopDB(t *testing.T) string {
 	for i := range docs {
 		vec := make([]float32, 384)
 		vec[i%384], vec[(i+1)%384] = 1, float32(i+1)
-		docs[i] = db.Document{ID: fmt.Sprintf("doc-%04d", i), Vector: vec}
+		// A text as large as the vector: the document records (which
+		// hold no vector since format 4) make a tree three levels deep.
+		docs[i] = db.Document{ID: fmt.Sprintf("doc-%04d", i), Vector: vec, Text: strings.Repeat(fmt.Sprint(i, " "), 1536/len(fmt.Sprint(i, " ")))}
 	}
 	if _, err := c.Insert(ctx, docs...); err != nil {
 		t.Fatal(err)

@@ -484,6 +484,8 @@ type collectionJSON struct {
 	EfConstruction int        `json:"ef_construction,omitempty"`
 	EfSearch       int        `json:"ef_search,omitempty"`
 	Quantization   string     `json:"quantization,omitempty"`
+	// Float16 is set when the file stores the vectors as float16.
+	Float16 bool `json:"float16,omitempty"`
 	// Recall is the HNSW index's recall measurement (db.RecallStats).
 	Recall  *recallJSON `json:"recall,omitempty"`
 	Created time.Time   `json:"created"`
@@ -547,7 +549,7 @@ type modelJSON struct {
 func toCollectionJSON(c db.CollectionInfo) collectionJSON {
 	out := collectionJSON{
 		Name: c.Name, Count: c.Count, Passages: c.Passages, Dimension: c.Dimension, Metric: c.Metric.String(),
-		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields, FullText: c.FullText,
+		Index: c.Index, Created: c.Created.UTC(), Fields: c.Fields, FullText: c.FullText, Float16: c.Float16,
 	}
 	if c.Index == db.IndexHNSW {
 		out.M, out.EfConstruction, out.EfSearch, out.Quantization = c.M, c.EfConstruction, c.EfSearch, c.Quantization
@@ -676,6 +678,9 @@ func statsFlags(fs *flag.FlagSet) func(e *env, pos []string) error {
 			fmt.Fprintf(e.stdout, "  documents:  %d\n", c.Count)
 			fmt.Fprintf(e.stdout, "  dimension:  %d\n", c.Dimension)
 			fmt.Fprintf(e.stdout, "  metric:     %s\n", c.Metric)
+			if c.Float16 {
+				fmt.Fprintf(e.stdout, "  stored as:  float16\n")
+			}
 			if c.Model != nil {
 				fmt.Fprintf(e.stdout, "  model:      %s (sha256 %s, dim %d, %s pooling)\n", safeName(c.Model.Name), escapeText(c.Model.Hash), c.Model.Dim, escapeText(c.Model.Pooling))
 			} else {

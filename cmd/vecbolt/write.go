@@ -21,6 +21,7 @@ type createFlags struct {
 	index  string
 	dim    int
 	int8   bool
+	f16    bool
 	noFT   bool
 }
 
@@ -29,6 +30,7 @@ func (c *createFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.index, "index", "", "`INDEX` of a new collection: hnsw or flat (default: the library's default)")
 	fs.IntVar(&c.dim, "dim", 0, "make a new collection of your own vectors of dimension `N` (no model)")
 	fs.BoolVar(&c.int8, "int8", false, "keep a new HNSW collection's vectors in memory as int8 codes (about 4x less vector memory; exact scores by re-ranking)")
+	fs.BoolVar(&c.f16, "float16", false, "store a new collection's vectors in the file as float16 (half the bytes; components beyond ±65504 are refused)")
 	fs.BoolVar(&c.noFT, "no-keyword-index", false, "make a new collection without the keyword index (faster inserts; no keyword or hybrid search)")
 }
 
@@ -52,6 +54,9 @@ func (c *createFlags) options() ([]db.CollectionOption, error) {
 			return nil, usagef("--int8 needs the hnsw index, not --index flat")
 		}
 		opts = append(opts, db.WithInt8())
+	}
+	if c.f16 {
+		opts = append(opts, db.WithFloat16())
 	}
 	if c.dim < 0 {
 		return nil, usagef("--dim %d must be positive", c.dim)

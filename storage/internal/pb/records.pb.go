@@ -315,7 +315,13 @@ type CollectionConfig struct {
 	// passages (see ChunkParams); unset for one document per vector. Such a
 	// collection has format_version 2, which older builds refuse to open.
 	// (Number 16, clear of the small numbers other changes take.)
-	Chunking      *ChunkParams `protobuf:"bytes,16,opt,name=chunking,proto3" json:"chunking,omitempty"`
+	Chunking *ChunkParams `protobuf:"bytes,16,opt,name=chunking,proto3" json:"chunking,omitempty"`
+	// vectors describes where the documents' vectors are stored (format 4):
+	// in the collection's "vectors" bucket, not in the document records.
+	// Unset in collections of older files, whose document records carry
+	// their vectors; a writable open of such a file moves them (see
+	// storage/vectors.go).
+	Vectors       *VectorStore `protobuf:"bytes,17,opt,name=vectors,proto3" json:"vectors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -413,6 +419,90 @@ func (x *CollectionConfig) GetChunking() *ChunkParams {
 	return nil
 }
 
+func (x *CollectionConfig) GetVectors() *VectorStore {
+	if x != nil {
+		return x.Vectors
+	}
+	return nil
+}
+
+// VectorStore is the layout of a collection's "vectors" bucket.
+type VectorStore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// precision is how each component is stored: 0 float32, 1 float16.
+	Precision uint32 `protobuf:"varint,1,opt,name=precision,proto3" json:"precision,omitempty"`
+	// slab_rows is how many consecutive labels share one stored value (a
+	// slab): label l lives in slab l / slab_rows. Fixed when the store is
+	// made, from the dimension and precision.
+	SlabRows uint32 `protobuf:"varint,2,opt,name=slab_rows,json=slabRows,proto3" json:"slab_rows,omitempty"`
+	// moving is set while the upgrade from format 2 or 3 moves vectors out
+	// of the document records; the documents with labels below move_from
+	// are done. Readers take a vector from its document record when the
+	// record still has one.
+	Moving        bool   `protobuf:"varint,3,opt,name=moving,proto3" json:"moving,omitempty"`
+	MoveFrom      uint64 `protobuf:"varint,4,opt,name=move_from,json=moveFrom,proto3" json:"move_from,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VectorStore) Reset() {
+	*x = VectorStore{}
+	mi := &file_records_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VectorStore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VectorStore) ProtoMessage() {}
+
+func (x *VectorStore) ProtoReflect() protoreflect.Message {
+	mi := &file_records_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VectorStore.ProtoReflect.Descriptor instead.
+func (*VectorStore) Descriptor() ([]byte, []int) {
+	return file_records_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *VectorStore) GetPrecision() uint32 {
+	if x != nil {
+		return x.Precision
+	}
+	return 0
+}
+
+func (x *VectorStore) GetSlabRows() uint32 {
+	if x != nil {
+		return x.SlabRows
+	}
+	return 0
+}
+
+func (x *VectorStore) GetMoving() bool {
+	if x != nil {
+		return x.Moving
+	}
+	return false
+}
+
+func (x *VectorStore) GetMoveFrom() uint64 {
+	if x != nil {
+		return x.MoveFrom
+	}
+	return 0
+}
+
 // ChunkParams configures how a chunked collection splits documents into
 // passages: at most max_tokens tokens of the collection's model each, with
 // overlap tokens carried over from one passage to the next.
@@ -426,7 +516,7 @@ type ChunkParams struct {
 
 func (x *ChunkParams) Reset() {
 	*x = ChunkParams{}
-	mi := &file_records_proto_msgTypes[4]
+	mi := &file_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +528,7 @@ func (x *ChunkParams) String() string {
 func (*ChunkParams) ProtoMessage() {}
 
 func (x *ChunkParams) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[4]
+	mi := &file_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +541,7 @@ func (x *ChunkParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChunkParams.ProtoReflect.Descriptor instead.
 func (*ChunkParams) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{4}
+	return file_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ChunkParams) GetMaxTokens() uint32 {
@@ -482,7 +572,7 @@ type FullTextConfig struct {
 
 func (x *FullTextConfig) Reset() {
 	*x = FullTextConfig{}
-	mi := &file_records_proto_msgTypes[5]
+	mi := &file_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +584,7 @@ func (x *FullTextConfig) String() string {
 func (*FullTextConfig) ProtoMessage() {}
 
 func (x *FullTextConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[5]
+	mi := &file_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +597,7 @@ func (x *FullTextConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FullTextConfig.ProtoReflect.Descriptor instead.
 func (*FullTextConfig) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{5}
+	return file_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FullTextConfig) GetEnabled() bool {
@@ -534,7 +624,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_records_proto_msgTypes[6]
+	mi := &file_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +636,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[6]
+	mi := &file_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +649,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{6}
+	return file_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StringList) GetValues() []string {
@@ -586,7 +676,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_records_proto_msgTypes[7]
+	mi := &file_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +688,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[7]
+	mi := &file_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +701,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{7}
+	return file_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -724,7 +814,7 @@ type Document struct {
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_records_proto_msgTypes[8]
+	mi := &file_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +826,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[8]
+	mi := &file_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +839,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{8}
+	return file_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Document) GetId() string {
@@ -823,15 +913,19 @@ type SnapshotInfo struct {
 	TotalBytes uint64                 `protobuf:"varint,2,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
 	Chunks     uint32                 `protobuf:"varint,3,opt,name=chunks,proto3" json:"chunks,omitempty"`
 	// crc32c of the concatenated chunks.
-	Crc32C        uint32 `protobuf:"varint,4,opt,name=crc32c,proto3" json:"crc32c,omitempty"`
-	CreatedUnix   int64  `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Crc32C      uint32 `protobuf:"varint,4,opt,name=crc32c,proto3" json:"crc32c,omitempty"`
+	CreatedUnix int64  `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// external_vectors is set when the snapshot leaves out the vectors of
+	// its live nodes, which are read from the "vectors" bucket on load (a
+	// float32 graph of format 4).
+	ExternalVectors bool `protobuf:"varint,6,opt,name=external_vectors,json=externalVectors,proto3" json:"external_vectors,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SnapshotInfo) Reset() {
 	*x = SnapshotInfo{}
-	mi := &file_records_proto_msgTypes[9]
+	mi := &file_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +937,7 @@ func (x *SnapshotInfo) String() string {
 func (*SnapshotInfo) ProtoMessage() {}
 
 func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[9]
+	mi := &file_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +950,7 @@ func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotInfo.ProtoReflect.Descriptor instead.
 func (*SnapshotInfo) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{9}
+	return file_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SnapshotInfo) GetKind() string {
@@ -894,6 +988,13 @@ func (x *SnapshotInfo) GetCreatedUnix() int64 {
 	return 0
 }
 
+func (x *SnapshotInfo) GetExternalVectors() bool {
+	if x != nil {
+		return x.ExternalVectors
+	}
+	return false
+}
+
 // FieldRecord is the value of a collection's key "field:" + a metadata
 // field's name, holding the field's type. An empty one under the key
 // "fields" marks the collection's record of field types as complete.
@@ -906,7 +1007,7 @@ type FieldRecord struct {
 
 func (x *FieldRecord) Reset() {
 	*x = FieldRecord{}
-	mi := &file_records_proto_msgTypes[10]
+	mi := &file_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1019,7 @@ func (x *FieldRecord) String() string {
 func (*FieldRecord) ProtoMessage() {}
 
 func (x *FieldRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[10]
+	mi := &file_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1032,7 @@ func (x *FieldRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldRecord.ProtoReflect.Descriptor instead.
 func (*FieldRecord) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{10}
+	return file_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FieldRecord) GetType() FieldType {
@@ -960,7 +1061,7 @@ const file_records_proto_rawDesc = "" +
 	"\x01m\x18\x02 \x01(\rR\x01m\x12'\n" +
 	"\x0fef_construction\x18\x03 \x01(\rR\x0eefConstruction\x12\x1b\n" +
 	"\tef_search\x18\x04 \x01(\rR\befSearch\x12\"\n" +
-	"\fquantization\x18\x05 \x01(\tR\fquantization\"\x88\x03\n" +
+	"\fquantization\x18\x05 \x01(\tR\fquantization\"\xc0\x03\n" +
 	"\x10CollectionConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12\x16\n" +
@@ -970,7 +1071,13 @@ const file_records_proto_rawDesc = "" +
 	"\x05model\x18\x06 \x01(\v2\x1e.vecbolt.storage.ModelIdentityR\x05model\x12!\n" +
 	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12<\n" +
 	"\tfull_text\x18\b \x01(\v2\x1f.vecbolt.storage.FullTextConfigR\bfullText\x128\n" +
-	"\bchunking\x18\x10 \x01(\v2\x1c.vecbolt.storage.ChunkParamsR\bchunking\"F\n" +
+	"\bchunking\x18\x10 \x01(\v2\x1c.vecbolt.storage.ChunkParamsR\bchunking\x126\n" +
+	"\avectors\x18\x11 \x01(\v2\x1c.vecbolt.storage.VectorStoreR\avectors\"}\n" +
+	"\vVectorStore\x12\x1c\n" +
+	"\tprecision\x18\x01 \x01(\rR\tprecision\x12\x1b\n" +
+	"\tslab_rows\x18\x02 \x01(\rR\bslabRows\x12\x16\n" +
+	"\x06moving\x18\x03 \x01(\bR\x06moving\x12\x1b\n" +
+	"\tmove_from\x18\x04 \x01(\x04R\bmoveFrom\"F\n" +
 	"\vChunkParams\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x01 \x01(\rR\tmaxTokens\x12\x18\n" +
@@ -1002,14 +1109,15 @@ const file_records_proto_rawDesc = "" +
 	"\bheadings\x18\t \x03(\tR\bheadings\x1aS\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.vecbolt.storage.ValueR\x05value:\x028\x01\"\x96\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.vecbolt.storage.ValueR\x05value:\x028\x01\"\xc1\x01\n" +
 	"\fSnapshotInfo\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1f\n" +
 	"\vtotal_bytes\x18\x02 \x01(\x04R\n" +
 	"totalBytes\x12\x16\n" +
 	"\x06chunks\x18\x03 \x01(\rR\x06chunks\x12\x16\n" +
 	"\x06crc32c\x18\x04 \x01(\rR\x06crc32c\x12!\n" +
-	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\"=\n" +
+	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\x12)\n" +
+	"\x10external_vectors\x18\x06 \x01(\bR\x0fexternalVectors\"=\n" +
 	"\vFieldRecord\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.vecbolt.storage.FieldTypeR\x04type*\x98\x01\n" +
 	"\tFieldType\x12\x1a\n" +
@@ -1033,36 +1141,38 @@ func file_records_proto_rawDescGZIP() []byte {
 }
 
 var file_records_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_records_proto_goTypes = []any{
 	(FieldType)(0),           // 0: vecbolt.storage.FieldType
 	(*FileHeader)(nil),       // 1: vecbolt.storage.FileHeader
 	(*ModelIdentity)(nil),    // 2: vecbolt.storage.ModelIdentity
 	(*IndexParams)(nil),      // 3: vecbolt.storage.IndexParams
 	(*CollectionConfig)(nil), // 4: vecbolt.storage.CollectionConfig
-	(*ChunkParams)(nil),      // 5: vecbolt.storage.ChunkParams
-	(*FullTextConfig)(nil),   // 6: vecbolt.storage.FullTextConfig
-	(*StringList)(nil),       // 7: vecbolt.storage.StringList
-	(*Value)(nil),            // 8: vecbolt.storage.Value
-	(*Document)(nil),         // 9: vecbolt.storage.Document
-	(*SnapshotInfo)(nil),     // 10: vecbolt.storage.SnapshotInfo
-	(*FieldRecord)(nil),      // 11: vecbolt.storage.FieldRecord
-	nil,                      // 12: vecbolt.storage.Document.MetadataEntry
+	(*VectorStore)(nil),      // 5: vecbolt.storage.VectorStore
+	(*ChunkParams)(nil),      // 6: vecbolt.storage.ChunkParams
+	(*FullTextConfig)(nil),   // 7: vecbolt.storage.FullTextConfig
+	(*StringList)(nil),       // 8: vecbolt.storage.StringList
+	(*Value)(nil),            // 9: vecbolt.storage.Value
+	(*Document)(nil),         // 10: vecbolt.storage.Document
+	(*SnapshotInfo)(nil),     // 11: vecbolt.storage.SnapshotInfo
+	(*FieldRecord)(nil),      // 12: vecbolt.storage.FieldRecord
+	nil,                      // 13: vecbolt.storage.Document.MetadataEntry
 }
 var file_records_proto_depIdxs = []int32{
 	3,  // 0: vecbolt.storage.CollectionConfig.index:type_name -> vecbolt.storage.IndexParams
 	2,  // 1: vecbolt.storage.CollectionConfig.model:type_name -> vecbolt.storage.ModelIdentity
-	6,  // 2: vecbolt.storage.CollectionConfig.full_text:type_name -> vecbolt.storage.FullTextConfig
-	5,  // 3: vecbolt.storage.CollectionConfig.chunking:type_name -> vecbolt.storage.ChunkParams
-	7,  // 4: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
-	12, // 5: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
-	0,  // 6: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
-	8,  // 7: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	7,  // 2: vecbolt.storage.CollectionConfig.full_text:type_name -> vecbolt.storage.FullTextConfig
+	6,  // 3: vecbolt.storage.CollectionConfig.chunking:type_name -> vecbolt.storage.ChunkParams
+	5,  // 4: vecbolt.storage.CollectionConfig.vectors:type_name -> vecbolt.storage.VectorStore
+	8,  // 5: vecbolt.storage.Value.strings_value:type_name -> vecbolt.storage.StringList
+	13, // 6: vecbolt.storage.Document.metadata:type_name -> vecbolt.storage.Document.MetadataEntry
+	0,  // 7: vecbolt.storage.FieldRecord.type:type_name -> vecbolt.storage.FieldType
+	9,  // 8: vecbolt.storage.Document.MetadataEntry.value:type_name -> vecbolt.storage.Value
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_records_proto_init() }
@@ -1070,7 +1180,7 @@ func file_records_proto_init() {
 	if File_records_proto != nil {
 		return
 	}
-	file_records_proto_msgTypes[7].OneofWrappers = []any{
+	file_records_proto_msgTypes[8].OneofWrappers = []any{
 		(*Value_StringValue)(nil),
 		(*Value_IntValue)(nil),
 		(*Value_FloatValue)(nil),
@@ -1083,7 +1193,7 @@ func file_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_records_proto_rawDesc), len(file_records_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
