@@ -610,22 +610,10 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 	}
 	tail := w.tail
 	if len(toTail) > 0 {
-		merged := slices.Grow(w.merged[:0], len(tail)+len(toTail))
-		a, b := tail, toTail
-		for len(a) > 0 && len(b) > 0 {
-			switch {
-			case a[0].label < b[0].label:
-				merged = append(merged, a[0])
-				a = a[1:]
-			case a[0].label > b[0].label:
-				merged = append(merged, b[0])
-				b = b[1:]
-			default:
-				return fmt.Errorf("%w: document %d already has a posting for term %q", ErrCorrupt, a[0].label, term)
-			}
+		merged, err := w.mergePostings(term, tail, toTail)
+		if err != nil {
+			return err
 		}
-		merged = append(append(merged, a...), b...)
-		w.merged = merged
 		for len(merged) > BlockSize {
 			if err := w.putBlock(term, merged[:BlockSize]); err != nil {
 				return err
@@ -703,22 +691,10 @@ func (w *Writer) mergeBlocks(term string, news []posting) error {
 		if hasNext {
 			take, _ = slices.BinarySearchFunc(news, next, cmpLabel)
 		}
-		merged := slices.Grow(w.merged[:0], len(w.ps)+take)
-		a, b := w.ps, news[:take]
-		for len(a) > 0 && len(b) > 0 {
-			switch {
-			case a[0].label < b[0].label:
-				merged = append(merged, a[0])
-				a = a[1:]
-			case a[0].label > b[0].label:
-				merged = append(merged, b[0])
-				b = b[1:]
-			default:
-				return fmt.Errorf("%w: document %d already has a posting for term %q", ErrCorrupt, a[0].label, term)
-			}
+		merged, err := w.mergePostings(term, w.ps, news[:take])
+		if err != nil {
+			return err
 		}
-		merged = append(append(merged, a...), b...)
-		w.merged = merged
 		if merged[0].label != oldFirst {
 			// The new postings precede the term's first block, whose key
 			// changes; otherwise the first chunk's Put replaces it.
@@ -762,4 +738,26 @@ func cmpPosting(a, b posting) int {
 		return 1
 	}
 	return 0
+}
+
+// mergePostings merges two label-sorted posting lists into w.merged's
+// storage and returns it; a label in both is damage (a document has one
+// posting per term).
+func (w *Writer) mergePostings(term string, a, b []posting) ([]posting, error) {
+	merged := slices.Grow(w.merged[:0], len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0].label < b[0].label:
+			merged = append(merged, a[0])
+			a = a[1:]
+		case a[0].label > b[0].label:
+			merged = append(merged, b[0])
+			b = b[1:]
+		default:
+			return nil, fmt.Errorf("%w: document %d already has a posting for term %q", ErrCorrupt, a[0].label, term)
+		}
+	}
+	merged = append(append(merged, a...), b...)
+	w.merged = merged
+	return merged, nil
 }

@@ -747,7 +747,7 @@ func (h *HNSW) outsideRow(n uint32) []float32 {
 func (h *HNSW) outsideSeg(si int) {
 	if h.vecSegs[si] == nil {
 		rows := min(hnswSegSize, len(h.ids)-si<<hnswSegShift)
-		h.vecSegs[si] = make([]float32, rows*h.dim)
+		h.vecSegs[si] = h.newVecSeg(rows)
 	}
 }
 
