@@ -248,12 +248,22 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 		}
 		snap <- loaded{idx, outside, err}
 	}()
+	// The snapshot goroutine must finish before the transaction (and the
+	// memory its reader and the vector store point into) ends, also when
+	// reading the heads panics on a damaged page: the transaction's guard
+	// recovers that panic and closes the transaction, and the goroutine
+	// would go on reading through it.
+	waited := false
+	defer func() {
+		if !waited {
+			<-snap
+		}
+	}()
 	// live sums the (ID, label) pairs as the live set is filled, for the
 	// ID map check.
 	var live pairSum
 	tick := ticker{ctx: ctx}
-	// Heads first, then wait: the snapshot goroutine must finish before the
-	// transaction (and the memory its reader points into) ends.
+	// Heads first, then wait.
 	headErr := c.ForEachHead(func(label uint64, payload []byte) error {
 		if err := tick.tick(); err != nil {
 			return err
@@ -267,6 +277,7 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 		return nil
 	})
 	l := <-snap
+	waited = true
 	if err := ctx.Err(); err != nil {
 		// Not the snapshot's fault, whatever its decoder made of it.
 		return false, err
