@@ -154,7 +154,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.growthEfC, "efc", 0, "growth suite: the collection's efConstruction (0: the default); a small one leaves the rest of the write path to measure")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
 	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq)")
-	systems := fs.String("systems", "", "comma-separated systems to run (default all): vecbolt-flat,vecbolt-hnsw,vecbolt-hnsw-int8,hnswlib,faiss-hnsw,faiss-ivfpq,coder-hnsw,chromem-go,vecbolt-db-hnsw,vecbolt-db-hnsw-int8,vecbolt-db-hnsw-f16,vecbolt-db-flat,vecbolt-static; encoder suite: onnxruntime,hugot-go (its reference vecbolt-bert-go always runs)")
+	systems := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(knownSystems(), ",")+" (the encoder suite's reference vecbolt-bert-go always runs)")
 	fs.IntVar(&c.peerQ, "peer-queries", 0, "queries for chromem-go, whose exhaustive search is slow (default min(queries, 50))")
 	fs.StringVar(&c.modelDir, "model-dir", "", "also measure the ONNX model in `DIR` (model.onnx + tokenizer.json) in the embed suite")
 	fs.StringVar(&c.staticDir, "static-dir", "", "also measure the static model in `DIR` (model.safetensors + tokenizer.json)")
@@ -184,8 +184,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	slices.Sort(c.efs)
 	if *systems != "" {
 		c.systems = map[string]bool{}
+		known := knownSystems()
 		for _, s := range strings.Split(*systems, ",") {
-			c.systems[strings.TrimSpace(s)] = true
+			s = strings.TrimSpace(s)
+			if !slices.Contains(known, s) {
+				return c, fmt.Errorf("--systems: unknown system %q; known: %s", s, strings.Join(known, ","))
+			}
+			c.systems[s] = true
 		}
 	}
 	if c.n == 0 {
@@ -370,4 +375,22 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 		return b.growthSuite(ctx)
 	}
 	return fmt.Errorf("unknown suite %q", s)
+}
+
+// knownSystems lists every name --systems accepts, so that a misspelt one
+// is refused instead of silently selecting nothing (a run that measured no
+// system used to look like a run that measured nothing worth printing).
+// The suites test membership by these names (bench.on).
+func knownSystems() []string {
+	return []string{
+		// ann suite
+		"vecbolt-flat", "vecbolt-hnsw", "vecbolt-hnsw-int8", "hnswlib", "faiss-hnsw", "faiss-ivfpq", "coder-hnsw", "chromem-go",
+		// db suite ("vecbolt-hnsw" and "vecbolt-flat" select their db rows too)
+		"vecbolt-hnsw-f16", "vecbolt-db-hnsw", "vecbolt-db-hnsw-int8", "vecbolt-db-hnsw-f16", "vecbolt-db-flat", "vecbolt-static",
+		// encoder suite (its reference vecbolt-bert-go always runs; naming
+		// it is allowed, as BENCHMARKS.md's commands do)
+		"vecbolt-bert-go", "onnxruntime", "hugot-go",
+		// keyword suite
+		"vecbolt-fulltext", "bleve",
+	}
 }

@@ -38,6 +38,7 @@ func TestParseArgs(t *testing.T) {
 				t.Fatalf("systems %v", c.systems)
 			}
 		}},
+		{name: "unknown system", args: []string{"--cache", "/tmp/x", "--systems", "vecbolt-hnsw,hnswlb"}, wantErr: `unknown system "hnswlb"`},
 		{name: "unknown suite", args: []string{"--cache", "/tmp/x", "nope"}, wantErr: "unknown suite"},
 		{name: "bad ef", args: []string{"--cache", "/tmp/x", "--ef", "10,x"}, wantErr: "--ef"},
 		{name: "zero ef", args: []string{"--cache", "/tmp/x", "--ef", "0"}, wantErr: "--ef"},
