@@ -279,7 +279,7 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 		}
 		passages := passageReader{ctx: ctx}
 		for i, h := range hits {
-			rec, ok, err := ctx.Document(h.ID)
+			rec, ok, err := readRecord(ctx, h.ID, o.fields)
 			if err != nil {
 				return err
 			}

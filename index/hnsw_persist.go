@@ -105,8 +105,9 @@ func WithVectorLoader(l VectorLoader) HNSWOption { return func(c *hnswConfig) { 
 // that the node, which only routes searches until the caller deletes it
 // and the repair drops it, routes them towards the right part of the
 // graph; one the loader fills with its new vector routes as well as it
-// can until it is replaced. Any other node the loader misses fails the
-// read (ErrMissingVector). NewHNSW ignores it.
+// can until it is replaced. Package db also names the IDs whose stored
+// vectors it found damaged, which it then deletes. Any other node the
+// loader misses fails the read (ErrMissingVector). NewHNSW ignores it.
 func WithStaleVectors(stale func(id uint64) bool) HNSWOption {
 	return func(c *hnswConfig) { c.stale = stale }
 }

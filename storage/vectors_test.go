@@ -213,7 +213,7 @@ func TestVectorStoreModel(t *testing.T) {
 						got[label] = true
 						return loaded[label]
 					}
-				}, 3, 2)
+				}, 3, 2, nil)
 				if err != nil {
 					return err
 				}
@@ -337,7 +337,7 @@ func TestVectorDamageIsFound(t *testing.T) {
 				}
 				if err := c.LoadVectors(func() func(uint64) []float32 {
 					return func(uint64) []float32 { return make([]float32, dim) }
-				}, 1); !errors.Is(err, ErrCorrupt) {
+				}, 1, nil); !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("byte %d bit %d: LoadVectors: %v", i, bit, err)
 				}
 				problems := 0
