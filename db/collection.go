@@ -165,9 +165,9 @@ type CollectionInfo struct {
 	// returns its text and metadata, and a *DamagedVectorError when asked
 	// for its vector. Upsert or Delete of the document repairs it and takes
 	// it off this list. nil when there are none. An int8 collection
-	// (WithInt8) loaded from its snapshot reads no float vector, so its
-	// list stays empty: a search that re-ranks a damaged vector fails
-	// with ErrCorrupt instead, and Check finds it.
+	// (WithInt8) loaded from its snapshot reads no float vector: a
+	// damaged one joins the list when a search first re-ranks it, and
+	// that search runs again without it (Check finds them all).
 	DamagedVectors []string
 	// FullText is the keyword index's configuration; nil when the
 	// collection has none (see ErrNoFullText).
@@ -248,6 +248,12 @@ type colState struct {
 	// out of the index until a write or delete of the document repairs
 	// them. Guarded by liveMu, as live is.
 	damaged map[uint64]error
+	// rerankBad holds the labels of an int8 collection whose vector a
+	// search's re-rank found damaged (see searchInt8): searches leave
+	// them out. Guarded by rerankMu, since searches add to it while they
+	// hold liveMu for reading.
+	rerankMu  sync.Mutex
+	rerankBad map[uint64]error
 
 	// rebuilt is why the index was rebuilt from the documents on load
 	// instead of read from its snapshot; nil when nothing was wrong.

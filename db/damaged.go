@@ -10,7 +10,10 @@ package db
 // lists it in CollectionInfo.DamagedVectors, and Get names it in a
 // *DamagedVectorError when asked for its vector. Upsert or Delete of the
 // document writes or removes the vector, which is the repair. Check
-// reports each such document as a ProblemVector.
+// reports each such document as a ProblemVector. An int8 collection loads
+// from its snapshot without reading float vectors: a damaged one is met
+// by the first search that re-ranks it, which records it and runs again
+// without it (searchInt8).
 
 import (
 	"context"
@@ -146,18 +149,65 @@ func (st *colState) findUnindexed(ctx context.Context, c *storage.CollectionTx) 
 	return nil
 }
 
-// damagedIDs lists the IDs of the documents in st.damaged, sorted; nil
-// when none. The caller holds liveMu.
+// damagedIDs lists the IDs of the documents in st.damaged and
+// st.rerankBad, sorted; nil when none. The caller holds liveMu.
 func (st *colState) damagedIDs() []string {
-	if len(st.damaged) == 0 {
+	st.rerankMu.Lock()
+	defer st.rerankMu.Unlock()
+	if len(st.damaged)+len(st.rerankBad) == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(st.damaged))
+	var ids []string
 	for label := range maps.Keys(st.damaged) {
 		ids = append(ids, st.live[label].id)
 	}
+	for label := range maps.Keys(st.rerankBad) {
+		if d, ok := st.live[label]; ok {
+			if _, dup := st.damaged[label]; !dup {
+				ids = append(ids, d.id)
+			}
+		}
+	}
 	slices.Sort(ids)
 	return ids
+}
+
+// rerankBadSet returns a copy of st.rerankBad for one search (nil when
+// empty: the common case costs one lock).
+func (st *colState) rerankBadSet() map[uint64]struct{} {
+	st.rerankMu.Lock()
+	defer st.rerankMu.Unlock()
+	if len(st.rerankBad) == 0 {
+		return nil
+	}
+	out := make(map[uint64]struct{}, len(st.rerankBad))
+	for l := range st.rerankBad {
+		out[l] = struct{}{}
+	}
+	return out
+}
+
+// noteRerankBad records label's damaged vector, met by a re-rank.
+func (st *colState) noteRerankBad(label uint64, err error) {
+	st.rerankMu.Lock()
+	defer st.rerankMu.Unlock()
+	if st.rerankBad == nil {
+		st.rerankBad = make(map[uint64]error)
+	}
+	st.rerankBad[label] = err
+}
+
+// repaired forgets the damage recorded for labels that a write or delete
+// just replaced or removed. The caller holds liveMu for writing.
+func (st *colState) repaired(labels ...uint64) {
+	for _, l := range labels {
+		delete(st.damaged, l)
+	}
+	st.rerankMu.Lock()
+	for _, l := range labels {
+		delete(st.rerankBad, l)
+	}
+	st.rerankMu.Unlock()
 }
 
 // readRecord reads the document under label with the fields a reader

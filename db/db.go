@@ -63,7 +63,9 @@
 //     and counted, CollectionInfo.DamagedVectors and Check name it, Get
 //     returns its text and metadata and a *DamagedVectorError (wrapping
 //     ErrCorrupt) when asked for its vector, and Upsert or Delete of the
-//     document repairs it. See damaged.go.
+//     document repairs it. An int8 collection, which loads without reading
+//     its float vectors, leaves such a document out from the first search
+//     that re-ranks it. See damaged.go.
 //   - On a damaged file: every read or write that meets damage fails with
 //     ErrCorrupt and writes nothing. Once a handle has met damage to the
 //     file's page structure (bbolt's pages, as opposed to one record that

@@ -384,7 +384,7 @@ func (c *Collection) vectorHits(st *colState, q []float32, o searchOptions) ([]i
 			break
 		}
 		opts.RerankCount = rerankCount(o.k)
-		hits, err = c.searchInt8(idx, q, opts)
+		hits, err = c.searchInt8(st, idx, q, opts)
 	default:
 		hits, err = st.idx.Search(q, o.k, filter)
 	}

@@ -241,7 +241,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 			continue
 		}
 		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
-		delete(st.damaged, labels[i]) // its vector is new: the repair
+		st.repaired(labels[i]) // its vector is new: the repair
 		stored = append(stored, labels[i])
 		vecs = append(vecs, p.rec.Vector)
 		res.IDs[i] = p.rec.Id
@@ -519,7 +519,7 @@ func (c *Collection) deleteEntries(st *colState, labels []uint64, found []string
 	for _, l := range labels {
 		if err == nil {
 			delete(st.live, l)
-			delete(st.damaged, l)
+			st.repaired(l)
 		} else {
 			delete(st.deleting, l)
 		}
