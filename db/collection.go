@@ -168,6 +168,8 @@ type CollectionInfo struct {
 	// (WithInt8) loaded from its snapshot reads no float vector: a
 	// damaged one joins the list when a search first re-ranks it, and
 	// that search runs again without it (Check finds them all).
+	// DB.Collections, which loads no collection, leaves it nil: it is
+	// Collection.Info's.
 	DamagedVectors []string
 	// FullText is the keyword index's configuration; nil when the
 	// collection has none (see ErrNoFullText).

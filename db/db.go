@@ -371,7 +371,10 @@ func (d *DB) Embedder() (embedder.Embedder, error) {
 	return d.emb, d.embErr
 }
 
-// Collections lists the collections in the file, in name order.
+// Collections lists the collections in the file, in name order. It reads
+// their configurations without loading them, so the fields only a loaded
+// collection knows (IndexRebuilt, DamagedVectors) are empty: see
+// Collection.Info.
 func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 	leave, err := d.enter()
 	if err != nil {
