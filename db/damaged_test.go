@@ -67,6 +67,9 @@ func TestDamagedVectorLeavesOneDocumentOut(t *testing.T) {
 			if tc.int8 {
 				opts = append(opts, WithInt8())
 			}
+			if tc.name == "snapshot" {
+				opts = append(opts, WithFullText(FullTextConfig{}))
+			}
 			c := mustCollection(t, d, "c", opts...)
 			var docs []Document
 			for i := range n {
@@ -136,6 +139,13 @@ func TestDamagedVectorLeavesOneDocumentOut(t *testing.T) {
 				if got := c.Info().DamagedVectors; !slices.Equal(got, []string{victim}) {
 					t.Fatalf("after a search DamagedVectors = %q, want [%q]", got, victim)
 				}
+				if c.Info().FullText != nil {
+					// Every text matches; the keyword side skips it too.
+					res, err := c.Search(bg, "text", WithMode(ModeKeyword), TopK(n))
+					if err != nil || len(res) != n-1 || slices.ContainsFunc(res, func(r Result) bool { return r.ID == victim }) {
+						t.Fatalf("keyword search: %d results, %v", len(res), err)
+					}
+				}
 				for _, id := range []string{ids[0], ids[n-1]} {
 					res, err := c.SearchVector(bg, want[id].Vector, TopK(1), WithFields(FieldVector))
 					if err != nil || len(res) != 1 || res[0].ID != id || !vecEqual(res[0].Vector, want[id].Vector) {
@@ -170,6 +180,18 @@ func TestDamagedVectorLeavesOneDocumentOut(t *testing.T) {
 					t.Fatalf("check did not report the damaged vector: %+v", rep.Problems)
 				}
 				return c
+			}
+			if tc.name == "snapshot" {
+				// Reindex (vector and keyword indexes rebuilt from the
+				// documents) goes past the damaged vector too.
+				d, err := Open(path, WithEmbedder(nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Reindex(bg, "c", nil); err != nil {
+					t.Fatalf("Reindex: %v", err)
+				}
+				d.Close()
 			}
 			// Read-only first (it writes nothing), then writable, twice:
 			// the first writable open may store a snapshot without the
