@@ -337,3 +337,52 @@ func breakSnapshot(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReembedRepairsDamagedVector: re-embedding a collection replaces
+// every vector, so a damaged one neither stops it nor survives it.
+func TestReembedRepairsDamagedVector(t *testing.T) {
+	const dim, n = 16, 50
+	emb := newHashEmbedder("hash-a", dim)
+	path := filepath.Join(t.TempDir(), "r.vecbolt")
+	d, err := Open(path, WithEmbedder(emb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustCollection(t, d, "c", WithDimension(dim))
+	rng := rand.New(rand.NewPCG(3, 4))
+	var docs []Document
+	for i := range n {
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = rng.Float32()*2 - 1
+		}
+		docs = append(docs, Document{ID: fmt.Sprint(i), Text: fmt.Sprintf("document number %d", i), Vector: v})
+	}
+	if _, err := c.Insert(bg, docs...); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	damageVector(t, path, docs[7].Vector)
+	d, err = Open(path, WithEmbedder(emb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Reembed(bg, "c", nil); err != nil {
+		t.Fatalf("Reembed over a damaged vector: %v", err)
+	}
+	c, err = d.Collection(bg, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Info().DamagedVectors; got != nil {
+		t.Fatalf("DamagedVectors after Reembed: %q", got)
+	}
+	if got, err := c.GetFields(bg, FieldVector, "7"); err != nil || len(got[0].Vector) != dim {
+		t.Fatalf("Get after Reembed: %v %v", got, err)
+	}
+	rep, err := d.Check(bg)
+	if err != nil || !rep.OK() {
+		t.Fatalf("check after Reembed: %v %v", err, rep.Problems)
+	}
+}
