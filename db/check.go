@@ -34,8 +34,10 @@ const (
 	// ProblemIDMap is a disagreement between the ID → label map and the
 	// documents.
 	ProblemIDMap
-	// ProblemVector is a vector of the wrong dimension or with a component
-	// that is not finite.
+	// ProblemVector is a vector that fails its checksum or is missing, or
+	// has the wrong dimension or a component that is not finite. Its
+	// document is left out of the index when the collection loads (see
+	// CollectionInfo.DamagedVectors); Upsert or Delete repairs it.
 	ProblemVector
 	// ProblemSnapshot is a damaged index snapshot (or its list of writes
 	// since), or one that disagrees with the documents: a damaged cache,
@@ -556,7 +558,7 @@ func (c *checker) records(ctx context.Context, tx *storage.Tx, name string, read
 	err = ct.ForEachID(func(idb []byte, label uint64) error {
 		id := string(idb)
 		ids++
-		doc, ok, err := ct.Document(label)
+		doc, ok, err := ct.Record(label)
 		switch {
 		case err != nil:
 			data(ProblemRecord, id, "collection %q: ID %q: %v", name, id, err)

@@ -24,7 +24,7 @@ func checkPassages(ct *storage.CollectionTx, name string, data func(kind Problem
 				data(ProblemIDMap, p.Id, "collection %q: document %q lacks its passage %d of %d", name, p.Id, k, p.Passages)
 				continue
 			}
-			rec, ok, err := ct.Document(label)
+			rec, ok, err := ct.Record(label)
 			switch {
 			case err != nil:
 				data(ProblemRecord, p.Id, "collection %q: passage %q: %v", name, pid, err)

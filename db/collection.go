@@ -158,6 +158,19 @@ type CollectionInfo struct {
 	// except when there was nothing left to redo (the load stored a fresh
 	// snapshot and nothing was written since).
 	IndexRebuilt string
+	// DamagedVectors lists, in ID order, the documents whose stored vector
+	// failed its checksum (or is missing from the file) when this handle
+	// loaded the collection. Such a document is left out of the index, so
+	// no search returns it; Get
+	// returns its text and metadata, and a *DamagedVectorError when asked
+	// for its vector. Upsert or Delete of the document repairs it and takes
+	// it off this list. nil when there are none. An int8 collection
+	// (WithInt8) loaded from its snapshot reads no float vector: a
+	// damaged one joins the list when a search first re-ranks it, and
+	// that search runs again without it (Check finds them all).
+	// DB.Collections, which loads no collection, leaves it nil: it is
+	// Collection.Info's.
+	DamagedVectors []string
 	// FullText is the keyword index's configuration; nil when the
 	// collection has none (see ErrNoFullText).
 	FullText *FullTextConfig
@@ -232,6 +245,18 @@ type colState struct {
 	hasSnapshot bool
 	unindexed   bool
 
+	// damaged holds the live labels whose stored vector could not be read
+	// (a *storage.VectorError) when the collection loaded: they are left
+	// out of the index until a write or delete of the document repairs
+	// them. Guarded by liveMu, as live is.
+	damaged map[uint64]error
+	// rerankBad holds the labels of an int8 collection whose vector a
+	// search's re-rank found damaged (see searchInt8): searches leave
+	// them out. Guarded by rerankMu, since searches add to it while they
+	// hold liveMu for reading.
+	rerankMu  sync.Mutex
+	rerankBad map[uint64]error
+
 	// rebuilt is why the index was rebuilt from the documents on load
 	// instead of read from its snapshot; nil when nothing was wrong.
 	rebuilt error
@@ -267,6 +292,7 @@ func (c *Collection) Info() CollectionInfo {
 		info.Count = s.countDocuments(nil, true)
 	}
 	info.Fields = s.fieldTypes()
+	info.DamagedVectors = s.damagedIDs()
 	s.liveMu.RUnlock()
 	info.Recall = c.recallStats(s, info.Count)
 	return info
@@ -519,6 +545,7 @@ func (d *DB) newState(cfg *storage.CollectionConfig) (*colState, error) {
 		metric:   m,
 		live:     make(map[uint64]liveDoc),
 		deleting: make(map[uint64]struct{}),
+		damaged:  make(map[uint64]error),
 		fields:   fieldSet{types: make(map[string]FieldType), mixed: make(map[string][]FieldType)},
 		tune:     new(recallTuner),
 	}

@@ -57,6 +57,15 @@
 //     handle stores a fresh snapshot; DB.Reindex does the same on demand.
 //     Damage to the data (configuration, documents, their heads, the ID
 //     map) is never rebuilt around: it is reported as ErrCorrupt.
+//   - A damaged vector (each is stored once, with its own checksum)
+//     damages its document, not its collection: loading leaves the
+//     document out of the index, so no search returns it; it stays stored
+//     and counted, CollectionInfo.DamagedVectors and Check name it, Get
+//     returns its text and metadata and a *DamagedVectorError (wrapping
+//     ErrCorrupt) when asked for its vector, and Upsert or Delete of the
+//     document repairs it. An int8 collection, which loads without reading
+//     its float vectors, leaves such a document out from the first search
+//     that re-ranks it. See damaged.go.
 //   - On a damaged file: every read or write that meets damage fails with
 //     ErrCorrupt and writes nothing. Once a handle has met damage to the
 //     file's page structure (bbolt's pages, as opposed to one record that
@@ -362,7 +371,10 @@ func (d *DB) Embedder() (embedder.Embedder, error) {
 	return d.emb, d.embErr
 }
 
-// Collections lists the collections in the file, in name order.
+// Collections lists the collections in the file, in name order. It reads
+// their configurations without loading them, so the fields only a loaded
+// collection knows (IndexRebuilt, DamagedVectors) are empty: see
+// Collection.Info.
 func (d *DB) Collections(ctx context.Context) ([]CollectionInfo, error) {
 	leave, err := d.enter()
 	if err != nil {

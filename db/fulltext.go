@@ -127,7 +127,10 @@ func buildFullText(ctx context.Context, ct *storage.CollectionTx, cfg FullTextCo
 		return err
 	}
 	total, done := ct.Count(), 0
-	err = ct.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
+	// Texts only: a damaged vector (the document is left out of the
+	// vector index) does not keep its text out of the keyword index,
+	// whose searches skip such documents (acceptFunc).
+	err = ct.EachDocument(func(label uint64, d *storage.DocumentRecord, _ error) error {
 		if done%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err

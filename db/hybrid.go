@@ -235,6 +235,10 @@ func (st *colState) acceptFunc(o searchOptions, errp *error) func(uint64) bool {
 		if _, gone := st.deleting[label]; gone {
 			return false
 		}
+		if _, bad := st.damaged[label]; bad {
+			// Out of the index: a keyword hit must not bring it back.
+			return false
+		}
 		if _, out := o.exclude[d.id]; out {
 			return false
 		}
@@ -322,7 +326,7 @@ func (c *Collection) searchText(ctx context.Context, st *colState, mode Mode, te
 				r.Explain = &Explanation{Mode: mode, VectorScore: f.vecScore, VectorRank: f.vecRank, KeywordScore: f.kwScore, KeywordRank: f.kwRank}
 			}
 			if o.fields != 0 {
-				rec, ok, err := ct.Document(f.label)
+				rec, ok, err := readRecord(ct, f.label, o.fields)
 				if err != nil {
 					return err
 				}
@@ -380,7 +384,7 @@ func (c *Collection) vectorHits(st *colState, q []float32, o searchOptions) ([]i
 			break
 		}
 		opts.RerankCount = rerankCount(o.k)
-		hits, err = c.searchInt8(idx, q, opts)
+		hits, err = c.searchInt8(st, idx, q, opts)
 	default:
 		hits, err = st.idx.Search(q, o.k, filter)
 	}

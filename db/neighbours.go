@@ -668,7 +668,7 @@ func (c *Collection) neighbourChunk(ctx context.Context, st *colState, set *neig
 				break
 			}
 			opts.RerankCount = rerankCount(k)
-			hits, err = c.searchInt8(idx, q, opts)
+			hits, err = c.searchInt8(st, idx, q, opts)
 		default:
 			hits, err = st.idx.Search(q, k, f)
 		}

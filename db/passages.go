@@ -387,10 +387,12 @@ func (c *Collection) writeChunked(ctx context.Context, st *colState, docs []Docu
 		}
 		for _, op := range old[i] {
 			delete(st.live, op.label)
+			st.repaired(op.label)
 			gone = append(gone, op.label)
 		}
 		for k, pp := range passagesOf(i) {
 			st.live[labels[i][k]] = liveDoc{id: pp.rec.Id, md: pp.md}
+			st.repaired(labels[i][k])
 			stored = append(stored, labels[i][k])
 			vecs = append(vecs, pp.rec.Vector)
 		}

@@ -96,7 +96,11 @@ func hnswOptions(cfg *storage.CollectionConfig) []index.HNSWOption {
 // vectors through load (the collection's vector store), which may lack
 // those of the pending labels (changed since the snapshot, and replayed
 // after it); outside reports whether it did.
-func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader, load index.VectorLoader, pending []uint64) (idx index.Index, outside bool, err error) {
+//
+// The loader leaves out damaged vectors, recording them in dam; their
+// nodes are treated as stale (they borrow a neighbour's vector), and the
+// caller deletes them from the graph (see damagedVectors).
+func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader, load index.VectorLoader, pending []uint64, dam *damagedVectors) (idx index.Index, outside bool, err error) {
 	h, err := index.ReadHNSW(r, index.WithEfSearch(int(cfg.Index.GetEfSearch())),
 		index.WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
 			outside = true
@@ -104,7 +108,7 @@ func loadSnapshot(cfg *storage.CollectionConfig, r io.Reader, load index.VectorL
 		}),
 		index.WithStaleVectors(func(label uint64) bool {
 			_, ok := slices.BinarySearch(pending, label)
-			return ok
+			return ok || dam.has(label)
 		}))
 	if err != nil {
 		return nil, outside, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -139,6 +143,7 @@ func (st *colState) restore(ctx context.Context, c *storage.CollectionTx, report
 		// Start over: the snapshot path may have filled the live set and
 		// the index halfway.
 		st.live = make(map[uint64]liveDoc)
+		st.damaged = make(map[uint64]error)
 		if st.idx, err = newIndex(st.cfg, st.metric); err != nil {
 			return err
 		}
@@ -224,6 +229,7 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 	// The pending labels (in label order) are the ones whose stored
 	// vectors may not be the snapshot's.
 	pending, pendErr := c.Pending()
+	var dam damagedVectors
 	snap := make(chan loaded, 1)
 	go func() {
 		// The vectors of a links-only snapshot are read here too, straight
@@ -241,8 +247,8 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 					}
 					return slot(label)
 				}
-			}, runtime.GOMAXPROCS(0))
-		}, pending)
+			}, runtime.GOMAXPROCS(0), dam.add)
+		}, pending, &dam)
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err()
 		}
@@ -259,6 +265,13 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 			<-snap
 		}
 	}()
+	// The live set is made at its size: growing a map of a million
+	// entries rehashes it a score of times (a fifth of the heads' time,
+	// measured). Count walks the ID map's pages, which checkIDs reads
+	// anyway.
+	if n := c.Count(); n > 0 && len(st.live) == 0 {
+		st.live = make(map[uint64]liveDoc, n)
+	}
 	// live sums the (ID, label) pairs as the live set is filled, for the
 	// ID map check.
 	var live pairSum
@@ -299,8 +312,12 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 	if err := st.checkIDs(ctx, c, live); err != nil {
 		return false, err
 	}
+	// Documents whose stored vector the loader found damaged leave the
+	// graph (their nodes hold a neighbour's vector; see loadSnapshot).
+	dam.apply(st)
 	// Replay what the snapshot lacks: a pending label is either stored (add
 	// or replace its vector) or gone (delete it).
+	var vec []float32
 	for _, label := range pending {
 		if err := tick.tick(); err != nil {
 			return false, err
@@ -309,24 +326,39 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 			st.idx.Delete(label)
 			continue
 		}
-		d, ok, err := c.Document(label)
+		if _, bad := st.damaged[label]; bad {
+			continue
+		}
+		var ok bool
+		vec, ok, err = c.Vector(label, vec[:0])
+		if st.leaveOut(label, err) {
+			continue
+		}
 		if err != nil {
 			return false, err
 		}
 		if !ok {
 			return false, fmt.Errorf("%w: label %d has a head but no document", ErrCorrupt, label)
 		}
-		if err := st.idx.Add(label, d.Vector); err != nil {
+		if err := st.idx.Add(label, vec); err != nil {
 			// The same vector is refused by a rebuild too, which then
 			// names the document.
-			return false, snapshotErrorf("%w: replaying document %q: %v", ErrCorrupt, d.Id, err)
+			return false, snapshotErrorf("%w: replaying document %q: %v", ErrCorrupt, st.live[label].id, err)
 		}
 	}
-	if n := st.idx.Len(); n != len(st.live) {
+	if n := st.idx.Len(); n != len(st.live)-len(st.damaged) {
+		// A document the graph lacks may be one whose vector is missing
+		// from the store altogether (no row to find damaged): one lookup
+		// per document tells, on this path only.
+		if err := st.findUnindexed(ctx, c); err != nil {
+			return false, err
+		}
+	}
+	if n := st.idx.Len(); n != len(st.live)-len(st.damaged) {
 		// The snapshot and the pending list together must account for
 		// every document; when they do not, the cache is wrong, not the
 		// data.
-		return false, snapshotErrorf("%w: the index snapshot and the pending list hold %d vectors for %d documents", ErrCorrupt, n, len(st.live))
+		return false, snapshotErrorf("%w: the index snapshot and the pending list hold %d vectors for %d documents (%d with damaged vectors)", ErrCorrupt, n, len(st.live), len(st.damaged))
 	}
 	st.hasSnapshot = true
 	st.pending = len(pending)
@@ -388,13 +420,15 @@ func (st *colState) rebuild(ctx context.Context, c *storage.CollectionTx, report
 }
 
 // readDocuments fills the live set from the documents, checks them against
-// the ID map, and returns every label with its vector for the index.
+// the ID map, and returns every label with its vector for the index. A
+// document whose vector is damaged is in the live set but not among the
+// vectors (see colState.damaged).
 func (st *colState) readDocuments(ctx context.Context, c *storage.CollectionTx) ([]uint64, [][]float32, error) {
 	var live pairSum
 	var labels []uint64
 	var vecs [][]float32
 	tick := ticker{ctx: ctx}
-	err := c.ForEachDocument(func(label uint64, d *storage.DocumentRecord) error {
+	err := c.EachDocument(func(label uint64, d *storage.DocumentRecord, vecErr error) error {
 		if err := tick.tick(); err != nil {
 			return err
 		}
@@ -404,8 +438,15 @@ func (st *colState) readDocuments(ctx context.Context, c *storage.CollectionTx) 
 		}
 		st.live[label] = liveDoc{id: d.Id, md: md}
 		addPair(&live, d.Id, label)
-		if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
-			return fmt.Errorf("%w: document %q: %v", ErrCorrupt, d.Id, err)
+		if vecErr == nil {
+			if err := checkVector(d.Vector, int(st.cfg.Dimension), st.metric); err != nil {
+				// Stored (its checksum holds) but not indexable: damage
+				// all the same, and left out like a damaged vector.
+				vecErr = &storage.VectorError{Label: label, Last: label, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+			}
+		}
+		if st.leaveOut(label, vecErr) {
+			return nil
 		}
 		labels = append(labels, label)
 		vecs = append(vecs, d.Vector)

@@ -91,10 +91,14 @@ func (d *DB) Reembed(ctx context.Context, name string, progress func(done, total
 		if fields, err = readFieldRecord(ctx); err != nil {
 			return err
 		}
-		return ctx.ForEachDocument(func(label uint64, r *storage.DocumentRecord) error {
+		// Texts only: every vector is replaced, so a damaged one does not
+		// stop the re-embedding (which repairs it), and the old vectors
+		// are not held meanwhile (1.5 GB at a million 384-dim ones).
+		return ctx.EachDocument(func(label uint64, r *storage.DocumentRecord, _ error) error {
 			if isBlank(r.Text) {
 				return fmt.Errorf("%w: document %q has no text to re-embed", ErrInvalidDocument, r.Id)
 			}
+			r.Vector = nil
 			items = append(items, item{label, r})
 			return nil
 		})

@@ -188,7 +188,7 @@ func (c *Collection) scanPage(ctx context.Context, o scanOptions, after string, 
 				page = append(page, Document{ID: last})
 				return true, nil
 			}
-			rec, ok, err := ctx.Document(label)
+			rec, ok, err := readRecord(ctx, label, o.fields)
 			if err != nil {
 				return false, err
 			}

@@ -279,7 +279,7 @@ func (c *Collection) searchOnce(ctx context.Context, st *colState, q []float32, 
 		}
 		passages := passageReader{ctx: ctx}
 		for i, h := range hits {
-			rec, ok, err := ctx.Document(h.ID)
+			rec, ok, err := readRecord(ctx, h.ID, o.fields)
 			if err != nil {
 				return err
 			}
@@ -361,13 +361,46 @@ func rerankCount(k int) int { return max(2*k, 20) }
 
 // searchInt8 searches an int8 graph and re-scores its candidates with the
 // float32 vectors stored in the documents, read in one transaction.
-func (c *Collection) searchInt8(idx *index.HNSW, q []float32, opts index.SearchOptions) ([]index.Result, error) {
-	var hits []index.Result
-	var readErr error
+//
+// An int8 graph loads from its snapshot without reading the float
+// vectors, so a damaged one is first met here: its document is then
+// recorded (st.rerankBad, listed in CollectionInfo.DamagedVectors) and
+// the search runs again without it, as a float32 collection's load would
+// have left it out. Each damaged vector costs one extra search, once.
+func (c *Collection) searchInt8(st *colState, idx *index.HNSW, q []float32, opts index.SearchOptions) ([]index.Result, error) {
+	base := opts.Filter
+	for attempt := 0; ; attempt++ {
+		if bad := st.rerankBadSet(); bad != nil {
+			opts.Filter = func(l uint64) bool {
+				if _, out := bad[l]; out {
+					return false
+				}
+				return base == nil || base(l)
+			}
+		}
+		hits, readErr, err := c.searchInt8Once(idx, q, opts)
+		var ve *storage.VectorError
+		if readErr != nil && errors.As(readErr, &ve) && attempt < maxRerankRetries {
+			st.noteRerankBad(ve.Label, readErr)
+			continue
+		}
+		if readErr != nil {
+			// The index's own error only says a vector was unavailable.
+			return nil, readErr
+		}
+		return hits, err
+	}
+}
+
+// maxRerankRetries bounds the searches one query runs again after meeting
+// damaged vectors; past it, the damage is the query's error.
+const maxRerankRetries = 8
+
+func (c *Collection) searchInt8Once(idx *index.HNSW, q []float32, opts index.SearchOptions) (hits []index.Result, readErr, err error) {
 	// A bbolt transaction is not safe for concurrent use; the mutex keeps
 	// that true should the index ever re-rank in parallel.
 	var mu sync.Mutex
-	err := c.db.store.View(func(tx *storage.Tx) error {
+	err = c.db.store.View(func(tx *storage.Tx) error {
 		ctx, err := tx.Collection(c.name)
 		if err != nil {
 			return err
@@ -384,9 +417,5 @@ func (c *Collection) searchInt8(idx *index.HNSW, q []float32, opts index.SearchO
 		hits, err = idx.SearchWith(q, opts)
 		return err
 	})
-	if readErr != nil {
-		// The index's own error only says a vector was unavailable.
-		return nil, readErr
-	}
-	return hits, err
+	return hits, readErr, err
 }

@@ -241,6 +241,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 			continue
 		}
 		st.live[labels[i]] = liveDoc{id: p.rec.Id, md: p.md}
+		st.repaired(labels[i]) // its vector is new: the repair
 		stored = append(stored, labels[i])
 		vecs = append(vecs, p.rec.Vector)
 		res.IDs[i] = p.rec.Id
@@ -518,6 +519,7 @@ func (c *Collection) deleteEntries(st *colState, labels []uint64, found []string
 	for _, l := range labels {
 		if err == nil {
 			delete(st.live, l)
+			st.repaired(l)
 		} else {
 			delete(st.deleting, l)
 		}
@@ -597,7 +599,7 @@ func (c *Collection) GetFields(ctx context.Context, fields Field, ids ...string)
 				missing = append(missing, id)
 				continue
 			}
-			rec, ok, err := ctx.Document(label)
+			rec, ok, err := readRecord(ctx, label, fields)
 			if err != nil {
 				return err
 			}

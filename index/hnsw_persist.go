@@ -105,8 +105,9 @@ func WithVectorLoader(l VectorLoader) HNSWOption { return func(c *hnswConfig) { 
 // that the node, which only routes searches until the caller deletes it
 // and the repair drops it, routes them towards the right part of the
 // graph; one the loader fills with its new vector routes as well as it
-// can until it is replaced. Any other node the loader misses fails the
-// read (ErrMissingVector). NewHNSW ignores it.
+// can until it is replaced. Package db also names the IDs whose stored
+// vectors it found damaged, which it then deletes. Any other node the
+// loader misses fails the read (ErrMissingVector). NewHNSW ignores it.
 func WithStaleVectors(stale func(id uint64) bool) HNSWOption {
 	return func(c *hnswConfig) { c.stale = stale }
 }
@@ -908,12 +909,22 @@ func (h *HNSW) validateLinks() error {
 func (h *HNSW) prepareLoaded(n uint32) error {
 	v := h.vec(n)
 	if h.metric == Cosine {
-		if !normalize(v) {
+		inv, ok := unitScale(v)
+		if !ok {
 			err := checkVector(v, h.dim)
 			if err == nil {
 				err = ErrZeroNorm
 			}
 			return fmt.Errorf("index: the vector loaded for ID %d: %w", h.ids[n], err)
+		}
+		// A vector stored unit-norm (most are: embedders and callers
+		// normalize) often has a scale of exactly 1 in float32, which
+		// changes no bit: skipping the multiply then leaves the vector
+		// as normalize would, and saves a write pass over each one.
+		if inv != 1 {
+			for i := range v {
+				v[i] *= inv
+			}
 		}
 	} else if sq := float64(dot32(v, v)); math.IsNaN(sq) || math.IsInf(sq, 0) {
 		if err := checkVector(v, h.dim); err != nil {

@@ -557,3 +557,54 @@ func TestHNSWLinksSnapshotMissingVectors(t *testing.T) {
 		}
 	}
 }
+
+// TestHNSWLinksSnapshotUnitVectors: a Cosine graph of vectors given unit
+// norm loads from a links-only snapshot to the same bytes as it was built,
+// both where the loader skips scaling a vector (its float32 scale is
+// exactly 1) and where it scales it.
+func TestHNSWLinksSnapshotUnitVectors(t *testing.T) {
+	const n, dim = 400, 24
+	data := clusteredData(n, dim, 4, 0.35, 5)
+	skipped := 0
+	for _, v := range data {
+		normalize(v)
+		if inv, _ := unitScale(v); inv == 1 {
+			skipped++
+		}
+	}
+	if skipped == 0 || skipped == n {
+		t.Fatalf("%d of %d vectors have scale 1: both paths must be taken", skipped, n)
+	}
+	h := mustHNSW(t, dim, Cosine, WithM(4), WithEfConstruction(20))
+	for i, v := range data {
+		if err := h.Add(uint64(i), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var full, links bytes.Buffer
+	if _, err := h.WriteTo(&full); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteLinksTo(&links); err != nil {
+		t.Fatal(err)
+	}
+	g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+		slot := newSlot()
+		for id := range uint64(n) {
+			if dst := slot(id); dst != nil {
+				copy(dst, data[id])
+			}
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if _, err := g.WriteTo(&again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Bytes(), full.Bytes()) {
+		t.Fatal("the loaded graph's vectors differ from the built graph's")
+	}
+}

@@ -468,7 +468,8 @@ func (c *CollectionTx) PutDocument(label uint64, d *DocumentRecord) error {
 }
 
 // Document reads the document stored under label, with its vector; ok is
-// false if none.
+// false if none. A vector that cannot be read is a *VectorError (the
+// record itself may be fine: see Record).
 func (c *CollectionTx) Document(label uint64) (*DocumentRecord, bool, error) {
 	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
 	if v == nil {
@@ -484,6 +485,23 @@ func (c *CollectionTx) Document(label uint64) (*DocumentRecord, bool, error) {
 	return d, true, nil
 }
 
+// Record reads the document stored under label without reading its
+// vector: the ID, text and metadata, which a damaged vector (a
+// *VectorError from Document) leaves readable. ok is false if none. The
+// record carries a vector only in a collection whose vectors an upgrade
+// has not moved yet.
+func (c *CollectionTx) Record(label uint64) (*DocumentRecord, bool, error) {
+	v := c.b.Bucket(bucketDocs).Get(LabelKey(label))
+	if v == nil {
+		return nil, false, nil
+	}
+	d, err := DecodeDocument(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+	}
+	return d, true, nil
+}
+
 // storedVector appends label's vector from the vector store to dst; a
 // document without one is damage.
 func (c *CollectionTx) storedVector(label uint64, dst []float32) ([]float32, error) {
@@ -492,19 +510,19 @@ func (c *CollectionTx) storedVector(label uint64, dst []float32) ([]float32, err
 		return dst, err
 	}
 	if vs.l == nil {
-		return dst, fmt.Errorf("%w: document has no vector", ErrCorrupt)
+		return dst, vectorErr(label, fmt.Errorf("%w: document has no vector", ErrCorrupt))
 	}
 	p, err := vs.row(label)
 	switch {
 	case err != nil:
 		return dst, err
 	case p == nil:
-		return dst, fmt.Errorf("%w: document has no vector in the vector store", ErrCorrupt)
+		return dst, vectorErr(label, fmt.Errorf("%w: document has no vector in the vector store", ErrCorrupt))
 	}
 	n := len(dst)
 	dst = append(dst, make([]float32, vs.l.dim)...)
 	if err := vs.l.decodeInto(p, dst[n:]); err != nil {
-		return dst[:n], err
+		return dst[:n], vectorErr(label, err)
 	}
 	return dst, nil
 }
@@ -528,7 +546,7 @@ func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bo
 			n := len(dst)
 			dst = append(dst, make([]float32, vs.l.dim)...)
 			if err := vs.l.decodeInto(p, dst[n:]); err != nil {
-				return dst[:n], false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
+				return dst[:n], false, fmt.Errorf("collection %q, label %d: %w", c.name, label, vectorErr(label, err))
 			}
 			return dst, true, nil
 		}
@@ -542,7 +560,7 @@ func (c *CollectionTx) Vector(label uint64, dst []float32) (vec []float32, ok bo
 		vec, err = decodeVector(payload, dst)
 	}
 	if err == nil && len(vec) == len(dst) {
-		err = fmt.Errorf("%w: document has no vector", ErrCorrupt)
+		err = vectorErr(label, fmt.Errorf("%w: document has no vector", ErrCorrupt))
 	}
 	if err != nil {
 		return dst, false, fmt.Errorf("collection %q, label %d: %w", c.name, label, err)
@@ -580,7 +598,8 @@ func (c *CollectionTx) Count() int { return c.b.Bucket(bucketIDs).Stats().KeyN }
 
 // ForEachDocument calls fn for every document, with its vector, in label
 // order. The record is only valid during the call. A document whose vector
-// is damaged or missing stops the walk with an error wrapping ErrCorrupt.
+// is damaged or missing stops the walk with a *VectorError (see
+// EachDocument to go on past it).
 func (c *CollectionTx) ForEachDocument(fn func(label uint64, d *DocumentRecord) error) error {
 	return c.EachDocument(func(label uint64, d *DocumentRecord, vecErr error) error {
 		if vecErr != nil {
@@ -612,7 +631,7 @@ func (c *CollectionTx) EachDocument(fn func(label uint64, d *DocumentRecord, vec
 		switch {
 		case len(d.Vector) > 0:
 		case vc == nil:
-			vecErr = fmt.Errorf("%w: document has no vector", ErrCorrupt)
+			vecErr = vectorErr(label, fmt.Errorf("%w: document has no vector", ErrCorrupt))
 		default:
 			d.Vector, vecErr = vc.vector(label)
 		}
@@ -644,19 +663,19 @@ func (vc *vecCursor) vector(label uint64) ([]float32, error) {
 		}
 	}
 	if vc.slabE != nil {
-		return nil, vc.slabE
+		return nil, vectorErr(label, vc.slabE)
 	}
 	r := l.rowAt(vc.s, label%l.rows)
 	if r == nil {
-		return nil, fmt.Errorf("%w: document has no vector in the vector store", ErrCorrupt)
+		return nil, vectorErr(label, fmt.Errorf("%w: document has no vector in the vector store", ErrCorrupt))
 	}
 	p, err := l.checkRow(label, r)
 	if err != nil {
-		return nil, err
+		return nil, vectorErr(label, err)
 	}
 	out := make([]float32, l.dim)
 	if err := l.decodeInto(p, out); err != nil {
-		return nil, err
+		return nil, vectorErr(label, err)
 	}
 	return out, nil
 }

@@ -458,7 +458,8 @@ func (vs *vecState) slabKey(label uint64) ([]byte, uint64) {
 	return vs.key[:], label % vs.l.rows
 }
 
-// row returns label's checked payload, or nil if the store has none.
+// row returns label's checked payload, or nil if the store has none;
+// damage is a *VectorError.
 func (vs *vecState) row(label uint64) ([]byte, error) {
 	k, i := vs.slabKey(label)
 	v := vs.b.Get(k)
@@ -467,13 +468,22 @@ func (vs *vecState) row(label uint64) ([]byte, error) {
 	}
 	s, err := vs.l.openSlab(v)
 	if err != nil {
-		return nil, err
+		return nil, vectorErr(label, err)
 	}
 	r := vs.l.rowAt(s, i)
 	if r == nil {
 		return nil, nil
 	}
-	return vs.l.checkRow(label, r)
+	p, err := vs.l.checkRow(label, r)
+	if err != nil {
+		return nil, vectorErr(label, err)
+	}
+	return p, nil
+}
+
+// vectorErr is a *VectorError for one label's vector.
+func vectorErr(label uint64, err error) error {
+	return &VectorError{Label: label, Last: label, Err: err}
 }
 
 // put stores label's vector.
@@ -520,18 +530,25 @@ func (vs *vecState) delete(label uint64) error {
 // into the memory a slot function gives for each label (nil: not needed).
 // It reads the store in label order with up to workers goroutines, each
 // over its own range of slabs and with its own slot function from newSlot.
-// Each row's checksum is verified before it is decoded; damage is an error
-// wrapping ErrCorrupt. Like Snapshot, it runs under guards of its own, so
-// it may run on goroutines other than the transaction's while that one
+// Each row's checksum is verified before slot is asked for its memory,
+// wanted or not, so slot only ever sees good rows.
+//
+// A row or slab that fails its check is passed to damaged, which the
+// workers call concurrently (it must synchronize), and the load goes on
+// without it; with a nil damaged the first such problem stops the load
+// with its error. Damage that leaves the store unreadable as a whole (a
+// slab key of the wrong length, a missing bucket) is an error either way.
+// Errors wrap ErrCorrupt. Like Snapshot, it runs under guards of its own,
+// so it may run on goroutines other than the transaction's while that one
 // reads other buckets, in a read-only transaction (whose cursors change
 // nothing they share).
-func (c *CollectionTx) LoadVectors(newSlot func() func(label uint64) []float32, workers int) error {
+func (c *CollectionTx) LoadVectors(newSlot func() func(label uint64) []float32, workers int, damaged func(VectorProblem)) error {
 	// A range of fewer slabs than this is not worth a goroutine.
 	const minRange = 1024
-	return c.loadVectors(newSlot, workers, minRange)
+	return c.loadVectors(newSlot, workers, minRange, damaged)
 }
 
-func (c *CollectionTx) loadVectors(newSlot func() func(label uint64) []float32, workers int, minRange uint64) error {
+func (c *CollectionTx) loadVectors(newSlot func() func(label uint64) []float32, workers int, minRange uint64, damaged func(VectorProblem)) error {
 	base := mapBase(c.b.Tx())
 	var vs *vecState
 	var first, last uint64
@@ -574,7 +591,7 @@ func (c *CollectionTx) loadVectors(newSlot func() func(label uint64) []float32, 
 		lo := first + span*uint64(w)/uint64(workers)
 		hi := first + span*uint64(w+1)/uint64(workers) // exclusive
 		wg.Go(func() {
-			errs[w] = guard(base, func() error { return c.loadSlabs(vs, lo, hi, newSlot()) })
+			errs[w] = guard(base, func() error { return c.loadSlabs(vs, lo, hi, newSlot(), damaged) })
 		})
 	}
 	wg.Wait()
@@ -589,7 +606,7 @@ func wrapVectors(name string, err error) error {
 }
 
 // loadSlabs is LoadVectors over the slabs numbered lo to hi-1.
-func (c *CollectionTx) loadSlabs(vs *vecState, lo, hi uint64, slot func(uint64) []float32) error {
+func (c *CollectionTx) loadSlabs(vs *vecState, lo, hi uint64, slot func(uint64) []float32, damaged func(VectorProblem)) error {
 	var key [8]byte
 	binary.BigEndian.PutUint64(key[:], lo)
 	cur := vs.b.Cursor()
@@ -604,11 +621,25 @@ func (c *CollectionTx) loadSlabs(vs *vecState, lo, hi uint64, slot func(uint64) 
 		first := no * vs.l.rows
 		s, err := vs.l.openSlab(v)
 		if err != nil {
-			return fmt.Errorf("vector slab of labels %d-%d: %w", first, first+vs.l.rows-1, err)
+			p := VectorProblem{Label: first, Last: first + vs.l.rows - 1, Slab: true, Err: err}
+			if damaged == nil {
+				return &VectorError{Label: first, Last: p.Last, Err: err}
+			}
+			damaged(p)
+			continue
 		}
 		for b := s.bits; b != 0; b &= b - 1 {
 			i := uint64(bits.TrailingZeros64(b))
-			if err := c.loadRow(vs, first+i, vs.l.rowAt(s, i), slot); err != nil {
+			label := first + i
+			payload, err := vs.l.checkRow(label, vs.l.rowAt(s, i))
+			if err != nil {
+				if damaged == nil {
+					return &VectorError{Label: label, Last: label, Err: err}
+				}
+				damaged(VectorProblem{Label: label, Last: label, Err: err})
+				continue
+			}
+			if err := c.loadRow(vs, label, payload, slot); err != nil {
 				return err
 			}
 		}
@@ -616,7 +647,8 @@ func (c *CollectionTx) loadSlabs(vs *vecState, lo, hi uint64, slot func(uint64) 
 	return nil
 }
 
-func (c *CollectionTx) loadRow(vs *vecState, label uint64, row []byte, slot func(uint64) []float32) error {
+// loadRow decodes a checked row payload into the memory slot gives.
+func (c *CollectionTx) loadRow(vs *vecState, label uint64, payload []byte, slot func(uint64) []float32) error {
 	dst := slot(label)
 	if dst == nil {
 		return nil
@@ -624,21 +656,41 @@ func (c *CollectionTx) loadRow(vs *vecState, label uint64, row []byte, slot func
 	if len(dst) != vs.l.dim {
 		return fmt.Errorf("%w: label %d: the index wants %d components, the store holds %d", ErrCorrupt, label, len(dst), vs.l.dim)
 	}
-	payload, err := vs.l.checkRow(label, row)
-	if err == nil {
-		err = vs.l.decode(payload, dst, false)
-	}
-	if err != nil {
+	if err := vs.l.decode(payload, dst, false); err != nil {
 		return fmt.Errorf("label %d: %w", label, err)
 	}
 	return nil
 }
+
+// VectorError reports a document's stored vector that cannot be read:
+// its row fails its checksum, its slab's header does (the error then
+// concerns every label from Label to Last), or the store holds no row for
+// a document that must have one. It wraps ErrCorrupt. The document's
+// other fields (its record) are not affected; writing or deleting the
+// document repairs it.
+type VectorError struct {
+	// Label is the document's label, or the first label of a damaged
+	// slab; Last is Label, or the slab's last label.
+	Label, Last uint64
+	Err         error
+}
+
+func (e *VectorError) Error() string {
+	if e.Last != e.Label {
+		return fmt.Sprintf("vector slab of labels %d-%d: %v", e.Label, e.Last, e.Err)
+	}
+	return fmt.Sprintf("vector of label %d: %v", e.Label, e.Err)
+}
+
+func (e *VectorError) Unwrap() error { return e.Err }
 
 // VectorProblem is one finding of CheckVectors.
 type VectorProblem struct {
 	// Label is the label of the damaged row, or the first label of a
 	// damaged slab.
 	Label uint64
+	// Last is Label for a row; for a slab, its last label.
+	Last uint64
 	// Slab is true when the whole slab (all its rows) is unreadable.
 	Slab bool
 	Err  error
@@ -670,7 +722,7 @@ func (c *CollectionTx) CheckVectors(fn func(label uint64, problem *VectorProblem
 		first := binary.BigEndian.Uint64(k) * vs.l.rows
 		s, err := vs.l.openSlab(v)
 		if err != nil {
-			if err := fn(first, &VectorProblem{Label: first, Slab: true, Err: err}); err != nil {
+			if err := fn(first, &VectorProblem{Label: first, Last: first + vs.l.rows - 1, Slab: true, Err: err}); err != nil {
 				return err
 			}
 			continue
@@ -684,7 +736,7 @@ func (c *CollectionTx) CheckVectors(fn func(label uint64, problem *VectorProblem
 			}
 			var p *VectorProblem
 			if err != nil {
-				p = &VectorProblem{Label: label, Err: err}
+				p = &VectorProblem{Label: label, Last: label, Err: err}
 			}
 			if err := fn(label, p); err != nil {
 				return err

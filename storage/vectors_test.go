@@ -213,7 +213,7 @@ func TestVectorStoreModel(t *testing.T) {
 						got[label] = true
 						return loaded[label]
 					}
-				}, 3, 2)
+				}, 3, 2, nil)
 				if err != nil {
 					return err
 				}
@@ -337,8 +337,34 @@ func TestVectorDamageIsFound(t *testing.T) {
 				}
 				if err := c.LoadVectors(func() func(uint64) []float32 {
 					return func(uint64) []float32 { return make([]float32, dim) }
-				}, 1); !errors.Is(err, ErrCorrupt) {
+				}, 1, nil); !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("byte %d bit %d: LoadVectors: %v", i, bit, err)
+				}
+				// With a damaged callback the load goes on: every label
+				// it fills gets its own vector, and the others are
+				// reported (a row, or the slab's range).
+				filled := map[uint64][]float32{}
+				var reported []VectorProblem
+				err = c.LoadVectors(func() func(uint64) []float32 {
+					return func(l uint64) []float32 {
+						filled[l] = make([]float32, dim)
+						return filled[l]
+					}
+				}, 1, func(p VectorProblem) { reported = append(reported, p) })
+				if err != nil || len(reported) == 0 {
+					t.Fatalf("byte %d bit %d: LoadVectors with a callback: %v, %d reported", i, bit, err, len(reported))
+				}
+				for _, l := range []uint64{1, 2, 5} {
+					in := false
+					for _, p := range reported {
+						in = in || l >= p.Label && l <= p.Last
+						if !errors.Is(p.Err, ErrCorrupt) {
+							t.Fatalf("byte %d bit %d: problem %+v", i, bit, p)
+						}
+					}
+					if v, ok := filled[l]; ok == in || ok && !slices.Equal(v, vec(l)) {
+						t.Fatalf("byte %d bit %d: label %d filled %v (%v), reported %v", i, bit, l, v, ok, in)
+					}
 				}
 				problems := 0
 				_ = c.CheckVectors(func(_ uint64, p *VectorProblem) error {
