@@ -102,8 +102,8 @@ func defaultRecall(t *testing.T, c *Collection, stored map[string][]float32, qs 
 // TestRecallTarget: a collection measures itself, chooses an ef that meets
 // the target on fresh queries (tolerance 0.03: three standard errors of the
 // 2,000-neighbour sample near 0.95, see index.DefaultRecallQueries), keeps
-// it across a reopen without measuring again, and measures again after it
-// doubles and after a fifth of it is deleted. An explicit ef wins.
+// it across a reopen without measuring again, and measures again as it
+// grows and after a fifth of it is deleted. An explicit ef wins.
 func TestRecallTarget(t *testing.T) {
 	const n, dim, tol = 2000, 64, 0.03
 	vecs := wordBag(2*n+200, dim, 1)
@@ -161,7 +161,9 @@ func TestRecallTarget(t *testing.T) {
 		stored[fmt.Sprint(i)] = vecs[i]
 	}
 	waitTune(c)
-	if r3 := c.Info().Recall; r3.Count != 2*n || !r3.Met {
+	// The last measurement is at most a growth step behind: the next
+	// insert would otherwise have found it stale.
+	if r3 := c.Info().Recall; r3.Count <= n || float64(r3.Count)*recallGrowth <= 2*n || !r3.Met {
 		t.Fatalf("after doubling: %+v", r3)
 	}
 	// Deleting 30% measures again.
