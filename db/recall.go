@@ -105,8 +105,10 @@ type RecallStats struct {
 	// the measured one, or index.AutoEf before the first measurement.
 	Ef int
 	// Recall is the recall@K measured at MeasuredEf (0: never measured);
-	// Met says it reached Target. MeasuredEf differs from Ef only when the
-	// collection's efSearch was changed since.
+	// Met says it reached Target. MeasuredEf differs from Ef when the
+	// collection's efSearch was changed since, and when the collection
+	// has grown past the measured count's re-measuring point and not been
+	// measured again (Ef is then at least index.AutoEf of the count).
 	Recall     float64
 	MeasuredEf int
 	Met        bool
@@ -165,8 +167,15 @@ func modelHash(st *colState) string {
 }
 
 // adopt takes a stored record as the state's measurement if it still
-// applies to this state and target, and sets the search ef from it.
-func (t *recallTuner) adopt(st *colState, rec *storage.RecallTuning, target float64) {
+// applies to this state and target, and sets the search ef from it. n is
+// the live count now. A record measured on a collection that has since
+// grown past recallGrowth (a file written before the growth step was
+// 1.25, or a handle that cannot measure: read-only) gives an ef that
+// was enough for fewer documents, so until it is measured again the
+// search uses at least index.AutoEf(n), which grows with the count (the
+// 1M clustered file measured at 512k: ef 96 gave 0.930, AutoEf's 128
+// 0.960).
+func (t *recallTuner) adopt(st *colState, rec *storage.RecallTuning, target float64, n int) {
 	if rec == nil || rec.ModelHash != modelHash(st) {
 		return
 	}
@@ -174,7 +183,11 @@ func (t *recallTuner) adopt(st *colState, rec *storage.RecallTuning, target floa
 	t.rec = rec
 	t.mu.Unlock()
 	if st.info.EfSearch == 0 && rec.Target == target && target > 0 && rec.Ef > 0 {
-		t.ef.Store(int64(rec.Ef))
+		ef := int(rec.Ef)
+		if float64(n) >= recallGrowth*float64(rec.Count) {
+			ef = max(ef, index.AutoEf(n))
+		}
+		t.ef.Store(int64(ef))
 	}
 }
 
@@ -427,6 +440,9 @@ func storedRecall(c *storage.CollectionTx, info CollectionInfo, target float64) 
 		out.Target = target
 		if ok && target > 0 && rec.Target == target {
 			out.Ef = int(rec.Ef)
+			if float64(info.Count) >= recallGrowth*float64(rec.Count) {
+				out.Ef = max(out.Ef, index.AutoEf(info.Count)) // as adopt does
+			}
 		}
 		if out.Ef == 0 {
 			out.Ef = index.AutoEf(info.Count)
@@ -445,5 +461,5 @@ func (d *DB) loadRecall(c *storage.CollectionTx, st *colState) {
 	if err != nil || !ok {
 		return // missing or damaged: measured anew
 	}
-	st.tune.adopt(st, rec, d.recallTarget())
+	st.tune.adopt(st, rec, d.recallTarget(), st.idx.(*index.HNSW).Len())
 }
