@@ -374,7 +374,7 @@ func TestRecallStaleRecordOnOpen(t *testing.T) {
 	insertVectors(t, c, wordBag(n, dim, 2), 0)
 	waitTune(c)
 	c.st.Load().tune.mu.Lock()
-	rec := *c.st.Load().tune.rec
+	rec := c.st.Load().tune.rec
 	c.st.Load().tune.mu.Unlock()
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
@@ -390,14 +390,14 @@ func TestRecallStaleRecordOnOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := rec
-		r.Ef, r.Count = 10, tc.count
+		r := &storage.RecallTuning{Target: rec.Target, Recall: rec.Recall, Ef: 10, Met: rec.Met, K: rec.K,
+			Queries: rec.Queries, Count: tc.count, MeasuredUnix: rec.MeasuredUnix, ModelHash: rec.ModelHash}
 		err = d.store.Update(func(tx *storage.Tx) error {
 			ct, err := tx.Collection("c")
 			if err != nil {
 				return err
 			}
-			return ct.PutRecallTuning(&r)
+			return ct.PutRecallTuning(r)
 		})
 		if err != nil {
 			t.Fatal(err)
