@@ -64,8 +64,9 @@ const (
 	// the target. 1.25 bounds that fall to about 0.01, which the ladder's
 	// step and the bound (index.DefaultRecallZ) usually absorb. Measuring
 	// costs about n·200 distances, so the measurements up to n together
-	// cost what five at n do (1/(1−1/1.25)): about 20 CPU-s up to 1M × 384
-	// clustered, against some 800 CPU-s of graph build.
+	// cost what five at n do (1/(1−1/1.25)): by estimate (a 200-query scan
+	// of 1M × 384 is 154 GFLOP, about 4 CPU-s, plus 1 s of searches) some
+	// 25 CPU-s up to 1M clustered, against some 800 CPU-s of graph build.
 	recallGrowth     = 1.25
 	recallDeleteFrac = 0.2
 )
