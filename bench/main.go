@@ -97,6 +97,9 @@ type config struct {
 	// recall suite (suite_recall.go)
 	recallTarget float64
 	deleteFrac   float64
+	// recallVectors: --dataset was given, so the recall suite inserts
+	// that data set's vectors instead of its random-word texts.
+	recallVectors bool
 	// growth suite (suite_growth.go)
 	profileDir string
 	growthEfC  int
@@ -145,7 +148,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.plotFormat, "plot-format", "svg", "plot file format: svg or png")
 	fs.BoolVar(&c.quick, "quick", false, "small sizes (< 2 min); exit 1 if recall or quality falls below the floors")
 	fs.IntVar(&c.n, "n", 0, "base vectors in the data set (default 100000; 10000 with --quick); 1000000 for the 1M run (clustered only)")
-	fs.StringVar(&c.dataset, "dataset", "clustered", "data set of the ann and db suites: clustered (synthetic) or text (WordNet glosses and Debian descriptions embedded with the built-in model; not with the open suite)")
+	fs.StringVar(&c.dataset, "dataset", "clustered", "data set of the ann and db suites (and of the recall suite when given): clustered (synthetic) or text (WordNet glosses and Debian descriptions embedded with the built-in model; not with the open suite)")
 	fs.IntVar(&c.queries, "queries", 0, "queries (default 1000; 200 with --quick)")
 	fs.IntVar(&c.k, "k", 10, "neighbours per query")
 	fs.Float64Var(&c.recallTarget, "recall-target", -1, "recall suite: db.WithRecallTarget value (0 = AutoEf as before; default: the library's)")
@@ -171,6 +174,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	fs.Visit(func(f *flag.Flag) { c.recallVectors = c.recallVectors || f.Name == "dataset" })
 	if c.json && c.markdown {
 		return c, errors.New("--json and --markdown exclude each other")
 	}

@@ -221,3 +221,25 @@ func TestTargetTracker(t *testing.T) {
 		t.Fatal("offer modified the caller's params")
 	}
 }
+
+// TestRecallSuiteData: the recall suite keeps its random-word texts unless
+// --dataset is given, even with the flag's default value spelled out.
+func TestRecallSuiteData(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"recall"}, false},
+		{[]string{"--dataset", "clustered", "recall"}, true},
+		{[]string{"--dataset", "text", "recall"}, true},
+		{[]string{"--n", "1000", "recall"}, false},
+	} {
+		cfg, err := parseArgs(c.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if cfg.recallVectors != c.want {
+			t.Errorf("%v: recall suite on the data set's vectors %v, want %v", c.args, cfg.recallVectors, c.want)
+		}
+	}
+}

@@ -18,6 +18,13 @@ package main
 // (embedder/builtin/model/tokenizer.json), drawn uniformly, 8 to 16 per
 // text; queries are further texts drawn the same way. Exact answers come
 // from the flat index over the same vectors (the model is deterministic).
+//
+// With --dataset given (clustered or text), the documents are instead the
+// first n vectors of that data set and the queries its first 500 (fresh
+// rows of the same distribution, never stored), and the refill brings the
+// deleted vectors back under new IDs:
+//
+//	go run ./bench --n 100000 --dataset clustered recall
 
 import (
 	"context"
@@ -28,6 +35,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,27 +50,6 @@ func (b *bench) recallSuite(ctx context.Context) error {
 		n = min(n, 5000)
 	}
 	nq := 500
-	words, err := vocabWords("embedder/builtin/model/tokenizer.json")
-	if err != nil {
-		return err
-	}
-	rng := rand.New(rand.NewPCG(19, 1))
-	text := func() string {
-		k := 8 + rng.IntN(9)
-		ws := make([]string, k)
-		for i := range ws {
-			ws[i] = words[rng.IntN(len(words))]
-		}
-		return strings.Join(ws, " ")
-	}
-	texts := make([]string, n+n/2)
-	for i := range texts {
-		texts[i] = text()
-	}
-	queries := make([]string, nq)
-	for i := range queries {
-		queries[i] = text()
-	}
 	dir, err := os.MkdirTemp(b.workDir, "recall")
 	if err != nil {
 		return err
@@ -81,31 +68,76 @@ func (b *bench) recallSuite(ctx context.Context) error {
 		return err
 	}
 	defer d.Close()
-	emb, err := d.Embedder()
-	if err != nil {
-		return err
-	}
-	b.logf("recall: embedding %d texts and %d queries for the exact answers", len(texts), nq)
-	vecs, err := emb.EmbedDocuments(ctx, texts)
-	if err != nil {
-		return err
-	}
-	qv := make([][]float32, nq)
-	for i, q := range queries {
-		if qv[i], err = emb.EmbedQuery(ctx, q); err != nil {
+	rng := rand.New(rand.NewPCG(19, 1))
+	// texts is nil when the documents are the --dataset's vectors; vecs
+	// holds every document's vector either way (the refill's are appended
+	// when it happens), qv the queries'.
+	var texts []string
+	var vecs, qv [][]float32
+	label := "random-words"
+	var colOpts []db.CollectionOption
+	if b.cfg.recallVectors {
+		ds, err := b.dataset(ctx, n)
+		if err != nil {
 			return err
 		}
+		label = dataLabel(ds)
+		vecs = ds.Base[:n:n]
+		qv = ds.Queries[:min(nq, len(ds.Queries))]
+		nq = len(qv)
+		colOpts = []db.CollectionOption{db.WithDimension(ds.Spec.Dim), db.WithMetric(db.Cosine)}
+	} else {
+		words, err := vocabWords("embedder/builtin/model/tokenizer.json")
+		if err != nil {
+			return err
+		}
+		text := func() string {
+			k := 8 + rng.IntN(9)
+			ws := make([]string, k)
+			for i := range ws {
+				ws[i] = words[rng.IntN(len(words))]
+			}
+			return strings.Join(ws, " ")
+		}
+		texts = make([]string, n+n/2)
+		for i := range texts {
+			texts[i] = text()
+		}
+		queries := make([]string, nq)
+		for i := range queries {
+			queries[i] = text()
+		}
+		emb, err := d.Embedder()
+		if err != nil {
+			return err
+		}
+		b.logf("recall: embedding %d texts and %d queries for the exact answers", len(texts), nq)
+		if vecs, err = emb.EmbedDocuments(ctx, texts); err != nil {
+			return err
+		}
+		qv = make([][]float32, nq)
+		for i, q := range queries {
+			if qv[i], err = emb.EmbedQuery(ctx, q); err != nil {
+				return err
+			}
+		}
 	}
-	c, err := d.CreateCollection(ctx, "texts")
+	c, err := d.CreateCollection(ctx, "texts", colOpts...)
 	if err != nil {
 		return err
+	}
+	doc := func(j int) db.Document {
+		if texts == nil {
+			return db.Document{ID: fmt.Sprint(j), Vector: vecs[j]}
+		}
+		return db.Document{ID: fmt.Sprint(j), Text: texts[j]}
 	}
 	insert := func(c *db.Collection, from, to int) (float64, error) {
 		t0 := time.Now()
 		for i := from; i < to; i += 1000 {
 			docs := make([]db.Document, 0, 1000)
 			for j := i; j < min(i+1000, to); j++ {
-				docs = append(docs, db.Document{ID: fmt.Sprint(j), Text: texts[j]})
+				docs = append(docs, doc(j))
 			}
 			if _, err := c.Insert(ctx, docs...); err != nil {
 				return 0, err
@@ -118,7 +150,7 @@ func (b *bench) recallSuite(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	live := make([]bool, len(texts))
+	live := make([]bool, 2*n)
 	for i := range n {
 		live[i] = true
 	}
@@ -186,7 +218,7 @@ func (b *bench) recallSuite(ctx context.Context) error {
 				}
 				ef = info.Recall.Ef
 			}
-			m := Measurement{Suite: "recall", System: row.system, Dataset: "random-words", N: info.Count, Dim: info.Dimension, K: 10,
+			m := Measurement{Suite: "recall", System: row.system, Dataset: label, N: info.Count, Dim: info.Dimension, K: 10,
 				Params: params, RecallAt10: fp(float64(hits) / float64(10*nq)), QPS1T: fp(run.QPS),
 				FileMB: fp(float64(fi.Size()) / 1e6)}
 			if run.CPUQPS > 0 {
@@ -224,14 +256,14 @@ func (b *bench) recallSuite(ctx context.Context) error {
 		return err
 	}
 	defer fd.Close()
-	fresh, err := fd.CreateCollection(ctx, "fresh")
+	fresh, err := fd.CreateCollection(ctx, "fresh", colOpts...)
 	if err != nil {
 		return err
 	}
 	var keep []db.Document
 	for i := range n {
 		if live[i] {
-			keep = append(keep, db.Document{ID: fmt.Sprint(i), Text: texts[i]})
+			keep = append(keep, doc(i))
 		}
 	}
 	for i := 0; i < len(keep); i += 1000 {
@@ -247,7 +279,15 @@ func (b *bench) recallSuite(ctx context.Context) error {
 	}
 	// Refill: as many new documents as were deleted. bbolt reuses freed
 	// pages, so the file should not grow much past its size before.
-	b.logf("recall: inserting %d new documents", n/2)
+	b.logf("recall: inserting %d new documents", len(ids))
+	if texts == nil {
+		// Vector documents: the refill brings the deleted vectors back
+		// under new IDs (the data set has no more of them).
+		for _, id := range ids {
+			i, _ := strconv.Atoi(id)
+			vecs = append(vecs, vecs[i])
+		}
+	}
 	if _, err := insert(c, n, n+len(ids)); err != nil {
 		return err
 	}

@@ -3,7 +3,8 @@ package db
 // Recall-targeted default search. An HNSW collection whose efSearch is
 // automatic (0, the default) measures its own recall@10 and searches with
 // the smallest ef that meets the DB's recall target (WithRecallTarget,
-// 0.95 by default) on the vectors it actually holds, instead of a fixed ef
+// 0.95 by default) on the vectors it actually holds, with one standard
+// error of the sample to spare (index.DefaultRecallZ), instead of a fixed ef
 // whose recall depends on the data (index.AutoEf's 64 reached 0.87 on 20k
 // texts of random words). index.HNSW.MeasureRecall does the measuring:
 // 200 stored vectors as queries, each hidden from its own search, against
@@ -12,7 +13,7 @@ package db
 // size).
 //
 // When: a collection is measured once it holds recallMinDocs documents,
-// again once it has doubled since the last measurement, after more than
+// again once it has grown by a quarter since the last measurement, after more than
 // recallDeleteFrac of the measured documents were deleted, when the target
 // or the model changed, and when a writable handle opens a collection
 // whose record is missing or out of date by those rules. The measurement
@@ -56,11 +57,17 @@ const (
 	recallMinDocs = 1000
 	// recallGrowth and recallDeleteFrac are the changes since the last
 	// measurement that call for another: recall at a given ef falls as a
-	// graph grows (about 0.06 per tenfold on the random-word texts) and
-	// after many deletes (tombstones and repaired links), so doubling
-	// keeps the chosen ef within a few points of the target at a cost of
-	// at most one measurement per doubling.
-	recallGrowth     = 2
+	// graph grows and after many deletes (tombstones and repaired links).
+	// The fall is steepest on the 1M clustered bench set: ef 96, measured
+	// at 512k (0.961), gave 0.933 to new queries at 1M, 0.03 per
+	// doubling, so a growth factor of 2 let the default search end below
+	// the target. 1.25 bounds that fall to about 0.01, which the ladder's
+	// step and the bound (index.DefaultRecallZ) usually absorb. Measuring
+	// costs about n·200 distances, so the measurements up to n together
+	// cost what five at n do (1/(1−1/1.25)): by estimate (a 200-query scan
+	// of 1M × 384 is 154 GFLOP, about 4 CPU-s, plus 1 s of searches) some
+	// 25 CPU-s up to 1M clustered, against some 800 CPU-s of graph build.
+	recallGrowth     = 1.25
 	recallDeleteFrac = 0.2
 )
 
@@ -99,8 +106,10 @@ type RecallStats struct {
 	// the measured one, or index.AutoEf before the first measurement.
 	Ef int
 	// Recall is the recall@K measured at MeasuredEf (0: never measured);
-	// Met says it reached Target. MeasuredEf differs from Ef only when the
-	// collection's efSearch was changed since.
+	// Met says it reached Target. MeasuredEf differs from Ef when the
+	// collection's efSearch was changed since, and when the collection
+	// has grown past the measured count's re-measuring point and not been
+	// measured again (Ef is then at least index.AutoEf of the count).
 	Recall     float64
 	MeasuredEf int
 	Met        bool
@@ -159,8 +168,15 @@ func modelHash(st *colState) string {
 }
 
 // adopt takes a stored record as the state's measurement if it still
-// applies to this state and target, and sets the search ef from it.
-func (t *recallTuner) adopt(st *colState, rec *storage.RecallTuning, target float64) {
+// applies to this state and target, and sets the search ef from it. n is
+// the live count now. A record measured on a collection that has since
+// grown past recallGrowth (a file written before the growth step was
+// 1.25, or a handle that cannot measure: read-only) gives an ef that
+// was enough for fewer documents, so until it is measured again the
+// search uses at least index.AutoEf(n), which grows with the count (the
+// 1M clustered file measured at 512k: ef 96 gave 0.930, AutoEf's 128
+// 0.960).
+func (t *recallTuner) adopt(st *colState, rec *storage.RecallTuning, target float64, n int) {
 	if rec == nil || rec.ModelHash != modelHash(st) {
 		return
 	}
@@ -168,7 +184,11 @@ func (t *recallTuner) adopt(st *colState, rec *storage.RecallTuning, target floa
 	t.rec = rec
 	t.mu.Unlock()
 	if st.info.EfSearch == 0 && rec.Target == target && target > 0 && rec.Ef > 0 {
-		t.ef.Store(int64(rec.Ef))
+		ef := int(rec.Ef)
+		if float64(n) >= recallGrowth*float64(rec.Count) {
+			ef = max(ef, index.AutoEf(n))
+		}
+		t.ef.Store(int64(ef))
 	}
 }
 
@@ -421,6 +441,9 @@ func storedRecall(c *storage.CollectionTx, info CollectionInfo, target float64) 
 		out.Target = target
 		if ok && target > 0 && rec.Target == target {
 			out.Ef = int(rec.Ef)
+			if float64(info.Count) >= recallGrowth*float64(rec.Count) {
+				out.Ef = max(out.Ef, index.AutoEf(info.Count)) // as adopt does
+			}
 		}
 		if out.Ef == 0 {
 			out.Ef = index.AutoEf(info.Count)
@@ -439,5 +462,5 @@ func (d *DB) loadRecall(c *storage.CollectionTx, st *colState) {
 	if err != nil || !ok {
 		return // missing or damaged: measured anew
 	}
-	st.tune.adopt(st, rec, d.recallTarget())
+	st.tune.adopt(st, rec, d.recallTarget(), st.idx.(*index.HNSW).Len())
 }

@@ -81,7 +81,7 @@ func TestMeasureRecallPredictsFreshQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rep.Met || rep.Recall < target {
+		if !rep.Met || rep.Lower < target || rep.Lower > rep.Recall {
 			t.Fatalf("target %v: report %+v does not meet it", target, rep)
 		}
 		fresh := freshRecall(t, h, data, qs, 10, rep.Ef)
@@ -92,15 +92,20 @@ func TestMeasureRecallPredictsFreshQueries(t *testing.T) {
 		if math.Abs(fresh-rep.Recall) > tol {
 			t.Errorf("target %v: estimate %.4f vs fresh %.4f", target, rep.Recall, fresh)
 		}
-		// The ef one step below the chosen one was measured (binary search)
-		// or the chosen one is the ladder's first: minimality.
+		// Minimality: no smaller measured ef had its bound meet the
+		// target, and the ef one step below the chosen one was measured
+		// (binary search) unless the chosen one is the ladder's first.
 		i := slices.Index(RecallEfLadder, rep.Ef)
-		if i > 0 {
-			for _, p := range rep.Points {
-				if p.Ef < rep.Ef && p.Recall >= target {
-					t.Errorf("target %v: ef %d met it (%.4f) but %d was chosen", target, p.Ef, p.Recall, rep.Ef)
-				}
+		for _, p := range rep.Points {
+			if p.Ef < rep.Ef && p.Lower >= target {
+				t.Errorf("target %v: ef %d met it (bound %.4f) but %d was chosen", target, p.Ef, p.Lower, rep.Ef)
 			}
+			if p.StdErr < 0 || math.Abs(p.Recall-DefaultRecallZ*p.StdErr-p.Lower) > 1e-12 {
+				t.Errorf("target %v: point %+v: bound is not the estimate less %v standard errors", target, p, DefaultRecallZ)
+			}
+		}
+		if i > 0 && !slices.ContainsFunc(rep.Points, func(p RecallPoint) bool { return p.Ef == RecallEfLadder[i-1] }) {
+			t.Errorf("target %v: ef %d chosen without measuring %d", target, rep.Ef, RecallEfLadder[i-1])
 		}
 	}
 	// Hidden queries are harder than stored vectors queried as they are:
@@ -182,6 +187,7 @@ func TestMeasureRecallErrors(t *testing.T) {
 	}
 	for _, o := range []RecallOptions{
 		{K: 2, Target: 1.5}, {K: 2, Efs: []int{8, 4}}, {K: 2, Efs: []int{0}}, {K: 2, Queries: -1},
+		{K: 2, Z: math.NaN()}, {K: 2, Z: math.Inf(1)},
 	} {
 		if _, err := h.MeasureRecall(ctx, o); err == nil {
 			t.Errorf("%+v: no error", o)
@@ -190,6 +196,11 @@ func TestMeasureRecallErrors(t *testing.T) {
 	rep, err := h.MeasureRecall(ctx, RecallOptions{K: 2})
 	if err != nil || rep.Queries != 3 || rep.Recall != 1 {
 		t.Fatalf("5 vectors at k 2: %+v %v", rep, err)
+	}
+	// A negative Z decides on the estimate itself.
+	rep, err = h.MeasureRecall(ctx, RecallOptions{K: 2, Z: -1, Target: 0.5})
+	if err != nil || !rep.Met || rep.Lower != rep.Recall {
+		t.Fatalf("Z -1: %+v %v", rep, err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -232,6 +243,50 @@ func TestRecallTruthWhileGrowing(t *testing.T) {
 	for i, tr := range truth {
 		if len(tr) != 3 || slices.Contains(tr, ids[i]) {
 			t.Fatalf("query %d: exact answer %v", i, tr)
+		}
+	}
+}
+
+// TestRecallStdErr checks the bound's standard error on hand-computed
+// samples, and against the binomial formula when every query has a
+// single neighbour (each query then is one Bernoulli draw).
+func TestRecallStdErr(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		hits, totals []int
+		recall, se   float64
+	}{
+		{"all found", []int{10, 10, 10}, []int{10, 10, 10}, 1, 0},
+		{"one query", []int{7}, []int{10}, 0.7, 0},
+		{"two queries", []int{10, 8}, []int{10, 10}, 0.9, 0.1},
+		// A query whose neighbours were all deleted is no sample unit.
+		{"empty query skipped", []int{10, 0, 8}, []int{10, 0, 10}, 0.9, 0.1},
+		// Unequal totals: R = 12/15 = 0.8, residuals 10−8 = 2 and
+		// 2−4 = −2, so √(2·8)/15.
+		{"unequal totals", []int{10, 2}, []int{10, 5}, 0.8, 4.0 / 15},
+	} {
+		r, se := recallStdErr(c.hits, c.totals)
+		if math.Abs(r-c.recall) > 1e-12 || math.Abs(se-c.se) > 1e-12 {
+			t.Errorf("%s: recall %v ± %v, want %v ± %v", c.name, r, se, c.recall, c.se)
+		}
+	}
+	if r, se := recallStdErr([]int{0, 0}, []int{0, 0}); !math.IsNaN(r) || se != 0 {
+		t.Errorf("no neighbours: %v ± %v, want NaN ± 0", r, se)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	for range 50 {
+		n := 2 + rng.IntN(500)
+		p := rng.Float64()
+		hits, totals := make([]int, n), make([]int, n)
+		for i := range hits {
+			totals[i] = 1
+			if rng.Float64() < p {
+				hits[i] = 1
+			}
+		}
+		r, se := recallStdErr(hits, totals)
+		if want := math.Sqrt(r * (1 - r) / float64(n-1)); math.Abs(se-want) > 1e-12 {
+			t.Fatalf("n %d, recall %v: standard error %v, binomial %v", n, r, se, want)
 		}
 	}
 }
