@@ -98,6 +98,9 @@ type hnswConfig struct {
 	workers   int
 	exactFrac float64
 	q8        bool
+	// newL0 is how many layer-0 links an insert selects for the new node
+	// (0: the default, defaultNewL0).
+	newL0 int
 	// loader supplies the live vectors of a snapshot that keeps them
 	// outside, and stale names those it may lack (ReadHNSW only; see
 	// WithVectorLoader and WithStaleVectors).
@@ -108,6 +111,17 @@ type hnswConfig struct {
 // WithM sets the number of links per node on upper layers (layer 0 gets
 // 2M). Default 16.
 func WithM(m int) HNSWOption { return func(c *hnswConfig) { c.m = m } }
+
+// WithNewNodeLinks sets how many layer-0 neighbours an insert selects for
+// the new node, 1..2M; 0 keeps the default (defaultNewNodeLinks). Layer-0
+// lists hold up to 2M either way: later inserts' back-links fill them. Fewer
+// links make inserts cheaper (the back-links of the new node are most of an
+// insert's selection work) and the graph a little sparser.
+func WithNewNodeLinks(k int) HNSWOption { return func(c *hnswConfig) { c.newL0 = k } }
+
+// defaultNewNodeLinks is the number of layer-0 links a new node selects when
+// WithNewNodeLinks is not given, for M links per upper-layer list.
+func defaultNewNodeLinks(m int) int { return 2 * m }
 
 // WithEfConstruction sets the candidate list size used while inserting.
 // Default 200.
@@ -179,6 +193,8 @@ func (c *hnswConfig) validate(dim int, m Metric) error {
 		return fmt.Errorf("%w: metric %v", ErrHNSWConfig, m)
 	case c.m < 2 || c.m > 1024:
 		return fmt.Errorf("%w: M %d (want 2..1024)", ErrHNSWConfig, c.m)
+	case c.newL0 < 0 || c.newL0 > 2*c.m:
+		return fmt.Errorf("%w: new-node links %d (want 0 for the default, or 1..2M = %d)", ErrHNSWConfig, c.newL0, 2*c.m)
 	case c.efC < 1 || c.efC > 1<<20:
 		return fmt.Errorf("%w: efConstruction %d (want 1..1048576)", ErrHNSWConfig, c.efC)
 	case c.efS < 0 || c.efS > 1<<20:
@@ -206,6 +222,7 @@ type HNSW struct {
 	dim       int
 	metric    Metric
 	m, m0     int
+	newL0     int // layer-0 links a new node selects (m..m0; see WithNewNodeLinks)
 	efC, efS  int
 	mL        float64
 	seed      uint64
@@ -300,11 +317,14 @@ func NewHNSW(dim int, m Metric, opts ...HNSWOption) (*HNSW, error) {
 
 func newHNSW(dim int, m Metric, c hnswConfig) *HNSW {
 	h := &HNSW{
-		dim: dim, metric: m, m: c.m, m0: 2 * c.m, efC: c.efC, efS: c.efS,
+		dim: dim, metric: m, m: c.m, m0: 2 * c.m, newL0: c.newL0, efC: c.efC, efS: c.efS,
 		mL: 1 / math.Log(float64(c.m)), seed: c.seed, compact: c.compact,
 		workers: c.workers, exactFrac: c.exactFrac, q8: c.q8,
 		rng:   rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15),
 		idmap: make(map[uint64]uint32),
+	}
+	if h.newL0 == 0 {
+		h.newL0 = defaultNewNodeLinks(c.m)
 	}
 	if c.q8 {
 		h.rowLen = int8RowLen(dim, m)
@@ -750,11 +770,14 @@ func (h *HNSW) insert(s *hnswScratch, n uint32, prev []uint32) {
 			continue
 		}
 		s.eps = append(s.eps[:0], s.buf...)
-		maxLinks := h.m
+		// The new node selects newL0 links on layer 0 (a list holds up to
+		// m0); links added by concurrent inserts may fill it further, up to
+		// m0, as later inserts' back-links do.
+		maxLinks, want := h.m, h.m
 		if l == 0 {
-			maxLinks = h.m0
+			maxLinks, want = h.m0, h.newL0
 		}
-		s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
+		s.sel = h.selectNeighbors(s.buf, want, s.sel[:0])
 		var selBuf [64]hnswItem
 		sel := append(selBuf[:0], s.sel...)
 		mu := h.lockFor(n)
@@ -931,17 +954,31 @@ func cmpItem(a, b hnswItem) int {
 // the closest, keep one only if it is closer to the base than to every
 // neighbour kept so far. It spreads links over directions instead of
 // spending them all inside one cluster. cands must be sorted ascending.
+//
+// A candidate is compared with the kept neighbours hnswSelHop at a time in
+// one kernel call (scoreNodes, bit for bit dist), which overlaps their
+// memory reads; the first closer neighbour still ends the comparisons
+// after its group, so the selection is the pair-by-pair one.
 func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnswItem {
+	var nodes [hnswSelHop]uint32
+	var ds [hnswSelHop]float32
 	for _, c := range cands {
 		if len(out) >= max {
 			break
 		}
 		cv := h.node(c.n)
 		good := true
-		for _, o := range out {
-			if h.dist(o.n, &cv) < c.d {
-				good = false
-				break
+		for i := 0; good && i < len(out); i += hnswSelHop {
+			grp := out[i:min(i+hnswSelHop, len(out))]
+			for j, o := range grp {
+				nodes[j] = o.n
+			}
+			h.scoreNodes(&cv, nodes[:len(grp)], ds[:len(grp)])
+			for _, d := range ds[:len(grp)] {
+				if d < c.d {
+					good = false
+					break
+				}
 			}
 		}
 		if good {
@@ -950,6 +987,10 @@ func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnsw
 	}
 	return out
 }
+
+// hnswSelHop is how many kept neighbours selectNeighbors scores per kernel
+// call.
+const hnswSelHop = 8
 
 // greedy walks layer l from cur to a local minimum (ef = 1), never
 // stopping on slot hide (noSlot for none).
