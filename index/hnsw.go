@@ -955,30 +955,21 @@ func cmpItem(a, b hnswItem) int {
 // neighbour kept so far. It spreads links over directions instead of
 // spending them all inside one cluster. cands must be sorted ascending.
 //
-// A candidate is compared with the kept neighbours hnswSelHop at a time in
-// one kernel call (scoreNodes, bit for bit dist), which overlaps their
-// memory reads; the first closer neighbour still ends the comparisons
-// after its group, so the selection is the pair-by-pair one.
+// The comparisons are one dist call per pair: the kept neighbours' vectors
+// are in cache after their first use, and scoring them 8 per kernel call
+// (scoreNodes) built 30k × 384 clustered vectors 4% slower (15.5 against
+// 14.9 CPU s, mean of 3 interleaved builds): it gives up the early exit.
 func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnswItem {
-	var nodes [hnswSelHop]uint32
-	var ds [hnswSelHop]float32
 	for _, c := range cands {
 		if len(out) >= max {
 			break
 		}
 		cv := h.node(c.n)
 		good := true
-		for i := 0; good && i < len(out); i += hnswSelHop {
-			grp := out[i:min(i+hnswSelHop, len(out))]
-			for j, o := range grp {
-				nodes[j] = o.n
-			}
-			h.scoreNodes(&cv, nodes[:len(grp)], ds[:len(grp)])
-			for _, d := range ds[:len(grp)] {
-				if d < c.d {
-					good = false
-					break
-				}
+		for _, o := range out {
+			if h.dist(o.n, &cv) < c.d {
+				good = false
+				break
 			}
 		}
 		if good {
@@ -987,10 +978,6 @@ func (h *HNSW) selectNeighbors(cands []hnswItem, max int, out []hnswItem) []hnsw
 	}
 	return out
 }
-
-// hnswSelHop is how many kept neighbours selectNeighbors scores per kernel
-// call.
-const hnswSelHop = 8
 
 // greedy walks layer l from cur to a local minimum (ef = 1), never
 // stopping on slot hide (noSlot for none).

@@ -4,74 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 )
-
-// selectPairwise is the selection heuristic computed one pair at a time
-// with dist: the reference selectNeighbors' batched scoring must match.
-func selectPairwise(h *HNSW, cands []hnswItem, max int, out []hnswItem) []hnswItem {
-	for _, c := range cands {
-		if len(out) >= max {
-			break
-		}
-		cv := h.node(c.n)
-		good := true
-		for _, o := range out {
-			if h.dist(o.n, &cv) < c.d {
-				good = false
-				break
-			}
-		}
-		if good {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// TestSelectNeighborsMatchesPairwise: the heuristic scores a candidate
-// against the kept neighbours hnswSelHop at a time; the selection must be
-// the pair-by-pair one exactly, for lists shorter and longer than a group,
-// on float32 and int8 graphs under every metric, with ties (duplicates).
-func TestSelectNeighborsMatchesPairwise(t *testing.T) {
-	const n, dim = 400, 21
-	data := clusteredData(n, dim, 6, 0.5, 17)
-	for i := 0; i < 40; i++ {
-		data[n-1-i] = data[i] // exact duplicates make distance ties
-	}
-	r := rand.New(rand.NewPCG(3, 9))
-	for _, q8 := range []bool{false, true} {
-		for _, m := range []Metric{Cosine, Dot, L2} {
-			var opts []HNSWOption
-			if q8 {
-				opts = append(opts, WithInt8())
-			}
-			h := mustHNSW(t, dim, m, opts...)
-			for i, v := range data {
-				if err := h.Add(uint64(i), v); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, max := range []int{1, 7, 8, 9, 16, 32, 80, 200} {
-				for rep := 0; rep < 5; rep++ {
-					base := h.node(uint32(r.IntN(n)))
-					var cands []hnswItem
-					for _, x := range r.Perm(n)[:min(n, 3*max)] {
-						cands = append(cands, hnswItem{h.dist(uint32(x), &base), uint32(x)})
-					}
-					slices.SortFunc(cands, cmpItem)
-					want := selectPairwise(h, cands, max, nil)
-					got := h.selectNeighbors(cands, max, nil)
-					if !slices.Equal(got, want) {
-						t.Fatalf("int8 %v %v max %d: selected %v, pair by pair %v", q8, m, max, got, want)
-					}
-				}
-			}
-		}
-	}
-}
 
 // checkLayer0 fails unless every layer-0 list holds at most m0 links and
 // every slot's in-count equals the number of lists naming it. It returns
