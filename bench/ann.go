@@ -395,6 +395,9 @@ func (b *bench) annHNSWWith(ctx context.Context, d *synth.Data, sys string, newL
 			return err
 		}
 		m := buildMeasurement("ann", sys, d, map[string]any{"phase": "build", "threads": 2, "M": hnswM, "efC": hnswEfC, "cpu_s": round4(cpu)}, el, 0)
+		if newLinks > 0 {
+			m.Params["new_node_links"] = newLinks
+		}
 		m.Params["recall_at_ef64"] = round4(s.recall)
 		b.rep.add(m)
 		b.logf("ann: %s built on 2 threads in %s (%.1f CPU s)", sys, el.Round(time.Millisecond), cpu)
