@@ -175,17 +175,21 @@ func (b *bench) annSuite(ctx context.Context) error {
 	for _, sys := range []struct {
 		name string
 		run  func(context.Context, *synth.Data) error
+		// named: the system runs only when --systems names it.
+		named bool
 	}{
-		{"vecbolt-flat", b.annFlat},
-		{"vecbolt-hnsw", b.annHNSW},
-		{"vecbolt-hnsw-int8", b.annHNSWInt8},
-		{"hnswlib", b.annHNSWLib},
-		{"faiss-hnsw", b.annFAISSHNSW},
-		{"faiss-ivfpq", b.annFAISSIVFPQ},
-		{"coder-hnsw", b.annCoder},
-		{"chromem-go", b.annChromem},
+		{"vecbolt-flat", b.annFlat, false},
+		{"vecbolt-hnsw", b.annHNSW, false},
+		{"vecbolt-hnsw-2m", b.annHNSW2M, true},
+		{"vecbolt-hnsw-m", b.annHNSWM, true},
+		{"vecbolt-hnsw-int8", b.annHNSWInt8, false},
+		{"hnswlib", b.annHNSWLib, false},
+		{"faiss-hnsw", b.annFAISSHNSW, false},
+		{"faiss-ivfpq", b.annFAISSIVFPQ, false},
+		{"coder-hnsw", b.annCoder, false},
+		{"chromem-go", b.annChromem, false},
 	} {
-		if !b.on(sys.name) {
+		if !b.on(sys.name) || sys.named && !b.cfg.systems[sys.name] {
 			continue
 		}
 		b.logf("ann: %s", sys.name)
@@ -273,9 +277,13 @@ func (b *bench) annFlat(ctx context.Context, d *synth.Data) error {
 	return nil
 }
 
-func (b *bench) buildHNSW(ctx context.Context, d *synth.Data, threads int, extra ...index.HNSWOption) (*index.HNSW, time.Duration, int64, error) {
+// buildHNSW builds the graph of d's base vectors on threads goroutines. It
+// returns the graph, the build's wall time, the memory it took and the
+// process CPU seconds of the build (0 where unknown).
+func (b *bench) buildHNSW(ctx context.Context, d *synth.Data, threads int, extra ...index.HNSWOption) (*index.HNSW, time.Duration, int64, float64, error) {
 	var h *index.HNSW
 	var el time.Duration
+	var cpu float64
 	rss, err := memDelta(func() error {
 		var err error
 		opts := append([]index.HNSWOption{index.WithM(hnswM), index.WithEfConstruction(hnswEfC),
@@ -289,27 +297,49 @@ func (b *bench) buildHNSW(ctx context.Context, d *synth.Data, threads int, extra
 			ids[i] = uint64(i)
 		}
 		_, err = withProcs(threads, func() (struct{}, error) {
-			t0 := time.Now()
+			t0, c0 := time.Now(), processCPUSeconds()
 			err := h.AddBatch(ctx, ids, d.Base)
-			el = time.Since(t0)
+			el, cpu = time.Since(t0), processCPUSeconds()-c0
 			return struct{}{}, err
 		})
 		return err
 	})
-	return h, el, rss, err
+	return h, el, rss, cpu, err
 }
 
 func (b *bench) annHNSW(ctx context.Context, d *synth.Data) error {
-	h, el, rss, err := b.buildHNSW(ctx, d, 1)
+	return b.annHNSWWith(ctx, d, "vecbolt-hnsw", 0)
+}
+
+// annHNSW2M and annHNSWM are vecbolt-hnsw with a new node selecting 2M
+// and M layer-0 links (index.WithNewNodeLinks), for the A/B of the two
+// builds in one run (BENCHMARKS.md, "New nodes' layer-0 links").
+func (b *bench) annHNSW2M(ctx context.Context, d *synth.Data) error {
+	return b.annHNSWWith(ctx, d, "vecbolt-hnsw-2m", 2*hnswM)
+}
+
+func (b *bench) annHNSWM(ctx context.Context, d *synth.Data) error {
+	return b.annHNSWWith(ctx, d, "vecbolt-hnsw-m", hnswM)
+}
+
+// annHNSWWith measures an HNSW graph built with newLinks layer-0 links per
+// new node (0: the index's default) under the system name sys: build on
+// one thread, the ef sweep, the snapshot, build on two threads.
+func (b *bench) annHNSWWith(ctx context.Context, d *synth.Data, sys string, newLinks int) error {
+	extra := []index.HNSWOption{index.WithNewNodeLinks(newLinks)}
+	h, el, rss, cpu, err := b.buildHNSW(ctx, d, 1, extra...)
 	if err != nil {
 		return err
 	}
-	params := map[string]any{"phase": "build", "threads": 1, "M": hnswM, "efC": hnswEfC}
-	m := buildMeasurement("ann", "vecbolt-hnsw", d, params, el, rss)
+	params := map[string]any{"phase": "build", "threads": 1, "M": hnswM, "efC": hnswEfC, "cpu_s": round4(cpu)}
+	if newLinks > 0 {
+		params["new_node_links"] = newLinks
+	}
+	m := buildMeasurement("ann", sys, d, params, el, rss)
 	st := h.Stats()
 	m.Params["index_bytes_per_vector"] = int(st.Bytes / int64(st.Live))
 	b.rep.add(m)
-	b.logf("ann: vecbolt-hnsw built on 1 thread in %s (%.0f vectors/s)", el.Round(time.Millisecond), float64(d.Spec.N)/el.Seconds())
+	b.logf("ann: %s built on 1 thread in %s (%.0f vectors/s, %.1f CPU s)", sys, el.Round(time.Millisecond), float64(d.Spec.N)/el.Seconds(), cpu)
 
 	nq := len(d.Queries)
 	dsts := make([][]index.Result, 2)
@@ -327,32 +357,32 @@ func (b *bench) annHNSW(ctx context.Context, d *synth.Data) error {
 		if err != nil {
 			return fmt.Errorf("ef %d: %w", ef, err)
 		}
-		m := b.searchMeasurement("ann", "vecbolt-hnsw", d, map[string]any{"ef": ef, "M": hnswM, "efC": hnswEfC}, s, "")
+		m := b.searchMeasurement("ann", sys, d, map[string]any{"ef": ef, "M": hnswM, "efC": hnswEfC}, s, "")
 		b.rep.add(m)
-		b.logf("ann: vecbolt-hnsw ef=%d recall %.4f qps_1t %.0f (cpu %.0f) qps_2t %.0f", ef, s.recall, s.r1.QPS, s.cpu1, s.r2.QPS)
+		b.logf("ann: %s ef=%d recall %.4f qps_1t %.0f (cpu %.0f) qps_2t %.0f", sys, ef, s.recall, s.r1.QPS, s.cpu1, s.r2.QPS)
 		targets.offer(b, m, s.recall, ef)
 		best = max(best, s.recall)
 		if f, ok := hnswRecallFloor(d.Spec, ef); ok && b.cfg.k == 10 {
-			b.want(fmt.Sprintf("vecbolt-hnsw recall@10 at ef %d", ef), s.recall, f)
+			b.want(fmt.Sprintf("%s recall@10 at ef %d", sys, ef), s.recall, f)
 		}
 	}
 	if b.cfg.efs[len(b.cfg.efs)-1] >= 128 {
 		// The 100k run reaches 0.999 at ef 128.
-		b.want("vecbolt-hnsw best recall over the ef sweep", best, 0.995)
+		b.want(sys+" best recall over the ef sweep", best, 0.995)
 	}
 	if !targets.reached[1] {
-		b.want("vecbolt-hnsw reaches recall 0.95 in the sweep (1 = yes)", 0, 1)
+		b.want(sys+" reaches recall 0.95 in the sweep (1 = yes)", 0, 1)
 	}
 
 	// Snapshot: size on disk and load time (the graph is not rebuilt).
-	if err := b.hnswSnapshot(d, h, "vecbolt-hnsw"); err != nil {
+	if err := b.hnswSnapshot(d, h, sys); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	h = nil // let the 2-thread build below run without the first graph
 
 	// Parallel build: time only (the 1-thread graph served the searches).
 	if len(threadCounts()) > 1 {
-		h, el, _, err := b.buildHNSW(ctx, d, 2)
+		h, el, _, cpu, err := b.buildHNSW(ctx, d, 2, extra...)
 		if err != nil {
 			return err
 		}
@@ -364,10 +394,13 @@ func (b *bench) annHNSW(ctx context.Context, d *synth.Data) error {
 		if err != nil {
 			return err
 		}
-		m := buildMeasurement("ann", "vecbolt-hnsw", d, map[string]any{"phase": "build", "threads": 2, "M": hnswM, "efC": hnswEfC}, el, 0)
+		m := buildMeasurement("ann", sys, d, map[string]any{"phase": "build", "threads": 2, "M": hnswM, "efC": hnswEfC, "cpu_s": round4(cpu)}, el, 0)
+		if newLinks > 0 {
+			m.Params["new_node_links"] = newLinks
+		}
 		m.Params["recall_at_ef64"] = round4(s.recall)
 		b.rep.add(m)
-		b.logf("ann: vecbolt-hnsw built on 2 threads in %s", el.Round(time.Millisecond))
+		b.logf("ann: %s built on 2 threads in %s (%.1f CPU s)", sys, el.Round(time.Millisecond), cpu)
 	}
 	return nil
 }
@@ -381,7 +414,7 @@ func (b *bench) annHNSW(ctx context.Context, d *synth.Data) error {
 // alone.
 func (b *bench) annHNSWInt8(ctx context.Context, d *synth.Data) error {
 	const system = "vecbolt-hnsw-int8"
-	h, el, rss, err := b.buildHNSW(ctx, d, 1, index.WithInt8())
+	h, el, rss, _, err := b.buildHNSW(ctx, d, 1, index.WithInt8())
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.growthEfC, "efc", 0, "growth suite: the collection's efConstruction (0: the default); a small one leaves the rest of the write path to measure")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
 	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq)")
-	systems := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(knownSystems(), ",")+" (the encoder suite's reference vecbolt-bert-go always runs)")
+	systems := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(knownSystems(), ",")+" (vecbolt-hnsw-2m and vecbolt-hnsw-m, vecbolt-hnsw with 2M or M layer-0 links per new node, run only when named; the encoder suite's reference vecbolt-bert-go always runs)")
 	fs.IntVar(&c.peerQ, "peer-queries", 0, "queries for chromem-go, whose exhaustive search is slow (default min(queries, 50))")
 	fs.StringVar(&c.modelDir, "model-dir", "", "also measure the ONNX model in `DIR` (model.onnx + tokenizer.json) in the embed suite")
 	fs.StringVar(&c.staticDir, "static-dir", "", "also measure the static model in `DIR` (model.safetensors + tokenizer.json)")
@@ -388,7 +388,7 @@ func (b *bench) runSuite(ctx context.Context, s string) error {
 func knownSystems() []string {
 	return []string{
 		// ann suite
-		"vecbolt-flat", "vecbolt-hnsw", "vecbolt-hnsw-int8", "hnswlib", "faiss-hnsw", "faiss-ivfpq", "coder-hnsw", "chromem-go",
+		"vecbolt-flat", "vecbolt-hnsw", "vecbolt-hnsw-2m", "vecbolt-hnsw-m", "vecbolt-hnsw-int8", "hnswlib", "faiss-hnsw", "faiss-ivfpq", "coder-hnsw", "chromem-go",
 		// db suite ("vecbolt-hnsw" and "vecbolt-flat" select their db rows too)
 		"vecbolt-hnsw-f16", "vecbolt-db-hnsw", "vecbolt-db-hnsw-int8", "vecbolt-db-hnsw-f16", "vecbolt-db-flat", "vecbolt-static",
 		// encoder suite (its reference vecbolt-bert-go always runs; naming

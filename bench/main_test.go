@@ -71,7 +71,7 @@ func TestRunANNJSON(t *testing.T) {
 	var out, errOut bytes.Buffer
 	saved := filepath.Join(t.TempDir(), "saved.jsonl")
 	args := []string{"--json", "--save", saved, "--cache", t.TempDir(), "--n", "600", "--queries", "20", "--ef", "16,600",
-		"--systems", "vecbolt-flat,vecbolt-hnsw", "--plot", t.TempDir(), "ann"}
+		"--systems", "vecbolt-flat,vecbolt-hnsw,vecbolt-hnsw-m", "--plot", t.TempDir(), "ann"}
 	if code := run(args, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, errOut.String())
 	}
@@ -90,6 +90,10 @@ func TestRunANNJSON(t *testing.T) {
 		}
 		sys := m["system"].(string)
 		systems[sys]++
+		if p, _ := m["params"].(map[string]any); sys == "vecbolt-hnsw-m" && p["phase"] == "build" &&
+			(p["new_node_links"] != 16.0 || p["cpu_s"] == nil) {
+			t.Fatalf("vecbolt-hnsw-m build line without new_node_links 16 and cpu_s: %s", l)
+		}
 		if r, ok := m["recall_at_10"]; ok {
 			if m["qps_1t"] == nil || m["p50_ms"] == nil || m["k"] != 10.0 {
 				t.Fatalf("search line without qps/latency/k: %s", l)
@@ -103,7 +107,8 @@ func TestRunANNJSON(t *testing.T) {
 			}
 		}
 	}
-	if systems["vecbolt-flat"] < 2 || systems["vecbolt-hnsw"] < 3 {
+	// vecbolt-hnsw-2m runs only when named.
+	if systems["vecbolt-flat"] < 2 || systems["vecbolt-hnsw"] < 3 || systems["vecbolt-hnsw-m"] < 3 || systems["vecbolt-hnsw-2m"] != 0 {
 		t.Fatalf("missing measurements: %v\n%s", systems, out.String())
 	}
 }

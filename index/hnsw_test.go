@@ -89,6 +89,8 @@ func TestHNSWConfigErrors(t *testing.T) {
 		{"threshold 2", 4, L2, []HNSWOption{withCompactThreshold(2)}},
 		{"workers 0", 4, L2, []HNSWOption{WithBuildWorkers(0)}},
 		{"exact fraction -1", 4, L2, []HNSWOption{withExactFraction(-1)}},
+		{"new-node links -1", 4, L2, []HNSWOption{WithNewNodeLinks(-1)}},
+		{"new-node links 2M+1", 4, L2, []HNSWOption{WithM(8), WithNewNodeLinks(17)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -809,21 +811,30 @@ func TestHNSWReachable(t *testing.T) {
 	for i := 1400; i < 1500; i++ {
 		dup = append(dup, base[1])
 	}
-	for _, tc := range []struct {
-		name    string
-		data    [][]float32
-		workers int
-		batch   bool
-		dups    bool
-	}{
-		{"batch 1 worker", base, 1, true, false},
-		{"batch 2 workers", base, 2, true, false},
-		{"one by one", base, 1, false, false},
-		{"duplicates batch", dup, 2, true, true},
-		{"duplicates one by one", dup, 1, false, true},
-	} {
+	type reachCase struct {
+		name     string
+		data     [][]float32
+		workers  int
+		batch    bool
+		dups     bool
+		newLinks int // WithNewNodeLinks (M 8: 8 or 16)
+	}
+	var cases []reachCase
+	for _, nl := range []int{8, 16} {
+		for _, tc := range []reachCase{
+			{"batch 1 worker", base, 1, true, false, nl},
+			{"batch 2 workers", base, 2, true, false, nl},
+			{"one by one", base, 1, false, false, nl},
+			{"duplicates batch", dup, 2, true, true, nl},
+			{"duplicates one by one", dup, 1, false, true, nl},
+		} {
+			tc.name = fmt.Sprintf("%s, %d new links", tc.name, nl)
+			cases = append(cases, tc)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := mustHNSW(t, dim, Cosine, WithM(8), WithEfConstruction(64), WithBuildWorkers(tc.workers))
+			h := mustHNSW(t, dim, Cosine, WithM(8), WithEfConstruction(64), WithBuildWorkers(tc.workers), WithNewNodeLinks(tc.newLinks))
 			if tc.batch {
 				ids := make([]uint64, len(tc.data))
 				for i := range ids {
@@ -874,10 +885,11 @@ func TestHNSWReachable(t *testing.T) {
 // vector finds one copy or neither. Every copy must list its twin (distance
 // 0, which the selection heuristic always keeps).
 func TestHNSWAddBatchTwinsLinked(t *testing.T) {
-	for _, workers := range []int{2, 4} {
-		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+	for _, tc := range []struct{ workers, newLinks int }{{2, 8}, {4, 8}, {2, 16}, {4, 16}} {
+		workers := tc.workers
+		t.Run(fmt.Sprintf("workers=%d new links=%d", workers, tc.newLinks), func(t *testing.T) {
 			base := clusteredData(1500, 24, 10, 0.3, 11)
-			h, err := NewHNSW(24, Cosine, WithBuildWorkers(workers), WithM(8))
+			h, err := NewHNSW(24, Cosine, WithBuildWorkers(workers), WithM(8), WithNewNodeLinks(tc.newLinks))
 			if err != nil {
 				t.Fatal(err)
 			}
