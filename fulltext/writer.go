@@ -61,13 +61,15 @@ type Writer struct {
 	nPending    int // postings in pending
 	maxPending  int // flush when nPending reaches it
 
-	terms  []string
-	rec    []termFreq
-	ps     []posting
-	tail   []posting
-	merged []posting
-	seek   []byte
-	arena  []byte
+	terms []string
+	rec   []termFreq
+	ps    []posting
+	tail  []posting
+	// batchPs holds a term's postings in AddBatch (mergeTerm uses ps).
+	batchPs []posting
+	merged  []posting
+	seek    []byte
+	arena   []byte
 }
 
 // NewWriter returns a writer over bucket b, which must belong to a
