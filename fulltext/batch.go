@@ -31,35 +31,72 @@ func NewBatch(docs []*Doc) (*Batch, error) {
 	if len(docs) > math.MaxInt32 {
 		return nil, fmt.Errorf("fulltext: a batch of %d documents (at most %d)", len(docs), math.MaxInt32)
 	}
-	b := &Batch{docs: docs}
-	idx := map[string]int32{}
-	for i, d := range docs {
+	total := 0
+	for _, d := range docs {
+		if d != nil {
+			total += len(d.rec.terms)
+		}
+	}
+	// Two passes over the documents' terms, the first numbering the
+	// distinct terms and counting their documents, the second filling
+	// one array of postings cut into the terms' lists: a map lookup per
+	// term of each document, and a few allocations per batch (appending
+	// to a list per term, and a map grown from empty, cost as much again).
+	idx := make(map[string]int32, total/4)
+	ids := make([]int32, 0, total)
+	var terms []string
+	var counts []int32
+	for _, d := range docs {
 		if d == nil {
 			continue
 		}
 		for _, t := range d.rec.terms {
 			j, ok := idx[t.term]
 			if !ok {
-				j = int32(len(b.terms))
+				j = int32(len(terms))
 				idx[t.term] = j
-				b.terms = append(b.terms, t.term)
-				b.lists = append(b.lists, nil)
+				terms = append(terms, t.term)
+				counts = append(counts, 0)
 			}
-			b.lists[j] = append(b.lists[j], batchPosting{doc: int32(i), tf: t.tf})
+			counts[j]++
+			ids = append(ids, j)
 		}
 	}
-	order := make([]int32, len(b.terms))
+	order := make([]int32, len(terms))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.terms[x], b.terms[y]) })
-	terms := make([]string, len(order))
-	lists := make([][]batchPosting, len(order))
-	for i, j := range order {
-		// Keys must not pin the documents' texts.
-		terms[i], lists[i] = strings.Clone(b.terms[j]), b.lists[j]
+	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(terms[x], terms[y]) })
+	// The terms' bytes in one string, in key order: keys must not pin
+	// the documents' texts.
+	var sb strings.Builder
+	for _, j := range order {
+		sb.WriteString(terms[j])
 	}
-	b.terms, b.lists = terms, lists
+	all := sb.String()
+	b := &Batch{docs: docs, terms: make([]string, len(order)), lists: make([][]batchPosting, len(order))}
+	next := make([]int32, len(terms)) // by term number: where its next posting goes
+	flat := make([]batchPosting, total)
+	at, off := 0, int32(0)
+	for r, j := range order {
+		b.terms[r] = all[at : at+len(terms[j])]
+		at += len(terms[j])
+		b.lists[r] = flat[off : off+counts[j] : off+counts[j]]
+		next[j] = off
+		off += counts[j]
+	}
+	k := 0
+	for i, d := range docs {
+		if d == nil {
+			continue
+		}
+		for _, t := range d.rec.terms {
+			j := ids[k]
+			k++
+			flat[next[j]] = batchPosting{doc: int32(i), tf: t.tf}
+			next[j]++
+		}
+	}
 	return b, nil
 }
 

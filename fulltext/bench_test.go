@@ -209,66 +209,90 @@ func BenchmarkAnalyze(b *testing.B) {
 
 // BenchmarkWriterDebian is BenchmarkWriterBatches on the Debian set's
 // first 10,000 documents, analyzed beforehand as db does (Analyze, then
-// AddDoc in the transaction): it reports the CPU time of each stage per
-// document (analysis; AddDoc and Flush; bbolt's commit and sync).
+// NewBatch for AddBatch, outside the transaction; or AddDoc of each
+// document in it): it reports the CPU time of each stage per document
+// (analysis and grouping; adding and Flush; bbolt's commit and sync).
 func BenchmarkWriterDebian(b *testing.B) {
 	const batch = 256
 	texts := benchTexts(b)
 	texts = texts[:min(len(texts), 10_000)]
 	n := len(texts)
-	var anaS, addS, commitS float64
-	for b.Loop() {
-		a, err := NewAnalyzer(Config{}) // a new collection's: cold cache
-		if err != nil {
-			b.Fatal(err)
+	for _, byBatch := range []bool{false, true} {
+		name := "add=AddDoc"
+		if byBatch {
+			name = "add=AddBatch"
 		}
-		db, err := bbolt.Open(b.TempDir()+"/b.db", 0o600, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		docs := make([]*Doc, batch)
-		for from := 0; from < n; from += batch {
-			to := min(from+batch, n)
-			c0, _ := processCPU()
-			for i := from; i < to; i++ {
-				if docs[i-from], err = a.Analyze(texts[i]); err != nil {
+		b.Run(name, func(b *testing.B) {
+			var anaS, addS, commitS float64
+			for b.Loop() {
+				a, err := NewAnalyzer(Config{}) // a new collection's: cold cache
+				if err != nil {
+					b.Fatal(err)
+				}
+				db, err := bbolt.Open(b.TempDir()+"/b.db", 0o600, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				labels := make([]uint64, batch)
+				for from := 0; from < n; from += batch {
+					to := min(from+batch, n)
+					c0, _ := processCPU()
+					docs := make([]*Doc, to-from)
+					for i := from; i < to; i++ {
+						if docs[i-from], err = a.Analyze(texts[i]); err != nil {
+							b.Fatal(err)
+						}
+						labels[i-from] = uint64(i)
+					}
+					var bt *Batch
+					if byBatch {
+						if bt, err = NewBatch(docs); err != nil {
+							b.Fatal(err)
+						}
+					}
+					c1, _ := processCPU()
+					var c2 float64
+					err := db.Update(func(tx *bbolt.Tx) error {
+						bk, err := tx.CreateBucketIfNotExists(bucketName)
+						if err != nil {
+							return err
+						}
+						w, err := NewWriter(bk, a)
+						if err != nil {
+							return err
+						}
+						if byBatch {
+							err = w.AddBatch(bt, labels[:len(docs)], nil)
+						} else {
+							for i, d := range docs {
+								if err = w.AddDoc(labels[i], d); err != nil {
+									break
+								}
+							}
+						}
+						if err != nil {
+							return err
+						}
+						err = w.Flush()
+						c2, _ = processCPU()
+						return err
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+					c3, _ := processCPU()
+					anaS += c1 - c0
+					addS += c2 - c1
+					commitS += c3 - c2
+				}
+				if err := db.Close(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			c1, _ := processCPU()
-			var c2 float64
-			err := db.Update(func(tx *bbolt.Tx) error {
-				bk, err := tx.CreateBucketIfNotExists(bucketName)
-				if err != nil {
-					return err
-				}
-				w, err := NewWriter(bk, a)
-				if err != nil {
-					return err
-				}
-				for i := from; i < to; i++ {
-					if err := w.AddDoc(uint64(i), docs[i-from]); err != nil {
-						return err
-					}
-				}
-				err = w.Flush()
-				c2, _ = processCPU()
-				return err
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			c3, _ := processCPU()
-			anaS += c1 - c0
-			addS += c2 - c1
-			commitS += c3 - c2
-		}
-		if err := db.Close(); err != nil {
-			b.Fatal(err)
-		}
+			per := func(s float64) float64 { return s * 1e6 / float64(b.N*n) }
+			b.ReportMetric(per(anaS), "analyze-µs/doc")
+			b.ReportMetric(per(addS), "add+flush-µs/doc")
+			b.ReportMetric(per(commitS), "commit-µs/doc")
+		})
 	}
-	per := func(s float64) float64 { return s * 1e6 / float64(b.N*n) }
-	b.ReportMetric(per(anaS), "analyze-µs/doc")
-	b.ReportMetric(per(addS), "add+flush-µs/doc")
-	b.ReportMetric(per(commitS), "commit-µs/doc")
 }
