@@ -93,21 +93,7 @@ func (c *Collection) write(ctx context.Context, docs []Document, upsert bool, op
 	// the embedder, and the transaction only adds its results.
 	ana, ftDocs := st.ana, (<-chan analyzedBatch)(nil)
 	if st.ft != nil && ana != nil {
-		ftDocs = analyzeBatch(ana, batch, func(b *fulltext.Batch) {
-			// Best effort: AddBatch looks up what was not prefetched, and
-			// damage met here is met, and reported, by the transaction.
-			_ = c.db.store.View(func(tx *storage.Tx) error {
-				ct, err := tx.Collection(c.name)
-				if err != nil {
-					return err
-				}
-				fb, err := ct.FullText()
-				if err != nil {
-					return err
-				}
-				return b.Prefetch(fb)
-			})
-		})
+		ftDocs = analyzeBatch(ana, batch)
 	}
 	embedBad, err := c.embed(ctx, st, docs, batch)
 	var analyzed analyzedBatch
@@ -294,11 +280,11 @@ type analyzedBatch struct {
 }
 
 // analyzeBatch analyzes and groups the texts of batch's documents for the
-// keyword index in a goroutine of its own, beside the embedder, then has
-// prefetch read the records of their terms, so that the transaction only
-// writes the index's records. (The embedder takes one core for some 50
-// CPU µs per Debian description; this goroutine some 35-45 on the other.)
-func analyzeBatch(a *fulltext.Analyzer, batch []prepared, prefetch func(*fulltext.Batch)) <-chan analyzedBatch {
+// keyword index in a goroutine of its own, beside the embedder, so that
+// the transaction only reads and writes the index's records. (The
+// embedder takes one core for some 50 CPU µs per Debian description;
+// analysis and grouping some 25 µs on the other.)
+func analyzeBatch(a *fulltext.Analyzer, batch []prepared) <-chan analyzedBatch {
 	// The texts are read here: the embedder's failures set batch[i].rec
 	// to nil meanwhile.
 	texts := make([]string, len(batch))
@@ -317,9 +303,6 @@ func analyzeBatch(a *fulltext.Analyzer, batch []prepared, prefetch func(*fulltex
 			}
 		}
 		b, _ := fulltext.NewBatch(docs)
-		if b != nil {
-			prefetch(b)
-		}
 		out <- analyzedBatch{docs: docs, batch: b}
 	}()
 	return out

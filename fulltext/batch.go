@@ -1,14 +1,11 @@
 package fulltext
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
-
-	"go.etcd.io/bbolt"
 )
 
 // Batch is documents analyzed by [Analyzer.Analyze] and grouped by term,
@@ -21,62 +18,6 @@ type Batch struct {
 	docs  []*Doc
 	terms []string         // the distinct terms, sorted
 	lists [][]batchPosting // per term, its documents in batch order
-	// pre holds, per term, its record as of transaction preTx, if
-	// Prefetch read them.
-	pre   []prefetched
-	preTx int
-}
-
-// prefetched is a term's record as a read transaction had it.
-type prefetched struct {
-	ok  bool        // rec is the record (nil: the term had none)
-	rec *termRecord // of the current layout, in memory of its own
-}
-
-// Prefetch reads the records of the batch's terms from b, the index's
-// bucket in a read-only transaction, so that AddBatch needs not look
-// them up in the write transaction: db does this beside the embedder. The
-// records are used only by the write transaction that directly follows
-// b's (bbolt's transaction IDs tell) and only while that transaction has
-// written no record to the index before, that is to say while they are
-// what the write transaction would read; AddBatch otherwise looks them up
-// itself. A record of the first layout, or a damaged one, is left for
-// the write transaction too (which converts or reports it). A nil b (no
-// index yet) prefetches nothing.
-func (bt *Batch) Prefetch(b *bbolt.Bucket) error {
-	bt.pre = nil
-	if b == nil {
-		return nil
-	}
-	pre := make([]prefetched, len(bt.terms))
-	if post := b.Bucket(bucketPost); post != nil {
-		c := post.Cursor()
-		var seek []byte
-		for i, t := range bt.terms {
-			seek = append(seek[:0], t...)
-			k, v := c.Seek(seek)
-			if k == nil || string(k) != t {
-				// No record; blocks without one are damage, for the
-				// write transaction to report.
-				pre[i].ok = !isBlockOf(k, t)
-				continue
-			}
-			if len(v) == 0 || v[0] != recordTail {
-				continue // the first layout: the write transaction converts it
-			}
-			rec, err := decodeTermRecord(bytes.Clone(v))
-			if err != nil {
-				continue // reported by the write transaction
-			}
-			pre[i] = prefetched{ok: true, rec: &rec}
-		}
-	} else {
-		for i := range pre {
-			pre[i].ok = true
-		}
-	}
-	bt.pre, bt.preTx = pre, b.Tx().ID()
-	return nil
 }
 
 // batchPosting is one document of a term's list in a Batch.
@@ -220,10 +161,6 @@ func (w *Writer) AddBatch(b *Batch, labels []uint64, skip []bool) error {
 	if n == 0 {
 		return nil
 	}
-	// Records prefetched in the transaction before this one, with no
-	// record written since, are what a look-up would find now. (Each
-	// term's merge writes its own record and blocks only.)
-	usePre := b.pre != nil && w.postWrites == 0 && w.root.Tx().ID() == b.preTx+1
 	for t, list := range b.lists {
 		ps := w.batchPs[:0]
 		for _, p := range list {
@@ -235,14 +172,7 @@ func (w *Writer) AddBatch(b *Batch, labels []uint64, skip []bool) error {
 		if len(ps) == 0 {
 			continue
 		}
-		var err error
-		if usePre && b.pre[t].ok {
-			w.prefetchUsed++
-			err = w.mergeRecord(b.terms[t], ps, b.pre[t].rec)
-		} else {
-			err = w.mergeTerm(b.terms[t], ps)
-		}
-		if err != nil {
+		if err := w.mergeTerm(b.terms[t], ps); err != nil {
 			return err
 		}
 	}

@@ -65,18 +65,11 @@ func TestAddBatch(t *testing.T) {
 	}
 	// A step is one transaction: optionally a document added before the
 	// batch (postings pending), then the batch.
-	// With prefetch, the batch's records are read in a transaction of
-	// their own first; between adds a document in another transaction
-	// after that (the records are then stale); deleteFirst deletes
-	// document 0 in the batch's transaction before it (likewise).
 	type step struct {
-		labels      []uint64
-		skip        []bool
-		nilAt       []int
-		before      bool
-		prefetch    bool
-		between     bool
-		deleteFirst bool
+		labels []uint64
+		skip   []bool
+		nilAt  []int
+		before bool
 	}
 	for _, tc := range []struct {
 		name  string
@@ -89,10 +82,6 @@ func TestAddBatch(t *testing.T) {
 		{"out of order", []step{{labels: []uint64{5, 3, 9, 4, 100, 7}}, {labels: seq(10, 50)}}},
 		{"pending before", []step{{labels: seq(0, 100)}, {labels: seq(200, 100), before: true}}},
 		{"empty batch", []step{{labels: seq(0, 0)}, {labels: seq(0, 20)}}},
-		{"prefetched", []step{{labels: seq(0, 200), prefetch: true}, {labels: seq(200, 300), prefetch: true}, {labels: seq(500, 100), prefetch: true, nilAt: []int{3}, skip: skipEvery(100, 7)}}},
-		{"prefetched, stale", []step{{labels: seq(0, 200)}, {labels: seq(300, 200), prefetch: true, between: true}}},
-		{"prefetched, written before", []step{{labels: seq(0, 200)}, {labels: seq(200, 200), prefetch: true, deleteFirst: true}}},
-		{"prefetched, upserts", []step{{labels: seq(0, 200)}, {labels: seq(100, 200), prefetch: true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			byDoc, byBatch := openDB(t), openDB(t)
@@ -102,19 +91,8 @@ func TestAddBatch(t *testing.T) {
 					docs[i] = nil
 				}
 				extra := analyze(1)[0]
-				// The document between is added below the batch's
-				// labels, so that the batch still takes the fast path.
 				const extraLabel = 150_000
-				between, _ := a.Analyze(vocab[3] + " " + vocab[4])
-				if s.between {
-					update(t, byDoc, a, func(w *Writer) error { return w.AddDoc(s.labels[0]-1, between) })
-				}
 				update(t, byDoc, a, func(w *Writer) error {
-					if s.deleteFirst {
-						if err := w.Delete(0); err != nil {
-							return err
-						}
-					}
 					if s.before {
 						if err := w.AddDoc(extraLabel, extra); err != nil {
 							return err
@@ -133,36 +111,13 @@ func TestAddBatch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s.prefetch {
-					err := byBatch.View(func(tx *bbolt.Tx) error { return b.Prefetch(tx.Bucket(bucketName)) })
-					if err != nil {
-						t.Fatal(err)
-					}
-				}
-				if s.between {
-					update(t, byBatch, a, func(w *Writer) error { return w.AddDoc(s.labels[0]-1, between) })
-				}
 				update(t, byBatch, a, func(w *Writer) error {
-					if s.deleteFirst {
-						if err := w.Delete(0); err != nil {
-							return err
-						}
-					}
 					if s.before {
 						if err := w.AddDoc(extraLabel, extra); err != nil {
 							return err
 						}
 					}
-					if err := w.AddBatch(b, s.labels, s.skip); err != nil {
-						return err
-					}
-					// Prefetched records serve only the transaction right
-					// after theirs, with nothing written before.
-					fresh := s.prefetch && !s.between && !s.deleteFirst && !s.before && si > 0 && s.labels[0] >= tc.steps[si-1].labels[len(tc.steps[si-1].labels)-1]
-					if used := w.prefetchUsed > 0; used != fresh {
-						t.Errorf("step %d: prefetched records used: %v, want %v", si, used, fresh)
-					}
-					return nil
+					return w.AddBatch(b, s.labels, s.skip)
 				})
 				if x, y := dumpIndex(t, byDoc), dumpIndex(t, byBatch); x != y {
 					t.Fatalf("step %d: AddDoc and AddBatch leave different indexes:\n%s\n%s", si, x, y)

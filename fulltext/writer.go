@@ -67,15 +67,9 @@ type Writer struct {
 	tail  []posting
 	// batchPs holds a term's postings in AddBatch (mergeTerm uses ps).
 	batchPs []posting
-	// postWrites counts the writes to "post": a Batch's prefetched
-	// records hold only while there were none.
-	postWrites int
-	// prefetchUsed counts the records AddBatch took from a Prefetch (for
-	// tests).
-	prefetchUsed int
-	merged       []posting
-	seek         []byte
-	arena        []byte
+	merged  []posting
+	seek    []byte
+	arena   []byte
 }
 
 // NewWriter returns a writer over bucket b, which must belong to a
@@ -382,7 +376,6 @@ func (w *Writer) removePosting(term string, label uint64) error {
 		if len(w.tail) > 0 {
 			return fmt.Errorf("%w: term %q has more postings than its document frequency", ErrCorrupt, term)
 		}
-		w.postWrites++
 		return w.post.Delete([]byte(term))
 	}
 	return w.putRecord(term, m, w.tail)
@@ -470,7 +463,6 @@ func (w *Writer) record(term string) (*termRecord, error) {
 			}
 		}
 	}
-	w.postWrites++
 	for _, k := range keys {
 		if err := w.post.Delete(k); err != nil {
 			return nil, fmt.Errorf("fulltext: %w", err)
@@ -511,7 +503,6 @@ func decodeTail(raw []byte, ps []posting) ([]posting, error) {
 func (w *Writer) putRecord(term string, m termMeta, tail []posting) error {
 	kv := appendTermRecord(append(w.alloc(len(term)+16+len(tail)*8+24), term...), m, tail)
 	n := len(term)
-	w.postWrites++
 	if err := w.post.Put(kv[:n:n], kv[n:len(kv):len(kv)]); err != nil {
 		return fmt.Errorf("fulltext: %w", err)
 	}
@@ -573,16 +564,6 @@ func (w *Writer) mergeTerm(term string, news []posting) error {
 	if err != nil {
 		return err
 	}
-	return w.mergeRecord(term, news, rec)
-}
-
-// mergeRecord is mergeTerm given term's record (nil if it has none), as
-// record returns it.
-func (w *Writer) mergeRecord(term string, news []posting, rec *termRecord) error {
-	if !slices.IsSortedFunc(news, cmpPosting) {
-		slices.SortFunc(news, cmpPosting)
-	}
-	var err error
 	if rec != nil && len(rec.tail) > 0 {
 		// The common case, labels that grow: the new postings follow
 		// the tail's and fit in it. The tail's encoded postings stay as
@@ -661,7 +642,6 @@ func (w *Writer) appendTail(term string, m termMeta, h blockHeader, body []byte,
 	kv = appendTermMeta(append(kv, recordTail), m)
 	kv = appendPostings(append(appendHeader(kv, h), body...), prev, news)
 	n := len(term)
-	w.postWrites++
 	if err := w.post.Put(kv[:n:n], kv[n:len(kv):len(kv)]); err != nil {
 		return fmt.Errorf("fulltext: %w", err)
 	}
