@@ -92,8 +92,26 @@ func (c *stemCache) put(w, s string) {
 	c.mu.Unlock()
 }
 
+// getBytes is get for a word in a byte slice: the map lookup of a
+// converted slice does not allocate.
+func (c *stemCache) getBytes(w []byte) (string, bool) {
+	c.mu.RLock()
+	s, ok := c.m[string(w)]
+	c.mu.RUnlock()
+	return s, ok
+}
+
 // terms is Terms with the cache to use (nil: none).
 func (a *Analyzer) terms(dst []string, text string, cache *stemCache) []string {
+	if plainASCII(text) {
+		return a.termsASCII(dst, text, cache)
+	}
+	return a.termsUnicode(dst, text, cache)
+}
+
+// termsUnicode is terms by the general path: UAX #29 words, folded, then
+// split by splitPart.
+func (a *Analyzer) termsUnicode(dst []string, text string, cache *stemCache) []string {
 	it := words.FromString(text)
 	var buf []byte
 	for it.Next() {
@@ -107,6 +125,93 @@ func (a *Analyzer) terms(dst []string, text string, cache *stemCache) []string {
 			part, t = splitPart(t, a.keepApos)
 			dst = a.addTerm(dst, part, cache)
 		}
+	}
+	return dst
+}
+
+// plainASCII reports whether text is ASCII without NUL, which termsASCII
+// analyzes.
+func plainASCII(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c >= utf8.RuneSelf || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiClass classifies the bytes of ASCII text for termsASCII: letters,
+// digits, and the rest (0).
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = classLetter, classLetter|classUpper
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = classDigit
+	}
+	return t
+}()
+
+const (
+	classLetter = 1 << iota
+	classDigit
+	classUpper
+)
+
+// termsASCII is terms for plainASCII text, in one pass over its bytes and
+// without allocating for a word the cache knows: the UAX #29 iterator and
+// fold cost more than half of a Debian description's analysis, and most
+// text is ASCII. It gives the terms of termsUnicode (FuzzASCIIFastPath and
+// TestASCIIFastPathCorpus compare the two). In ASCII text, termsUnicode's
+// terms are the runs of letters and digits: splitPart splits UAX #29's
+// words at every other byte, and NUL-free ASCII folds to itself
+// lower-cased. The one exception is an apostrophe, which an English
+// analyzer keeps inside a word where UAX #29 joins across it: between two
+// letters (rules WB6, WB7) or two digits (WB11, WB12); no other ASCII
+// context joins across an apostrophe.
+func (a *Analyzer) termsASCII(dst []string, text string, cache *stemCache) []string {
+	var buf [MaxTermLen]byte
+	n := len(text)
+	for i := 0; i < n; {
+		if asciiClass[text[i]] == 0 {
+			i++
+			continue
+		}
+		start := i
+		var upper uint8
+		for i < n {
+			c := asciiClass[text[i]]
+			if c != 0 {
+				upper |= c
+				i++
+				continue
+			}
+			if a.keepApos && text[i] == '\'' && i+1 < n {
+				prev, next := asciiClass[text[i-1]], asciiClass[text[i+1]]
+				if prev&next&(classLetter|classDigit) != 0 {
+					i++
+					continue
+				}
+			}
+			break
+		}
+		t := text[start:i]
+		if len(t) > MaxTermLen {
+			continue
+		}
+		if upper&classUpper == 0 {
+			dst = a.addTerm(dst, t, cache)
+			continue
+		}
+		b := buf[:len(t)]
+		for j := 0; j < len(t); j++ {
+			c := t[j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[j] = c
+		}
+		dst = a.addTermBytes(dst, b, cache)
 	}
 	return dst
 }
@@ -174,6 +279,24 @@ func (a *Analyzer) addTerm(dst []string, t string, cache *stemCache) []string {
 		return dst
 	}
 	return append(dst, t)
+}
+
+// addTermBytes is addTerm for a word in scratch memory: a word the
+// cache knows costs no allocation.
+func (a *Analyzer) addTermBytes(dst []string, b []byte, cache *stemCache) []string {
+	if a.stem && cache != nil && len(b) > 0 && len(b) <= MaxTermLen {
+		if s, hit := cache.getBytes(b); hit {
+			if s == "" {
+				return dst
+			}
+			return append(dst, s)
+		}
+	} else if !a.stem && a.stop != nil {
+		if _, isStop := a.stop[string(b)]; isStop {
+			return dst
+		}
+	}
+	return a.addTerm(dst, string(b), cache)
 }
 
 // stemEnglish applies the Snowball English stemmer.

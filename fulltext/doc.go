@@ -88,7 +88,11 @@
 // transactions), and one step past UAX #29: its words are split further
 // into runs of letters and digits (UAX #29 keeps "foo.bar", "x86_64" and
 // "3.14" whole), which measured better on the Debian development split
-// (see splitPart in analyzer.go).
+// (see splitPart in analyzer.go). Text that is ASCII without NUL, most
+// text, skips the UAX #29 iterator and the folding: a byte loop gives the
+// same terms (termsASCII in analyzer.go says why; FuzzASCIIFastPath and
+// TestASCIIFastPathCorpus check it against the general path) in half the
+// time.
 //
 // # Cost of a transaction
 //
@@ -98,5 +102,7 @@
 // not only with their number: bulk loads should add thousands of
 // documents per transaction (the keyword suite in bench/suite_keyword.go
 // uses 5,000). Analysis needs no transaction: [Analyzer.Analyze] can run
-// before it, or beside other work, and [Writer.AddDoc] adds its result.
+// before it, or beside other work, and [Writer.AddDoc] adds its result;
+// nor does grouping a batch's postings by term: [NewBatch] groups analyzed
+// documents, and [Writer.AddBatch] writes them term by term.
 package fulltext

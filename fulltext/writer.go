@@ -61,14 +61,15 @@ type Writer struct {
 	nPending    int // postings in pending
 	maxPending  int // flush when nPending reaches it
 
-	terms  []string
-	counts map[string]uint32
-	rec    []termFreq
-	ps     []posting
-	tail   []posting
-	merged []posting
-	seek   []byte
-	arena  []byte
+	terms []string
+	rec   []termFreq
+	ps    []posting
+	tail  []posting
+	// batchPs holds a term's postings in AddBatch (mergeTerm uses ps).
+	batchPs []posting
+	merged  []posting
+	seek    []byte
+	arena   []byte
 }
 
 // NewWriter returns a writer over bucket b, which must belong to a
@@ -81,7 +82,7 @@ func NewWriter(b *bbolt.Bucket, a *Analyzer) (*Writer, error) {
 	if !b.Writable() {
 		return nil, errors.New("fulltext: NewWriter needs a bucket of a writable transaction")
 	}
-	w := &Writer{a: a, root: b, pendIdx: map[string]int32{}, pendingDocs: map[uint64]struct{}{}, counts: map[string]uint32{}, maxPending: maxPending}
+	w := &Writer{a: a, root: b, pendIdx: map[string]int32{}, pendingDocs: map[uint64]struct{}{}, maxPending: maxPending}
 	if v := b.Get(keyMeta); v != nil {
 		st, err := decodeStats(v)
 		if err != nil {
@@ -143,7 +144,7 @@ func (w *Writer) Add(label uint64, text string) error {
 	if uint64(len(w.terms)) > math.MaxUint32 {
 		return fmt.Errorf("fulltext: document %d has %d terms (at most %d)", label, len(w.terms), uint32(math.MaxUint32))
 	}
-	rec := countTerms(w.terms, w.counts, w.rec[:0])
+	rec := countTerms(w.terms, w.rec[:0])
 	w.rec = rec.terms
 	return w.add(label, rec, nil)
 }
@@ -175,14 +176,14 @@ type Doc struct {
 func (a *Analyzer) Analyze(text string) (*Doc, error) {
 	s, _ := a.scratch.Get().(*analyzeScratch)
 	if s == nil {
-		s = &analyzeScratch{counts: map[string]uint32{}}
+		s = &analyzeScratch{}
 	}
 	defer a.scratch.Put(s)
 	s.terms = a.Terms(s.terms[:0], text)
 	if uint64(len(s.terms)) > math.MaxUint32 {
 		return nil, fmt.Errorf("fulltext: a text of %d terms (at most %d)", len(s.terms), uint32(math.MaxUint32))
 	}
-	rec := countTerms(s.terms, s.counts, s.rec[:0])
+	rec := countTerms(s.terms, s.rec[:0])
 	s.rec = rec.terms
 	// The Doc keeps its own copy of the distinct terms (s is reused).
 	rec.terms = slices.Clone(rec.terms)
@@ -191,26 +192,26 @@ func (a *Analyzer) Analyze(text string) (*Doc, error) {
 
 // analyzeScratch is the memory one Analyze call reuses from the last.
 type analyzeScratch struct {
-	terms  []string
-	counts map[string]uint32
-	rec    []termFreq
+	terms []string
+	rec   []termFreq
 }
 
-// countTerms returns the document record of terms (in text order): its
-// length and its distinct terms with their frequencies, sorted, appended
-// to dst. counts must be empty and is left so.
-func countTerms(terms []string, counts map[string]uint32, dst []termFreq) docRecord {
-	// Counting in a map and sorting the distinct terms costs less than
-	// sorting all of them (a description repeats many of its words).
-	for _, t := range terms {
-		counts[t]++
-	}
+// countTerms returns the document record of terms (in text order, which
+// it changes): its length and its distinct terms with their frequencies,
+// sorted, appended to dst. Sorting the terms and counting runs costs less
+// than counting in a map and sorting the distinct terms (5.5-6.5 against
+// 8.6-9.1 CPU µs per Debian description).
+func countTerms(terms []string, dst []termFreq) docRecord {
 	rec := docRecord{length: uint32(len(terms)), terms: dst}
-	for t, n := range counts {
-		rec.terms = append(rec.terms, termFreq{t, n})
+	slices.Sort(terms)
+	for i := 0; i < len(terms); {
+		j := i + 1
+		for j < len(terms) && terms[j] == terms[i] {
+			j++
+		}
+		rec.terms = append(rec.terms, termFreq{terms[i], uint32(j - i)})
+		i = j
 	}
-	clear(counts)
-	slices.SortFunc(rec.terms, func(a, b termFreq) int { return strings.Compare(a.term, b.term) })
 	return rec
 }
 
