@@ -124,6 +124,9 @@ func (h *HNSW) MeasureRecall(ctx context.Context, opts RecallOptions) (RecallRep
 		return RecallReport{}, fmt.Errorf("index: recall target %v outside 0..1", opts.Target)
 	}
 	ids, qs, live := h.recallSample(opts)
+	if h.closedNow() {
+		return RecallReport{}, ErrClosed
+	}
 	if len(ids) == 0 {
 		return RecallReport{}, fmt.Errorf("%w: %d live, need more than %d", ErrTooSmall, live, opts.K)
 	}
