@@ -35,6 +35,9 @@ func (b *bench) dbSuite(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if moveOffHeap(d.Base) {
+		b.logf("db: the data set's base vectors moved out of the Go heap (its garbage allowance is the database's own)")
+	}
 	var errs []error
 	for _, kind := range []string{db.IndexHNSW, kindHNSWInt8, kindHNSWF16, db.IndexFlat} {
 		system := "vecbolt-db-" + kind
