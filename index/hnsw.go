@@ -18,7 +18,9 @@ package index
 //     every distance the graph computes is an int8 one. Float32 segments
 //     (and the visited marks of large graphs) ask for transparent huge
 //     pages (hugepage_linux.go): at 200k × 384 that made searches
-//     1.06–1.36× faster per CPU second (TLB misses).
+//     1.06–1.36× faster per CPU second (TLB misses). Beyond the first
+//     4 MiB, segments are mapped outside the Go heap (arena.go: why, and
+//     the lifetime rules that keep it safe); Close unmaps them.
 //   - Layer-0 links are fixed-size uint32 arrays ([count, n1..n2M]) in
 //     segments of the same size; upper-layer links exist only for nodes with
 //     level > 0 (one small slice each, level×(M+1) words).
