@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ func (b *bench) dbSuite(ctx context.Context) error {
 	d, err := b.dataset(ctx, b.cfg.n)
 	if err != nil {
 		return err
+	}
+	if moveOffHeap(d.Base) {
+		b.logf("db: the data set's base vectors moved out of the Go heap (its garbage allowance is the database's own)")
 	}
 	var errs []error
 	for _, kind := range []string{db.IndexHNSW, kindHNSWInt8, kindHNSWF16, db.IndexFlat} {
@@ -141,10 +145,26 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 	// settled RSS after it does not: the process's peak is reset first,
 	// so it covers the insert alone (on top of what the process held
 	// before, the data set included).
+	// A heap profile before and after the insert: their difference in
+	// alloc_space (pprof -diff_base) is what the insert allocated.
+	heapProfile := func(name string) {
+		if dir := b.cfg.profileDir; dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err == nil {
+				if f, err := os.Create(filepath.Join(dir, "db-"+kind+"-"+name+".pprof")); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+		}
+	}
+	heapProfile("heap-before")
 	peak := resetPeakRSS()
 	var before metrics.Mem
+	var trace []memSample
 	rss, err := memDelta(func() error {
 		before, _ = metrics.ReadMem()
+		mt := startMemTrace(100 * time.Millisecond)
+		defer func() { trace = mt.end() }()
 		t0 := time.Now()
 		for i := 0; i < len(d.Base); i += dbBatch {
 			if _, err := col.Insert(ctx, vectorDocs(d.Base, i, min(i+dbBatch, len(d.Base)))...); err != nil {
@@ -174,7 +194,21 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 		m.Params["peak_rss_over_raw"] = round4(float64(after.HWM) / raw)
 		m.Params["peak_growth_over_raw"] = round4(float64(after.HWM-before.RSS) / raw)
 	}
-	m.Note = "rss_mb: settled RSS growth; B/vector: that per document; peak_*: process VmHWM during the insert (reset before), over the raw float32 vectors"
+	// What the peak is made of: the sample of largest RSS (every 100 ms),
+	// split into anonymous memory and the database file's mapped pages,
+	// and the Go heap's live data, objects (live and unswept garbage) and
+	// kept free pages at that moment.
+	if p, ok := peakSample(trace); ok {
+		for k, v := range peakParams(p, "at_peak_") {
+			m.Params[k] = v
+		}
+		m.Params["before_rss_mb"] = round4(metrics.MB(before.RSS))
+	}
+	heapProfile("heap-after")
+	if dir := b.cfg.profileDir; dir != "" && len(trace) > 0 {
+		_ = writeMemTrace(filepath.Join(dir, "db-"+kind+"-mem.tsv"), trace)
+	}
+	m.Note = "rss_mb: settled RSS growth; B/vector: that per document; peak_*: process VmHWM during the insert (reset before), over the raw float32 vectors; at_peak_*: the 100 ms sample of largest RSS (anon/file pages, Go heap)"
 	b.rep.add(m)
 	b.logf("db: %s inserted %d docs in %s", system, d.Spec.N, el.Round(time.Millisecond))
 	return b.dbSearchReopen(ctx, d, kind, system, path, col, &vdb)

@@ -153,7 +153,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.k, "k", 10, "neighbours per query")
 	fs.Float64Var(&c.recallTarget, "recall-target", -1, "recall suite: db.WithRecallTarget value (0 = AutoEf as before; default: the library's)")
 	fs.Float64Var(&c.deleteFrac, "delete-frac", 0.5, "recall suite: fraction of the documents deleted")
-	fs.StringVar(&c.profileDir, "profile-dir", "", "growth suite: write a CPU and a heap profile of each insert step into `DIR`")
+	fs.StringVar(&c.profileDir, "profile-dir", "", "growth suite: write a CPU and a heap profile of each insert step into `DIR`; db suite: the memory samples of each insert (TSV) and a heap profile after it")
 	fs.IntVar(&c.growthEfC, "efc", 0, "growth suite: the collection's efConstruction (0: the default); a small one leaves the rest of the write path to measure")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
 	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq)")

@@ -339,6 +339,18 @@ func (d *DB) Close() error {
 		}
 		d.colMu.Unlock()
 	}
+	// The indexes' vector memory outside the Go heap goes now rather
+	// than when the collector finds the handles unreachable (package
+	// index, arena.go); nothing uses them after d.mu is taken.
+	d.colMu.Lock()
+	for _, c := range d.cols {
+		if st := c.st.Load(); st != nil {
+			if ix, ok := st.idx.(interface{ Close() error }); ok {
+				errs = append(errs, ix.Close())
+			}
+		}
+	}
+	d.colMu.Unlock()
 	if e, ok := d.emb.(interface{ Close() error }); ok && !d.opts.embedderSet {
 		// Only a model the DB loaded itself is the DB's to close.
 		errs = append(errs, e.Close())

@@ -18,7 +18,9 @@ package index
 //     every distance the graph computes is an int8 one. Float32 segments
 //     (and the visited marks of large graphs) ask for transparent huge
 //     pages (hugepage_linux.go): at 200k × 384 that made searches
-//     1.06–1.36× faster per CPU second (TLB misses).
+//     1.06–1.36× faster per CPU second (TLB misses). Beyond the first
+//     4 MiB, segments are mapped outside the Go heap (arena.go: why, and
+//     the lifetime rules that keep it safe); Close unmaps them.
 //   - Layer-0 links are fixed-size uint32 arrays ([count, n1..n2M]) in
 //     segments of the same size; upper-layer links exist only for nodes with
 //     level > 0 (one small slice each, level×(M+1) words). A new node
@@ -107,6 +109,9 @@ type hnswConfig struct {
 	// WithVectorLoader and WithStaleVectors).
 	loader VectorLoader
 	stale  func(id uint64) bool
+	// arenaAll puts every vector segment in the arena, small graphs too
+	// (withArenaOnly; tests of the arena).
+	arenaAll bool
 }
 
 // WithM sets the number of links per node on upper layers; layer-0 lists
@@ -170,6 +175,11 @@ func withCompactThreshold(frac float64) HNSWOption {
 // WithBuildWorkers sets how many goroutines AddBatch uses. Default
 // runtime.GOMAXPROCS(0).
 func WithBuildWorkers(n int) HNSWOption { return func(c *hnswConfig) { c.workers = n } }
+
+// withArenaOnly allocates every vector segment outside the Go heap, not
+// only those beyond arenaMinBytes (arena.go), so that tests exercise the
+// arena with small graphs.
+func withArenaOnly() HNSWOption { return func(c *hnswConfig) { c.arenaAll = true } }
 
 // withExactFraction sets the filter selectivity (fraction of live vectors
 // the filter accepts, given through SearchOptions.MatchEstimate or
@@ -283,7 +293,22 @@ type HNSW struct {
 
 	locks [hnswLockStripes]sync.Mutex
 	pool  sync.Pool // *hnswScratch
+
+	// arena holds the vector segments beyond the first arenaMin bytes,
+	// outside the Go heap (arena.go says why and how that stays safe);
+	// heapSegBytes counts the segment memory allocated on the heap before
+	// it. closed is set by Close, under wmu and mu.Lock. All guarded by
+	// mu.Lock (segments are only made there, or by ReadHNSW before the
+	// graph is shared).
+	arena        *segArena
+	arenaCleanup runtime.Cleanup
+	arenaMin     int64
+	heapSegBytes int64
+	closed       bool
 }
+
+// ErrClosed reports a use of a graph after Close.
+var ErrClosed = errors.New("index: HNSW graph is closed")
 
 // hnswScratch is the per-goroutine working memory of a search or insert.
 // It is pooled so that steady-state searches allocate nothing.
@@ -331,14 +356,18 @@ func newHNSW(dim int, m Metric, c hnswConfig) *HNSW {
 		dim: dim, metric: m, m: c.m, m0: 2 * c.m, newL0: c.newL0, efC: c.efC, efS: c.efS,
 		mL: 1 / math.Log(float64(c.m)), seed: c.seed, compact: c.compact,
 		workers: c.workers, exactFrac: c.exactFrac, q8: c.q8,
-		rng:   rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15),
-		idmap: make(map[uint64]uint32),
+		rng:      rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15),
+		idmap:    make(map[uint64]uint32),
+		arenaMin: arenaMinBytes,
 	}
 	if h.newL0 == 0 {
 		h.newL0 = defaultNewNodeLinks(c.m)
 	}
 	if c.q8 {
 		h.rowLen = int8RowLen(dim, m)
+	}
+	if c.arenaAll {
+		h.arenaMin = 0
 	}
 	h.pool.New = func() any { return &hnswScratch{hide: noSlot} }
 	return h
@@ -550,6 +579,9 @@ func (h *HNSW) AddBatch(ctx context.Context, ids []uint64, vecs [][]float32) err
 func (h *HNSW) addPrepared(ctx context.Context, ids []uint64, vecs [][]float32, workers int) error {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
+	if h.isClosed() {
+		return ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -654,16 +686,23 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 		si := int(n) >> hnswSegShift
 		if si >= len(h.l0Segs) {
 			if h.q8 {
-				h.q8Segs = append(h.q8Segs, make([]int8, hnswSegSize*h.rowLen))
+				h.q8Segs = append(h.q8Segs, h.newQ8Seg(hnswSegSize))
 			} else {
 				h.vecSegs = append(h.vecSegs, h.newVecSeg(hnswSegSize))
 			}
 			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
 			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
 		} else if len(h.l0Segs[si]) < hnswSegSize*(h.m0+1) {
-			// A loaded graph's last segment holds only its rows.
-			if h.q8 {
-				h.q8Segs[si] = append(make([]int8, 0, hnswSegSize*h.rowLen), h.q8Segs[si]...)[:hnswSegSize*h.rowLen]
+			// A loaded graph's last segment holds only its rows; one
+			// from the arena has room for the rest already.
+			if full := hnswSegSize * h.rowLen; h.q8 && cap(h.q8Segs[si]) >= full {
+				h.q8Segs[si] = h.q8Segs[si][:full]
+			} else if h.q8 {
+				seg := h.newQ8Seg(hnswSegSize)
+				copy(seg, h.q8Segs[si])
+				h.q8Segs[si] = seg
+			} else if full := hnswSegSize * h.dim; cap(h.vecSegs[si]) >= full {
+				h.vecSegs[si] = h.vecSegs[si][:full]
 			} else {
 				seg := h.newVecSeg(hnswSegSize)
 				copy(seg, h.vecSegs[si])
@@ -696,16 +735,89 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 }
 
 // newVecSeg allocates a float32 vector segment of rows rows, advised for
-// huge pages (hugepage_linux.go). Whatever fills a segment (inserts, a
-// snapshot being loaded) should take it from here, before writing to it:
-// the advice gives huge pages to memory not yet touched, while memory
-// already faulted in as 4 KiB pages keeps them.
+// huge pages (hugepage_linux.go), from the graph's arena once the graph
+// is large enough (arena.go), with capacity for a whole segment there.
+// Whatever fills a segment (inserts, a snapshot being loaded) should take
+// it from here, before writing to it: the advice gives huge pages to
+// memory not yet touched, while memory already faulted in as 4 KiB pages
+// keeps them. Caller holds mu.Lock or owns the graph (ReadHNSW).
 func (h *HNSW) newVecSeg(rows int) []float32 {
+	if b := h.arenaSeg(hnswSegSize * h.dim * 4); b != nil {
+		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), hnswSegSize*h.dim)[:rows*h.dim]
+	}
 	seg := make([]float32, rows*h.dim)
 	if len(seg) > 0 {
 		adviseHuge(unsafe.Pointer(&seg[0]), uintptr(len(seg))*4)
 	}
 	return seg
+}
+
+// newQ8Seg is newVecSeg for the int8 rows of a WithInt8 graph.
+func (h *HNSW) newQ8Seg(rows int) []int8 {
+	if b := h.arenaSeg(hnswSegSize * h.rowLen); b != nil {
+		return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), hnswSegSize*h.rowLen)[:rows*h.rowLen]
+	}
+	return make([]int8, rows*h.rowLen)
+}
+
+// arenaSeg returns zeroed memory for a segment of n bytes from the
+// graph's arena, or nil when the segment belongs on the heap: while the
+// graph holds less than arenaMin bytes of segments there, or where no
+// memory can be mapped (arena.go).
+func (h *HNSW) arenaSeg(n int) []byte {
+	if h.heapSegBytes+int64(n) <= h.arenaMin {
+		h.heapSegBytes += int64(n)
+		return nil
+	}
+	if h.arena == nil {
+		h.arena = &segArena{}
+		// A graph dropped without Close gives its arena back once it is
+		// unreachable; the cleanup holds the arena, not the graph.
+		h.arenaCleanup = runtime.AddCleanup(h, (*segArena).release, h.arena)
+	}
+	b := h.arena.alloc(n)
+	if b == nil {
+		h.heapSegBytes += int64(n)
+	}
+	return b
+}
+
+// Close releases the graph's memory: the vector segments outside the Go
+// heap (arena.go) at once, the rest to the collector. Afterwards the graph
+// is empty, Add, AddBatch, searches, WriteTo and MeasureRecall return
+// ErrClosed, and Close returns nil again. Close waits for running writes
+// and searches; it is safe to call concurrently with them.
+func (h *HNSW) Close() error {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	// Every table goes, so a path that missed the closed check fails an
+	// index check instead of reading unmapped memory.
+	h.vecSegs, h.q8Segs, h.l0Segs, h.inSegs, h.upper = nil, nil, nil, nil, nil
+	h.levels, h.ids, h.state, h.free = nil, nil, nil, nil
+	h.idmap = map[uint64]uint32{}
+	h.live, h.tomb, h.hasEntry, h.entry, h.maxLevel = 0, 0, false, 0, 0
+	if h.arena != nil {
+		h.arenaCleanup.Stop()
+		h.arena.release()
+		h.arena = nil
+	}
+	return nil
+}
+
+// isClosed reports whether Close ran. Caller holds wmu or mu.
+func (h *HNSW) isClosed() bool { return h.closed }
+
+// closedNow is isClosed for a caller that holds neither lock.
+func (h *HNSW) closedNow() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
 }
 
 // rechooseEntry picks the live node with the highest level as entry point.
@@ -1159,7 +1271,7 @@ func (h *HNSW) Delete(id uint64) bool {
 	defer h.wmu.Unlock()
 	h.mu.Lock()
 	n, ok := h.idmap[id]
-	if !ok {
+	if !ok || h.closed {
 		h.mu.Unlock()
 		return false
 	}
@@ -1289,6 +1401,13 @@ func (h *HNSW) SearchInto(dst []Result, q []float32, opts SearchOptions) ([]Resu
 	}
 	if err := checkVector(q, h.dim); err != nil {
 		return dst, err
+	}
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		// A Close after this check leaves searchLocked an empty graph.
+		return dst, ErrClosed
 	}
 	s := h.getScratch()
 	defer h.putScratch(s)

@@ -34,6 +34,9 @@ func (h *HNSW) maybeCompact() {
 func (h *HNSW) Compact() {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
+	if h.isClosed() {
+		return
+	}
 	h.compactLocked()
 	h.ensureReachable()
 }

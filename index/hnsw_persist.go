@@ -222,6 +222,9 @@ func (h *HNSW) writeSnapshot(w io.Writer, outside bool) (int64, error) {
 	defer h.wmu.Unlock()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if h.closed {
+		return 0, ErrClosed
+	}
 
 	e := &hnswEncoder{w: bufio.NewWriterSize(w, hnswChunk), buf: make([]byte, 0, hnswChunk)}
 	e.bytes([]byte(hnswMagic))
@@ -463,7 +466,7 @@ func (d *hnswDecoder) rows8(h *HNSW, first, rows int) ([]int8, error) {
 	if err != nil {
 		return nil, err
 	}
-	seg := make([]int8, rows*h.rowLen)
+	seg := h.newQ8Seg(rows)
 	for i := range rows {
 		src := raw[i*per : (i+1)*per]
 		row := seg[i*h.rowLen : (i+1)*h.rowLen]

@@ -8,10 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hugePage is the size of an x86-64 (and arm64 4K-granule) transparent
-// huge page.
-const hugePage = 2 << 20
-
 // adviseHuge asks the kernel to back the memory of a segment with
 // transparent huge pages. With THP in "madvise" mode (Debian's default)
 // nothing else gets them: a graph of a million 384-dim vectors spans
@@ -31,4 +27,33 @@ func adviseHuge(p unsafe.Pointer, n uintptr) {
 	start := uintptr(p) &^ (hugePage - 1)
 	end := (uintptr(p) + n + hugePage - 1) &^ (hugePage - 1)
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_HUGEPAGE)
+}
+
+// mapAnon maps n bytes (a multiple of hugePage) of zeroed private memory
+// aligned to a huge page, advised for huge pages (see adviseHuge), for a
+// segment arena (arena.go). The alignment lets the kernel back the whole
+// block with huge pages: it maps n + hugePage and unmaps the unaligned
+// ends.
+func mapAnon(n uintptr) (unsafe.Pointer, bool) {
+	p, err := unix.MmapPtr(-1, 0, nil, n+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, false
+	}
+	head := (hugePage - uintptr(p)&(hugePage-1)) & (hugePage - 1)
+	if head > 0 {
+		_ = unix.MunmapPtr(p, head)
+	}
+	if tail := hugePage - head; tail > 0 {
+		_ = unix.MunmapPtr(unsafe.Add(p, head+n), tail)
+	}
+	p = unsafe.Add(p, head)
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(p), n, unix.MADV_HUGEPAGE)
+	return p, true
+}
+
+// unmapAnon unmaps a block mapAnon returned.
+func unmapAnon(p unsafe.Pointer, n uintptr) {
+	// munmap of a range this process mapped only fails for a bad range,
+	// which would be a bug here; the memory is then leaked, not reused.
+	_ = unix.MunmapPtr(p, n)
 }

@@ -7,3 +7,11 @@ import "unsafe"
 // adviseHuge is a no-op where transparent huge pages are not available
 // through madvise (see hugepage_linux.go).
 func adviseHuge(unsafe.Pointer, uintptr) {}
+
+// mapAnon reports that no memory outside the Go heap is available: every
+// segment is then allocated on the heap (arena.go), as before the arena.
+// The Linux build maps anonymous memory (hugepage_linux.go).
+func mapAnon(uintptr) (unsafe.Pointer, bool) { return nil, false }
+
+// unmapAnon is never called: mapAnon maps nothing here.
+func unmapAnon(unsafe.Pointer, uintptr) {}

@@ -31,6 +31,13 @@
 //     results are capped at k), panics when a key is added again and has no
 //     locking. The graph here follows Malkov & Yashunin with hnswlib's flat
 //     layout; hnsw.go explains the design. bench/ keeps coder/hnsw as a peer.
+//   - Memory outside the Go heap: a large HNSW graph maps its vector
+//     segments anonymously (Linux), because on the heap they let the
+//     collector keep as much garbage again, and a library may not set its
+//     host's GOGC or memory limit. Go then no longer guarantees their
+//     lifetime; arena.go states the rules that do (HNSW.Close waits for
+//     every user and empties the graph before unmapping, a cleanup unmaps
+//     only unreachable graphs, vectors leave the graph as copies).
 //   - Kernels: the Go compiler does not emit FMA or wide SIMD for these
 //     loops, and github.com/viterin/vek has neither AVX-512 nor int8
 //     kernels, so the distance kernels are hand-written assembly

@@ -155,6 +155,9 @@ func (h *HNSW) MeasureRecall(ctx context.Context, opts RecallOptions) (RecallRep
 		return RecallReport{}, fmt.Errorf("index: recall bound %v standard errors is not finite", opts.Z)
 	}
 	ids, qs, live := h.recallSample(opts)
+	if h.closedNow() {
+		return RecallReport{}, ErrClosed
+	}
 	if len(ids) == 0 {
 		return RecallReport{}, fmt.Errorf("%w: %d live, need more than %d", ErrTooSmall, live, opts.K)
 	}
