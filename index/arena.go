@@ -69,11 +69,16 @@ type segArena struct {
 	free     []byte // the unused tail of the last block
 	mapped   int64
 	released bool
+	// deferAdvice maps new blocks without the huge-page advice, for a
+	// loader that fills them at once (see HNSW.loadOutside); adviseAll
+	// advises them afterwards.
+	deferAdvice bool
 }
 
 type arenaBlock struct {
-	p unsafe.Pointer
-	n uintptr
+	p       unsafe.Pointer
+	n       uintptr
+	advised bool
 }
 
 // alloc returns n zeroed bytes, aligned to arenaAlign, or nil when the
@@ -90,17 +95,43 @@ func (a *segArena) alloc(n int) []byte {
 		bn := int64(max(arenaBlockMin, min(arenaBlockMax, a.mapped/2)))
 		bn = max(bn, int64(size))
 		bn = (bn + hugePage - 1) &^ (hugePage - 1)
-		p, ok := mapAnon(uintptr(bn))
+		p, ok := mapAnon(uintptr(bn), !a.deferAdvice)
 		if !ok {
 			return nil
 		}
-		a.blocks = append(a.blocks, arenaBlock{p, uintptr(bn)})
+		a.blocks = append(a.blocks, arenaBlock{p, uintptr(bn), !a.deferAdvice})
 		a.mapped += bn
 		a.free = unsafe.Slice((*byte)(p), bn)
 	}
 	out := a.free[:n:n]
 	a.free = a.free[size:]
 	return out
+}
+
+// setDeferAdvice switches deferred huge-page advice on or off; switching
+// it off advises every block mapped meanwhile.
+//
+// Why: on the machine of BENCHMARKS.md a huge-page fault on memory the
+// process never touched cost about 5× the 4 KiB faults it replaces (1.5 GB
+// of fresh vectors: 3.9-6.0 s of system time against 0.6-0.8 s), which
+// made the open of a 1M collection, whose loader writes all its vectors at
+// once, 2-4 s of CPU dearer. Advised after the load, the blocks start on
+// 4 KiB pages and khugepaged collapses them in the background; inserts
+// fault a block in a little at a time, where the advice costs nothing
+// measurable, so they keep it from the start.
+func (a *segArena) setDeferAdvice(on bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.deferAdvice = on
+	if on || a.released {
+		return
+	}
+	for i := range a.blocks {
+		if !a.blocks[i].advised {
+			adviseBlock(a.blocks[i].p, a.blocks[i].n)
+			a.blocks[i].advised = true
+		}
+	}
 }
 
 // release unmaps every block. Idempotent; later allocs return nil.

@@ -303,6 +303,10 @@ type HNSW struct {
 	arena        *segArena
 	arenaCleanup runtime.Cleanup
 	arenaMin     int64
+	// arenaDefer makes a new arena defer its huge-page advice: set while
+	// loadOutside fills a loaded graph's vectors (segArena.setDeferAdvice
+	// says why).
+	arenaDefer   bool
 	heapSegBytes int64
 	closed       bool
 }
@@ -770,7 +774,7 @@ func (h *HNSW) arenaSeg(n int) []byte {
 		return nil
 	}
 	if h.arena == nil {
-		h.arena = &segArena{}
+		h.arena = &segArena{deferAdvice: h.arenaDefer}
 		// A graph dropped without Close gives its arena back once it is
 		// unreachable; the cleanup holds the arena, not the graph.
 		h.arenaCleanup = runtime.AddCleanup(h, (*segArena).release, h.arena)

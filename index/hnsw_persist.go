@@ -763,6 +763,18 @@ var ErrMissingVector = errors.New("index: the vector loader supplied no vector f
 // snapshot through the caller's loader, then checks and prepares them as
 // Add would have.
 func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
+	// The loader writes every vector at once: huge-page advice is given
+	// after it, not before (segArena.setDeferAdvice says why).
+	h.arenaDefer = true
+	if h.arena != nil {
+		h.arena.setDeferAdvice(true)
+	}
+	defer func() {
+		h.arenaDefer = false
+		if h.arena != nil {
+			h.arena.setDeferAdvice(false)
+		}
+	}()
 	filled := make([]bool, len(h.ids))
 	// Every segment is made before the loader runs, so that its
 	// goroutines only write rows.

@@ -30,11 +30,11 @@ func adviseHuge(p unsafe.Pointer, n uintptr) {
 }
 
 // mapAnon maps n bytes (a multiple of hugePage) of zeroed private memory
-// aligned to a huge page, advised for huge pages (see adviseHuge), for a
-// segment arena (arena.go). The alignment lets the kernel back the whole
+// aligned to a huge page, advised for huge pages (see adviseHuge) when
+// advise is set, for a segment arena (arena.go). The alignment lets the kernel back the whole
 // block with huge pages: it maps n + hugePage and unmaps the unaligned
 // ends.
-func mapAnon(n uintptr) (unsafe.Pointer, bool) {
+func mapAnon(n uintptr, advise bool) (unsafe.Pointer, bool) {
 	p, err := unix.MmapPtr(-1, 0, nil, n+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return nil, false
@@ -47,8 +47,16 @@ func mapAnon(n uintptr) (unsafe.Pointer, bool) {
 		_ = unix.MunmapPtr(unsafe.Add(p, head+n), tail)
 	}
 	p = unsafe.Add(p, head)
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(p), n, unix.MADV_HUGEPAGE)
+	if advise {
+		adviseBlock(p, n)
+	}
 	return p, true
+}
+
+// adviseBlock advises a block mapAnon returned for huge pages; for a
+// block already touched, khugepaged collapses its pages later.
+func adviseBlock(p unsafe.Pointer, n uintptr) {
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(p), n, unix.MADV_HUGEPAGE)
 }
 
 // unmapAnon unmaps a block mapAnon returned.

@@ -4,6 +4,8 @@ package index
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -72,4 +74,64 @@ func contains(s []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestLoadedArenaAdvisedAfterLoad: a links-only snapshot's vectors are
+// written into arena blocks mapped without the huge-page advice (fresh
+// huge pages cost more to fault in all at once than the 4 KiB pages they
+// replace; segArena.setDeferAdvice), and the blocks carry the advice once
+// ReadHNSW returns.
+func TestLoadedArenaAdvisedAfterLoad(t *testing.T) {
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
+		t.Skip("kernel without transparent huge pages")
+	}
+	const n, dim = 3000, 384
+	h, err := NewHNSW(dim, L2, withArenaOnly(), WithBuildWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	vec := func(id uint64) []float32 {
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32((id*31+uint64(j)*7)%97) / 97
+		}
+		return v
+	}
+	for i := range uint64(n) {
+		if err := h.Add(i+1, vec(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var links bytes.Buffer
+	if _, err := h.WriteLinksTo(&links); err != nil {
+		t.Fatal(err)
+	}
+	var during []string
+	g, err := ReadHNSW(bytes.NewReader(links.Bytes()), withArenaOnly(), WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+		slot := newSlot()
+		for i := range uint64(n) {
+			v := slot(i + 1)
+			if v == nil {
+				return fmt.Errorf("no slot for %d", i+1)
+			}
+			copy(v, vec(i+1))
+			if i == n/2 {
+				during = vmFlags(t, uintptr(unsafe.Pointer(&v[0])))
+			}
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if contains(during, "hg") {
+		t.Errorf("arena block advised for huge pages while the loader filled it (flags %v)", during)
+	}
+	seg := g.vecSegs[len(g.vecSegs)/2]
+	if flags := vmFlags(t, uintptr(unsafe.Pointer(&seg[0]))); !contains(flags, "hg") {
+		t.Errorf("loaded arena segment after ReadHNSW: mapping flags %v lack hg", flags)
+	}
+	sameAnswers(t, h, g, [][]float32{vec(5), vec(1500), vec(2999)})
 }

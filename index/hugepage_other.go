@@ -11,7 +11,10 @@ func adviseHuge(unsafe.Pointer, uintptr) {}
 // mapAnon reports that no memory outside the Go heap is available: every
 // segment is then allocated on the heap (arena.go), as before the arena.
 // The Linux build maps anonymous memory (hugepage_linux.go).
-func mapAnon(uintptr) (unsafe.Pointer, bool) { return nil, false }
+func mapAnon(uintptr, bool) (unsafe.Pointer, bool) { return nil, false }
+
+// adviseBlock is never called: mapAnon maps nothing here.
+func adviseBlock(unsafe.Pointer, uintptr) {}
 
 // unmapAnon is never called: mapAnon maps nothing here.
 func unmapAnon(unsafe.Pointer, uintptr) {}
