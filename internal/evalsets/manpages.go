@@ -309,10 +309,14 @@ func unescape(s string) string {
 		case '&', 'c', '|', '^', '%', ')', ':', '/', ',':
 		case 'h', 'v', 'w', 'o', 'l', 'L', 'D', 'b', 'x', 'X', 'A', 'B', 'C', 'N', 'R', 'Z':
 			// Escapes with a delimited argument: skip it.
+			// The delimiter is a character, not a byte: matching the
+			// lead byte of a multi-byte delimiter elsewhere would end the
+			// skip inside a UTF-8 sequence and leave its tail as text.
 			if i+1 < len(s) {
-				d := s[i+1]
-				if end := strings.IndexByte(s[i+2:], d); end >= 0 {
-					i += 2 + end
+				_, n := utf8.DecodeRuneInString(s[i+1:])
+				d := s[i+1 : i+1+n]
+				if end := strings.Index(s[i+1+n:], d); end >= 0 {
+					i += n + end + len(d)
 				}
 			}
 		default:

@@ -35,6 +35,14 @@ func TestRenderManPage(t *testing.T) {
 			text:  "DESCRIPTION\n\nSub Section\n\n•\nitem\nhttp://x.org",
 		},
 		{name: "empty", src: "", query: "", text: ""},
+		{
+			// Regression (CI fuzzing): the lead byte of © matched
+			// the second © and the skip ended inside it.
+			name:  "multi-byte delimiter of a skipped escape",
+			src:   ".SH NAME\nx \\- y\n.SH D\na\\h©x©b \\w©1m©c\n",
+			query: "y",
+			text:  "D\n\nab c",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
