@@ -67,6 +67,18 @@ type searchResult struct {
 	cpu1 float64
 }
 
+// sweepBuildThreads is the threads of the build whose index serves the ef
+// sweep (--build-threads, 1 by default).
+func (b *bench) sweepBuildThreads() int {
+	return max(b.cfg.buildThreads, 1)
+}
+
+// secondBuild reports whether a build on two threads, timed only, follows
+// the sweep: the default, when the machine has two cores.
+func (b *bench) secondBuild() bool {
+	return b.cfg.buildThreads == 0 && len(threadCounts()) > 1
+}
+
 // threadCounts are the query thread counts measured: 1 and 2 (when the
 // machine has two cores).
 func threadCounts() []int {
@@ -324,14 +336,16 @@ func (b *bench) annHNSWM(ctx context.Context, d *synth.Data) error {
 
 // annHNSWWith measures an HNSW graph built with newLinks layer-0 links per
 // new node (0: the index's default) under the system name sys: build on
-// one thread, the ef sweep, the snapshot, build on two threads.
+// one thread (--build-threads), the ef sweep, the snapshot, build on two
+// threads.
 func (b *bench) annHNSWWith(ctx context.Context, d *synth.Data, sys string, newLinks int) error {
 	extra := []index.HNSWOption{index.WithNewNodeLinks(newLinks)}
-	h, el, rss, cpu, err := b.buildHNSW(ctx, d, 1, extra...)
+	threads := b.sweepBuildThreads()
+	h, el, rss, cpu, err := b.buildHNSW(ctx, d, threads, extra...)
 	if err != nil {
 		return err
 	}
-	params := map[string]any{"phase": "build", "threads": 1, "M": hnswM, "efC": hnswEfC, "cpu_s": round4(cpu)}
+	params := map[string]any{"phase": "build", "threads": threads, "M": hnswM, "efC": hnswEfC, "cpu_s": round4(cpu)}
 	if newLinks > 0 {
 		params["new_node_links"] = newLinks
 	}
@@ -339,7 +353,7 @@ func (b *bench) annHNSWWith(ctx context.Context, d *synth.Data, sys string, newL
 	st := h.Stats()
 	m.Params["index_bytes_per_vector"] = int(st.Bytes / int64(st.Live))
 	b.rep.add(m)
-	b.logf("ann: %s built on 1 thread in %s (%.0f vectors/s, %.1f CPU s)", sys, el.Round(time.Millisecond), float64(d.Spec.N)/el.Seconds(), cpu)
+	b.logf("ann: %s built on %d thread(s) in %s (%.0f vectors/s, %.1f CPU s)", sys, threads, el.Round(time.Millisecond), float64(d.Spec.N)/el.Seconds(), cpu)
 
 	nq := len(d.Queries)
 	dsts := make([][]index.Result, 2)
@@ -381,7 +395,7 @@ func (b *bench) annHNSWWith(ctx context.Context, d *synth.Data, sys string, newL
 	h = nil // let the 2-thread build below run without the first graph
 
 	// Parallel build: time only (the 1-thread graph served the searches).
-	if len(threadCounts()) > 1 {
+	if b.secondBuild() {
 		h, el, _, cpu, err := b.buildHNSW(ctx, d, 2, extra...)
 		if err != nil {
 			return err

@@ -201,12 +201,12 @@ func (b *bench) annFAISS(ctx context.Context, d *synth.Data, system, mode string
 			b.reportFAISS(d, system, mode, sweepKey, with, &targets, l)
 		}
 	}
-	lines, err := b.runFAISS(ctx, bin, d, mode, 1, sweep)
+	lines, err := b.runFAISS(ctx, bin, d, mode, b.sweepBuildThreads(), sweep)
 	if err != nil {
 		return err
 	}
 	report(lines)
-	if len(threadCounts()) > 1 {
+	if b.secondBuild() {
 		more, err := b.runFAISS(ctx, bin, d, mode, 2, sweep[:1])
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ func (b *bench) reportFAISS(d *synth.Data, system, mode, sweepKey string, with f
 			m.Params["train_s"] = round4(l.TrainS)
 			m.Params["train_vectors"] = l.NTrain
 		}
-		if l.Threads == 1 {
+		if l.Threads == b.sweepBuildThreads() {
 			if l.RSSMB > 0 {
 				m.RSSMB = fp(l.RSSMB)
 			}

@@ -62,11 +62,11 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 		b.logf("ann: hnswlib left out: %v", err)
 		return nil
 	}
-	lines, err := b.runHNSWLib(ctx, bin, d, 1, b.cfg.efs)
+	lines, err := b.runHNSWLib(ctx, bin, d, b.sweepBuildThreads(), b.cfg.efs)
 	if err != nil {
 		return err
 	}
-	if len(threadCounts()) > 1 {
+	if b.secondBuild() {
 		more, err := b.runHNSWLib(ctx, bin, d, 2, b.cfg.efs[:1])
 		if err != nil {
 			return err
@@ -79,7 +79,7 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 			m := Measurement{Suite: "ann", System: "hnswlib", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 				Params: map[string]any{"phase": "build", "threads": l.Threads, "M": hnswM, "efC": hnswEfC},
 				BuildS: fp(l.BuildS), BuildVPS: fp(float64(d.Spec.N) / l.BuildS), Note: "C++, g++ -O3 -march=native"}
-			if l.Threads == 1 && l.RSSMB > 0 {
+			if l.Threads == b.sweepBuildThreads() && l.RSSMB > 0 {
 				m.RSSMB = fp(l.RSSMB)
 				m.BytesPerVector = fp(l.RSSMB * (1 << 20) / float64(d.Spec.N))
 			}

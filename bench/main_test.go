@@ -39,6 +39,12 @@ func TestParseArgs(t *testing.T) {
 			}
 		}},
 		{name: "unknown system", args: []string{"--cache", "/tmp/x", "--systems", "vecbolt-hnsw,hnswlb"}, wantErr: `unknown system "hnswlb"`},
+		{name: "build threads", args: []string{"--cache", "/tmp/x", "--build-threads", "2"}, check: func(t *testing.T, c config) {
+			if c.buildThreads != 2 {
+				t.Errorf("buildThreads = %d, want 2", c.buildThreads)
+			}
+		}},
+		{name: "build threads out of range", args: []string{"--cache", "/tmp/x", "--build-threads", "3"}, wantErr: "--build-threads"},
 		{name: "unknown suite", args: []string{"--cache", "/tmp/x", "nope"}, wantErr: "unknown suite"},
 		{name: "bad ef", args: []string{"--cache", "/tmp/x", "--ef", "10,x"}, wantErr: "--ef"},
 		{name: "zero ef", args: []string{"--cache", "/tmp/x", "--ef", "0"}, wantErr: "--ef"},
