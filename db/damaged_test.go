@@ -67,7 +67,9 @@ func TestDamagedVectorLeavesOneDocumentOut(t *testing.T) {
 			if tc.int8 {
 				opts = append(opts, WithInt8())
 			}
-			if tc.name == "snapshot" {
+			if tc.name == "snapshot" || tc.name == "int8" {
+				// int8: the keyword side must skip a vector a re-rank
+				// found damaged, not only one the load found.
 				opts = append(opts, WithFullText(FullTextConfig{}))
 			}
 			c := mustCollection(t, d, "c", opts...)

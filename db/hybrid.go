@@ -219,11 +219,14 @@ func (c *Collection) fullTextErr(st *colState) error {
 
 // acceptFunc is the filter both sides of a search apply: a label must be
 // live (a keyword hit committed to the file may not have reached the live
-// set yet), not being deleted, and match the metadata filter. The caller
-// holds liveMu (read) while it is used. The first filter error is kept in
-// *errp.
+// set yet), not being deleted, not have a damaged vector (found by the
+// load or by an int8 re-rank: either is out of the vector index, and a
+// keyword hit must not bring it back) and match the metadata filter. The
+// caller holds liveMu (read) while it is used. The first filter error is
+// kept in *errp.
 func (st *colState) acceptFunc(o searchOptions, errp *error) func(uint64) bool {
 	f := o.filter
+	rerankBad := st.rerankBadSet()
 	// The flat index may call the filter from several goroutines; the
 	// first error wins.
 	var once sync.Once
@@ -236,7 +239,9 @@ func (st *colState) acceptFunc(o searchOptions, errp *error) func(uint64) bool {
 			return false
 		}
 		if _, bad := st.damaged[label]; bad {
-			// Out of the index: a keyword hit must not bring it back.
+			return false
+		}
+		if _, bad := rerankBad[label]; bad {
 			return false
 		}
 		if _, out := o.exclude[d.id]; out {
