@@ -380,8 +380,11 @@ func (b *bench) annHNSWWith(ctx context.Context, d *synth.Data, sys string, newL
 			b.want(fmt.Sprintf("%s recall@10 at ef %d", sys, ef), s.recall, f)
 		}
 	}
-	if b.cfg.efs[len(b.cfg.efs)-1] >= 128 {
-		// The 100k run reaches 0.999 at ef 128.
+	if b.cfg.efs[len(b.cfg.efs)-1] >= 128 && d.Spec.N <= 100_000 && d.Spec.Source == "" {
+		// The 100k run reaches 0.999 at ef 128. Larger sets need more:
+		// the 1M run reached 0.9906 at ef 256 (BENCHMARKS.md, "1M: the
+		// index against hnswlib and FAISS"), so the floor is for 100k
+		// and below only.
 		b.want(sys+" best recall over the ef sweep", best, 0.995)
 	}
 	if !targets.reached[1] {

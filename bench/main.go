@@ -68,6 +68,7 @@ import (
 	"time"
 
 	"github.com/vecbolt/vecbolt/bench/internal/synth"
+	"github.com/vecbolt/vecbolt/bench/internal/vecio"
 )
 
 // config is the parsed command line.
@@ -106,6 +107,8 @@ type config struct {
 	// ann suite: the threads of the only HNSW/FAISS build (0: one build
 	// on one thread for the sweep, then one on two for time).
 	buildThreads int
+	// dim: the clustered data set's dimension (0: the recipe's 384).
+	dim int
 }
 
 // allSuites lists the suites in the order a default run executes them.
@@ -158,6 +161,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.deleteFrac, "delete-frac", 0.5, "recall suite: fraction of the documents deleted")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "growth suite: write a CPU and a heap profile of each insert step into `DIR`; db suite: the memory samples of each insert (TSV) and a heap profile after it")
 	fs.IntVar(&c.growthEfC, "efc", 0, "growth suite: the collection's efConstruction (0: the default); a small one leaves the rest of the write path to measure")
+	fs.IntVar(&c.dim, "dim", 0, "dimension of the clustered data set (default 384, the anchors.md recipe; e.g. 96 for the 10M rows)")
 	fs.IntVar(&c.buildThreads, "build-threads", 0, "ann suite: build vecbolt-hnsw(-2m, -m), hnswlib and FAISS once, on this many threads (1 or 2), and sweep ef on that index; 0: build on one thread for the sweep and again on two for time (at 1M, 2 halves the suite's time)")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
 	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq)")
@@ -190,6 +194,12 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("--ef: %w", err)
 	}
 	slices.Sort(c.efs)
+	if c.dim != 0 && (c.dim < 2 || c.dim > vecio.MaxDim) {
+		return c, fmt.Errorf("--dim %d: want 2 to %d", c.dim, vecio.MaxDim)
+	}
+	if c.dim != 0 && c.dataset != "clustered" {
+		return c, fmt.Errorf("--dim applies to the clustered data set, not %q (its dimension is the model's)", c.dataset)
+	}
 	if c.buildThreads < 0 || c.buildThreads > 2 {
 		return c, fmt.Errorf("--build-threads %d: want 0, 1 or 2", c.buildThreads)
 	}

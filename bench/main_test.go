@@ -44,6 +44,13 @@ func TestParseArgs(t *testing.T) {
 				t.Errorf("buildThreads = %d, want 2", c.buildThreads)
 			}
 		}},
+		{name: "dim", args: []string{"--cache", "/tmp/x", "--dim", "96"}, check: func(t *testing.T, c config) {
+			if c.dim != 96 {
+				t.Errorf("dim = %d, want 96", c.dim)
+			}
+		}},
+		{name: "dim too small", args: []string{"--cache", "/tmp/x", "--dim", "1"}, wantErr: "--dim"},
+		{name: "dim with text", args: []string{"--cache", "/tmp/x", "--dim", "96", "--dataset", "text"}, wantErr: "--dim"},
 		{name: "build threads out of range", args: []string{"--cache", "/tmp/x", "--build-threads", "3"}, wantErr: "--build-threads"},
 		{name: "unknown suite", args: []string{"--cache", "/tmp/x", "nope"}, wantErr: "unknown suite"},
 		{name: "bad ef", args: []string{"--cache", "/tmp/x", "--ef", "10,x"}, wantErr: "--ef"},

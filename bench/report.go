@@ -304,6 +304,9 @@ func (b *bench) dataset(ctx context.Context, n int) (*synth.Data, error) {
 	}
 	spec := synth.Default(n)
 	spec.Queries = b.cfg.queries
+	if b.cfg.dim != 0 {
+		spec.Dim = b.cfg.dim
+	}
 	t0 := time.Now()
 	d, gen, err := synth.Load(ctx, b.cfg.cache, spec)
 	if err != nil {
