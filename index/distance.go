@@ -65,15 +65,21 @@ func batch4(l2 bool, qs, rows []float32, dim int, out []float32) {
 	batch4Arch(l2, qs, rows, dim, out)
 }
 
-func batch4Generic(l2 bool, qs, rows []float32, dim int, out []float32) {
+// batch4Single is batch4 where the CPU has no four-query kernel: the
+// single-query kernels, four times per row. It must call dot32 and l2sq32
+// (the dispatched kernels), not the pure-Go ones: on an AVX2 machine those
+// sum in another order, and the four-query form then differed from the
+// single one in the last bit (TestFormsBitIdentical, dim 3), breaking the
+// promise above.
+func batch4Single(l2 bool, qs, rows []float32, dim int, out []float32) {
 	for i := range len(out) / 4 {
 		row := rows[i*dim : (i+1)*dim]
 		for j := range 4 {
 			q := qs[j*dim : (j+1)*dim]
 			if l2 {
-				out[4*i+j] = l2sqGeneric(q, row)
+				out[4*i+j] = l2sq32(q, row)
 			} else {
-				out[4*i+j] = dotGeneric(q, row)
+				out[4*i+j] = dot32(q, row)
 			}
 		}
 	}

@@ -130,7 +130,7 @@ func hasBatch4() bool { return simd == levelAVX512 }
 // rows, writing out[4*i+j]. Lengths are checked by the caller.
 func batch4Arch(l2 bool, qs, rows []float32, dim int, out []float32) {
 	if simd != levelAVX512 {
-		batch4Generic(l2, qs, rows, dim, out)
+		batch4Single(l2, qs, rows, dim, out)
 		return
 	}
 	if l2 {

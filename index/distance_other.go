@@ -20,5 +20,5 @@ func simdName() string { return "generic" }
 func hasBatch4() bool { return false }
 
 func batch4Arch(l2 bool, qs, rows []float32, dim int, out []float32) {
-	batch4Generic(l2, qs, rows, dim, out)
+	batch4Single(l2, qs, rows, dim, out)
 }

@@ -247,7 +247,7 @@ func TestRowKernels(t *testing.T) {
 func TestBatch4(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	impls := map[string]func(l2 bool, qs, rows []float32, dim int, out []float32){
-		"dispatch": batch4, "generic": batch4Generic,
+		"dispatch": batch4, "single": batch4Single,
 	}
 	for name, impl := range impls {
 		for _, dim := range []int{1, 3, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 384, 385, 768} {
