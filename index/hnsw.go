@@ -112,6 +112,9 @@ type hnswConfig struct {
 	// arenaAll puts every vector segment in the arena, small graphs too
 	// (withArenaOnly; tests of the arena).
 	arenaAll bool
+	// fullReselect turns off link's incremental selection
+	// (withFullReselect; the tests that prove it exact).
+	fullReselect bool
 }
 
 // WithM sets the number of links per node on upper layers; layer-0 lists
@@ -180,6 +183,12 @@ func WithBuildWorkers(n int) HNSWOption { return func(c *hnswConfig) { c.workers
 // only those beyond arenaMinBytes (arena.go), so that tests exercise the
 // arena with small graphs.
 func withArenaOnly() HNSWOption { return func(c *hnswConfig) { c.arenaAll = true } }
+
+// withFullReselect makes every back-link into a full list re-run the
+// selection heuristic over the whole list, as before selectClosedPlus
+// existed: the reference that the incremental selection must match list
+// for list.
+func withFullReselect() HNSWOption { return func(c *hnswConfig) { c.fullReselect = true } }
 
 // withExactFraction sets the filter selectivity (fraction of live vectors
 // the filter accepts, given through SearchOptions.MatchEstimate or
@@ -254,6 +263,8 @@ type HNSW struct {
 	// one row of rowLen bytes per slot (hnsw_int8.go has the layout).
 	q8     bool
 	rowLen int
+	// fullReselect: see withFullReselect.
+	fullReselect bool
 
 	rng *rand.PCG // level draws; guarded by mu (written under Lock)
 
@@ -280,11 +291,17 @@ type HNSW struct {
 	orphanMu sync.Mutex
 	orphans  []uint32   // slots whose in-count fell to 0; guarded by orphanMu
 	upper    [][]uint32 // per slot: level*(m+1) words, nil at level 0
-	levels   []uint8
-	ids      []uint64
-	state    []uint8
-	idmap    map[uint64]uint32
-	free     []uint32
+	// selClosed has, per slot, bit l set while the slot's layer-l list is
+	// closed under the selection heuristic (listClosed says what that
+	// means and why link cares). Each word is read and written under its
+	// slot's stripe lock (lockFor), or under mu.Lock; the slice itself
+	// grows with the slots, under mu.Lock.
+	selClosed []uint32
+	levels    []uint8
+	ids       []uint64
+	state     []uint8
+	idmap     map[uint64]uint32
+	free      []uint32
 
 	live, tomb int
 	hasEntry   bool
@@ -359,7 +376,7 @@ func newHNSW(dim int, m Metric, c hnswConfig) *HNSW {
 	h := &HNSW{
 		dim: dim, metric: m, m: c.m, m0: 2 * c.m, newL0: c.newL0, efC: c.efC, efS: c.efS,
 		mL: 1 / math.Log(float64(c.m)), seed: c.seed, compact: c.compact,
-		workers: c.workers, exactFrac: c.exactFrac, q8: c.q8,
+		workers: c.workers, exactFrac: c.exactFrac, q8: c.q8, fullReselect: c.fullReselect,
 		rng:      rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15),
 		idmap:    make(map[uint64]uint32),
 		arenaMin: arenaMinBytes,
@@ -468,7 +485,7 @@ func (h *HNSW) Stats() HNSWStats {
 	for _, u := range h.upper {
 		b += int64(cap(u))*4 + 24
 	}
-	b += int64(cap(h.levels)) + int64(cap(h.state)) + int64(cap(h.ids))*8
+	b += int64(cap(h.levels)) + int64(cap(h.state)) + int64(cap(h.ids))*8 + int64(cap(h.selClosed))*4
 	b += int64(len(h.idmap)) * 16
 	return HNSWStats{Live: h.live, Tombstones: h.tomb, FreeSlots: len(h.free),
 		Slots: len(h.ids), MaxLevel: h.maxLevel, Bytes: b, VectorBytes: vb, Int8: h.q8}
@@ -719,7 +736,9 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 		h.levels = append(h.levels, uint8(level))
 		h.state = append(h.state, slotLive)
 		h.upper = append(h.upper, nil)
+		h.selClosed = append(h.selClosed, 0)
 	}
+	h.selClosed[n] = 0
 	if h.q8 {
 		encodeRow8(h.row8(n), v, h.metric)
 	} else {
@@ -803,7 +822,7 @@ func (h *HNSW) Close() error {
 	// Every table goes, so a path that missed the closed check fails an
 	// index check instead of reading unmapped memory.
 	h.vecSegs, h.q8Segs, h.l0Segs, h.inSegs, h.upper = nil, nil, nil, nil, nil
-	h.levels, h.ids, h.state, h.free = nil, nil, nil, nil
+	h.levels, h.ids, h.state, h.free, h.selClosed = nil, nil, nil, nil, nil
 	h.idmap = map[uint64]uint32{}
 	h.live, h.tomb, h.hasEntry, h.entry, h.maxLevel = 0, 0, false, 0, 0
 	if h.arena != nil {
@@ -914,22 +933,29 @@ func (h *HNSW) insert(s *hnswScratch, n uint32, prev []uint32) {
 		// keep those links (re-selecting if they overflow the list).
 		var oldBuf [65]uint32
 		old := oldBuf[:0]
+		// closed: the list is a selection's output as it stands (see
+		// listClosed), unless links kept from concurrent inserts join it
+		// unselected.
+		closed := true
 		for i := 1; i <= int(atomic.LoadUint32(&lst[0])); i++ {
 			e := atomic.LoadUint32(&lst[i])
 			old = append(old, e)
 			if !slices.ContainsFunc(sel, func(it hnswItem) bool { return it.n == e }) {
 				sel = append(sel, hnswItem{h.dist(e, &q), e})
+				closed = false
 			}
 		}
 		if len(sel) > maxLinks {
 			slices.SortFunc(sel, cmpItem)
 			s.sel = h.selectNeighbors(sel, maxLinks, s.sel[:0])
 			sel = append(sel[:0], s.sel...)
+			closed = true
 		}
 		for i, it := range sel {
 			atomic.StoreUint32(&lst[1+i], it.n)
 		}
 		atomic.StoreUint32(&lst[0], uint32(len(sel)))
+		h.setListClosed(n, l, closed)
 		if l == 0 {
 			h.relink(old, sel)
 		}
@@ -1008,6 +1034,11 @@ func (h *HNSW) addPeers(s *hnswScratch, q *hnswQuery, l int) bool {
 
 // link adds n (at distance d) to t's list on layer l, shrinking the list
 // with the selection heuristic when it is full. Caller holds mu.RLock.
+//
+// A full list that is closed (listClosed) is shrunk by selectClosedPlus,
+// which gives the heuristic's result over the list and n without
+// re-running it: about 2 distance evaluations per member instead of up
+// to one per pair of members.
 func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	maxLinks := h.m
 	if l == 0 {
@@ -1026,6 +1057,8 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	if cnt < maxLinks {
 		atomic.StoreUint32(&lst[1+cnt], n)
 		atomic.StoreUint32(&lst[0], uint32(cnt+1))
+		// n joins unselected: it may prune a member or be pruned by one.
+		h.setListClosed(t, l, false)
 		if l == 0 {
 			h.incIn(n)
 		}
@@ -1051,7 +1084,13 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 		}
 	}
 	slices.SortFunc(s.buf, cmpItem)
-	s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
+	if h.listClosed(t, l) && !h.fullReselect {
+		s.sel = h.selectClosedPlus(s.buf, n, maxLinks, s.sel[:0])
+	} else {
+		s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
+	}
+	// Either way the list is now a selection's output.
+	h.setListClosed(t, l, true)
 	var oldBuf [65]uint32
 	old := oldBuf[:0]
 	for i := 1; i <= cnt; i++ {
@@ -1064,6 +1103,97 @@ func (h *HNSW) link(s *hnswScratch, t, n uint32, d float32, l int) {
 	if l == 0 {
 		h.relink(old, s.sel)
 	}
+}
+
+// listClosed reports whether slot t's layer-l list is closed under the
+// selection heuristic: it is the output of selectNeighbors (over any
+// candidates), so no member is pruned by a member closer to t. That holds
+// as long as the distances the selection saw are those link recomputes,
+// and they are, bit for bit: every distance between two stored vectors is
+// one kernel's sum in one order (distance.go; scoreNodes equals dist),
+// the same whichever vector is the query, since products commute, a−b and
+// b−a square alike, and the int8 forms combine the two rows' scalars
+// symmetrically. A list stops being closed when a link joins it without a
+// selection: link's append, an insert keeping concurrent back-links, the
+// repairs (forceLink, repairList); a recycled slot and a loaded graph
+// start with none closed. TestSelectClosedPlusExact checks that builds
+// with and without the shortcut make identical graphs. Caller holds t's
+// stripe lock, or mu.Lock.
+func (h *HNSW) listClosed(t uint32, l int) bool { return h.selClosed[t]>>l&1 != 0 }
+
+// setListClosed records whether slot t's layer-l list is closed (see
+// listClosed). Caller holds t's stripe lock, or mu.Lock.
+func (h *HNSW) setListClosed(t uint32, l int, closed bool) {
+	if closed {
+		h.selClosed[t] |= 1 << l
+	} else {
+		h.selClosed[t] &^= 1 << l
+	}
+}
+
+// selectClosedPlus returns selectNeighbors(cands, max) where cands,
+// sorted ascending, are a full closed list (listClosed: max members, none
+// pruned by a closer one) plus the new candidate n, without re-running
+// the heuristic over every pair:
+//   - the members closer than n are kept: the heuristic checks each only
+//     against kept members closer still, all of them members, none of
+//     which prunes it;
+//   - n is reached (the list is not yet full before it, since at least
+//     one member follows it) and kept unless one of those closer members
+//     prunes it;
+//   - if n is dropped, every later member is kept as before, up to max:
+//     the list comes out unchanged;
+//   - if n is kept, a later member is dropped exactly when n prunes it:
+//     its other possible pruners are closer members, none of which prune
+//     it, and dropping members takes pruners away, never adds them. The
+//     cap then stops the list at max in order, as the heuristic's loop
+//     does.
+//
+// Each check is the heuristic's own: dist(kept, candidate) < the
+// candidate's distance, with kept as the stored node and the candidate as
+// the query, so even a distance that depended on the order of its
+// operands would come out as the full selection's.
+func (h *HNSW) selectClosedPlus(cands []hnswItem, n uint32, max int, out []hnswItem) []hnswItem {
+	pos := slices.IndexFunc(cands, func(it hnswItem) bool { return it.n == n })
+	if pos < 0 || len(cands) != max+1 {
+		// Not the shape link passes; the heuristic itself is always right.
+		return h.selectNeighbors(cands, max, out)
+	}
+	if pos == max {
+		// n sorts after the whole list: the heuristic stops before it.
+		return append(out, cands[:max]...)
+	}
+	nd := cands[pos].d
+	nv := h.node(n)
+	keep := true
+	for _, o := range cands[:pos] {
+		if h.dist(o.n, &nv) < nd {
+			keep = false
+			break
+		}
+	}
+	out = append(out, cands[:pos]...)
+	if !keep {
+		for _, c := range cands[pos+1:] {
+			if len(out) >= max {
+				break
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	out = append(out, cands[pos])
+	for _, c := range cands[pos+1:] {
+		if len(out) >= max {
+			break
+		}
+		cv := h.node(c.n)
+		if h.dist(n, &cv) < c.d {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func cmpItem(a, b hnswItem) int {

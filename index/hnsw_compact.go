@@ -173,6 +173,8 @@ func (h *HNSW) forceLink(t, x uint32) bool {
 			return true
 		}
 	}
+	// x joins unselected either way.
+	h.setListClosed(t, 0, false)
 	if cnt < h.m0 {
 		atomic.StoreUint32(&lst[1+cnt], x)
 		atomic.StoreUint32(&lst[0], uint32(cnt+1))
@@ -386,6 +388,10 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 		atomic.StoreUint32(&lst[1+i], it.n)
 	}
 	atomic.StoreUint32(&lst[0], uint32(len(sel)))
+	// Links kept from other repair workers join unselected; rather than
+	// track whether any did, a repaired list counts as not closed (see
+	// listClosed): repairs are rare next to inserts.
+	h.setListClosed(n, l, false)
 	if l == 0 {
 		h.relink(curOld, sel)
 	}

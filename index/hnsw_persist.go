@@ -696,6 +696,10 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	if err := h.validateLinks(); err != nil {
 		return nil, err
 	}
+	// No list is known to be closed under the selection heuristic
+	// (listClosed): the snapshot does not say, and checking would cost
+	// what the first re-selection of each list costs anyway.
+	h.selClosed = make([]uint32, slots)
 	// In-link counts are derived, not stored.
 	for n := 0; n < slots; n += hnswSegSize {
 		h.inSegs = append(h.inSegs, make([]uint32, min(hnswSegSize, slots-n)))
