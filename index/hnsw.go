@@ -112,6 +112,9 @@ type hnswConfig struct {
 	// arenaAll puts every vector segment in the arena, small graphs too
 	// (withArenaOnly; tests of the arena).
 	arenaAll bool
+	// noPrefault leaves a loaded graph's vector segments to fault in as
+	// the loader writes them (withoutPrefault; tests of the fallback).
+	noPrefault bool
 }
 
 // WithM sets the number of links per node on upper layers; layer-0 lists
@@ -180,6 +183,11 @@ func WithBuildWorkers(n int) HNSWOption { return func(c *hnswConfig) { c.workers
 // only those beyond arenaMinBytes (arena.go), so that tests exercise the
 // arena with small graphs.
 func withArenaOnly() HNSWOption { return func(c *hnswConfig) { c.arenaAll = true } }
+
+// withoutPrefault makes ReadHNSW's vector loader write segments that were
+// not mapped in ahead (prefault), as on kernels that refuse the advice, so
+// that tests compare the two paths.
+func withoutPrefault() HNSWOption { return func(c *hnswConfig) { c.noPrefault = true } }
 
 // withExactFraction sets the filter selectivity (fraction of live vectors
 // the filter accepts, given through SearchOptions.MatchEstimate or
