@@ -115,6 +115,9 @@ type hnswConfig struct {
 	// fullReselect turns off link's incremental selection
 	// (withFullReselect; the tests that prove it exact).
 	fullReselect bool
+	// noPrefault leaves a loaded graph's vector segments to fault in as
+	// the loader writes them (withoutPrefault; tests of the fallback).
+	noPrefault bool
 }
 
 // WithM sets the number of links per node on upper layers; layer-0 lists
@@ -189,6 +192,10 @@ func withArenaOnly() HNSWOption { return func(c *hnswConfig) { c.arenaAll = true
 // existed: the reference that the incremental selection must match list
 // for list.
 func withFullReselect() HNSWOption { return func(c *hnswConfig) { c.fullReselect = true } }
+// withoutPrefault makes ReadHNSW's vector loader write segments that were
+// not mapped in ahead (prefault), as on kernels that refuse the advice, so
+// that tests compare the two paths.
+func withoutPrefault() HNSWOption { return func(c *hnswConfig) { c.noPrefault = true } }
 
 // withExactFraction sets the filter selectivity (fraction of live vectors
 // the filter accepts, given through SearchOptions.MatchEstimate or

@@ -46,6 +46,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -734,7 +735,7 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		return nil, corruptf("checksum %08x, computed %08x", got, want)
 	}
 	if outside {
-		if err := h.loadOutside(cfg.loader, cfg.stale); err != nil {
+		if err := h.loadOutside(cfg.loader, cfg.stale, !cfg.noPrefault); err != nil {
 			return nil, err
 		}
 	}
@@ -765,8 +766,9 @@ var ErrMissingVector = errors.New("index: the vector loader supplied no vector f
 
 // loadOutside fills the live vectors of a graph read from a links-only
 // snapshot through the caller's loader, then checks and prepares them as
-// Add would have.
-func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
+// Add would have. With prefaultSegs, each vector segment is mapped in
+// (prefault) when the loader first reaches it.
+func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool, prefaultSegs bool) error {
 	// The loader writes every vector at once: huge-page advice is given
 	// after it, not before (segArena.setDeferAdvice says why).
 	h.arenaDefer = true
@@ -803,9 +805,29 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 	if !sorted {
 		slices.SortFunc(byID, func(a, b uint32) int { return cmp.Compare(h.ids[a], h.ids[b]) })
 	}
+	// Each row is checked and prepared (prepareLoaded) by the goroutine
+	// that loaded it, at its next call of the slot function (the loader
+	// has written the row by then) or, for its last row, once the loader
+	// returns: the row is still in that core's cache, where a pass of its
+	// own over the graph's 1.5 GB at a million vectors read it all again
+	// from memory.
+	var (
+		mu      sync.Mutex
+		workers []*loadWorker
+	)
+	// populated marks the vector segments mapped in ahead of their rows
+	// (prefault): one madvise per segment, by whichever goroutine reaches
+	// the segment first, where writing it page by page took 384 page
+	// faults at 384 dimensions (BENCHMARKS.md, issue 19's open).
+	populated := make([]atomic.Bool, len(h.vecSegs))
 	newSlot := func() func(uint64) []float32 {
+		w := &loadWorker{last: noSlot, seg: -1}
+		mu.Lock()
+		workers = append(workers, w)
+		mu.Unlock()
 		next := -1 // position in byID; -1 until the first call
 		return func(id uint64) []float32 {
+			w.finish(h)
 			if next < 0 {
 				next = sort.Search(len(byID), func(i int) bool { return h.ids[byID[i]] >= id })
 			}
@@ -827,13 +849,34 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 			default:
 				return nil
 			}
+			if si := int(n >> hnswSegShift); si != w.seg {
+				w.seg = si
+				if prefaultSegs && !populated[si].Swap(true) {
+					seg := h.vecSegs[si]
+					prefault(unsafe.Pointer(unsafe.SliceData(seg)), uintptr(len(seg))*4)
+				}
+			}
 			filled[n] = true
+			w.last = n
 			return h.vec(n)
 		}
 	}
 	err := load(newSlot)
+	for _, w := range workers {
+		w.finish(h)
+	}
 	if err != nil {
 		return fmt.Errorf("index: loading the snapshot's vectors: %w", err)
+	}
+	// The error of the lowest slot, whichever goroutine met it.
+	var bad *loadWorker
+	for _, w := range workers {
+		if w.err != nil && (bad == nil || w.errAt < bad.errAt) {
+			bad = w
+		}
+	}
+	if bad != nil {
+		return bad.err
 	}
 	var lacking []uint32
 	for n, st := range h.state {
@@ -842,30 +885,6 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 				return fmt.Errorf("%w: ID %d", ErrMissingVector, h.ids[n])
 			}
 			lacking = append(lacking, uint32(n))
-		}
-	}
-	// Checked and prepared by the build workers, each over its own range
-	// of slots: at a million vectors this is a tenth of an open.
-	workers := max(1, min(h.workers, len(h.ids)/4096))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for n := len(h.ids) * w / workers; n < len(h.ids)*(w+1)/workers; n++ {
-				if h.state[n] != slotLive || !filled[n] {
-					continue
-				}
-				if err := h.prepareLoaded(uint32(n)); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
 		}
 	}
 	if len(lacking) > 0 {
@@ -887,6 +906,31 @@ func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool) error {
 		h.outsideSeg(si)
 	}
 	return nil
+}
+
+// loadWorker is one loader goroutine's state in loadOutside: the slot it
+// was last given, which it has written by its next call, the vector
+// segment of that slot, and the lowest slot whose row failed its
+// preparation, with that error.
+type loadWorker struct {
+	last  uint32
+	seg   int
+	errAt uint32
+	err   error
+}
+
+// finish prepares the row last handed out (prepareLoaded), keeping the
+// error of the lowest slot that fails, so that the error loadOutside
+// reports does not depend on how the loader split its work.
+func (w *loadWorker) finish(h *HNSW) {
+	n := w.last
+	if n == noSlot {
+		return
+	}
+	w.last = noSlot
+	if err := h.prepareLoaded(n); err != nil && (w.err == nil || n < w.errAt) {
+		w.err, w.errAt = err, n
+	}
 }
 
 // validateLinks checks every link list of a decoded graph: counts within

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
@@ -554,6 +555,104 @@ func TestHNSWLinksSnapshotMissingVectors(t *testing.T) {
 		b, _ := g.searchEf(q, 5, 40, nil)
 		if !slices.Equal(a, b) {
 			t.Errorf("query %d: %v, original %v", i, b, a)
+		}
+	}
+}
+
+// TestHNSWLinksSnapshotLoaderSplits: however the loader splits its work
+// among goroutines (one, ranges, interleaved, backwards), with segments
+// on the heap or in the arena, mapped in ahead or not (withoutPrefault),
+// a links-only snapshot loads to the same bytes as the graph it was
+// written from: every row is prepared once, after it is written, by the
+// goroutine that wrote it (loadWorker). Two bad vectors given to two
+// goroutines fail the load naming the one of the lower slot, every time.
+func TestHNSWLinksSnapshotLoaderSplits(t *testing.T) {
+	const n, dim = 2*hnswSegSize + 300, 8
+	h := snapshotGraph(t, n, dim, Cosine)
+	raw := snapshotRaw(n, dim)
+	var full, links bytes.Buffer
+	if _, err := h.WriteTo(&full); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteLinksTo(&links); err != nil {
+		t.Fatal(err)
+	}
+	ids := h.liveIDs()
+	slices.Sort(ids)
+	// split returns, for goroutine g of k, the IDs it loads in order.
+	splits := []struct {
+		name  string
+		k     int
+		split func(g, k int) []uint64
+	}{
+		{"one goroutine", 1, func(int, int) []uint64 { return ids }},
+		{"ranges", 3, func(g, k int) []uint64 { return ids[len(ids)*g/k : len(ids)*(g+1)/k] }},
+		{"interleaved", 2, func(g, k int) []uint64 {
+			var out []uint64
+			for i := g; i < len(ids); i += k {
+				out = append(out, ids[i])
+			}
+			return out
+		}},
+		{"backwards", 2, func(g, k int) []uint64 {
+			out := slices.Clone(ids[len(ids)*g/k : len(ids)*(g+1)/k])
+			slices.Reverse(out)
+			return out
+		}},
+	}
+	loader := func(k int, split func(g, k int) []uint64, bad map[uint64]bool) VectorLoader {
+		return func(newSlot func() func(uint64) []float32) error {
+			var wg sync.WaitGroup
+			for g := range k {
+				wg.Go(func() {
+					slot := newSlot()
+					for _, id := range split(g, k) {
+						if dst := slot(id); dst != nil {
+							copy(dst, raw(id))
+							if bad[id] {
+								dst[0] = float32(math.NaN())
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			return nil
+		}
+	}
+	for _, sp := range splits {
+		for _, mem := range []struct {
+			name string
+			opts []HNSWOption
+		}{
+			{"heap", nil},
+			{"arena", []HNSWOption{withArenaOnly()}},
+			{"arena, not prefaulted", []HNSWOption{withArenaOnly(), withoutPrefault()}},
+		} {
+			t.Run(sp.name+"/"+mem.name, func(t *testing.T) {
+				g, err := ReadHNSW(bytes.NewReader(links.Bytes()), append(mem.opts, WithVectorLoader(loader(sp.k, sp.split, nil)))...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer g.Close()
+				var again bytes.Buffer
+				if _, err := g.WriteTo(&again); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(again.Bytes(), full.Bytes()) {
+					t.Fatal("the loaded graph's full snapshot differs from the original's")
+				}
+				// The lowest-slot bad vector is reported, whichever
+				// goroutine met it and in whatever order.
+				lo, hi := ids[len(ids)/2+5], ids[10]
+				if h.idmap[lo] > h.idmap[hi] {
+					lo, hi = hi, lo
+				}
+				_, err = ReadHNSW(bytes.NewReader(links.Bytes()), append(mem.opts, WithVectorLoader(loader(sp.k, sp.split, map[uint64]bool{lo: true, hi: true})))...)
+				if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), fmt.Sprintf("ID %d:", lo)) {
+					t.Fatalf("two bad vectors (IDs %d at slot %d, %d at slot %d): %v", lo, h.idmap[lo], hi, h.idmap[hi], err)
+				}
+			})
 		}
 	}
 }

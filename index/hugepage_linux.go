@@ -59,6 +59,19 @@ func adviseBlock(p unsafe.Pointer, n uintptr) {
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(p), n, unix.MADV_HUGEPAGE)
 }
 
+// prefault maps in the n bytes at p (p page-aligned; n is rounded up to
+// whole pages) for writing, in one call (MADV_POPULATE_WRITE, Linux 5.14
+// and later), where writing them page by page takes a page fault each. It
+// reports whether the kernel did so; an older kernel refuses the advice
+// (as does an unaligned p), and the memory then faults in as it is
+// written, as without the call. Memory already present keeps its contents.
+func prefault(p unsafe.Pointer, n uintptr) bool {
+	ps := uintptr(unix.Getpagesize())
+	n = (n + ps - 1) &^ (ps - 1)
+	_, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(p), n, unix.MADV_POPULATE_WRITE)
+	return errno == 0
+}
+
 // unmapAnon unmaps a block mapAnon returned.
 func unmapAnon(p unsafe.Pointer, n uintptr) {
 	// munmap of a range this process mapped only fails for a bad range,

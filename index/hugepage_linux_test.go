@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // vmFlags returns the VmFlags of the mapping that holds address a, from
@@ -134,4 +136,112 @@ func TestLoadedArenaAdvisedAfterLoad(t *testing.T) {
 		t.Errorf("loaded arena segment after ReadHNSW: mapping flags %v lack hg", flags)
 	}
 	sameAnswers(t, h, g, [][]float32{vec(5), vec(1500), vec(2999)})
+}
+
+// resident returns how many of the pages of n bytes at p are resident
+// (mincore).
+func resident(t *testing.T, p unsafe.Pointer, n int) (in, of int) {
+	t.Helper()
+	ps := os.Getpagesize()
+	vec := make([]byte, (n+ps-1)/ps)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(p), uintptr(n), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatalf("mincore: %v", errno)
+	}
+	for _, b := range vec {
+		in += int(b & 1)
+	}
+	return in, len(vec)
+}
+
+// TestLoadPrefaultsSegments: ReadHNSW maps in a vector segment of a
+// links-only snapshot (prefault, one madvise) when its loader is first
+// handed a slot of it, before the loader writes there, where the loader's
+// writes used to fault its pages in one at a time; withoutPrefault (the
+// path of kernels before 5.14, which refuse the advice) leaves them to
+// fault in as written. Both load the same graph.
+func TestLoadPrefaultsSegments(t *testing.T) {
+	probe, err := unix.Mmap(-1, 0, 1<<16, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := prefault(unsafe.Pointer(&probe[0]), uintptr(len(probe)))
+	_ = unix.Munmap(probe)
+	if !ok {
+		t.Skip("kernel refuses MADV_POPULATE_WRITE (before Linux 5.14)")
+	}
+	thpAlways := false
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
+		thpAlways = bytes.Contains(b, []byte("[always]"))
+	}
+	const n, dim = 2*hnswSegSize + 100, 64
+	segBytes := hnswSegSize * dim * 4
+	h, err := NewHNSW(dim, Cosine, withArenaOnly(), WithM(4), WithEfConstruction(16), WithBuildWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	vec := func(id uint64) []float32 {
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32((id*31+uint64(j)*7)%97)/97 + 0.01
+		}
+		return v
+	}
+	// IDs 1..n added in order, nothing deleted: ID i is in slot i-1, and
+	// slot 0 starts segment 0.
+	for i := range uint64(n) {
+		if err := h.Add(i+1, vec(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var full, links bytes.Buffer
+	if _, err := h.WriteTo(&full); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteLinksTo(&links); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		opts      []HNSWOption
+		prefaults bool
+	}{
+		{"prefaulted", nil, true},
+		{"faulted as written", []HNSWOption{withoutPrefault()}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in, of int
+			g, err := ReadHNSW(bytes.NewReader(links.Bytes()), append(tc.opts, withArenaOnly(), WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
+				slot := newSlot()
+				for i := range uint64(n) {
+					v := slot(i + 1)
+					if v == nil {
+						return fmt.Errorf("no slot for %d", i+1)
+					}
+					if i == 0 {
+						in, of = resident(t, unsafe.Pointer(&v[0]), segBytes)
+					}
+					copy(v, vec(i+1))
+				}
+				return nil
+			}))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			switch {
+			case tc.prefaults && in != of:
+				t.Errorf("segment 0 at its first slot: %d of %d pages resident, want all", in, of)
+			case !tc.prefaults && !thpAlways && in == of:
+				t.Errorf("segment 0 at its first slot, not prefaulted: all %d pages resident already", of)
+			}
+			var again bytes.Buffer
+			if _, err := g.WriteTo(&again); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(again.Bytes(), full.Bytes()) {
+				t.Fatal("the loaded graph's full snapshot differs from the original's")
+			}
+		})
+	}
 }

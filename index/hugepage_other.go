@@ -16,5 +16,9 @@ func mapAnon(uintptr, bool) (unsafe.Pointer, bool) { return nil, false }
 // adviseBlock is never called: mapAnon maps nothing here.
 func adviseBlock(unsafe.Pointer, uintptr) {}
 
+// prefault does nothing where the kernel offers no call to map in pages
+// ahead of use: they fault in as they are written.
+func prefault(unsafe.Pointer, uintptr) bool { return false }
+
 // unmapAnon is never called: mapAnon maps nothing here.
 func unmapAnon(unsafe.Pointer, uintptr) {}
