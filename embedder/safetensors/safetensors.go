@@ -187,6 +187,12 @@ func parseSTHeader(h []byte) (map[string]stHeaderEntry, map[string]string, []str
 			}
 			continue
 		}
+		if key == "" {
+			// Write refuses an unnamed tensor, so a file that had one
+			// would parse but not rewrite (FuzzSafetensors); no model
+			// names a tensor "".
+			return nil, nil, nil, stErr("a tensor has an empty name")
+		}
 		var e stHeaderEntry
 		d2 := json.NewDecoder(bytes.NewReader(raw))
 		d2.DisallowUnknownFields()

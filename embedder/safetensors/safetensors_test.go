@@ -124,6 +124,9 @@ func TestSafetensorsInvalid(t *testing.T) {
 		{"bad offsets", stFile(`{"a":{"dtype":"U8","shape":[0],"data_offsets":[0]}}`, nil), "2 entries"},
 		{"bad metadata", stFile(`{"__metadata__":{"a":1}}`, nil), "__metadata__"},
 		{"garbage after", stFile(`{} x`, nil), "trailing data after"},
+		// Regression (fuzzing): Parse took a tensor named "", which
+		// Write refuses, so the file did not survive a rewrite.
+		{"empty name", stFile(`{"":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}`, nil), "empty name"},
 		{"huge shape", stFile(`{"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,0]}}`, nil), "too large"},
 	}
 	for _, tc := range tests {

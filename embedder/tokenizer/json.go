@@ -336,6 +336,13 @@ func parseVocab(raw *json.RawMessage, added []jsonAddedToken) ([]string, error) 
 	if size > 1<<24 {
 		return nil, fmt.Errorf("%w: vocabulary of %d ids is implausibly large", ErrInvalid, size)
 	}
+	// Every id below size needs a token, so ids beyond the number of
+	// tokens listed leave a gap: say so before allocating for them (one
+	// vocab entry of id 16,777,215 in a 100-byte file made 285 MB of
+	// tables before the gap was found).
+	if listed := int64(len(m) + len(added)); size > listed {
+		return nil, fmt.Errorf("%w: model.vocab: ids reach %d but %d tokens are listed: no token has id for at least %d of them", ErrInvalid, size-1, listed, size-listed)
+	}
 	vocab := make([]string, size)
 	set := make([]bool, size)
 	for tok, id := range m {

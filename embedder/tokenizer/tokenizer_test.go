@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -474,6 +475,28 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %q does not mention %q", err, c.mention)
 			}
 		})
+	}
+}
+
+// TestParseSparseIDsAllocateNothing: ids that leave gaps fail before the
+// tables are made. Regression: one vocab id of 16,777,215 made Parse
+// allocate 285 MB (a string and a flag per id) before finding id 0 without
+// a token.
+func TestParseSparseIDsAllocateNothing(t *testing.T) {
+	fixture, err := os.ReadFile(filepath.Join("testdata", "bert-tiny-tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := strings.Replace(string(fixture), `"lazy": 19`, `"lazy": 16777215`, 1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = Parse([]byte(js))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "no token has id") {
+		t.Fatalf("err = %v, want ErrInvalid naming the gap", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("Parse allocated %d MB to refuse a vocabulary with gaps", got>>20)
 	}
 }
 

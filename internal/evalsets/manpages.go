@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -296,7 +297,7 @@ func unescape(s string) string {
 			} else if strings.HasPrefix(name, "u") && len(name) > 1 {
 				var r rune
 				if _, err := fmt.Sscanf(name[1:], "%X", &r); err == nil {
-					b.WriteRune(r)
+					b.WriteString(codePoint(r))
 				}
 			}
 			i = j - 1
@@ -324,6 +325,22 @@ func unescape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// codePoint is the text of a \[uXXXX] escape. A control character is not
+// text: one that is white space (\[u000A], \[u0009]) separates words as a
+// space, any other vanishes. Written as it is, \[u000A] put a line break
+// inside the NAME line and so inside the one-line query (FuzzRenderManPage).
+// A value that is no character (a surrogate, beyond U+10FFFF, negative)
+// becomes U+FFFD, as WriteRune makes it.
+func codePoint(r rune) string {
+	switch {
+	case !unicode.IsControl(r):
+		return string(r)
+	case unicode.IsSpace(r):
+		return " "
+	}
+	return ""
 }
 
 // escapeArg reads the argument of an escape starting at s[i]: one

@@ -43,6 +43,15 @@ func TestRenderManPage(t *testing.T) {
 			query: "y",
 			text:  "D\n\nab c",
 		},
+		{
+			// Regression (fuzzing): \[u000A] wrote a line break into
+			// the NAME line, so the one-line query spanned two lines.
+			// White-space controls separate words; others vanish.
+			name:  "control characters by code point",
+			src:   ".SH NAME\nx \\- a\\[u000A]b\\[u0009]c\\[u0007]d \\[u00E9]\n.SH D\nt\\[uA]u\n",
+			query: "a b cd é",
+			text:  "D\n\nt u",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
