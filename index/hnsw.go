@@ -192,6 +192,7 @@ func withArenaOnly() HNSWOption { return func(c *hnswConfig) { c.arenaAll = true
 // existed: the reference that the incremental selection must match list
 // for list.
 func withFullReselect() HNSWOption { return func(c *hnswConfig) { c.fullReselect = true } }
+
 // withoutPrefault makes ReadHNSW's vector loader write segments that were
 // not mapped in ahead (prefault), as on kernels that refuse the advice, so
 // that tests compare the two paths.
