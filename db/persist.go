@@ -290,10 +290,10 @@ func (st *colState) restoreFromSnapshot(ctx context.Context, c *storage.Collecti
 		return nil
 	})
 	// The ID map is checked against the heads while the snapshot
-	// goroutine still loads vectors, not after it: at a million documents
-	// the check is a tenth of a second that otherwise ran alone at the end
-	// of the open. Its error counts only where it did before, after those
-	// of the heads and the snapshot.
+	// goroutine still loads vectors, not after it, where the scan of a
+	// million IDs ran alone at the end of the open (its cost at 1M is not
+	// measured yet). Its error counts only where it did before, after
+	// those of the heads and the snapshot.
 	var idErr error
 	if headErr == nil && ctx.Err() == nil {
 		idErr = st.checkIDs(ctx, c, live)
