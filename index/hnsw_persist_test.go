@@ -435,13 +435,7 @@ func TestHNSWLinksSnapshot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := snapshotGraph(t, tc.n, tc.dim, tc.metric)
 			raw := snapshotRaw(tc.n, tc.dim)
-			var full, links bytes.Buffer
-			if _, err := h.WriteTo(&full); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := h.WriteLinksTo(&links); err != nil {
-				t.Fatal(err)
-			}
+			full, links := bothSnapshots(t, h)
 			st := h.Stats()
 			if want := full.Len() - st.Live*tc.dim*4; links.Len() > want {
 				t.Errorf("links-only snapshot of %d bytes, full %d with %d live vectors", links.Len(), full.Len(), st.Live)
@@ -570,13 +564,7 @@ func TestHNSWLinksSnapshotLoaderSplits(t *testing.T) {
 	const n, dim = 2*hnswSegSize + 300, 8
 	h := snapshotGraph(t, n, dim, Cosine)
 	raw := snapshotRaw(n, dim)
-	var full, links bytes.Buffer
-	if _, err := h.WriteTo(&full); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.WriteLinksTo(&links); err != nil {
-		t.Fatal(err)
-	}
+	full, links := bothSnapshots(t, h)
 	ids := h.liveIDs()
 	slices.Sort(ids)
 	// split returns, for goroutine g of k, the IDs it loads in order.
@@ -680,13 +668,7 @@ func TestHNSWLinksSnapshotUnitVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var full, links bytes.Buffer
-	if _, err := h.WriteTo(&full); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.WriteLinksTo(&links); err != nil {
-		t.Fatal(err)
-	}
+	full, links := bothSnapshots(t, h)
 	g, err := ReadHNSW(bytes.NewReader(links.Bytes()), WithVectorLoader(func(newSlot func() func(uint64) []float32) error {
 		slot := newSlot()
 		for id := range uint64(n) {
@@ -706,4 +688,18 @@ func TestHNSWLinksSnapshotUnitVectors(t *testing.T) {
 	if !bytes.Equal(again.Bytes(), full.Bytes()) {
 		t.Fatal("the loaded graph's vectors differ from the built graph's")
 	}
+}
+
+// bothSnapshots writes h's full snapshot (vectors and links) and its
+// links-only snapshot.
+func bothSnapshots(t *testing.T, h *HNSW) (full, links *bytes.Buffer) {
+	t.Helper()
+	full, links = new(bytes.Buffer), new(bytes.Buffer)
+	if _, err := h.WriteTo(full); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteLinksTo(links); err != nil {
+		t.Fatal(err)
+	}
+	return full, links
 }

@@ -194,13 +194,7 @@ func TestLoadPrefaultsSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var full, links bytes.Buffer
-	if _, err := h.WriteTo(&full); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.WriteLinksTo(&links); err != nil {
-		t.Fatal(err)
-	}
+	full, links := bothSnapshots(t, h)
 	for _, tc := range []struct {
 		name      string
 		opts      []HNSWOption
