@@ -1182,13 +1182,8 @@ func (h *HNSW) selectClosedPlus(cands []hnswItem, n uint32, max int, out []hnswI
 	}
 	out = append(out, cands[:pos]...)
 	if !keep {
-		for _, c := range cands[pos+1:] {
-			if len(out) >= max {
-				break
-			}
-			out = append(out, c)
-		}
-		return out
+		// The max-pos members after n fill the list exactly.
+		return append(out, cands[pos+1:]...)
 	}
 	out = append(out, cands[pos])
 	for _, c := range cands[pos+1:] {

@@ -93,13 +93,7 @@ func TestLoadedArenaAdvisedAfterLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	vec := func(id uint64) []float32 {
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32((id*31+uint64(j)*7)%97) / 97
-		}
-		return v
-	}
+	vec := func(id uint64) []float32 { return patternVec(id, dim, 0) }
 	for i := range uint64(n) {
 		if err := h.Add(i+1, vec(i+1)); err != nil {
 			t.Fatal(err)
@@ -180,13 +174,7 @@ func TestLoadPrefaultsSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	vec := func(id uint64) []float32 {
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32((id*31+uint64(j)*7)%97)/97 + 0.01
-		}
-		return v
-	}
+	vec := func(id uint64) []float32 { return patternVec(id, dim, 0.01) }
 	// IDs 1..n added in order, nothing deleted: ID i is in slot i-1, and
 	// slot 0 starts segment 0.
 	for i := range uint64(n) {
@@ -238,4 +226,15 @@ func TestLoadPrefaultsSegments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// patternVec is a deterministic vector for id: distinct per id, cheap to
+// make, with off added to every component (off > 0 keeps Cosine's norm
+// away from zero).
+func patternVec(id uint64, dim int, off float32) []float32 {
+	v := make([]float32, dim)
+	for j := range v {
+		v[j] = float32((id*31+uint64(j)*7)%97)/97 + off
+	}
+	return v
 }
