@@ -222,6 +222,12 @@ func (b *bench) dbSearchReopen(ctx context.Context, d *synth.Data, kind, system,
 	efs := []int{0}
 	if kind != db.IndexFlat {
 		efs = []int{0, 128}
+		if b.cfg.efGiven {
+			// Through the database at the ann suite's ef values, for the
+			// QPS-at-equal-recall comparison with the index alone and its
+			// peers in the same run.
+			efs = append([]int{0}, b.cfg.efs...)
+		}
 	}
 	for _, ef := range efs {
 		opts := []db.SearchOption{db.TopK(b.cfg.k), db.WithFields()}

@@ -73,17 +73,20 @@ import (
 
 // config is the parsed command line.
 type config struct {
-	json        bool
-	plotDir     string
-	plotFormat  string
-	markdown    bool
-	quick       bool
-	n           int
-	dataset     string // "clustered" or "text": what b.dataset serves
-	queries     int
-	k           int
-	cache       string
-	efs         []int
+	json       bool
+	plotDir    string
+	plotFormat string
+	markdown   bool
+	quick      bool
+	n          int
+	dataset    string // "clustered" or "text": what b.dataset serves
+	queries    int
+	k          int
+	cache      string
+	efs        []int
+	// efGiven: --ef was given, so the db suite sweeps those values too
+	// (otherwise only the default and ef 128).
+	efGiven     bool
 	systems     map[string]bool // nil = all
 	peerQ       int             // queries for slow exhaustive peers
 	modelDir    string
@@ -164,7 +167,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.dim, "dim", 0, "dimension of the clustered data set (default 384, the anchors.md recipe; e.g. 96 for the 10M rows)")
 	fs.IntVar(&c.buildThreads, "build-threads", 0, "ann suite: build vecbolt-hnsw(-2m, -m), hnswlib and FAISS once, on this many threads (1 or 2), and sweep ef on that index; 0: build on one thread for the sweep and again on two for time (at 1M, 2 halves the suite's time)")
 	fs.StringVar(&c.cache, "cache", "", "cache `DIR` for generated data (default $VECBOLT_CACHE/bench or the user cache dir)")
-	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq)")
+	efs := fs.String("ef", "10,16,24,32,40,48,64,96,128,192,256", "HNSW ef values to sweep (comma-separated; also the nprobe values of faiss-ivfpq; when given, the db suite sweeps them after the default ef, instead of ef 128 alone)")
 	systems := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(knownSystems(), ",")+" (vecbolt-hnsw-2m and vecbolt-hnsw-m, vecbolt-hnsw with 2M or M layer-0 links per new node, run only when named; the encoder suite's reference vecbolt-bert-go always runs)")
 	fs.IntVar(&c.peerQ, "peer-queries", 0, "queries for chromem-go, whose exhaustive search is slow (default min(queries, 50))")
 	fs.StringVar(&c.modelDir, "model-dir", "", "also measure the ONNX model in `DIR` (model.onnx + tokenizer.json) in the embed suite")
@@ -182,7 +185,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	fs.Visit(func(f *flag.Flag) { c.recallVectors = c.recallVectors || f.Name == "dataset" })
+	fs.Visit(func(f *flag.Flag) {
+		c.recallVectors = c.recallVectors || f.Name == "dataset"
+		c.efGiven = c.efGiven || f.Name == "ef"
+	})
 	if c.json && c.markdown {
 		return c, errors.New("--json and --markdown exclude each other")
 	}

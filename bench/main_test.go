@@ -29,8 +29,13 @@ func TestParseArgs(t *testing.T) {
 			}
 		}},
 		{name: "ef list sorted", args: []string{"--cache", "/tmp/x", "--ef", "64, 16,32"}, check: func(t *testing.T, c config) {
-			if len(c.efs) != 3 || c.efs[0] != 16 || c.efs[2] != 64 {
-				t.Fatalf("efs %v", c.efs)
+			if len(c.efs) != 3 || c.efs[0] != 16 || c.efs[2] != 64 || !c.efGiven {
+				t.Fatalf("efs %v given %v", c.efs, c.efGiven)
+			}
+		}},
+		{name: "ef not given", args: []string{"--cache", "/tmp/x", "db"}, check: func(t *testing.T, c config) {
+			if c.efGiven || len(c.efs) == 0 {
+				t.Fatalf("efs %v given %v", c.efs, c.efGiven)
 			}
 		}},
 		{name: "systems", args: []string{"--cache", "/tmp/x", "--systems", "vecbolt-flat,coder-hnsw"}, check: func(t *testing.T, c config) {
