@@ -89,3 +89,41 @@ func TestGrowthWordFrequencies(t *testing.T) {
 		}
 	}
 }
+
+func TestTiedTop(t *testing.T) {
+	type doc struct {
+		id    string
+		score float64
+	}
+	tests := []struct {
+		name           string
+		docs           []doc
+		k              int
+		returned       []string
+		byID, withTies int
+		kept           int
+	}{
+		{name: "no ties", k: 2, docs: []doc{{"a", 0.1}, {"b", 0.9}, {"c", 0.5}}, returned: []string{"b", "a"}, byID: 1, withTies: 1, kept: 2},
+		{name: "duplicates at the boundary", k: 2, docs: []doc{{"a", 0.9}, {"b", 0.5}, {"c", 0.5}, {"d", 0.5}, {"e", 0.1}},
+			returned: []string{"a", "d"}, byID: 1, withTies: 2, kept: 4},
+		{name: "ties capped at k", k: 2, docs: []doc{{"a", 0.5}, {"b", 0.5}, {"c", 0.5}}, returned: []string{"c", "b", "a"}, byID: 2, withTies: 2, kept: 3},
+		{name: "a tie later outscored", k: 2, docs: []doc{{"a", 0.5}, {"b", 0.5}, {"c", 0.5}, {"d", 0.7}, {"e", 0.8}},
+			returned: []string{"e", "c"}, byID: 1, withTies: 1, kept: 2},
+		{name: "fewer documents than k", k: 3, docs: []doc{{"a", 0.2}}, returned: []string{"a"}, byID: 1, withTies: 1, kept: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var top tiedTop
+			for _, d := range tt.docs {
+				top.offer(d.id, d.score, tt.k)
+			}
+			if len(top.hs) != tt.kept {
+				t.Fatalf("kept %v, want %d documents", top.hs, tt.kept)
+			}
+			byID, withTies := top.hits(tt.returned, tt.k)
+			if byID != tt.byID || withTies != tt.withTies {
+				t.Errorf("hits = %d by ID, %d with ties; want %d, %d", byID, withTies, tt.byID, tt.withTies)
+			}
+		})
+	}
+}
