@@ -308,6 +308,12 @@ func (c *Collection) tune(ctx context.Context, st *colState) (RecallStats, error
 	}
 	t.mu.Lock()
 	deletes0 := t.deletes
+	if prev := t.rec; prev != nil && opts.Target > 0 && prev.Ef > 0 {
+		// Only where the search starts: the answer is the same, but a
+		// re-measurement that moves a step or none costs two or three
+		// searches near the last ef, not a binary search up the ladder.
+		opts.StartEf = int(prev.Ef)
+	}
 	t.mu.Unlock()
 	opts.Seed = uint64(h.Len())
 	rep, err := h.MeasureRecall(ctx, opts)

@@ -60,6 +60,19 @@ type RecallOptions struct {
 	// Seed picks the sample; the same seed on the same graph gives the
 	// same sample.
 	Seed uint64
+	// StartEf, when positive, is where the search for the smallest ef
+	// meeting Target begins (a previous measurement's choice; the first
+	// ef of Efs at or above it): it walks down from there while the
+	// target is met and up while it is not, in growing strides, and
+	// finishes with a binary search inside the bracket found. When recall
+	// grows with ef the answer is the binary search's over all of Efs,
+	// but a re-measurement whose answer moved a step or none measures two
+	// or three efs near it instead of log2(len(Efs)) spread over the
+	// whole ladder, whose top ones cost most: at 1M text documents, the
+	// recall searches of a re-measurement from the bottom were 19% of
+	// the CPU of the 50,000 inserts around it (BENCHMARKS.md, "1M text
+	// documents").
+	StartEf int
 }
 
 // DefaultRecallQueries is MeasureRecall's default sample: 200 queries
@@ -188,23 +201,7 @@ func (h *HNSW) MeasureRecall(ctx context.Context, opts RecallOptions) (RecallRep
 			}
 		}
 	} else {
-		// Recall grows with ef (up to sampling noise), so a binary search
-		// over the ladder finds the smallest ef meeting the target in
-		// log2(len) measurements.
-		lo, hi := 0, len(opts.Efs)-1
-		for lo < hi {
-			mid := (lo + hi) / 2
-			r, err := at(opts.Efs[mid])
-			if err != nil {
-				return RecallReport{}, err
-			}
-			if r >= opts.Target {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
-		}
-		if _, err := at(opts.Efs[lo]); err != nil {
+		if _, err := searchLadder(at, opts.Efs, opts.Target, opts.StartEf); err != nil {
 			return RecallReport{}, err
 		}
 	}
@@ -218,6 +215,82 @@ func (h *HNSW) MeasureRecall(ctx context.Context, opts RecallOptions) (RecallRep
 		}
 	}
 	return rep, nil
+}
+
+// searchLadder returns the index of the smallest ef of efs whose bound
+// (at) meets target, or the top index when none does, measuring as few as
+// it can (at caches). Recall grows with ef (up to sampling noise), so a
+// binary search over the ladder finds it in log2(len) measurements; with
+// start > 0 the search is first narrowed around start (bracketFrom). In
+// the binary search hi is the lowest index known to meet the target, or
+// the top of the ladder, which is chosen (unmet) when nothing meets it;
+// every index below lo is known not to.
+func searchLadder(at func(ef int) (float64, error), efs []int, target float64, start int) (int, error) {
+	lo, hi := 0, len(efs)-1
+	if start > 0 {
+		i, _ := slices.BinarySearch(efs, start)
+		var err error
+		if lo, hi, err = bracketFrom(at, efs, min(i, hi), target); err != nil {
+			return 0, err
+		}
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		r, err := at(efs[mid])
+		if err != nil {
+			return 0, err
+		}
+		if r >= target {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	_, err := at(efs[lo])
+	return lo, err
+}
+
+// bracketFrom narrows the search for the smallest index of efs whose
+// bound (at) meets target, starting at index i: down in strides of 1, 2,
+// 4, ... while the target is met, up while it is not, until an index that
+// meets it lies directly above (or is) one that does not, or the ladder
+// ends. It returns the bracket [lo, hi] for the binary search (see
+// MeasureRecall).
+func bracketFrom(at func(ef int) (float64, error), efs []int, i int, target float64) (lo, hi int, err error) {
+	lo, hi = 0, len(efs)-1
+	r, err := at(efs[i])
+	if err != nil {
+		return 0, 0, err
+	}
+	if r >= target {
+		hi = i
+		for step := 1; hi > lo; step *= 2 {
+			j := max(lo, hi-step)
+			if r, err = at(efs[j]); err != nil {
+				return 0, 0, err
+			}
+			if r < target {
+				lo = j + 1
+				break
+			}
+			hi = j
+		}
+		return lo, hi, nil
+	}
+	lo = min(i+1, hi)
+	for step := 1; lo < hi; step *= 2 {
+		j := min(hi, lo-1+step)
+		if r, err = at(efs[j]); err != nil {
+			return 0, 0, err
+		}
+		if r >= target {
+			hi = j
+			break
+		}
+		// Not met at the top either: lo = hi, the top, chosen unmet.
+		lo = min(j+1, hi)
+	}
+	return lo, hi, nil
 }
 
 // recallSample draws the query vectors: distinct live slots chosen

@@ -290,3 +290,93 @@ func TestRecallStdErr(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchLadder checks the ladder search against the exact answer (the
+// smallest index whose bound meets the target, else the top) on monotone
+// recall curves, for every start, cold (0) and warm, and that a warm start
+// at or one step beside the answer measures at most three efs.
+func TestSearchLadder(t *testing.T) {
+	efs := RecallEfLadder
+	curves := map[string]func(i int) float64{
+		"steep":    func(i int) float64 { return min(1, 0.5+0.05*float64(i)) },
+		"gentle":   func(i int) float64 { return 0.8 + 0.008*float64(i) },
+		"plateau":  func(i int) float64 { return min(0.96, 0.6+0.04*float64(i)) },
+		"never":    func(i int) float64 { return 0.5 + 0.01*float64(i) },
+		"always":   func(i int) float64 { return 0.97 + 0.001*float64(i) },
+		"stepwise": func(i int) float64 { return 0.9 + 0.02*float64(i/4) },
+	}
+	for name, curve := range curves {
+		for _, target := range []float64{0.9, 0.95, 0.99} {
+			want := len(efs) - 1
+			for i := range efs {
+				if curve(i) >= target {
+					want = i
+					break
+				}
+			}
+			starts := append([]int{0, 1, 100, 5000}, efs...)
+			for _, start := range starts {
+				measured := map[int]bool{}
+				at := func(ef int) (float64, error) {
+					measured[ef] = true
+					return curve(slices.Index(efs, ef)), nil
+				}
+				got, err := searchLadder(at, efs, target, start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s, target %v, start %d: index %d (ef %d), want %d (ef %d)", name, target, start, got, efs[got], want, efs[want])
+				}
+				if !measured[efs[got]] {
+					t.Errorf("%s, target %v, start %d: chosen ef %d not measured", name, target, start, efs[got])
+				}
+				if got > 0 && curve(got) >= target && !measured[efs[got-1]] {
+					t.Errorf("%s, target %v, start %d: ef %d chosen without measuring %d", name, target, start, efs[got], efs[got-1])
+				}
+				if near := start == efs[want] || want > 0 && start == efs[want-1]; near && len(measured) > 3 {
+					t.Errorf("%s, target %v, start %d next to the answer: %d measurements", name, target, start, len(measured))
+				}
+			}
+		}
+	}
+	// Errors from the measurement stop the search.
+	boom := errors.New("boom")
+	for _, start := range []int{0, 64, 2048} {
+		if _, err := searchLadder(func(int) (float64, error) { return 0, boom }, efs, 0.95, start); !errors.Is(err, boom) {
+			t.Errorf("start %d: error %v, want boom", start, err)
+		}
+	}
+}
+
+// TestMeasureRecallStartEf: a re-measurement started at the previous
+// answer chooses the same ef from two measurements (the answer, which
+// meets the target, and the step below, which does not).
+func TestMeasureRecallStartEf(t *testing.T) {
+	n, dim := 2000, 48
+	data := bagOfWords(0, n, dim, 3000, 12, 3)
+	h := mustHNSW(t, dim, Cosine, WithEfConstruction(64), WithM(8))
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = uint64(i)
+	}
+	if err := h.AddBatch(context.Background(), ids, data); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []float64{0.9, 0.95} {
+		cold, err := h.MeasureRecall(context.Background(), RecallOptions{Target: target, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		warm, err := h.MeasureRecall(context.Background(), RecallOptions{Target: target, Seed: 1, StartEf: cold.Ef})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if warm.Ef != cold.Ef || warm.Met != cold.Met || warm.Recall != cold.Recall {
+			t.Errorf("target %v: warm start chose ef %d (recall %.4f, met %v), cold %d (%.4f, %v)", target, warm.Ef, warm.Recall, warm.Met, cold.Ef, cold.Recall, cold.Met)
+		}
+		if len(warm.Points) > 2 || len(warm.Points) >= len(cold.Points) && len(cold.Points) > 2 {
+			t.Errorf("target %v: warm start measured %d efs (%v), cold %d", target, len(warm.Points), warm.Points, len(cold.Points))
+		}
+	}
+}
