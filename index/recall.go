@@ -251,46 +251,43 @@ func searchLadder(at func(ef int) (float64, error), efs []int, target float64, s
 }
 
 // bracketFrom narrows the search for the smallest index of efs whose
-// bound (at) meets target, starting at index i: down in strides of 1, 2,
-// 4, ... while the target is met, up while it is not, until an index that
-// meets it lies directly above (or is) one that does not, or the ladder
-// ends. It returns the bracket [lo, hi] for the binary search (see
-// MeasureRecall).
+// bound (at) meets target, starting at index i: it walks down in strides
+// of 1, 2, 4, ... while the target is met, or up while it is not, and
+// returns the bracket [lo, hi] left for the binary search (every index
+// below lo is known not to meet target; hi meets it, or is the top).
 func bracketFrom(at func(ef int) (float64, error), efs []int, i int, target float64) (lo, hi int, err error) {
-	lo, hi = 0, len(efs)-1
 	r, err := at(efs[i])
 	if err != nil {
 		return 0, 0, err
 	}
 	if r >= target {
-		hi = i
-		for step := 1; hi > lo; step *= 2 {
-			j := max(lo, hi-step)
+		first := i // the lowest index known to meet target
+		for step := 1; first > 0; step *= 2 {
+			j := max(0, first-step)
 			if r, err = at(efs[j]); err != nil {
 				return 0, 0, err
 			}
 			if r < target {
-				lo = j + 1
-				break
+				return j + 1, first, nil
 			}
-			hi = j
+			first = j
 		}
-		return lo, hi, nil
+		return 0, 0, nil
 	}
-	lo = min(i+1, hi)
-	for step := 1; lo < hi; step *= 2 {
-		j := min(hi, lo-1+step)
+	top := len(efs) - 1
+	last := i // the highest index known not to meet target
+	for step := 1; last < top; step *= 2 {
+		j := min(top, last+step)
 		if r, err = at(efs[j]); err != nil {
 			return 0, 0, err
 		}
 		if r >= target {
-			hi = j
-			break
+			return last + 1, j, nil
 		}
-		// Not met at the top either: lo = hi, the top, chosen unmet.
-		lo = min(j+1, hi)
+		last = j
 	}
-	return lo, hi, nil
+	// Nothing up to the top meets it: the top is chosen, unmet.
+	return top, top, nil
 }
 
 // recallSample draws the query vectors: distinct live slots chosen
