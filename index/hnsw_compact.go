@@ -364,7 +364,7 @@ func (h *HNSW) repairList(s *hnswScratch, n uint32, l int) {
 	if len(s.buf) > hnswRepairPool {
 		s.buf = s.buf[:hnswRepairPool]
 	}
-	s.sel = h.selectNeighbors(s.buf, maxLinks, s.sel[:0])
+	s.sel = h.selectNeighbors(n, s.buf, maxLinks, s.sel[:0])
 	var selBuf [64]hnswItem
 	sel := append(selBuf[:0], s.sel...)
 	mu := h.lockFor(n)

@@ -85,7 +85,7 @@ func TestLinkRescoresFullList(t *testing.T) {
 				want = append(want, hnswItem{h.dist(x, &tv), x})
 			}
 			slices.SortFunc(want, cmpItem)
-			want = h.selectNeighbors(want, h.m0, nil)
+			want = h.selectNeighbors(tgt, want, h.m0, nil)
 			h.link(s, tgt, newcomer, h.dist(newcomer, &tv), 0)
 			h.putScratch(s)
 			got := lst[1 : 1+lst[0]]

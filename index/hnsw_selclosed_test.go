@@ -50,12 +50,15 @@ func checkClosedFlags(t *testing.T, h *HNSW) (full int) {
 				cands = append(cands, hnswItem{h.dist(e, &tv), e})
 			}
 			slices.SortFunc(cands, cmpItem)
-			if sel := h.selectNeighbors(cands, len(cands), nil); !slices.Equal(sel, cands) {
-				t.Fatalf("slot %d layer %d flagged closed, but the heuristic keeps %d of its %d links", n, l, len(sel), len(cands))
-			}
 			maxLinks := h.m
 			if l == 0 {
 				maxLinks = h.m0
+			}
+			// With the list's own capacity, so that the copy cap is the
+			// one its selection ran under (or looser, for a new node's
+			// shorter first list).
+			if sel := h.selectNeighbors(uint32(n), cands, maxLinks, nil); !slices.Equal(sel, cands) {
+				t.Fatalf("slot %d layer %d flagged closed, but the heuristic keeps %d of its %d links", n, l, len(sel), len(cands))
 			}
 			if len(cands) == maxLinks {
 				full++
@@ -116,7 +119,7 @@ func TestSelectClosedPlusMatchesHeuristic(t *testing.T) {
 					}
 				}
 				slices.SortFunc(cands, cmpItem)
-				list := h.selectNeighbors(cands, tc.max, nil)
+				list := h.selectNeighbors(base, cands, tc.max, nil)
 				if len(list) < tc.max {
 					continue
 				}
@@ -150,8 +153,8 @@ func TestSelectClosedPlusMatchesHeuristic(t *testing.T) {
 				}
 				all := append(slices.Clone(list), hnswItem{h.dist(n, &bv), n})
 				slices.SortFunc(all, cmpItem)
-				want := h.selectNeighbors(all, tc.max, nil)
-				got := h.selectClosedPlus(all, n, tc.max, nil)
+				want := h.selectNeighbors(base, all, tc.max, nil)
+				got := h.selectClosedPlus(base, all, n, tc.max, nil)
 				if !slices.Equal(got, want) {
 					t.Fatalf("trial %d: base %d, new %d: shortcut selects %v, heuristic %v", trials, base, n, got, want)
 				}
