@@ -32,8 +32,12 @@ package index
 // links them back after each write; islands that keep in-links among
 // themselves (e.g. more than 2M copies of one vector) are bridged by a
 // reachability pass that runs after every slots/16 inserted vectors and in
-// Compact. Searches also fall back to an exact scan when a walk runs out of
-// nodes without filling its list while some node was not reached.
+// Compact. The reverse, a group that walks enter and cannot leave, is
+// what copies of one vector made when every copy's list filled with the
+// others: a list keeps at most half its links to copies of its own vector
+// (selectNeighbors). Searches also fall back to an exact scan when a walk
+// runs out of nodes without filling its list while some node was not
+// reached.
 //
 // Concurrency (any number of searches, one writer; AddBatch runs several
 // inserting goroutines that cooperate as "one writer"):
