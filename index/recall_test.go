@@ -53,6 +53,21 @@ func freshRecall(t *testing.T, h *HNSW, data, qs [][]float32, k, ef int) float64
 	return recallAt(searchAll(t, h, qs, k, ef, nil), exactResults(t, f, qs, k, nil), k)
 }
 
+// bagGraph is the small cosine graph the recall tests measure (M 8,
+// efConstruction 64), holding data under IDs 0..len-1.
+func bagGraph(t *testing.T, dim int, data [][]float32) *HNSW {
+	t.Helper()
+	h := mustHNSW(t, dim, Cosine, WithEfConstruction(64), WithM(8))
+	ids := make([]uint64, len(data))
+	for i := range ids {
+		ids[i] = uint64(i)
+	}
+	if err := h.AddBatch(context.Background(), ids, data); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // TestMeasureRecallPredictsFreshQueries is the property the auto-tuned ef
 // rests on: the ef MeasureRecall chooses for a target reaches the target on
 // queries that are not stored vectors, and the estimate is close to what
@@ -67,14 +82,7 @@ func TestMeasureRecallPredictsFreshQueries(t *testing.T) {
 	}
 	all := bagOfWords(0, n+300, dim, 3000, 12, 3)
 	data, qs := all[:n], all[n:]
-	h := mustHNSW(t, dim, Cosine, WithEfConstruction(64), WithM(8))
-	ids := make([]uint64, n)
-	for i := range ids {
-		ids[i] = uint64(i)
-	}
-	if err := h.AddBatch(context.Background(), ids, data); err != nil {
-		t.Fatal(err)
-	}
+	h := bagGraph(t, dim, data)
 	const tol = 0.03
 	for _, target := range []float64{0.9, 0.95, 0.99} {
 		rep, err := h.MeasureRecall(context.Background(), RecallOptions{Target: target, Seed: 1})
@@ -355,14 +363,7 @@ func TestSearchLadder(t *testing.T) {
 func TestMeasureRecallStartEf(t *testing.T) {
 	n, dim := 2000, 48
 	data := bagOfWords(0, n, dim, 3000, 12, 3)
-	h := mustHNSW(t, dim, Cosine, WithEfConstruction(64), WithM(8))
-	ids := make([]uint64, n)
-	for i := range ids {
-		ids[i] = uint64(i)
-	}
-	if err := h.AddBatch(context.Background(), ids, data); err != nil {
-		t.Fatal(err)
-	}
+	h := bagGraph(t, dim, data)
 	for _, target := range []float64{0.9, 0.95} {
 		cold, err := h.MeasureRecall(context.Background(), RecallOptions{Target: target, Seed: 1})
 		if err != nil {
