@@ -1273,9 +1273,9 @@ func (h *HNSW) selectNeighbors(base uint32, cands []hnswItem, max int, out []hns
 }
 
 // copyLinkCap is how many exact copies of its own vector a list of up to
-// max links keeps (selectNeighbors): half, so that a copy still has room
+// links entries keeps (selectNeighbors): half, so that a copy still has room
 // for links out of its group, and a search for the vector can still
-// collect max/2+1 copies (the base and its kept copies) without leaving it.
+// collect links/2+1 copies (the base and its kept copies) without leaving it.
 func copyLinkCap(links int) int { return max(links/2, 1) }
 
 // isCopy reports whether slot c holds exactly base's vector. The first
