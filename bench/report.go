@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -315,6 +316,12 @@ func (b *bench) dataset(ctx context.Context, n int) (*synth.Data, error) {
 	how := "read from cache"
 	if gen {
 		how = "generated with exact ground truth"
+		// Generation leaves garbage several times the data set's size
+		// (the exact index's copy for the ground truth, the growing
+		// slices), and with nothing allocating while a C++ driver runs,
+		// no GC would return it: at 10M × 96 the bench still held 24 GB
+		// when the hnswlib driver started, and the kernel killed it.
+		debug.FreeOSMemory()
 	}
 	b.logf("dataset %s: %s in %s (%s)", spec.Name(), how, time.Since(t0).Round(time.Millisecond), synth.FilesFor(b.cfg.cache, spec).Dir)
 	b.data[n] = d
