@@ -48,7 +48,7 @@ var (
 func (b *bench) driverBinary(ctx context.Context, d cppDriver) (string, error) {
 	gxx, err := exec.LookPath("g++")
 	if err != nil {
-		return "", fmt.Errorf("no g++: %w", err)
+		return "", fmt.Errorf("no g++ (scripts/install-bench-peers.sh installs it): %w", err)
 	}
 	h := sha256.New()
 	h.Write(d.src)
@@ -74,7 +74,7 @@ func (b *bench) driverBinary(ctx context.Context, d cppDriver) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("compiling the %s (is %s installed?): %w: %s", d.name, d.needs, err, firstLine(out.String()))
+		return "", fmt.Errorf("compiling the %s (is %s installed? scripts/install-bench-peers.sh installs it): %w: %s", d.name, d.needs, err, firstLine(out.String()))
 	}
 	if err := os.Rename(tmp, bin); err != nil {
 		return "", err

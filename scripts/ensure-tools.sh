@@ -13,21 +13,7 @@ export PATH="$TOOLS_BIN:$PATH"
 
 STATICCHECK_VERSION=v0.8.2
 
-apt_updated=0
-apt_install() {
-	local sudo=""
-	if [ "$(id -u)" != 0 ]; then
-		if command -v sudo >/dev/null; then sudo="sudo"; else
-			echo "ensure-tools: need to install $* but am not root and have no sudo" >&2
-			return 1
-		fi
-	fi
-	if [ $apt_updated = 0 ]; then
-		$sudo apt-get update -qq >/dev/null
-		apt_updated=1
-	fi
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 if ! command -v gcc >/dev/null; then
 	echo "ensure-tools: installing gcc (cgo)" >&2
