@@ -237,13 +237,14 @@ func (h *HNSW) searchLayer8(s *hnswScratch, q *q8Ref, eps []hnswItem, ef, l int,
 	s.cand = s.cand[:0]
 	s.top = s.top[:0]
 	evals := 0
+	all := h.acceptsAll(filter)
 	for _, ep := range eps {
 		if !s.vis.visit(ep.n) {
 			continue
 		}
 		evals++
 		s.cand.push(ep)
-		if h.accept(ep.n, filter) {
+		if all || h.accept(ep.n, filter) {
 			if len(s.top) < ef {
 				s.top.push(ep)
 			} else if itemLess(ep, s.top[0]) {
@@ -283,7 +284,7 @@ func (h *HNSW) searchLayer8(s *hnswScratch, q *q8Ref, eps []hnswItem, ef, l int,
 				d := h.dist8(nb, q)
 				if len(s.top) < ef || d < s.top[0].d {
 					s.cand.push(hnswItem{d, nb})
-					if h.accept(nb, filter) {
+					if all || h.accept(nb, filter) {
 						if len(s.top) < ef {
 							s.top.push(hnswItem{d, nb})
 						} else {

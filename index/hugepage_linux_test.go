@@ -62,10 +62,12 @@ func TestSegmentsAdvisedHuge(t *testing.T) {
 	if flags := vmFlags(t, uintptr(unsafe.Pointer(&seg[len(seg)/2]))); !contains(flags, "hg") {
 		t.Errorf("384-dim vector segment: mapping flags %v lack hg", flags)
 	}
+	// A bitmap reaches the advice's threshold (half a huge page) at about
+	// 8M slots.
 	var vis visitedSet
-	vis.reset(1 << 20)
-	if flags := vmFlags(t, uintptr(unsafe.Pointer(&vis.marks[len(vis.marks)/2]))); !contains(flags, "hg") {
-		t.Errorf("visited marks of a million-slot graph: mapping flags %v lack hg", flags)
+	vis.reset(1 << 24)
+	if flags := vmFlags(t, uintptr(unsafe.Pointer(&vis.words[len(vis.words)/2]))); !contains(flags, "hg") {
+		t.Errorf("visited bitmap of a 16M-slot graph: mapping flags %v lack hg", flags)
 	}
 }
 
