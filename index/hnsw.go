@@ -1451,6 +1451,13 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, eps []hnswItem, ef, l in
 	return evals + 1, len(s.cand) == 0
 }
 
+// walkEndedShort reports whether a walk ran out of nodes with room left in
+// its list while some node was never reached: the graph has a part the
+// walk could not enter (or leave). Caller holds mu.RLock.
+func (h *HNSW) walkEndedShort(s *hnswScratch, ef, reached int, exhausted bool) bool {
+	return exhausted && len(s.top) < ef && reached < len(h.ids)-len(h.free)
+}
+
 // accept reports whether slot n may be a result: live and passing filter.
 func (h *HNSW) accept(n uint32, filter Filter) bool {
 	return h.state[n] == slotLive && (filter == nil || filter(h.ids[n]))
@@ -1697,8 +1704,7 @@ func (h *HNSW) searchLocked(s *hnswScratch, dst []Result, q *hnswQuery, opts Sea
 	// reached, and when the walk stopped on its budget before filling its
 	// list: it has met a selective filter, and its partial list would cost
 	// recall (or hold fewer than k results).
-	unreached := exhausted && len(s.top) < ef && reached < len(h.ids)-len(h.free)
-	if unreached || (!exhausted && len(s.top) < ef) {
+	if h.walkEndedShort(s, ef, reached, exhausted) || (!exhausted && len(s.top) < ef) {
 		return h.exactAll(s, dst, q, keep, opts.Filter)
 	}
 	s.res = s.res[:0]

@@ -84,7 +84,7 @@ func TestHNSWCopyGroupsNoIslands(t *testing.T) {
 					s := h.getScratch()
 					h.mu.RLock()
 					reached, exhausted := h.walk(s, &hq, ef, nil, 0)
-					if exhausted && len(s.top) < ef && reached < h.live {
+					if h.walkEndedShort(s, ef, reached, exhausted) {
 						short++
 					}
 					h.mu.RUnlock()
