@@ -166,9 +166,19 @@ func (b *bench) dbVectors(ctx context.Context, d *synth.Data, kind string) error
 		mt := startMemTrace(100 * time.Millisecond)
 		defer func() { trace = mt.end() }()
 		t0 := time.Now()
+		// Long inserts (a 10M run takes over an hour) log each tenth:
+		// the rate per step shows how the insert decays with size.
+		tenth := max(len(d.Base)/10, dbBatch)
+		next, tStep, lastEnd := tenth, t0, 0
 		for i := 0; i < len(d.Base); i += dbBatch {
-			if _, err := col.Insert(ctx, vectorDocs(d.Base, i, min(i+dbBatch, len(d.Base)))...); err != nil {
+			end := min(i+dbBatch, len(d.Base))
+			if _, err := col.Insert(ctx, vectorDocs(d.Base, i, end)...); err != nil {
 				return err
+			}
+			if end >= next && len(d.Base) >= 1_000_000 {
+				now := time.Now()
+				b.logf("db: %s %d docs in %s (the last %d at %.0f docs/s)", system, end, now.Sub(t0).Round(time.Second), end-lastEnd, float64(end-lastEnd)/now.Sub(tStep).Seconds())
+				next, tStep, lastEnd = next+tenth, now, end
 			}
 		}
 		el = time.Since(t0)
