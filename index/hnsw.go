@@ -1468,9 +1468,9 @@ func (h *HNSW) accept(n uint32, filter Filter) bool {
 // graph holds no tombstones: free slots are unlinked before they are freed
 // (compactLocked), and a slot is live from its allocation on. The state
 // byte costs a cache miss of its own per scored node once the graph
-// outgrows the caches: 6% of an insert's CPU at 1M text documents, 1% at
-// 100k (BENCHMARKS.md, "Insert decay with size"). Caller holds mu.RLock,
-// under which tomb does not change.
+// outgrows the caches: 5.6% of the CPU profile of inserting text documents
+// at 950k, 1.3% at 100k (BENCHMARKS.md, "1M text documents, quiet", run
+// 1). Caller holds mu.RLock, under which tomb does not change.
 func (h *HNSW) acceptsAll(filter Filter) bool {
 	return filter == nil && h.tomb == 0
 }

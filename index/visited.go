@@ -6,13 +6,12 @@ import "unsafe"
 // and a list of the words a search set, so that the next search clears
 // only those.
 //
-// Why bits: a walk checks every neighbour of every node it expands, some
-// 10-16 thousand checks per efConstruction-200 insert, at random slots. A
-// 16-bit generation mark per slot (the previous layout, as in hnswlib) is
-// 2 MB at a million slots: past the L2 cache, so most checks missed it,
-// and the check was 9.5% of an insert's CPU at 1M text documents against
-// 3% at 100k (BENCHMARKS.md, "Insert decay with size"). The bitmap is 128
-// KB at a million slots and stays in L2 beside the rows being scored.
+// Why bits: a walk checks every neighbour of every node it expands, at
+// random slots. A 16-bit generation mark per slot (the previous layout, as
+// in hnswlib) is 2 MB at a million slots, past the L2 cache; in the CPU
+// profile of inserting text documents the check was 9.5% of the step
+// ending at 950k documents against 3% at 100k (BENCHMARKS.md, "1M text
+// documents, quiet", run 1). The bitmap is 128 KB at a million slots.
 //
 // Invariant: outside a search, words[w] != 0 only for w in touched[:nt];
 // reset restores all-zero by clearing those words (or the whole bitmap,
