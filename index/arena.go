@@ -5,13 +5,14 @@ import (
 	"unsafe"
 )
 
-// Vector segments outside the Go heap.
+// Vector and link segments outside the Go heap.
 //
-// Why: a graph's vectors are nearly all of its memory (1.5 GB of the 1.8 GB
-// a million 384-dim float32 vectors take), they live as long as the graph,
-// and the Go collector lets a heap grow to twice what it marked live
-// (GOGC 100) before collecting again. On the heap, then, the vectors made
-// room for as much garbage again: inserting a million documents through
+// Why: a graph's vectors and layer-0 links are nearly all of its memory
+// (1.5 GB and 0.14 GB of the 1.8 GB a million 384-dim float32 vectors
+// take; at 96 dimensions the links are a quarter of it), they live as long
+// as the graph, and the Go collector lets a heap grow to twice what it
+// marked live (GOGC 100) before collecting again. On the heap, then, the
+// vectors made room for as much garbage again: inserting a million documents through
 // the db peaked at 2.8× the raw vectors over the process's memory before
 // the insert. A library cannot change its host process's GOGC or memory
 // limit, so the large segments are mapped anonymously instead, where they
@@ -32,16 +33,17 @@ import (
 //     lock, or runtime.KeepAlive), and goroutines it starts end before it
 //     does; so the cleanup cannot run while a search or insert reads a
 //     segment through a pointer derived from it.
-//   - Vectors leave the graph only as copies (Vector, WriteTo). The one
-//     exception is ReadHNSW's vector loader, which writes rows of a graph
-//     that ReadHNSW still holds and has not returned.
+//   - Vectors and links leave the graph only as copies (Vector, WriteTo,
+//     WriteLinksTo). The one exception is ReadHNSW's vector loader, which
+//     writes rows of a graph that ReadHNSW still holds and has not
+//     returned.
 //
 // Small graphs keep their segments on the heap (arenaMinBytes): a mapping
 // and a cleanup per graph would cost more than the garbage they avoid.
 // Builds without anonymous mappings (arena_other.go) allocate every
 // segment on the heap.
 
-// arenaMinBytes is the vector memory a graph holds on the heap before its
+// arenaMinBytes is the segment memory a graph holds on the heap before its
 // further segments come from its arena: two 384-dim float32 segments
 // (3 MiB), ten 384-dim int8 ones. Below it the heap's overshoot is a few
 // MiB, less than one arena block.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // TestArenaGraphMatchesHeapGraph: a graph whose segments all come from the
@@ -58,6 +59,7 @@ func TestArenaGraphMatchesHeapGraph(t *testing.T) {
 			if heap.arena != nil {
 				t.Fatalf("graph of %d×%d vectors uses an arena below arenaMinBytes", n, dim)
 			}
+			checkSegsInArena(t, arena)
 			sameAnswers(t, heap, arena, data[n:])
 
 			// Vector hands out a copy, never arena memory.
@@ -96,6 +98,7 @@ func TestArenaGraphMatchesHeapGraph(t *testing.T) {
 				}
 			}
 			sameAnswers(t, heap, re, data[n-300:n])
+			checkSegsInArena(t, re)
 			for i := n; i < n+300; i += 37 {
 				a, _ := heap.Vector(uint64(i))
 				b, ok := re.Vector(uint64(i))
@@ -104,6 +107,45 @@ func TestArenaGraphMatchesHeapGraph(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSegsInArena fails unless every vector, layer-0 link and in-count
+// segment of h lies in one of its arena's blocks (where mappings exist).
+func checkSegsInArena(t *testing.T, h *HNSW) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		return
+	}
+	in := func(p unsafe.Pointer, n uintptr) bool {
+		h.arena.mu.Lock()
+		defer h.arena.mu.Unlock()
+		for _, b := range h.arena.blocks {
+			if uintptr(p) >= uintptr(b.p) && uintptr(p)+n <= uintptr(b.p)+b.n {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(kind string, i int, p unsafe.Pointer, n uintptr) {
+		if !in(p, n) {
+			t.Fatalf("%s segment %d (%d bytes) is not arena memory", kind, i, n)
+		}
+	}
+	for i, s := range h.vecSegs {
+		check("vector", i, unsafe.Pointer(unsafe.SliceData(s)), uintptr(cap(s))*4)
+	}
+	for i, s := range h.q8Segs {
+		check("int8", i, unsafe.Pointer(unsafe.SliceData(s)), uintptr(cap(s)))
+	}
+	for i, s := range h.l0Segs {
+		check("layer-0 link", i, unsafe.Pointer(unsafe.SliceData(s)), uintptr(cap(s))*4)
+	}
+	for i, s := range h.inSegs {
+		check("in-count", i, unsafe.Pointer(unsafe.SliceData(s)), uintptr(cap(s))*4)
+	}
+	if len(h.l0Segs) == 0 || len(h.inSegs) != len(h.l0Segs) {
+		t.Fatalf("%d link and %d in-count segments", len(h.l0Segs), len(h.inSegs))
 	}
 }
 

@@ -323,7 +323,8 @@ type HNSW struct {
 	locks [hnswLockStripes]sync.Mutex
 	pool  sync.Pool // *hnswScratch
 
-	// arena holds the vector segments beyond the first arenaMin bytes,
+	// arena holds the vector, layer-0 link and in-count segments beyond
+	// the first arenaMin bytes,
 	// outside the Go heap (arena.go says why and how that stays safe);
 	// heapSegBytes counts the segment memory allocated on the heap before
 	// it. closed is set by Close, under wmu and mu.Lock. All guarded by
@@ -723,8 +724,8 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 			} else {
 				h.vecSegs = append(h.vecSegs, h.newVecSeg(hnswSegSize))
 			}
-			h.l0Segs = append(h.l0Segs, make([]uint32, hnswSegSize*(h.m0+1)))
-			h.inSegs = append(h.inSegs, make([]uint32, hnswSegSize))
+			h.l0Segs = append(h.l0Segs, h.newWordSeg(hnswSegSize*(h.m0+1), hnswSegSize*(h.m0+1)))
+			h.inSegs = append(h.inSegs, h.newWordSeg(hnswSegSize, hnswSegSize))
 		} else if len(h.l0Segs[si]) < hnswSegSize*(h.m0+1) {
 			// A loaded graph's last segment holds only its rows; one
 			// from the arena has room for the rest already.
@@ -741,8 +742,8 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 				copy(seg, h.vecSegs[si])
 				h.vecSegs[si] = seg
 			}
-			h.l0Segs[si] = append(make([]uint32, 0, hnswSegSize*(h.m0+1)), h.l0Segs[si]...)[:hnswSegSize*(h.m0+1)]
-			h.inSegs[si] = append(make([]uint32, 0, hnswSegSize), h.inSegs[si]...)[:hnswSegSize]
+			h.l0Segs[si] = h.growWordSeg(h.l0Segs[si], hnswSegSize*(h.m0+1))
+			h.inSegs[si] = h.growWordSeg(h.inSegs[si], hnswSegSize)
 		}
 		h.ids = append(h.ids, id)
 		h.levels = append(h.levels, uint8(level))
@@ -793,6 +794,34 @@ func (h *HNSW) newQ8Seg(rows int) []int8 {
 		return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), hnswSegSize*h.rowLen)[:rows*h.rowLen]
 	}
 	return make([]int8, rows*h.rowLen)
+}
+
+// newWordSeg allocates a segment of words uint32s of links or in-link
+// counts, from the arena like newVecSeg (with capacity for full words
+// there), or on the heap with exactly words. At M 16 the layer-0 lists
+// and counts are 136 bytes per slot, about a third of what a 96-dim
+// graph holds per vector; on the heap they were live data the collector
+// doubled (GOGC 100). Caller holds mu.Lock or owns the graph (ReadHNSW).
+func (h *HNSW) newWordSeg(words, full int) []uint32 {
+	if b := h.arenaSeg(full * 4); b != nil {
+		return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), full)[:words]
+	}
+	return make([]uint32, words)
+}
+
+// growWordSeg returns seg extended to full words, zeroed past its rows:
+// in place where its capacity allows (an arena segment of a loaded
+// graph), else copied into a new segment.
+func (h *HNSW) growWordSeg(seg []uint32, full int) []uint32 {
+	if cap(seg) >= full {
+		n := len(seg)
+		seg = seg[:full]
+		clear(seg[n:])
+		return seg
+	}
+	out := h.newWordSeg(full, full)
+	copy(out, seg)
+	return out
 }
 
 // arenaSeg returns zeroed memory for a segment of n bytes from the

@@ -428,17 +428,43 @@ func (d *hnswDecoder) f32s(count int) ([]float32, error) {
 		if err := readWords(d, dst); err != nil {
 			return nil, err
 		}
-		var bad bool
-		for _, x := range dst {
-			// Exponent all ones: Inf or NaN.
-			bad = bad || math.Float32bits(x)&0x7f800000 == 0x7f800000
-		}
-		if bad {
-			return nil, corruptf("non-finite vector component before byte %d", d.n)
+		if err := d.checkFinite(dst); err != nil {
+			return nil, err
 		}
 		i += k
 	}
 	return out, nil
+}
+
+// checkFinite reports a non-finite component among the words just read.
+func (d *hnswDecoder) checkFinite(dst []float32) error {
+	var bad bool
+	for _, x := range dst {
+		// Exponent all ones: Inf or NaN.
+		bad = bad || math.Float32bits(x)&0x7f800000 == 0x7f800000
+	}
+	if bad {
+		return corruptf("non-finite vector component before byte %d", d.n)
+	}
+	return nil
+}
+
+// vecRows reads a segment of rows float32 vectors straight into the
+// graph's memory (newVecSeg, in its arena once it is large), when the
+// bytes read so far vouch for the segment's size; f32s otherwise.
+func (d *hnswDecoder) vecRows(h *HNSW, rows int) ([]float32, error) {
+	count := rows * h.dim
+	if !d.mayAlloc(int64(count) * 4) {
+		return d.f32s(count)
+	}
+	seg := h.newVecSeg(rows)
+	if err := readWords(d, seg); err != nil {
+		return nil, err
+	}
+	if err := d.checkFinite(seg); err != nil {
+		return nil, err
+	}
+	return seg, nil
 }
 
 func (d *hnswDecoder) bytesN(count int) ([]byte, error) {
@@ -606,7 +632,10 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		h.levels, h.state = []uint8{}, []uint8{}
 	}
 	var live, tomb, upperWords int
-	h.idmap = make(map[uint64]uint32, min(int(hd.Live), 1<<20))
+	// Sized at once: growing a map to 10M entries rehashes it four times
+	// past a 1M start. The header's live count is at most the slots, whose
+	// IDs were read above, so the map is bounded by the bytes read.
+	h.idmap = make(map[uint64]uint32, int(hd.Live))
 	for n := range slots {
 		lv := int(h.levels[n])
 		switch st := h.state[n]; st {
@@ -640,6 +669,10 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		h.free[i], h.free[j] = h.free[j], h.free[i]
 	}
 
+	// Vectors and links are read straight into the graph's segments, most
+	// of them in its arena: huge-page advice waits until the graph is
+	// loaded (segArena.setDeferAdvice says why).
+	h.setArenaDefer(true)
 	if outside {
 		// Only the tombstones' vectors are here; segments are made as
 		// rows arrive, so memory follows the bytes read and the loader's
@@ -667,16 +700,32 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 			h.q8Segs = append(h.q8Segs, seg)
 			continue
 		}
-		seg, err := d.f32s(rows * h.dim)
+		seg, err := d.vecRows(h, rows)
 		if err != nil {
 			return nil, err
 		}
 		h.vecSegs = append(h.vecSegs, seg)
 	}
+	// The layer-0 lists go straight into arena segments (newWordSeg),
+	// once the bytes read so far vouch for their size.
 	for n := 0; n < slots; n += hnswSegSize {
 		rows := min(hnswSegSize, slots-n)
-		seg, err := d.u32s(rows*(h.m0+1), rows*(h.m0+1))
-		if err != nil {
+		words := rows * (h.m0 + 1)
+		if !d.mayAlloc(int64(words) * 4) {
+			seg, err := d.u32s(words, words)
+			if err != nil {
+				return nil, err
+			}
+			h.l0Segs = append(h.l0Segs, seg)
+			continue
+		}
+		seg := h.newWordSeg(words, hnswSegSize*(h.m0+1))
+		if !cfg.noPrefault {
+			// One call maps the segment in, where the read below would
+			// take a page fault per 4 KiB (as for the vectors, loadOutside).
+			prefault(unsafe.Pointer(unsafe.SliceData(seg)), uintptr(len(seg))*4)
+		}
+		if err := readWords(d, seg); err != nil {
 			return nil, err
 		}
 		h.l0Segs = append(h.l0Segs, seg)
@@ -703,7 +752,7 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 	h.selClosed = make([]uint32, slots)
 	// In-link counts are derived, not stored.
 	for n := 0; n < slots; n += hnswSegSize {
-		h.inSegs = append(h.inSegs, make([]uint32, min(hnswSegSize, slots-n)))
+		h.inSegs = append(h.inSegs, h.newWordSeg(min(hnswSegSize, slots-n), hnswSegSize))
 	}
 	for n := range slots {
 		lst := h.links(uint32(n), 0)
@@ -739,6 +788,7 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 			return nil, err
 		}
 	}
+	h.setArenaDefer(false)
 	return h, nil
 }
 
@@ -760,6 +810,16 @@ func (h *HNSW) outsideSeg(si int) {
 	}
 }
 
+// setArenaDefer switches the deferred huge-page advice of the graph's
+// arena, present or future, on or off (segArena.setDeferAdvice). Only
+// ReadHNSW, which owns the graph, calls it.
+func (h *HNSW) setArenaDefer(on bool) {
+	h.arenaDefer = on
+	if h.arena != nil {
+		h.arena.setDeferAdvice(on)
+	}
+}
+
 // ErrMissingVector reports a live node of a links-only snapshot for which
 // the loader supplied no vector (wrapped with the node's ID).
 var ErrMissingVector = errors.New("index: the vector loader supplied no vector for a live node")
@@ -771,16 +831,8 @@ var ErrMissingVector = errors.New("index: the vector loader supplied no vector f
 func (h *HNSW) loadOutside(load VectorLoader, stale func(uint64) bool, prefaultSegs bool) error {
 	// The loader writes every vector at once: huge-page advice is given
 	// after it, not before (segArena.setDeferAdvice says why).
-	h.arenaDefer = true
-	if h.arena != nil {
-		h.arena.setDeferAdvice(true)
-	}
-	defer func() {
-		h.arenaDefer = false
-		if h.arena != nil {
-			h.arena.setDeferAdvice(false)
-		}
-	}()
+	h.setArenaDefer(true)
+	defer h.setArenaDefer(false)
 	filled := make([]bool, len(h.ids))
 	// Every segment is made before the loader runs, so that its
 	// goroutines only write rows.
