@@ -12,9 +12,9 @@ import (
 // take; at 96 dimensions the links are a quarter of it), they live as long
 // as the graph, and the Go collector lets a heap grow to twice what it
 // marked live (GOGC 100) before collecting again. On the heap, then, the
-// vectors made room for as much garbage again: inserting a million documents through
-// the db peaked at 2.8× the raw vectors over the process's memory before
-// the insert. A library cannot change its host process's GOGC or memory
+// vectors made room for as much garbage again: inserting a million
+// documents through the db peaked at 2.8× the raw vectors over the
+// process's memory before the insert. A library cannot change its host process's GOGC or memory
 // limit, so the large segments are mapped anonymously instead, where they
 // count once and set no pace for the collector (BENCHMARKS.md, "Memory
 // while inserting", has the figures).

@@ -324,12 +324,11 @@ type HNSW struct {
 	pool  sync.Pool // *hnswScratch
 
 	// arena holds the vector, layer-0 link and in-count segments beyond
-	// the first arenaMin bytes,
-	// outside the Go heap (arena.go says why and how that stays safe);
-	// heapSegBytes counts the segment memory allocated on the heap before
-	// it. closed is set by Close, under wmu and mu.Lock. All guarded by
-	// mu.Lock (segments are only made there, or by ReadHNSW before the
-	// graph is shared).
+	// the first arenaMin bytes, outside the Go heap (arena.go says why
+	// and how that stays safe); heapSegBytes counts the segment memory
+	// allocated on the heap before it. closed is set by Close, under wmu
+	// and mu.Lock. All guarded by mu.Lock (segments are only made there,
+	// or by ReadHNSW before the graph is shared).
 	arena        *segArena
 	arenaCleanup runtime.Cleanup
 	arenaMin     int64
@@ -729,21 +728,14 @@ func (h *HNSW) allocSlot(id uint64, v []float32) uint32 {
 		} else if len(h.l0Segs[si]) < hnswSegSize*(h.m0+1) {
 			// A loaded graph's last segment holds only its rows; one
 			// from the arena has room for the rest already.
-			if full := hnswSegSize * h.rowLen; h.q8 && cap(h.q8Segs[si]) >= full {
-				h.q8Segs[si] = h.q8Segs[si][:full]
-			} else if h.q8 {
-				seg := h.newQ8Seg(hnswSegSize)
-				copy(seg, h.q8Segs[si])
-				h.q8Segs[si] = seg
-			} else if full := hnswSegSize * h.dim; cap(h.vecSegs[si]) >= full {
-				h.vecSegs[si] = h.vecSegs[si][:full]
+			if h.q8 {
+				h.q8Segs[si] = growSeg(h.q8Segs[si], hnswSegSize*h.rowLen, func() []int8 { return h.newQ8Seg(hnswSegSize) })
 			} else {
-				seg := h.newVecSeg(hnswSegSize)
-				copy(seg, h.vecSegs[si])
-				h.vecSegs[si] = seg
+				h.vecSegs[si] = growSeg(h.vecSegs[si], hnswSegSize*h.dim, func() []float32 { return h.newVecSeg(hnswSegSize) })
 			}
-			h.l0Segs[si] = h.growWordSeg(h.l0Segs[si], hnswSegSize*(h.m0+1))
-			h.inSegs[si] = h.growWordSeg(h.inSegs[si], hnswSegSize)
+			l0 := hnswSegSize * (h.m0 + 1)
+			h.l0Segs[si] = growSeg(h.l0Segs[si], l0, func() []uint32 { return h.newWordSeg(l0, l0) })
+			h.inSegs[si] = growSeg(h.inSegs[si], hnswSegSize, func() []uint32 { return h.newWordSeg(hnswSegSize, hnswSegSize) })
 		}
 		h.ids = append(h.ids, id)
 		h.levels = append(h.levels, uint8(level))
@@ -809,17 +801,18 @@ func (h *HNSW) newWordSeg(words, full int) []uint32 {
 	return make([]uint32, words)
 }
 
-// growWordSeg returns seg extended to full words, zeroed past its rows:
-// in place where its capacity allows (an arena segment of a loaded
-// graph), else copied into a new segment.
-func (h *HNSW) growWordSeg(seg []uint32, full int) []uint32 {
+// growSeg returns a loaded graph's partial segment seg extended to full
+// elements, zeroed past its rows: in place where its capacity allows (an
+// arena segment, made with room for a whole segment), else copied into
+// fresh(), a whole new segment.
+func growSeg[T any](seg []T, full int, fresh func() []T) []T {
 	if cap(seg) >= full {
 		n := len(seg)
 		seg = seg[:full]
 		clear(seg[n:])
 		return seg
 	}
-	out := h.newWordSeg(full, full)
+	out := fresh()
 	copy(out, seg)
 	return out
 }

@@ -467,6 +467,24 @@ func (d *hnswDecoder) vecRows(h *HNSW, rows int) ([]float32, error) {
 	return seg, nil
 }
 
+// linkRows is vecRows for a segment of rows layer-0 link lists (newWordSeg).
+// With populate, one call maps the segment in, where the read would take
+// a page fault per 4 KiB (as for the vectors, loadOutside).
+func (d *hnswDecoder) linkRows(h *HNSW, rows int, populate bool) ([]uint32, error) {
+	words := rows * (h.m0 + 1)
+	if !d.mayAlloc(int64(words) * 4) {
+		return d.u32s(words, words)
+	}
+	seg := h.newWordSeg(words, hnswSegSize*(h.m0+1))
+	if populate {
+		prefault(unsafe.Pointer(unsafe.SliceData(seg)), uintptr(len(seg))*4)
+	}
+	if err := readWords(d, seg); err != nil {
+		return nil, err
+	}
+	return seg, nil
+}
+
 func (d *hnswDecoder) bytesN(count int) ([]byte, error) {
 	var out []byte
 	if d.mayAlloc(int64(count)) {
@@ -706,26 +724,9 @@ func ReadHNSW(r io.Reader, opts ...HNSWOption) (*HNSW, error) {
 		}
 		h.vecSegs = append(h.vecSegs, seg)
 	}
-	// The layer-0 lists go straight into arena segments (newWordSeg),
-	// once the bytes read so far vouch for their size.
 	for n := 0; n < slots; n += hnswSegSize {
-		rows := min(hnswSegSize, slots-n)
-		words := rows * (h.m0 + 1)
-		if !d.mayAlloc(int64(words) * 4) {
-			seg, err := d.u32s(words, words)
-			if err != nil {
-				return nil, err
-			}
-			h.l0Segs = append(h.l0Segs, seg)
-			continue
-		}
-		seg := h.newWordSeg(words, hnswSegSize*(h.m0+1))
-		if !cfg.noPrefault {
-			// One call maps the segment in, where the read below would
-			// take a page fault per 4 KiB (as for the vectors, loadOutside).
-			prefault(unsafe.Pointer(unsafe.SliceData(seg)), uintptr(len(seg))*4)
-		}
-		if err := readWords(d, seg); err != nil {
+		seg, err := d.linkRows(h, min(hnswSegSize, slots-n), !cfg.noPrefault)
+		if err != nil {
 			return nil, err
 		}
 		h.l0Segs = append(h.l0Segs, seg)
