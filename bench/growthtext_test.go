@@ -1,8 +1,16 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vecbolt/vecbolt/db"
 )
 
 func TestGrowthCorpus(t *testing.T) {
@@ -125,5 +133,73 @@ func TestTiedTop(t *testing.T) {
 				t.Errorf("hits = %d by ID, %d with ties; want %d, %d", byID, withTies, tt.byID, tt.withTies)
 			}
 		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{0.9, 0.78, 0.84}, 0.84},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := slices.Clone(tc.xs)
+		if got := median(tc.xs); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.want)
+		}
+		if !slices.Equal(in, tc.xs) {
+			t.Errorf("median reordered its argument: %v, was %v", tc.xs, in)
+		}
+	}
+}
+
+// TestGrowthReplay replays a step from a checkpoint the way the growth
+// suite's --growth-repeat does, through the real database and built-in
+// model: the replay inserts the step's documents into a copy, leaves the
+// checkpoint as it was, and refuses a checkpoint that does not hold the
+// documents before the step.
+func TestGrowthReplay(t *testing.T) {
+	ctx := context.Background()
+	g := newGrowthCorpus([]string{
+		"Fast tools for the shell. They read files and write reports.",
+		"A library for images. It decodes PNG and JPEG files quickly.",
+		"The package holds the command line programs of the suite.",
+	})
+	dir := t.TempDir()
+	d, err := db.Open(filepath.Join(dir, "growth.vecbolt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c, err := d.CreateCollection(ctx, "texts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := insertGenerated(ctx, c, g, 0, 300); err != nil {
+		t.Fatal(err)
+	}
+	ck := growthCkpt{path: filepath.Join(dir, "ckpt.vecbolt"), from: 300, to: 450}
+	if _, err := d.BackupFile(ctx, ck.path); err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{}
+	for range 2 { // the second replay starts from the same 300 documents
+		rate, cpuRate, err := b.growthReplay(ctx, g, dir, ck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rate <= 0 || cpuRate <= 0 {
+			t.Errorf("replay rates %v, %v: want both positive", rate, cpuRate)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "replay.vecbolt")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("replay copy left behind: %v", err)
+	}
+	bad := ck
+	bad.from = 250
+	if _, _, err := b.growthReplay(ctx, g, dir, bad); err == nil || !strings.Contains(err.Error(), "holds 300 documents, want 250") {
+		t.Errorf("replay of a checkpoint with the wrong count: %v", err)
 	}
 }

@@ -105,8 +105,9 @@ type config struct {
 	// that data set's vectors instead of its random-word texts.
 	recallVectors bool
 	// growth suite (suite_growth.go)
-	profileDir string
-	growthEfC  int
+	profileDir   string
+	growthEfC    int
+	growthRepeat int
 	// ann suite: the threads of the only HNSW/FAISS build (0: one build
 	// on one thread for the sweep, then one on two for time).
 	buildThreads int
@@ -163,6 +164,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.recallTarget, "recall-target", -1, "recall suite: db.WithRecallTarget value (0 = AutoEf as before; default: the library's)")
 	fs.Float64Var(&c.deleteFrac, "delete-frac", 0.5, "recall suite: fraction of the documents deleted")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "growth suite: write a CPU and a heap profile of each insert step into `DIR`; db suite: the memory samples of each insert (TSV) and a heap profile after it")
+	fs.IntVar(&c.growthRepeat, "growth-repeat", 0, "growth suite: after the run, replay the step ending at 100k and the last step `R` times each, alternated, from copies of the file made before them, and report each pair's rate ratio and the median (for a machine whose speed drifts)")
 	fs.IntVar(&c.growthEfC, "efc", 0, "growth suite: the collection's efConstruction (0: the default); a small one leaves the rest of the write path to measure")
 	fs.IntVar(&c.dim, "dim", 0, "dimension of the clustered data set (default 384, the anchors.md recipe; e.g. 96 for the 10M rows)")
 	fs.IntVar(&c.buildThreads, "build-threads", 0, "ann suite: build vecbolt-hnsw(-2m, -m), hnswlib and FAISS once, on this many threads (1 or 2), and sweep ef on that index; 0: build on one thread for the sweep and again on two for time (at 1M, 2 halves the suite's time)")

@@ -19,11 +19,15 @@ package main
 // background measurement (TuneRecall); then it deletes a random half and
 // measures again. With --profile-dir each step writes a CPU profile
 // (cpu-<docs>.pprof) and a heap profile at its end (heap-<docs>.pprof).
+// With --growth-repeat R it then replays the step ending at 100k and the
+// last step R times each, alternated, from copies of the file made before
+// them (growthRepeat).
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -117,17 +121,38 @@ func (b *bench) growthSuite(ctx context.Context) error {
 		load           string
 	}
 	var rows []stepRow
+	// With --growth-repeat the file is copied as it stands before the
+	// step ending at 100k and before the last step, so that both steps
+	// can be replayed later, alternated (growthRepeat).
+	// The small step is the one ending at 100k, or the first where the
+	// steps do not meet 100k.
+	var ckpts []growthCkpt
+	smallEnd := step
+	if n >= 100_000 && 100_000%step == 0 {
+		smallEnd = 100_000
+	}
+	checkpoint := func(done int) error {
+		if b.cfg.growthRepeat <= 0 || n <= step || (done+step != smallEnd && done+step != n) {
+			return nil
+		}
+		ck := growthCkpt{path: filepath.Join(dir, fmt.Sprintf("ckpt-%d.vecbolt", done)), from: done, to: done + step}
+		if _, err := d.BackupFile(ctx, ck.path); err != nil {
+			return err
+		}
+		ckpts = append(ckpts, ck)
+		return nil
+	}
+	if err := checkpoint(0); err != nil {
+		return err
+	}
 	stepStart, cpuStart := time.Now(), procCPU()
 	stopProf := b.growthProfile(0)
 	for done := 0; done < n; {
-		docs := make([]db.Document, 0, growthBatch)
-		for i := done; i < min(done+growthBatch, n); i++ {
-			docs = append(docs, db.Document{ID: strconv.Itoa(i), Text: g.text(growthDocSeed, uint64(i))})
-		}
-		if _, err := c.Insert(ctx, docs...); err != nil {
+		next := min(done+growthBatch, n)
+		if err := insertGenerated(ctx, c, g, done, next); err != nil {
 			return err
 		}
-		done += len(docs)
+		done = next
 		if done%step != 0 && done != n {
 			continue
 		}
@@ -159,6 +184,9 @@ func (b *bench) growthSuite(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := checkpoint(done); err != nil {
+			return err
+		}
 		stepStart, cpuStart = time.Now(), procCPU()
 		stopProf = b.growthProfile(done)
 	}
@@ -188,7 +216,99 @@ func (b *bench) growthSuite(ctx context.Context) error {
 		}
 	}
 	b.logf("growth: deleted %d documents in %.1f s (%.1f CPU-s)", len(del), time.Since(t0).Seconds(), procCPU()-c0)
-	return b.growthRecall(ctx, c, qv, "deleted half")
+	if err := b.growthRecall(ctx, c, qv, "deleted half"); err != nil {
+		return err
+	}
+	if len(ckpts) < 2 {
+		return nil
+	}
+	// The replays run with the grown collection closed, so that its heap
+	// does not weigh on the small step's garbage collection.
+	if err := d.Close(); err != nil {
+		return err
+	}
+	return b.growthRepeat(ctx, g, dir, ckpts)
+}
+
+// growthCkpt is a copy of the growth file made before the step that
+// inserts documents from..to-1.
+type growthCkpt struct {
+	path     string
+	from, to int
+}
+
+// growthRepeat replays the checkpointed steps --growth-repeat times,
+// alternating small and large, each from a fresh copy of its checkpoint
+// opened in this process: the same documents go into the same stored
+// collection. A machine whose speed drifts over the half hour of the
+// growth run moves the two steps of one pair alike, so the ratio of a
+// pair, and the median over pairs, says more than the single run's ratio.
+// The copy and the open are not timed; the collection's background recall
+// re-measurement falls where it fell in the first run, as its record is
+// in the file.
+func (b *bench) growthRepeat(ctx context.Context, g *growthCorpus, dir string, ckpts []growthCkpt) error {
+	small, large := ckpts[0], ckpts[len(ckpts)-1]
+	var ratios, cpuRatios []float64
+	for rep := range b.cfg.growthRepeat {
+		var rate, cpuRate [2]float64
+		for k, ck := range []growthCkpt{small, large} {
+			r, cr, err := b.growthReplay(ctx, g, dir, ck)
+			if err != nil {
+				return err
+			}
+			rate[k], cpuRate[k] = r, cr
+			b.logf("growth: replay %d, step %d-%d: %.0f docs/s (%.0f per CPU-s), load %s", rep+1, ck.from, ck.to, r, cr, loadAvg())
+			b.rep.add(Measurement{Suite: "growth", System: "vecbolt-db builtin", Dataset: "debian-variations", N: ck.to,
+				DocsPerS: fp(r), Params: map[string]any{"phase": "replayed step", "replay": rep + 1,
+					"docs_per_cpu_s": fmt.Sprintf("%.0f", cr), "load": loadAvg()}})
+		}
+		ratios = append(ratios, rate[1]/rate[0])
+		cpuRatios = append(cpuRatios, cpuRate[1]/cpuRate[0])
+		b.logf("growth: replay %d: step ending at %d / step ending at %d: %.2f by wall clock, %.2f by CPU time",
+			rep+1, large.to, small.to, ratios[len(ratios)-1], cpuRatios[len(cpuRatios)-1])
+	}
+	b.logf("growth: replays: median ratio %.2f by wall clock (%.2f-%.2f), %.2f by CPU time (%.2f-%.2f)",
+		median(ratios), slices.Min(ratios), slices.Max(ratios), median(cpuRatios), slices.Min(cpuRatios), slices.Max(cpuRatios))
+	return nil
+}
+
+// growthReplay copies a checkpoint, opens it and inserts its step's
+// documents in batches as the first run did, returning the rate by wall
+// clock and by process CPU time.
+func (b *bench) growthReplay(ctx context.Context, g *growthCorpus, dir string, ck growthCkpt) (rate, cpuRate float64, err error) {
+	path := filepath.Join(dir, "replay.vecbolt")
+	if err := copyFile(ck.path, path); err != nil {
+		return 0, 0, err
+	}
+	defer os.Remove(path)
+	d, err := db.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	c, err := d.Collection(ctx, "texts")
+	if err != nil {
+		return 0, 0, err
+	}
+	if c.Info().Count != ck.from {
+		return 0, 0, fmt.Errorf("growth: checkpoint %s holds %d documents, want %d", ck.path, c.Info().Count, ck.from)
+	}
+	t0, c0 := time.Now(), procCPU()
+	for done := ck.from; done < ck.to; done += growthBatch {
+		if err := insertGenerated(ctx, c, g, done, min(done+growthBatch, ck.to)); err != nil {
+			return 0, 0, err
+		}
+	}
+	secs, cpus := time.Since(t0).Seconds(), procCPU()-c0
+	rate = float64(ck.to-ck.from) / secs
+	if cpus > 0 {
+		cpuRate = float64(ck.to-ck.from) / cpus
+	}
+	return rate, cpuRate, nil
 }
 
 // growthProfile starts a CPU profile of the step that begins at docs
@@ -402,4 +522,42 @@ func loadAvg() string {
 		return ""
 	}
 	return f[0]
+}
+
+// insertGenerated inserts the generated documents from..to-1 in one batch.
+func insertGenerated(ctx context.Context, c *db.Collection, g *growthCorpus, from, to int) error {
+	docs := make([]db.Document, 0, to-from)
+	for i := from; i < to; i++ {
+		docs = append(docs, db.Document{ID: strconv.Itoa(i), Text: g.text(growthDocSeed, uint64(i))})
+	}
+	_, err := c.Insert(ctx, docs...)
+	return err
+}
+
+// median returns the middle value of xs (the mean of the middle two for an
+// even count); xs is not modified.
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// copyFile copies src to dst, replacing dst.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
