@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vecbolt/vecbolt/bench/internal/synth"
 )
@@ -26,6 +30,7 @@ type hnswlibLine struct {
 	Phase    string   `json:"phase"`
 	Threads  int      `json:"threads"`
 	BuildS   float64  `json:"build_s"`
+	LoadS    float64  `json:"load_s"`
 	RSSMB    float64  `json:"rss_mb"`
 	Ef       int      `json:"ef"`
 	Recall   *float64 `json:"recall"`
@@ -34,16 +39,55 @@ type hnswlibLine struct {
 	QPS2T    float64  `json:"qps_2t"`
 	P50Ms    float64  `json:"p50_ms"`
 	P99Ms    float64  `json:"p99_ms"`
+	// Built is when the run that built a reused index did (RFC 3339);
+	// empty for a build of this run.
+	Built string `json:"built,omitempty"`
 }
 
-func (b *bench) runHNSWLib(ctx context.Context, bin string, d *synth.Data, threads int, efs []int) ([]hnswlibLine, error) {
+// hnswlibSavedBuild keeps the build line of a saved index in saved+".json"
+// when this run built it, and when this run loaded it puts the stored
+// build line (with its time) in front of the search lines instead of the
+// load line's place.
+func (b *bench) hnswlibSavedBuild(d *synth.Data, saved string, lines []hnswlibLine) ([]hnswlibLine, error) {
+	meta := saved + ".json"
+	switch lines[0].Phase {
+	case "build":
+		l := lines[0]
+		l.Built = time.Now().UTC().Format(time.RFC3339)
+		buf, err := json.Marshal(l)
+		if err != nil {
+			return nil, err
+		}
+		return lines, os.WriteFile(meta, buf, 0o644)
+	case "load":
+		buf, err := os.ReadFile(meta)
+		if err != nil {
+			return nil, fmt.Errorf("hnswlib: saved index %s without its build record: %w", saved, err)
+		}
+		var l hnswlibLine
+		if err := json.Unmarshal(buf, &l); err != nil || l.Phase != "build" {
+			return nil, fmt.Errorf("hnswlib: build record %s: not a build line (%v)", meta, err)
+		}
+		// The load line first (it is logged), then the stored build.
+		return append([]hnswlibLine{lines[0], l}, lines[1:]...), nil
+	}
+	return nil, fmt.Errorf("hnswlib driver: first line has phase %q", lines[0].Phase)
+}
+
+// runHNSWLib runs the driver; with a non-empty saved path it loads the
+// index saved there by an earlier run, or builds it and saves it there.
+func (b *bench) runHNSWLib(ctx context.Context, bin string, d *synth.Data, threads int, efs []int, saved string) ([]hnswlibLine, error) {
 	fs := synth.FilesFor(b.cfg.cache, d.Spec)
 	ef := make([]string, len(efs))
 	for i, e := range efs {
 		ef[i] = strconv.Itoa(e)
 	}
-	cmd := exec.CommandContext(ctx, bin, fs.Base, fs.Queries, fs.GT, strconv.Itoa(hnswM), strconv.Itoa(hnswEfC),
-		strconv.Itoa(b.cfg.k), strconv.Itoa(threads), strings.Join(ef, ","))
+	args := []string{fs.Base, fs.Queries, fs.GT, strconv.Itoa(hnswM), strconv.Itoa(hnswEfC),
+		strconv.Itoa(b.cfg.k), strconv.Itoa(threads), strings.Join(ef, ",")}
+	if saved != "" {
+		args = append(args, saved)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	lines, err := runDriverLines[hnswlibLine](cmd, "hnswlib driver")
 	if err != nil {
 		return nil, err
@@ -62,12 +106,29 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 		b.logf("ann: hnswlib left out: %v", err)
 		return nil
 	}
-	lines, err := b.runHNSWLib(ctx, bin, d, b.sweepBuildThreads(), b.cfg.efs)
+	// With --reuse-db the index is kept under --cache beside the
+	// databases, with its build's line in a file next to it: a later run
+	// searches it again without the build (at 10M, over an hour here) and
+	// reports the build as measured by the run that made it.
+	var saved string
+	if b.cfg.reuseDB {
+		dir := filepath.Join(b.cfg.cache, "db")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		saved = filepath.Join(dir, fmt.Sprintf("%s-hnswlib-M%d-efc%d-t%d.bin", dataLabel(d), hnswM, hnswEfC, b.sweepBuildThreads()))
+	}
+	lines, err := b.runHNSWLib(ctx, bin, d, b.sweepBuildThreads(), b.cfg.efs, saved)
 	if err != nil {
 		return err
 	}
+	if saved != "" {
+		if lines, err = b.hnswlibSavedBuild(d, saved, lines); err != nil {
+			return err
+		}
+	}
 	if b.secondBuild() {
-		more, err := b.runHNSWLib(ctx, bin, d, 2, b.cfg.efs[:1])
+		more, err := b.runHNSWLib(ctx, bin, d, 2, b.cfg.efs[:1], "")
 		if err != nil {
 			return err
 		}
@@ -75,10 +136,17 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 	}
 	var targets targetTracker
 	for _, l := range lines {
+		if l.Phase == "load" {
+			b.logf("ann: hnswlib loaded %s in %.1fs", saved, l.LoadS)
+			continue
+		}
 		if l.Phase == "build" {
 			m := Measurement{Suite: "ann", System: "hnswlib", Dataset: dataLabel(d), N: d.Spec.N, Dim: d.Spec.Dim,
 				Params: map[string]any{"phase": "build", "threads": l.Threads, "M": hnswM, "efC": hnswEfC},
 				BuildS: fp(l.BuildS), BuildVPS: fp(float64(d.Spec.N) / l.BuildS), Note: "C++, g++ -O3 -march=native"}
+			if l.Built != "" {
+				m.Note += "; built by an earlier run at " + l.Built + " (--reuse-db)"
+			}
 			if l.Threads == b.sweepBuildThreads() && l.RSSMB > 0 {
 				m.RSSMB = fp(l.RSSMB)
 				m.BytesPerVector = fp(l.RSSMB * (1 << 20) / float64(d.Spec.N))

@@ -178,7 +178,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.from, "from", "", "run nothing: print the tables and draw the plots of the JSON lines in `FILE` (a --save or --json output)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
 	fs.StringVar(&c.save, "save", "", "also write the JSON lines to `FILE`")
-	fs.BoolVar(&c.reuseDB, "reuse-db", false, "db suite: keep the vector databases under --cache and, when one already holds the whole data set, skip its insert phase (re-measure search and open without rebuilding)")
+	fs.BoolVar(&c.reuseDB, "reuse-db", false, "db suite: keep the vector databases under --cache and, when one already holds the whole data set, skip its insert phase (re-measure search and open without rebuilding); ann suite: keep hnswlib's index there too, load it instead of building it, and report the build of the run that made it")
 	fs.StringVar(&c.workDir, "workdir", "", "where database files are written (default: a temporary dir under --cache, removed at exit)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [flags] SUITE...\nsuites: %s (default: all)\nflags:\n", strings.Join(allSuites(), ", "))

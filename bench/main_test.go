@@ -230,6 +230,56 @@ func TestHNSWLibPeer(t *testing.T) {
 	}
 }
 
+// TestHNSWLibPeerReused runs the hnswlib peer twice with --reuse-db on one
+// cache: the second run loads the index the first one saved, so it must
+// find the same neighbours and report the first run's build, marked as
+// such.
+func TestHNSWLibPeerReused(t *testing.T) {
+	if _, err := exec.LookPath("g++"); err != nil {
+		t.Skip("no g++")
+	}
+	if _, err := os.Stat("/usr/include/hnswlib/hnswlib.h"); err != nil {
+		t.Skip("no hnswlib headers (apt-get install libhnswlib-dev)")
+	}
+	cache := t.TempDir()
+	type result struct {
+		buildS, recall float64
+		note           string
+	}
+	runOnce := func() result {
+		var out, errOut bytes.Buffer
+		args := []string{"--json", "--cache", cache, "--reuse-db", "--build-threads", "1", "--n", "600", "--queries", "20", "--ef", "16",
+			"--systems", "hnswlib", "ann"}
+		if code := run(args, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d\nstderr:\n%s", code, errOut.String())
+		}
+		var r result
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var m Measurement
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case m.BuildS != nil:
+				r.buildS, r.note = *m.BuildS, m.Note
+			case m.RecallAt10 != nil && m.Note == "":
+				r.recall = *m.RecallAt10
+			}
+		}
+		return r
+	}
+	first, second := runOnce(), runOnce()
+	if first.buildS <= 0 || strings.Contains(first.note, "earlier run") {
+		t.Fatalf("first run: build %v s, note %q: want a build of its own", first.buildS, first.note)
+	}
+	if second.buildS != first.buildS || !strings.Contains(second.note, "built by an earlier run") {
+		t.Errorf("second run: build %v s, note %q: want the first run's %v s, marked", second.buildS, second.note, first.buildS)
+	}
+	if second.recall != first.recall || first.recall == 0 {
+		t.Errorf("recall at ef 16: first run %v, second %v: the loaded index must answer as the built one", first.recall, second.recall)
+	}
+}
+
 func TestTargetTracker(t *testing.T) {
 	b := &bench{rep: &reporter{}}
 	var tr targetTracker

@@ -4,9 +4,13 @@
 // It is compiled and run by bench/hnswlib.go only when g++ and the headers
 // are present; it is not part of vecbolt.
 //
-// Usage: hnswlib_driver BASE.fvecs QUERY.fvecs GT.ivecs M EFC K BUILD_THREADS EF[,EF...]
+// Usage: hnswlib_driver BASE.fvecs QUERY.fvecs GT.ivecs M EFC K BUILD_THREADS EF[,EF...] [INDEX]
+// With INDEX, an index saved there by an earlier run is loaded instead of
+// built, and a built one is saved there (hnswlib's own file format), so
+// that a build of hours can be searched again in a later run.
 // Output: one JSON object per line:
 //   {"phase":"build","threads":T,"build_s":S,"rss_mb":R}
+//     or {"phase":"load","load_s":S,"rss_mb":R}
 //   {"ef":E,"recall":R,"qps_1t":Q,"qps_1t_cpu":C,"qps_2t":Q2,"p50_ms":P,"p99_ms":P}
 // qps_1t_cpu counts the searching thread's CPU time instead of wall time,
 // so that load from other processes does not lower it.
@@ -84,10 +88,11 @@ static double threadCPU() {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    fprintf(stderr, "usage: %s BASE.fvecs QUERY.fvecs GT.ivecs M EFC K BUILD_THREADS EF[,EF...]\n", argv[0]);
+  if (argc != 9 && argc != 10) {
+    fprintf(stderr, "usage: %s BASE.fvecs QUERY.fvecs GT.ivecs M EFC K BUILD_THREADS EF[,EF...] [INDEX]\n", argv[0]);
     return 2;
   }
+  std::string saved = argc == 10 ? argv[9] : "";
   int dim, qdim, gtk;
   size_t n, nq, ngt;
   std::vector<float> base = readVecs<float>(argv[1], dim, n);
@@ -108,20 +113,42 @@ int main(int argc, char **argv) {
   hnswlib::InnerProductSpace space(dim);
   double rss0 = rssMB();
   auto t0 = Clock::now();
-  hnswlib::HierarchicalNSW<float> index(&space, n, M, efc, 100);
-  // hnswlib's own recipe: the first point alone, then the rest in parallel.
-  index.addPoint(base.data(), 0);
-  std::atomic<size_t> next(1);
-  std::vector<std::thread> ts;
-  for (int t = 0; t < threads; t++) {
-    ts.emplace_back([&]() {
-      for (size_t i; (i = next.fetch_add(1)) < n;) index.addPoint(base.data() + i * dim, i);
-    });
+  bool load = !saved.empty() && std::ifstream(saved).good();
+  hnswlib::HierarchicalNSW<float> *built = nullptr;
+  if (load) {
+    built = new hnswlib::HierarchicalNSW<float>(&space, saved, false, n);
+    if (built->cur_element_count != n) {
+      fprintf(stderr, "hnswlib_driver: %s holds %zu vectors, want %zu\n", saved.c_str(), (size_t)built->cur_element_count, n);
+      return 1;
+    }
+    printf("{\"phase\":\"load\",\"load_s\":%.6f,\"rss_mb\":%.3f}\n", seconds(t0, Clock::now()), rssMB() - rss0);
+  } else {
+    built = new hnswlib::HierarchicalNSW<float>(&space, n, M, efc, 100);
+    // hnswlib's own recipe: the first point alone, then the rest in parallel.
+    built->addPoint(base.data(), 0);
+    std::atomic<size_t> next(1);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; t++) {
+      ts.emplace_back([&]() {
+        for (size_t i; (i = next.fetch_add(1)) < n;) built->addPoint(base.data() + i * dim, i);
+      });
+    }
+    for (auto &t : ts) t.join();
+    double build = seconds(t0, Clock::now());
+    printf("{\"phase\":\"build\",\"threads\":%d,\"build_s\":%.6f,\"rss_mb\":%.3f}\n", threads, build, rssMB() - rss0);
+    if (!saved.empty()) {
+      // Saved under a temporary name and renamed, so that a killed run
+      // leaves no partial index for the next one to load.
+      std::string tmp = saved + ".tmp";
+      built->saveIndex(tmp);
+      if (rename(tmp.c_str(), saved.c_str()) != 0) {
+        fprintf(stderr, "hnswlib_driver: cannot rename %s\n", tmp.c_str());
+        return 1;
+      }
+    }
   }
-  for (auto &t : ts) t.join();
-  double build = seconds(t0, Clock::now());
-  printf("{\"phase\":\"build\",\"threads\":%d,\"build_s\":%.6f,\"rss_mb\":%.3f}\n", threads, build, rssMB() - rss0);
   fflush(stdout);
+  hnswlib::HierarchicalNSW<float> &index = *built;
 
   std::vector<std::vector<size_t>> got(nq);
   std::vector<double> lat(nq);
