@@ -45,10 +45,9 @@ type hnswlibLine struct {
 }
 
 // hnswlibSavedBuild keeps the build line of a saved index in saved+".json"
-// when this run built it, and when this run loaded it puts the stored
-// build line (with its time) in front of the search lines instead of the
-// load line's place.
-func (b *bench) hnswlibSavedBuild(d *synth.Data, saved string, lines []hnswlibLine) ([]hnswlibLine, error) {
+// when this run built it; when this run loaded the index, it inserts the
+// stored build line (with its time) after the load line.
+func hnswlibSavedBuild(saved string, lines []hnswlibLine) ([]hnswlibLine, error) {
 	meta := saved + ".json"
 	switch lines[0].Phase {
 	case "build":
@@ -116,14 +115,14 @@ func (b *bench) annHNSWLib(ctx context.Context, d *synth.Data) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		saved = filepath.Join(dir, fmt.Sprintf("%s-hnswlib-M%d-efc%d-t%d.bin", dataLabel(d), hnswM, hnswEfC, b.sweepBuildThreads()))
+		saved = filepath.Join(dir, fmt.Sprintf("%s-d%d-hnswlib-M%d-efc%d-t%d.bin", dataLabel(d), d.Spec.Dim, hnswM, hnswEfC, b.sweepBuildThreads()))
 	}
 	lines, err := b.runHNSWLib(ctx, bin, d, b.sweepBuildThreads(), b.cfg.efs, saved)
 	if err != nil {
 		return err
 	}
 	if saved != "" {
-		if lines, err = b.hnswlibSavedBuild(d, saved, lines); err != nil {
+		if lines, err = hnswlibSavedBuild(saved, lines); err != nil {
 			return err
 		}
 	}

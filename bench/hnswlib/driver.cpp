@@ -117,8 +117,9 @@ int main(int argc, char **argv) {
   hnswlib::HierarchicalNSW<float> *built = nullptr;
   if (load) {
     built = new hnswlib::HierarchicalNSW<float>(&space, saved, false, n);
-    if (built->cur_element_count != n) {
-      fprintf(stderr, "hnswlib_driver: %s holds %zu vectors, want %zu\n", saved.c_str(), (size_t)built->cur_element_count, n);
+    if (built->cur_element_count != n || built->data_size_ != dim * sizeof(float)) {
+      fprintf(stderr, "hnswlib_driver: %s holds %zu vectors of %zu bytes, want %zu of %zu\n", saved.c_str(),
+              (size_t)built->cur_element_count, (size_t)built->data_size_, n, dim * sizeof(float));
       return 1;
     }
     printf("{\"phase\":\"load\",\"load_s\":%.6f,\"rss_mb\":%.3f}\n", seconds(t0, Clock::now()), rssMB() - rss0);
