@@ -122,10 +122,9 @@ func (b *bench) growthSuite(ctx context.Context) error {
 	}
 	var rows []stepRow
 	// With --growth-repeat the file is copied as it stands before the
-	// step ending at 100k and before the last step, so that both steps
-	// can be replayed later, alternated (growthRepeat).
-	// The small step is the one ending at 100k, or the first where the
-	// steps do not meet 100k.
+	// small step (the one ending at 100k, or the first where no step ends
+	// there) and before the last step, so that both can be replayed
+	// later, alternated (growthRepeat).
 	var ckpts []growthCkpt
 	smallEnd := step
 	if n >= 100_000 && 100_000%step == 0 {
