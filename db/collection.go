@@ -600,7 +600,13 @@ func (d *DB) load(ctx context.Context, name string) (*colState, error) {
 			return err
 		}
 		d.loadRecall(c, st)
-		return st.initFields(c)
+		if err := st.initFields(c); err != nil {
+			return err
+		}
+		// The index now holds what the load read through the file's
+		// mapping; the mapping's copy need not stay resident too.
+		tx.ReleaseMapped()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vecbolt: open collection %q: %w", name, err)
